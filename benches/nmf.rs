@@ -1,0 +1,2 @@
+//! Benchmarks of the NMF kernels and iterations.
+fn main() {}

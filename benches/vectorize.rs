@@ -1,0 +1,2 @@
+//! Benchmarks of analysis and vectorizing.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The hot sparse/dense kernels shared by the solvers.

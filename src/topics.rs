@@ -1,0 +1,1 @@
+//! Turning a fitted model into readable topics.
