@@ -84,6 +84,28 @@ impl Analyzer {
         self.config.clone()
     }
 
+    /// Calls `sink(token)` for every kept token of `text` in order: segmented, lowercased,
+    /// filtered by length, numbers and stopwords, but not stemmed and without n-grams. With
+    /// [`Analyzer::stem`] this lets a caller stem each distinct token once.
+    pub fn for_each_token<F: FnMut(&str)>(&self, text: &str, scratch: &mut Scratch, mut sink: F) {
+        for word in text.split_whitespace() {
+            scratch.lower.clear();
+            scratch.lower.push_str(&word.to_lowercase());
+            sink(&scratch.lower);
+        }
+    }
+
+    /// The term for one kept token: its stem, or the token itself when stemming is off.
+    pub fn stem<'a>(&self, token: &'a str) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(token)
+    }
+
+    /// Whether n-grams longer than one token are produced (then callers must use
+    /// [`Analyzer::for_each_term`] rather than [`Analyzer::for_each_token`]).
+    pub fn has_ngrams(&self) -> bool {
+        self.config.ngram_max > 1
+    }
+
     /// Calls `sink(term, surface)` for every term of `text`: first each kept token in order
     /// (`term` is the stem, or the lowercased token with stemming off; `surface` is the
     /// lowercased token), then the n-grams (terms and surfaces joined with one space).
