@@ -44,6 +44,7 @@ mod records;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -292,6 +293,7 @@ struct FoundFile {
 }
 
 /// What walking a folder found.
+#[derive(Default)]
 struct Walked {
     files: Vec<FoundFile>,
     /// Walk errors (unreadable folders, symlink loops, dangling links), sorted.
@@ -301,40 +303,115 @@ struct Walked {
 }
 
 /// Walks `root` (see the module docs) and returns the files to read, sorted by id.
+///
+/// The walk runs on as many threads as rayon's current pool has (the directory reads and, since
+/// links are followed, one `stat` per entry are the cost); each thread collects into its own
+/// [`Walked`], merged and sorted at the end, so the result does not depend on the thread count.
 fn walk(root: &Path, kinds: &ExtensionKinds) -> Walked {
-    let mut files = Vec::new();
-    let mut warnings = Vec::new();
-    let mut ignored = 0;
-    let walker = ignore::WalkBuilder::new(root)
+    let threads = rayon::current_num_threads();
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
         .standard_filters(false)
         .hidden(true)
         .follow_links(true)
-        .build();
-    for entry in walker {
+        .threads(threads);
+    let mut walked = if threads <= 1 {
+        let mut walked = Walked::default();
+        for entry in builder.build() {
+            walked.visit(root, kinds, entry);
+        }
+        walked
+    } else {
+        let shared = Mutex::new(Walked::default());
+        builder.build_parallel().visit(&mut WalkCollectorBuilder {
+            root,
+            kinds,
+            shared: &shared,
+        });
+        shared.into_inner().unwrap_or_else(PoisonError::into_inner)
+    };
+    walked
+        .files
+        .sort_unstable_by(|a, b| compare_ids(&a.id, &b.id));
+    walked.warnings.sort();
+    walked
+}
+
+impl Walked {
+    /// Takes one entry of the walk.
+    fn visit(
+        &mut self,
+        root: &Path,
+        kinds: &ExtensionKinds,
+        entry: std::result::Result<ignore::DirEntry, ignore::Error>,
+    ) {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                warnings.push(walk_warning(root, &e));
-                continue;
+                self.warnings.push(walk_warning(root, &e));
+                return;
             }
         };
         if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
+            return;
         }
         let path = entry.into_path();
         let Some(kind) = kinds.kind(&path) else {
-            ignored += 1;
-            continue;
+            self.ignored += 1;
+            return;
         };
         let id = relative_id(root, &path);
-        files.push(FoundFile { id, path, kind });
+        self.files.push(FoundFile { id, path, kind });
     }
-    files.sort_unstable_by(|a, b| compare_ids(&a.id, &b.id));
-    warnings.sort();
-    Walked {
-        files,
-        warnings,
-        ignored,
+
+    /// Moves everything `other` found into `self`.
+    fn absorb(&mut self, other: &mut Walked) {
+        self.files.append(&mut other.files);
+        self.warnings.append(&mut other.warnings);
+        self.ignored += std::mem::take(&mut other.ignored);
+    }
+}
+
+/// Makes one [`WalkCollector`] per walking thread.
+struct WalkCollectorBuilder<'a> {
+    root: &'a Path,
+    kinds: &'a ExtensionKinds,
+    shared: &'a Mutex<Walked>,
+}
+
+impl<'s> ignore::ParallelVisitorBuilder<'s> for WalkCollectorBuilder<'s> {
+    fn build(&mut self) -> Box<dyn ignore::ParallelVisitor + 's> {
+        Box::new(WalkCollector {
+            root: self.root,
+            kinds: self.kinds,
+            shared: self.shared,
+            local: Walked::default(),
+        })
+    }
+}
+
+/// Collects one walking thread's entries locally; hands them over when the thread is done.
+struct WalkCollector<'a> {
+    root: &'a Path,
+    kinds: &'a ExtensionKinds,
+    shared: &'a Mutex<Walked>,
+    local: Walked,
+}
+
+impl ignore::ParallelVisitor for WalkCollector<'_> {
+    fn visit(
+        &mut self,
+        entry: std::result::Result<ignore::DirEntry, ignore::Error>,
+    ) -> ignore::WalkState {
+        self.local.visit(self.root, self.kinds, entry);
+        ignore::WalkState::Continue
+    }
+}
+
+impl Drop for WalkCollector<'_> {
+    fn drop(&mut self) {
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.absorb(&mut self.local);
     }
 }
 

@@ -680,3 +680,39 @@ fn data_files_inside_folders_are_not_expanded() {
     let corpus = load_paths(&[dir.path()]).unwrap();
     assert_eq!(ids(&corpus), ["a.txt"]);
 }
+
+/// Timing of the walk, of a bare parallel read of the same files (the floor) and of the whole
+/// load on a real folder (not a test): run with `NMF_CORPUS_DIR=data/debian cargo test --lib
+/// corpus::tests::time_load -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing on a real corpus named by NMF_CORPUS_DIR"]
+fn time_load() {
+    let Some(dir) = std::env::var_os("NMF_CORPUS_DIR") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let kinds = ExtensionKinds::new(&CorpusOptions::default());
+    for round in 0..3 {
+        let start = std::time::Instant::now();
+        let walked = walk(&dir, &kinds);
+        let walk_time = start.elapsed();
+        let start = std::time::Instant::now();
+        let total: usize = walked
+            .files
+            .par_iter()
+            .map(|f| fs::read(&f.path).map_or(0, |b| b.len()))
+            .sum();
+        eprintln!(
+            "round {round}: raw read of {total} bytes in {:?}",
+            start.elapsed()
+        );
+        let start = std::time::Instant::now();
+        let corpus = load_paths(&[&dir]).unwrap();
+        let load_time = start.elapsed();
+        eprintln!(
+            "round {round}: walk {} files in {walk_time:?}; load (walk + read) {} documents in {load_time:?}",
+            walked.files.len(),
+            corpus.documents.len()
+        );
+    }
+}
