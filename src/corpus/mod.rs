@@ -415,13 +415,33 @@ impl Drop for WalkCollector<'_> {
     }
 }
 
-/// One line for an error met while walking `root`.
+/// One line for an error met while walking `root`, naming the file or folder at fault.
 fn walk_warning(root: &Path, err: &ignore::Error) -> String {
-    let text = err.to_string();
-    if text.contains(&*root.to_string_lossy()) {
-        format!("skipped: {text}")
-    } else {
-        format!("{}: skipped: {text}", root.display())
+    match err {
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_warning(root, err)
+        }
+        ignore::Error::WithPath { path, err } => {
+            let dangling = path
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+                && !path.exists();
+            if dangling {
+                format!("{}: skipped, broken symbolic link", path.display())
+            } else {
+                let text = match &**err {
+                    ignore::Error::Io(e) => e.to_string(),
+                    other => other.to_string(),
+                };
+                format!("{}: skipped, {text}", path.display())
+            }
+        }
+        ignore::Error::Loop { ancestor, child } => format!(
+            "{}: skipped, symbolic link loop (it points to {}, a folder above it)",
+            child.display(),
+            ancestor.display()
+        ),
+        other => format!("{}: skipped, {other}", root.display()),
     }
 }
 
