@@ -111,6 +111,9 @@ pub struct Corpus {
     pub skipped: usize,
     /// Documents kept with empty text.
     pub empty: usize,
+    /// Files found in folders but not read because of their extension (not warnings: folders
+    /// often hold other files; [`CorpusOptions::extensions`] adds extensions).
+    pub ignored: usize,
 }
 
 impl Corpus {
@@ -471,6 +474,7 @@ fn compare_ids(a: &str, b: &str) -> Ordering {
 /// Loads the documents of one folder input.
 fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Result<()> {
     let walked = walk(root, kinds);
+    corpus.ignored += walked.ignored;
     corpus.skipped += walked.warnings.len();
     let first_walk_warning = walked.warnings.first().cloned();
     corpus.warnings.extend(walked.warnings);

@@ -380,6 +380,8 @@ fn extensions_option_adds_plain_text_extensions() {
     write(dir.path(), "d.log", "d");
     let corpus = load_paths(&[dir.path()]).unwrap();
     assert_eq!(ids(&corpus), ["a.txt"]);
+    assert_eq!((corpus.ignored, corpus.skipped), (3, 0));
+    assert!(corpus.warnings.is_empty());
     let opts = CorpusOptions {
         extensions: vec!["rst".into(), ".org".into()],
         ..CorpusOptions::default()
