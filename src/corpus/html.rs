@@ -453,6 +453,58 @@ mod tests {
     }
 
     #[test]
+    fn random_markup_soup_never_panics_and_keeps_plain_letters() {
+        const PIECES: &[&str] = &[
+            "<",
+            ">",
+            "&",
+            ";",
+            "#",
+            "x",
+            "/",
+            "!",
+            "-",
+            "'",
+            "\"",
+            "=",
+            "p",
+            "script",
+            "style",
+            "amp",
+            "é",
+            "中",
+            " ",
+            "\n",
+            "<!--",
+            "-->",
+            "</",
+            "<![CDATA[",
+            "]]>",
+            "&#",
+            "9",
+            "b",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let len = (next() % 40) as usize;
+            let doc: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let text = strip_html(&doc);
+            // Markup only removes or decodes: never more text than input (plus separators).
+            assert!(text.len() <= doc.len() * 2 + 4, "{doc:?} -> {text:?}");
+        }
+        // Text without markup characters passes through unchanged.
+        assert_eq!(strip_html("plain text, é 中 ok"), "plain text, é 中 ok");
+    }
+
+    #[test]
     fn every_prefix_of_a_document_is_safe() {
         let html =
             "<p class=\"a\">h&eacute;llo <b>w</b>orld</p><script>x</script>&#x263A;<!-- c -->é";
