@@ -210,6 +210,42 @@ impl Hasher for FxHasher {
 
 type FxBuild = BuildHasherDefault<FxHasher>;
 
+/// A set of stopwords with a cheap pre-filter: most tokens are rejected by their byte length
+/// and first byte before any hashing. `masks[min(len, 31)]` has bit `first_byte mod 64` set
+/// for every stopword of that length, so a clear bit proves the token is not a stopword.
+#[derive(Debug, Clone, Default)]
+struct StopSet {
+    /// Per byte length (capped at 31), the first bytes of the stopwords, as a 64-bit mask.
+    masks: [u64; 32],
+    /// The stopwords.
+    words: HashSet<Box<str>, FxBuild>,
+}
+
+impl StopSet {
+    fn new(words: Vec<String>) -> Self {
+        let mut set = StopSet::default();
+        for w in words {
+            if let Some(&b) = w.as_bytes().first() {
+                set.masks[w.len().min(31)] |= 1u64 << (b & 63);
+                set.words.insert(w.into_boxed_str());
+            }
+        }
+        set
+    }
+
+    #[inline]
+    fn contains(&self, word: &str) -> bool {
+        let Some(&b) = word.as_bytes().first() else {
+            return false;
+        };
+        self.masks[word.len().min(31)] & (1u64 << (b & 63)) != 0 && self.words.contains(word)
+    }
+
+    fn len(&self) -> usize {
+        self.words.len()
+    }
+}
+
 /// How apostrophes inside a word are treated (step 3 of the chain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ApostropheRule {
@@ -247,9 +283,6 @@ impl ApostropheRule {
     /// Applies the rule to a lowercased token in place (no allocation).
     #[inline]
     fn apply(self, token: &mut String) {
-        if self == ApostropheRule::Keep || !token.as_bytes().contains(&b'\'') {
-            return;
-        }
         match self {
             ApostropheRule::Keep => {}
             ApostropheRule::Possessive => {
@@ -273,19 +306,76 @@ impl ApostropheRule {
     }
 }
 
-/// Lowercases `word` onto the end of `out`: ASCII fast path, full Unicode mapping otherwise,
-/// typographic apostrophes written as `'`, and a word-final `Σ` written as `ς`.
+/// Byte classes for the ASCII fast path of [`lowercase_into`]: bit flags per byte value.
+const NON_ASCII: u8 = 1;
+/// An ASCII capital letter.
+const UPPER: u8 = 2;
+/// An ASCII apostrophe `'`.
+const APOSTROPHE: u8 = 4;
+/// An ASCII letter.
+const LETTER: u8 = 8;
+
+/// [`NON_ASCII`] | [`UPPER`] | [`APOSTROPHE`] | [`LETTER`] for each byte value.
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 0x80 {
+            NON_ASCII
+        } else if b.is_ascii_uppercase() {
+            UPPER | LETTER
+        } else if b.is_ascii_lowercase() {
+            LETTER
+        } else if b == b'\'' {
+            APOSTROPHE
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+/// What [`lowercase_into`] learned about a word on the way.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// The word is ASCII (so bytes = characters).
+    ascii: bool,
+    /// The lowercased word contains `'`.
+    apostrophe: bool,
+    /// The word contains an ASCII letter (only meaningful when `ascii`).
+    letter: bool,
+}
+
+/// Lowercases `word` onto the end of `out`: ASCII fast path (one classification pass and a
+/// copy), full Unicode mapping otherwise, typographic apostrophes written as `'`, and a
+/// word-final `Σ` written as `ς`.
 #[inline]
-fn lowercase_into(word: &str, out: &mut String) {
-    if word.is_ascii() {
+fn lowercase_into(word: &str, out: &mut String) -> Shape {
+    let mut flags = 0u8;
+    for &b in word.as_bytes() {
+        flags |= BYTE_CLASS[b as usize];
+    }
+    if flags & NON_ASCII == 0 {
         let start = out.len();
         out.push_str(word);
-        out[start..].make_ascii_lowercase();
-        return;
+        if flags & UPPER != 0 {
+            out[start..].make_ascii_lowercase();
+        }
+        return Shape {
+            ascii: true,
+            apostrophe: flags & APOSTROPHE != 0,
+            letter: flags & LETTER != 0,
+        };
     }
+    let mut apostrophe = false;
     for c in word.chars() {
         match c {
-            '\u{2019}' | '\u{02bc}' | '\u{ff07}' => out.push('\''),
+            '\'' | '\u{2019}' | '\u{02bc}' | '\u{ff07}' => {
+                apostrophe = true;
+                out.push('\'');
+            }
             c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
             c => out.extend(c.to_lowercase()),
         }
@@ -294,6 +384,11 @@ fn lowercase_into(word: &str, out: &mut String) {
     if word.ends_with('Σ') && word.chars().nth(1).is_some() && out.ends_with('σ') {
         out.truncate(out.len() - 'σ'.len_utf8());
         out.push('ς');
+    }
+    Shape {
+        ascii: false,
+        apostrophe,
+        letter: false,
     }
 }
 
@@ -365,7 +460,7 @@ pub struct Analyzer {
     /// The stemming algorithm, `None` when stemming is off.
     algorithm: Option<Algorithm>,
     /// The stopwords, lowercased.
-    stopwords: HashSet<Box<str>, FxBuild>,
+    stopwords: StopSet,
     /// Step 3 of the chain.
     apostrophes: ApostropheRule,
     /// Identity for [`Scratch`]'s stem cache (clones share it: they analyze identically).
@@ -409,7 +504,7 @@ impl Analyzer {
                 list.iter().map(|w| normalize_word(w.trim())).collect(),
             ),
         };
-        let stopwords = words.into_iter().map(String::into_boxed_str).collect();
+        let stopwords = StopSet::new(words);
         let mut frozen = config.clone();
         frozen.stopwords = spec;
         Ok(Analyzer {
@@ -442,30 +537,31 @@ impl Analyzer {
     #[inline]
     fn normalize(&self, word: &str, out: &mut String) -> bool {
         out.clear();
-        lowercase_into(word, out);
-        self.apostrophes.apply(out);
-        if out.is_empty() {
-            return false;
+        let shape = lowercase_into(word, out);
+        if shape.apostrophe {
+            self.apostrophes.apply(out);
         }
-        let ascii = out.is_ascii();
         let min = self.config.min_token_len;
-        if min > 1 {
-            let short = if ascii {
-                out.len() < min
-            } else {
-                out.chars().take(min).count() < min && !out.chars().all(is_ideographic)
-            };
-            if short {
+        if shape.ascii {
+            if out.len() < min.max(1) || (!self.config.keep_numbers && !shape.letter) {
                 return false;
             }
-        }
-        if !self.config.keep_numbers {
-            let letter = if ascii {
-                out.bytes().any(|b| b.is_ascii_alphabetic())
-            } else {
-                out.chars().any(char::is_alphabetic)
-            };
-            if !letter {
+            // The possessive rule may have removed the only letters ("x's" → "x" is still
+            // caught by the length test; "1's" → "1" needs this re-check).
+            if shape.apostrophe
+                && !self.config.keep_numbers
+                && !out.bytes().any(|b| b.is_ascii_alphabetic())
+            {
+                return false;
+            }
+        } else {
+            if out.is_empty() {
+                return false;
+            }
+            if min > 1 && out.chars().take(min).count() < min && !out.chars().all(is_ideographic) {
+                return false;
+            }
+            if !self.config.keep_numbers && !out.chars().any(char::is_alphabetic) {
                 return false;
             }
         }
