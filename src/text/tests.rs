@@ -484,3 +484,93 @@ fn deterministic_and_thread_safe() {
     assert_eq!(handle.join().unwrap(), first);
     assert_eq!(a.terms(text), first);
 }
+
+/// A tiny deterministic generator (64-bit LCG) for the randomized test below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+#[test]
+fn random_text_never_panics_and_paths_agree() {
+    const POOL: &[&str] = &[
+        "the",
+        "The",
+        "RUNNING",
+        "computer's",
+        "don’t",
+        "l'homme",
+        "ΟΔΟΣ",
+        "Σ",
+        "東",
+        "京",
+        "の",
+        "🍕",
+        "2024",
+        "3.14",
+        "mp3",
+        "x",
+        "é",
+        "e\u{301}",
+        "İ",
+        "ß",
+        "-",
+        ".",
+        ",",
+        " ",
+        " ",
+        " ",
+        "\n",
+        "\n\n",
+        "'",
+        "’",
+        "\"",
+        "_",
+        "a'",
+        "'s",
+        "\u{200d}",
+        "\u{feff}",
+        "Ünïcödé",
+    ];
+    let mut rng = Lcg(42);
+    for &lang in LANGUAGES {
+        for ngram_max in [1, 3] {
+            let a = analyzer(|c| {
+                c.language = lang.to_string();
+                c.stopwords = StopwordSpec::Language(lang.to_string());
+                c.ngram_max = ngram_max;
+            });
+            let mut scratch = Scratch::default();
+            for _ in 0..20 {
+                let text: String = (0..40).map(|_| POOL[rng.next(POOL.len())]).collect();
+                let toks = tokens(&a, &text);
+                let mut unigrams = Vec::new();
+                let mut grams = 0;
+                a.for_each_term(&text, &mut scratch, |term, surface| {
+                    let words = surface.split(' ').count();
+                    assert_eq!(words, term.split(' ').count(), "{text:?}");
+                    assert!(words <= ngram_max, "{text:?}");
+                    if words == 1 {
+                        assert_eq!(term, a.stem(surface), "{text:?}");
+                        unigrams.push(surface.to_string());
+                    } else {
+                        grams += 1;
+                    }
+                });
+                assert_eq!(unigrams, toks, "{lang}: {text:?}");
+                assert!(grams <= toks.len().saturating_sub(1) * (ngram_max - 1));
+                for t in &toks {
+                    assert!(!a.is_stopword(t), "{lang}: {t}");
+                    assert!(!t.is_empty() && !t.contains(' '));
+                }
+            }
+        }
+    }
+}
