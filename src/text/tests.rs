@@ -425,6 +425,18 @@ fn ngrams_never_bridge_removed_words() {
 }
 
 #[test]
+fn cjk_ngrams_join_adjacent_ideographs_but_not_across_punctuation() {
+    let a = analyzer(|c| {
+        c.stem = false;
+        c.ngram_max = 2;
+    });
+    assert_eq!(
+        a.terms("東京大学。東"),
+        ["東", "京", "東 京", "大", "京 大", "学", "大 学", "東"]
+    );
+}
+
+#[test]
 fn ngram_window_wraps_around() {
     let a = analyzer(|c| {
         c.stem = false;
