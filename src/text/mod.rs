@@ -1,13 +1,51 @@
 //! Text analysis: a chain of Unicode word segmentation → lowercase → minimum length → number
 //! filter → stopwords → stemming → optional n-grams.
 //!
-//! The [`Analyzer`] is built once from an [`AnalyzerConfig`] and then shared (it is `Sync`)
-//! between threads; each thread keeps its own [`Scratch`] buffers so the hot path does not
-//! allocate per token.
+//! The [`Analyzer`] is built once from an [`AnalyzerConfig`] and then shared (it is `Send` and
+//! `Sync`) between threads; each thread keeps its own [`Scratch`] buffers so the hot path does
+//! not allocate per token.
+//!
+//! # The chain, step by step
+//!
+//! 1. **Segmentation**: [`UnicodeSegmentation::unicode_words`] (UAX #29 word boundaries). It
+//!    keeps `don't`, `it's`, `l'homme`, `3.14` and `mp3` as one word each, splits
+//!    `state-of-the-art` at the hyphens, yields every Han ideograph and Hiragana character as a
+//!    word of its own, and never yields punctuation or emoji.
+//! 2. **Lowercase** into the reused [`Scratch`] buffer: an ASCII fast path, the full Unicode
+//!    lowercase mapping otherwise (with a word-final Greek `Σ` written `ς`). The typographic
+//!    apostrophes `’` (U+2019), `ʼ` (U+02BC) and `＇` (U+FF07) are written as `'`.
+//! 3. **Apostrophes**, by language: English drops a possessive `'s` (`computer's` →
+//!    `computer`, `it's` → `it`); French and Italian drop an elided article, pronoun or
+//!    preposition (`l'homme` → `homme`, `dell'anno` → `anno`). Other contractions stay whole
+//!    (`don't`), and the English stopword list contains them.
+//! 4. **Minimum length**: tokens shorter than `min_token_len` *characters* are dropped, except
+//!    ideographic tokens (Han, Hiragana): the segmenter yields those one character at a time, so
+//!    a length limit would delete all Chinese and most Japanese text.
+//! 5. **Numbers**: tokens without an alphabetic character (`2024`, `3.14`) are dropped unless
+//!    `keep_numbers`; tokens mixing letters and digits (`mp3`, `x86_64`) always stay.
+//! 6. **Stopwords**, compared with the lowercased token before stemming.
+//! 7. **Stemming** with rust-stemmers' Snowball stemmer for `language` (or the token itself
+//!    with `stem: false`).
+//! 8. **N-grams** up to `ngram_max`, built from the kept tokens: terms join stems, surfaces join
+//!    tokens, with one space. An n-gram never spans a removed word (a stopword, a too-short
+//!    token, a dropped number) nor a sentence or clause break (see [`Analyzer::for_each_term`]),
+//!    so in "the new york times" (with `the` a stopword) the bigrams are `new york` and
+//!    `york times`, while "york and times" gives no `york times`.
+//!
+//! Text is not Unicode-normalized: a decomposed `é` (`e` + U+0301) is a different token from
+//! the composed one. Lowercasing is language-independent (Turkish dotless `ı` is not special).
 
-use std::path::PathBuf;
+pub mod stopwords;
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::{Error, Result};
 
@@ -28,13 +66,14 @@ pub enum StopwordSpec {
 /// Settings of the analysis chain. Serializable so a model file can rebuild the same analyzer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnalyzerConfig {
-    /// Stemmer language, as rust-stemmers names it in lowercase (`english`, `french`, …).
+    /// Stemmer language, as rust-stemmers names it in lowercase (`english`, `french`, …; see
+    /// [`LANGUAGES`]).
     pub language: String,
     /// Stopword list.
     pub stopwords: StopwordSpec,
     /// Whether to stem tokens.
     pub stem: bool,
-    /// Minimum token length in characters (default 2).
+    /// Minimum token length in characters (default 2). Ideographic tokens are exempt.
     pub min_token_len: usize,
     /// Keep tokens without a letter (numbers).
     pub keep_numbers: bool,
@@ -55,26 +94,425 @@ impl Default for AnalyzerConfig {
     }
 }
 
-/// Per-thread reusable buffers for [`Analyzer::for_each_term`].
+/// The languages the analyzer knows (rust-stemmers' names, lowercase). Each has a stemmer and a
+/// built-in stopword list.
+pub const LANGUAGES: &[&str] = stopwords::LANGUAGES;
+
+/// The rust-stemmers algorithm for a lowercase language name, if there is one.
+pub fn algorithm(language: &str) -> Option<Algorithm> {
+    Some(match language {
+        "arabic" => Algorithm::Arabic,
+        "danish" => Algorithm::Danish,
+        "dutch" => Algorithm::Dutch,
+        "english" => Algorithm::English,
+        "finnish" => Algorithm::Finnish,
+        "french" => Algorithm::French,
+        "german" => Algorithm::German,
+        "greek" => Algorithm::Greek,
+        "hungarian" => Algorithm::Hungarian,
+        "italian" => Algorithm::Italian,
+        "norwegian" => Algorithm::Norwegian,
+        "portuguese" => Algorithm::Portuguese,
+        "romanian" => Algorithm::Romanian,
+        "russian" => Algorithm::Russian,
+        "spanish" => Algorithm::Spanish,
+        "swedish" => Algorithm::Swedish,
+        "tamil" => Algorithm::Tamil,
+        "turkish" => Algorithm::Turkish,
+        _ => return None,
+    })
+}
+
+/// Reads a stopword file: one word per line, `#` starts a comment (to the end of the line),
+/// blank lines are skipped, words are trimmed and normalized like tokens (lowercase, `’` → `'`).
+/// The result is sorted and deduplicated. Errors name the file and `--stopwords`.
+pub fn read_stopword_file(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(format!(
+            "--stopwords: cannot read stopword file '{}': {e}",
+            path.display()
+        ))
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        Error::input(format!(
+            "--stopwords: stopword file '{}' is not valid UTF-8 ({e})",
+            path.display()
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut words: Vec<String> = text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|w| !w.is_empty())
+        .map(normalize_word)
+        .collect();
+    words.sort();
+    words.dedup();
+    Ok(words)
+}
+
+/// Lowercases a stopword the way tokens are lowercased.
+fn normalize_word(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    lowercase_into(word, &mut out);
+    out
+}
+
+/// A small, fast, deterministic hasher for short strings (the multiply-rotate scheme of
+/// rustc's FxHash): `h ← (rotl(h, 5) ⊕ w) · 0x517cc1b727220a95` for each 8-byte word `w`.
+/// Not resistant to crafted collisions, which do not matter for a stopword set or a cache.
+#[derive(Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// A set of stopwords with a cheap pre-filter: most tokens are rejected by their byte length
+/// and first byte before any hashing. `masks[min(len, 31)]` has bit `first_byte mod 64` set
+/// for every stopword of that length, so a clear bit proves the token is not a stopword.
+#[derive(Debug, Clone, Default)]
+struct StopSet {
+    /// Per byte length (capped at 31), the first bytes of the stopwords, as a 64-bit mask.
+    masks: [u64; 32],
+    /// The stopwords.
+    words: HashSet<Box<str>, FxBuild>,
+}
+
+impl StopSet {
+    fn new(words: Vec<String>) -> Self {
+        let mut set = StopSet::default();
+        for w in words {
+            if let Some(&b) = w.as_bytes().first() {
+                set.masks[w.len().min(31)] |= 1u64 << (b & 63);
+                set.words.insert(w.into_boxed_str());
+            }
+        }
+        set
+    }
+
+    #[inline]
+    fn contains(&self, word: &str) -> bool {
+        let Some(&b) = word.as_bytes().first() else {
+            return false;
+        };
+        self.masks[word.len().min(31)] & (1u64 << (b & 63)) != 0 && self.words.contains(word)
+    }
+
+    fn len(&self) -> usize {
+        self.words.len()
+    }
+}
+
+/// How apostrophes inside a word are treated (step 3 of the chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ApostropheRule {
+    /// Leave words with apostrophes as they are.
+    Keep,
+    /// Drop a trailing possessive `'s` (English).
+    Possessive,
+    /// Drop a leading elided word such as `l'` or `qu'` (French).
+    FrenchElision,
+    /// Drop a leading elided word such as `l'`, `dell'` or `un'` (Italian).
+    ItalianElision,
+}
+
+/// French elided words (before the apostrophe).
+const FRENCH_ELISIONS: &[&str] = &[
+    "c", "d", "j", "jusqu", "l", "lorsqu", "m", "n", "puisqu", "qu", "quoiqu", "s", "t",
+];
+
+/// Italian elided words (before the apostrophe).
+const ITALIAN_ELISIONS: &[&str] = &[
+    "all", "bell", "c", "coll", "d", "dall", "dell", "l", "m", "nell", "pell", "quell", "quest",
+    "s", "sull", "t", "tutt", "un", "v",
+];
+
+impl ApostropheRule {
+    fn for_language(language: &str) -> Self {
+        match language {
+            "english" => ApostropheRule::Possessive,
+            "french" => ApostropheRule::FrenchElision,
+            "italian" => ApostropheRule::ItalianElision,
+            _ => ApostropheRule::Keep,
+        }
+    }
+
+    /// Applies the rule to a lowercased token in place (no allocation).
+    #[inline]
+    fn apply(self, token: &mut String) {
+        match self {
+            ApostropheRule::Keep => {}
+            ApostropheRule::Possessive => {
+                if token.len() > 2 && token.ends_with("'s") {
+                    token.truncate(token.len() - 2);
+                }
+            }
+            ApostropheRule::FrenchElision | ApostropheRule::ItalianElision => {
+                let list = if self == ApostropheRule::FrenchElision {
+                    FRENCH_ELISIONS
+                } else {
+                    ITALIAN_ELISIONS
+                };
+                if let Some(i) = token.find('\'') {
+                    if i + 1 < token.len() && list.contains(&&token[..i]) {
+                        token.drain(..=i);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Byte classes for the ASCII fast path of [`lowercase_into`]: bit flags per byte value.
+const NON_ASCII: u8 = 1;
+/// An ASCII capital letter.
+const UPPER: u8 = 2;
+/// An ASCII apostrophe `'`.
+const APOSTROPHE: u8 = 4;
+/// An ASCII letter.
+const LETTER: u8 = 8;
+
+/// [`NON_ASCII`] | [`UPPER`] | [`APOSTROPHE`] | [`LETTER`] for each byte value.
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 0x80 {
+            NON_ASCII
+        } else if b.is_ascii_uppercase() {
+            UPPER | LETTER
+        } else if b.is_ascii_lowercase() {
+            LETTER
+        } else if b == b'\'' {
+            APOSTROPHE
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+/// What [`lowercase_into`] learned about a word on the way.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// The word is ASCII (so bytes = characters).
+    ascii: bool,
+    /// The lowercased word contains `'`.
+    apostrophe: bool,
+    /// The word contains an ASCII letter (only meaningful when `ascii`).
+    letter: bool,
+}
+
+/// Lowercases `word` onto the end of `out`: ASCII fast path (one classification pass and a
+/// copy), full Unicode mapping otherwise, typographic apostrophes written as `'`, and a
+/// word-final `Σ` written as `ς`.
+#[inline]
+fn lowercase_into(word: &str, out: &mut String) -> Shape {
+    let mut flags = 0u8;
+    for &b in word.as_bytes() {
+        flags |= BYTE_CLASS[b as usize];
+    }
+    if flags & NON_ASCII == 0 {
+        let start = out.len();
+        out.push_str(word);
+        if flags & UPPER != 0 {
+            out[start..].make_ascii_lowercase();
+        }
+        return Shape {
+            ascii: true,
+            apostrophe: flags & APOSTROPHE != 0,
+            letter: flags & LETTER != 0,
+        };
+    }
+    let mut apostrophe = false;
+    for c in word.chars() {
+        match c {
+            '\'' | '\u{2019}' | '\u{02bc}' | '\u{ff07}' => {
+                apostrophe = true;
+                out.push('\'');
+            }
+            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    // Greek: a capital sigma at the end of a word of several letters is a final sigma.
+    if word.ends_with('Σ') && word.chars().nth(1).is_some() && out.ends_with('σ') {
+        out.truncate(out.len() - 'σ'.len_utf8());
+        out.push('ς');
+    }
+    Shape {
+        ascii: false,
+        apostrophe,
+        letter: false,
+    }
+}
+
+/// Whether `c` is a character the segmenter yields one at a time (Han ideographs, Hiragana,
+/// the iteration and closing marks 々〆〇): such tokens are exempt from the minimum length.
+#[inline]
+fn is_ideographic(c: char) -> bool {
+    matches!(c as u32,
+        0x3005..=0x3007 | 0x3040..=0x309f | 0x3400..=0x4dbf | 0x4e00..=0x9fff
+        | 0xf900..=0xfaff | 0x20000..=0x3134f)
+}
+
+/// Whether the gap between two words (the text between them) ends a sentence or a clause, so
+/// that no n-gram spans it: `.`, `,`, `;`, `:`, `!`, `?`, brackets, double quotes, `…`, `|`,
+/// their CJK full-width forms, or a blank line (two line feeds).
+#[inline]
+fn gap_breaks(gap: &str) -> bool {
+    let mut newlines = 0;
+    for c in gap.chars() {
+        match c {
+            '.' | ',' | ';' | ':' | '!' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '|'
+            | '«' | '»' | '“' | '”' | '„' | '…' | '¡' | '¿' | '。' | '，' | '、' | '；' | '：'
+            | '！' | '？' | '（' | '）' | '「' | '」' | '\u{2029}' => return true,
+            '\n' => {
+                newlines += 1;
+                if newlines >= 2 {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Per-thread reusable buffers for [`Analyzer::for_each_token`] and
+/// [`Analyzer::for_each_term`]. Create one per thread with `Scratch::default()` and reuse it for
+/// every document; it keeps a small cache of stems for the n-gram path (cleared when the scratch
+/// is used with another analyzer, and when it grows past [`Scratch::STEM_CACHE_LIMIT`]).
 #[derive(Debug, Default)]
 pub struct Scratch {
+    /// The current token, lowercased.
     lower: String,
+    /// Ring of the last `ngram_max` kept tokens: (term, surface).
+    window: Vec<(String, String)>,
+    /// Joined n-gram term.
+    term: String,
+    /// Joined n-gram surface.
+    surface: String,
+    /// Token → stem, for the n-gram path.
+    stems: HashMap<Box<str>, Box<str>, FxBuild>,
+    /// The [`Analyzer::id`] the stem cache belongs to.
+    owner: u64,
 }
+
+impl Scratch {
+    /// Most entries the per-thread stem cache holds before it is cleared.
+    pub const STEM_CACHE_LIMIT: usize = 1 << 18;
+}
+
+/// Source of analyzer ids, so a [`Scratch`] can tell whose stems it caches.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The analysis chain, built once and shared between threads.
 #[derive(Debug, Clone)]
 pub struct Analyzer {
+    /// The settings, with a stopword file resolved into its words.
     config: AnalyzerConfig,
+    /// The stemming algorithm, `None` when stemming is off.
+    algorithm: Option<Algorithm>,
+    /// The stopwords, lowercased.
+    stopwords: StopSet,
+    /// Step 3 of the chain.
+    apostrophes: ApostropheRule,
+    /// Identity for [`Scratch`]'s stem cache (clones share it: they analyze identically).
+    id: u64,
 }
 
 impl Analyzer {
-    /// Builds the chain. Errors: an unknown language, an unreadable stopword file.
+    /// Builds the chain. Errors ([`Error::Input`]): an unknown language (for stemming or for the
+    /// built-in stopwords), an unreadable stopword file, `ngram_max` of 0.
     pub fn new(config: &AnalyzerConfig) -> Result<Self> {
         if config.ngram_max == 0 {
             return Err(Error::input("--ngram-max must be at least 1"));
         }
+        let Some(alg) = algorithm(&config.language) else {
+            return Err(Error::input(format!(
+                "unknown --language '{}': expected one of {}",
+                config.language,
+                LANGUAGES.join(", ")
+            )));
+        };
+        let (spec, words): (StopwordSpec, Vec<String>) = match &config.stopwords {
+            StopwordSpec::None => (StopwordSpec::None, Vec::new()),
+            StopwordSpec::Language(lang) => {
+                let Some(list) = stopwords::builtin(lang) else {
+                    return Err(Error::input(format!(
+                        "unknown --stopwords language '{lang}': expected none, a file, or one of {}",
+                        LANGUAGES.join(", ")
+                    )));
+                };
+                (
+                    config.stopwords.clone(),
+                    list.iter().map(|w| w.to_string()).collect(),
+                )
+            }
+            StopwordSpec::File(path) => {
+                let words = read_stopword_file(path)?;
+                (StopwordSpec::Words(words.clone()), words)
+            }
+            StopwordSpec::Words(list) => (
+                config.stopwords.clone(),
+                list.iter().map(|w| normalize_word(w.trim())).collect(),
+            ),
+        };
+        let stopwords = StopSet::new(words);
+        let mut frozen = config.clone();
+        frozen.stopwords = spec;
         Ok(Analyzer {
-            config: config.clone(),
+            apostrophes: ApostropheRule::for_language(&config.language),
+            algorithm: config.stem.then_some(alg),
+            config: frozen,
+            stopwords,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -84,20 +522,70 @@ impl Analyzer {
         self.config.clone()
     }
 
+    /// Whether `word` (lowercased) is a stopword of this analyzer.
+    pub fn is_stopword(&self, word: &str) -> bool {
+        self.stopwords.contains(word)
+    }
+
+    /// Number of stopwords in use.
+    pub fn stopword_count(&self) -> usize {
+        self.stopwords.len()
+    }
+
+    /// Steps 2-6 of the chain for one segmented word: writes the normalized token into `out`
+    /// and says whether it is kept.
+    #[inline]
+    fn normalize(&self, word: &str, out: &mut String) -> bool {
+        out.clear();
+        let shape = lowercase_into(word, out);
+        if shape.apostrophe {
+            self.apostrophes.apply(out);
+        }
+        let min = self.config.min_token_len;
+        if shape.ascii {
+            if out.len() < min.max(1) || (!self.config.keep_numbers && !shape.letter) {
+                return false;
+            }
+            // The possessive rule may have removed the only letters ("x's" → "x" is still
+            // caught by the length test; "1's" → "1" needs this re-check).
+            if shape.apostrophe
+                && !self.config.keep_numbers
+                && !out.bytes().any(|b| b.is_ascii_alphabetic())
+            {
+                return false;
+            }
+        } else {
+            if out.is_empty() {
+                return false;
+            }
+            if min > 1 && out.chars().take(min).count() < min && !out.chars().all(is_ideographic) {
+                return false;
+            }
+            if !self.config.keep_numbers && !out.chars().any(char::is_alphabetic) {
+                return false;
+            }
+        }
+        !self.stopwords.contains(out.as_str())
+    }
+
     /// Calls `sink(token)` for every kept token of `text` in order: segmented, lowercased,
     /// filtered by length, numbers and stopwords, but not stemmed and without n-grams. With
     /// [`Analyzer::stem`] this lets a caller stem each distinct token once.
     pub fn for_each_token<F: FnMut(&str)>(&self, text: &str, scratch: &mut Scratch, mut sink: F) {
-        for word in text.split_whitespace() {
-            scratch.lower.clear();
-            scratch.lower.push_str(&word.to_lowercase());
-            sink(&scratch.lower);
+        for word in text.unicode_words() {
+            if self.normalize(word, &mut scratch.lower) {
+                sink(&scratch.lower);
+            }
         }
     }
 
     /// The term for one kept token: its stem, or the token itself when stemming is off.
-    pub fn stem<'a>(&self, token: &'a str) -> std::borrow::Cow<'a, str> {
-        std::borrow::Cow::Borrowed(token)
+    /// Allocates only when the stem differs from the token.
+    pub fn stem<'a>(&self, token: &'a str) -> Cow<'a, str> {
+        match self.algorithm {
+            Some(alg) => Stemmer::create(alg).stem(token),
+            None => Cow::Borrowed(token),
+        }
     }
 
     /// Whether n-grams longer than one token are produced (then callers must use
@@ -106,24 +594,95 @@ impl Analyzer {
         self.config.ngram_max > 1
     }
 
-    /// Calls `sink(term, surface)` for every term of `text`: first each kept token in order
-    /// (`term` is the stem, or the lowercased token with stemming off; `surface` is the
-    /// lowercased token), then the n-grams (terms and surfaces joined with one space).
+    /// Calls `sink(term, surface)` for every term of `text`. For each kept token in order: first
+    /// the token itself (`term` is the stem, or the lowercased token with stemming off;
+    /// `surface` is the lowercased token), then the n-grams of 2..=`ngram_max` tokens that end
+    /// at it (terms and surfaces joined with one space).
+    ///
+    /// An n-gram only joins tokens that follow each other in the text with nothing removed in
+    /// between: a stopword or a dropped token (too short, a number) breaks the sequence, and so
+    /// does a sentence or clause break between two words (`.`, `,`, `;`, `:`, `!`, `?`, brackets,
+    /// double quotes, a blank line). Hyphens and single line breaks do not.
+    ///
+    /// Stems are cached in `scratch`, so repeated tokens cost a hash lookup, not a stemmer run
+    /// and an allocation.
     pub fn for_each_term<F: FnMut(&str, &str)>(
         &self,
         text: &str,
         scratch: &mut Scratch,
         mut sink: F,
     ) {
-        scratch.lower.clear();
-        for word in text.split_whitespace() {
-            scratch.lower.clear();
-            scratch.lower.push_str(&word.to_lowercase());
-            sink(&scratch.lower, &scratch.lower);
+        if scratch.owner != self.id {
+            scratch.stems.clear();
+            scratch.owner = self.id;
+        }
+        let n = self.config.ngram_max;
+        if scratch.window.len() < n {
+            scratch.window.resize_with(n, Default::default);
+        }
+        // `run` = number of consecutive kept tokens ending at the current one (capped at n),
+        // `pos` = the ring slot of the current token.
+        let mut run = 0usize;
+        let mut pos = 0usize;
+        let mut prev_end = 0usize;
+        for (start, word) in text.unicode_word_indices() {
+            let broken = n > 1 && run > 0 && gap_breaks(&text[prev_end..start]);
+            prev_end = start + word.len();
+            if broken {
+                run = 0;
+            }
+            if !self.normalize(word, &mut scratch.lower) {
+                run = 0;
+                continue;
+            }
+            pos = (pos + 1) % n;
+            let Scratch {
+                lower,
+                window,
+                term,
+                surface,
+                stems,
+                ..
+            } = scratch;
+            let slot = &mut window[pos];
+            slot.0.clear();
+            slot.1.clear();
+            slot.1.push_str(lower);
+            match self.algorithm {
+                None => slot.0.push_str(lower),
+                Some(alg) => {
+                    if let Some(stem) = stems.get(lower.as_str()) {
+                        slot.0.push_str(stem);
+                    } else {
+                        let stem = Stemmer::create(alg).stem(lower);
+                        slot.0.push_str(&stem);
+                        if stems.len() >= Scratch::STEM_CACHE_LIMIT {
+                            stems.clear();
+                        }
+                        stems.insert(lower.as_str().into(), stem.as_ref().into());
+                    }
+                }
+            }
+            sink(&slot.0, &slot.1);
+            run = (run + 1).min(n);
+            for len in 2..=run {
+                term.clear();
+                surface.clear();
+                for k in (0..len).rev() {
+                    let (t, s) = &window[(pos + n - k) % n];
+                    if !term.is_empty() {
+                        term.push(' ');
+                        surface.push(' ');
+                    }
+                    term.push_str(t);
+                    surface.push_str(s);
+                }
+                sink(term, surface);
+            }
         }
     }
 
-    /// Convenience: the terms of `text` as owned strings.
+    /// Convenience: the terms of `text` as owned strings, in [`Analyzer::for_each_term`] order.
     pub fn terms(&self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
         let mut scratch = Scratch::default();
@@ -131,3 +690,6 @@ impl Analyzer {
         out
     }
 }
+
+#[cfg(test)]
+mod tests;
