@@ -33,7 +33,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use sprs::CsMat;
 
-use super::svd::randomized_svd;
+use super::svd::{randomized_svd, TruncatedSvd};
 use super::{Init, NmfError};
 
 /// Entries of the NNDSVD factors below this are set to 0 (scikit-learn's `eps`).
@@ -176,8 +176,37 @@ fn nndsvd_init(
     init: Init,
     seed: u64,
 ) -> Result<(Array2<f64>, Array2<f64>), NmfError> {
-    let (n, m) = x.shape();
     let svd = randomized_svd(x, k, seed)?;
+    let (mut w, mut h) = nndsvd_factors(&svd);
+    match init {
+        Init::Nndsvda => {
+            let mean = matrix_mean(x);
+            for a in w.iter_mut().chain(h.iter_mut()) {
+                if *a == 0.0 {
+                    *a = mean;
+                }
+            }
+        }
+        Init::Nndsvdar => {
+            let mean = matrix_mean(x);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(1);
+            for a in w.iter_mut().chain(h.iter_mut()) {
+                if *a == 0.0 {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    *a = (mean * z / 100.0).abs();
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok((w, h))
+}
+
+/// Plain NNDSVD factors (entries below [`NNDSVD_EPS`] zeroed) from a truncated SVD.
+fn nndsvd_factors(svd: &TruncatedSvd) -> (Array2<f64>, Array2<f64>) {
+    let (n, k) = svd.u.dim();
+    let m = svd.vt.ncols();
     let mut w = Array2::<f64>::zeros((n, k));
     let mut h = Array2::<f64>::zeros((k, m));
     let s0 = svd.s[0].max(0.0).sqrt();
@@ -215,29 +244,7 @@ fn nndsvd_init(
             *a = 0.0;
         }
     }
-    match init {
-        Init::Nndsvda => {
-            let mean = matrix_mean(x);
-            for a in w.iter_mut().chain(h.iter_mut()) {
-                if *a == 0.0 {
-                    *a = mean;
-                }
-            }
-        }
-        Init::Nndsvdar => {
-            let mean = matrix_mean(x);
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(1);
-            for a in w.iter_mut().chain(h.iter_mut()) {
-                if *a == 0.0 {
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    *a = (mean * z / 100.0).abs();
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok((w, h))
+    (w, h)
 }
 
 #[cfg(test)]
@@ -320,6 +327,20 @@ mod tests {
             }
         }
         t.to_csr()
+    }
+
+    #[test]
+    fn nndsvd_does_not_depend_on_the_signs_of_singular_pairs() {
+        let x = random_sparse(50, 40, 0.15, 8);
+        let svd = randomized_svd(&x, 5, 0).expect("svd");
+        let (w, h) = nndsvd_factors(&svd);
+        let mut flipped = svd.clone();
+        for j in [0, 2, 3] {
+            flipped.u.column_mut(j).mapv_inplace(|a| -a);
+            flipped.vt.row_mut(j).mapv_inplace(|a| -a);
+        }
+        assert_ne!(flipped, svd);
+        assert_eq!(nndsvd_factors(&flipped), (w, h));
     }
 
     #[test]

@@ -102,7 +102,14 @@ pub fn randomized_svd_with(
             vt: Array2::eye(m).slice_move(ndarray::s![..k, ..]),
         });
     }
-    let a = if x.is_csr() { x.clone() } else { x.to_csr() };
+    let csr_copy;
+    let a: &CsMat<f64> = if x.is_csr() {
+        x
+    } else {
+        csr_copy = x.to_csr();
+        &csr_copy
+    };
+    // CSR copy of Xᵀ, built once: Xᵀ·B is then row-parallel like X·B
     let at = a.transpose_view().to_csr();
     let c = (k + oversamples).min(n).min(m);
 
@@ -112,12 +119,12 @@ pub fn randomized_svd_with(
         *v = StandardNormal.sample(&mut rng);
     }
     for _ in 0..power_iterations {
-        let mut y = csr_times_dense(&a, &omega);
+        let mut y = csr_times_dense(a, &omega);
         normalize_power_step(&mut y);
         omega = csr_times_dense(&at, &y);
         normalize_power_step(&mut omega);
     }
-    let mut q = csr_times_dense(&a, &omega);
+    let mut q = csr_times_dense(a, &omega);
     orthonormalize(&mut q);
     // Bᵀ = Xᵀ·Q = Q₂·R
     let mut q2 = csr_times_dense(&at, &q);
@@ -369,7 +376,8 @@ mod tests {
 
     #[test]
     fn orthonormalize_gives_orthonormal_q_and_r() {
-        let a0 = Array2::from_shape_fn((40, 6), |(i, j)| ((i * 7 + j * 3) as f64).cos() + j as f64);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let a0 = Array2::from_shape_fn((40, 6), |_| StandardNormal.sample(&mut rng));
         let mut a = a0.clone();
         let r = orthonormalize(&mut a);
         let qtq = a.t().dot(&a);
@@ -382,6 +390,10 @@ mod tests {
         for (g, w) in back.iter().zip(a0.iter()) {
             assert!((g - w).abs() < 1e-10);
         }
+        // well-conditioned: the CholeskyQR route is taken; rank-deficient: it is refused
+        assert!(cholesky_qr_step(&mut a0.clone()).is_some());
+        let rank2 = Array2::from_shape_fn((30, 5), |(i, j)| (i + j) as f64);
+        assert!(cholesky_qr_step(&mut rank2.clone()).is_none());
         // rank-deficient: falls back to Householder and stays orthonormal
         let mut d = Array2::from_shape_fn(
             (30, 5),
