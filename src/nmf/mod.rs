@@ -4,6 +4,9 @@
 //! Parameters go through an unchecked builder ([`NmfParams`]) and [`NmfParams::check`] before a
 //! fit is possible ([`NmfValidParams::fit`]).
 
+pub mod init;
+pub mod svd;
+
 use std::fmt;
 
 use ndarray::Array2;
