@@ -236,6 +236,8 @@ pub struct Chart {
     pub end_x: String,
     /// See `end_x`.
     pub end_y: String,
+    /// Baseline of the final value's label.
+    pub end_label_y: String,
     /// Final objective, formatted.
     pub end_label: String,
 }
@@ -983,6 +985,7 @@ fn convergence_chart(history: &[f64]) -> Option<Chart> {
         y_ticks,
         end_x: fmt_coord(x_of(last.0)),
         end_y: fmt_coord(y_of(last.1)),
+        end_label_y: fmt_coord((y_of(last.1) - 10.0).max(top as f64 + 10.0)),
         end_label: fmt_num(10f64.powf(last.1)),
     })
 }
