@@ -14,16 +14,24 @@ use sprs::TriMat;
 
 /// Everything a [`FitRun`] borrows.
 pub struct Fixture {
+    /// The matrix.
     pub dtm: DocTermMatrix,
+    /// The documents, in row order.
     pub docs: Vec<Document>,
+    /// The "fitted" model.
     pub model: NmfModel,
+    /// Its parameters.
     pub params: NmfParams,
+    /// The inputs.
     pub inputs: Vec<String>,
+    /// Analyzer settings.
     pub analyzer: AnalyzerConfig,
+    /// Vectorizer settings.
     pub vectorize: VectorizeOptions,
 }
 
 impl Fixture {
+    /// The run as the writers take it.
     pub fn run(&self) -> FitRun<'_> {
         FitRun {
             dtm: &self.dtm,

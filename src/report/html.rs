@@ -90,26 +90,58 @@ pub fn json_for_script(json: &str) -> String {
     out
 }
 
-/// The colour hue (degrees) of topic `t`: golden-angle steps, so neighbours differ and any k
-/// gets distinct colours. Used for cards, map, tables.
-pub fn topic_hue(t: usize) -> f64 {
-    (t as f64 * 137.508 + 210.0) % 360.0
+/// Hand-picked colours for the first topics (distinct, readable with white text).
+const PALETTE: [(u8, u8, u8); 12] = [
+    (0x2f, 0x6f, 0xdf),
+    (0xe4, 0x57, 0x2e),
+    (0x2a, 0x9d, 0x5c),
+    (0x8e, 0x5b, 0xd6),
+    (0xc9, 0x8a, 0x00),
+    (0x1a, 0x9a, 0x9a),
+    (0xd6, 0x45, 0x7f),
+    (0x6b, 0x8e, 0x23),
+    (0xa8, 0x5a, 0x1c),
+    (0x4b, 0x5b, 0xb3),
+    (0x0f, 0x8f, 0xc7),
+    (0xa8, 0x32, 0x32),
+];
+
+/// The colour of topic `t` as RGB: [`PALETTE`] for the first twelve, then golden-angle hue
+/// steps at fixed saturation and lightness, so any k gets distinct colours. The same colour
+/// marks the topic on the cards, the map and in the tables.
+pub fn topic_rgb(t: usize) -> (u8, u8, u8) {
+    if let Some(&c) = PALETTE.get(t) {
+        return c;
+    }
+    let h = (t as f64 * 137.508 + 17.0) % 360.0 / 60.0;
+    let (s, l) = (0.58, 0.44);
+    let c = (1.0 - (2.0 * l - 1.0f64).abs()) * s;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = l - c / 2.0;
+    let to = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    (to(r), to(g), to(b))
 }
 
 fn topic_color(t: usize) -> String {
-    format!("hsl({:.1}, 62%, 45%)", topic_hue(t))
+    let (r, g, b) = topic_rgb(t);
+    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 fn topic_soft(t: usize) -> String {
-    format!("hsl({:.1}, 70%, 93%)", topic_hue(t))
+    topic_alpha(t, 0.14)
 }
 
 fn topic_alpha(t: usize, alpha: f64) -> String {
-    format!(
-        "hsla({:.1}, 62%, 45%, {:.3})",
-        topic_hue(t),
-        alpha.clamp(0.0, 1.0)
-    )
+    let (r, g, b) = topic_rgb(t);
+    format!("rgba({r}, {g}, {b}, {:.3})", alpha.clamp(0.0, 1.0))
 }
 
 /// `1234567` → `1,234,567`.
@@ -117,7 +149,7 @@ fn fmt_int(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -751,7 +783,7 @@ fn word_title(weight: f64, p: f64, share: f64) -> String {
 
 fn map_view(set: &TopicSet, coords: &[[f64; 2]], max_prev: f64) -> MapView {
     let size = 440u32;
-    let pad = 60.0;
+    let pad = 56.0;
     let (mut lo_x, mut hi_x, mut lo_y, mut hi_y) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
     for c in coords {
         lo_x = lo_x.min(c[0]);
@@ -765,23 +797,39 @@ fn map_view(set: &TopicSet, coords: &[[f64; 2]], max_prev: f64) -> MapView {
     let (mid_x, mid_y) = (0.5 * (lo_x + hi_x), 0.5 * (lo_y + hi_y));
     let centre = size as f64 / 2.0;
     let k = set.k().max(1) as f64;
-    let max_r = (150.0 / k.sqrt()).clamp(14.0, 52.0);
+    let max_r = (150.0 / k.sqrt()).clamp(14.0, 48.0);
+    let radius: Vec<f64> = set
+        .topics
+        .iter()
+        .map(|topic| {
+            if max_prev > 0.0 {
+                (max_r * (topic.prevalence / max_prev).sqrt()).max(7.0)
+            } else {
+                7.0
+            }
+        })
+        .collect();
+    let mut pos: Vec<[f64; 2]> = coords
+        .iter()
+        .map(|c| {
+            [
+                centre + (c[0] - mid_x) * scale,
+                centre - (c[1] - mid_y) * scale,
+            ]
+        })
+        .collect();
+    separate_circles(&mut pos, &radius, size as f64);
     let mut circles: Vec<(f64, Circle)> = set
         .topics
         .iter()
         .map(|topic| {
             let t = topic.id;
-            let r = if max_prev > 0.0 {
-                (max_r * (topic.prevalence / max_prev).sqrt()).max(7.0)
-            } else {
-                7.0
-            };
             let words: Vec<&str> = topic.terms.iter().map(|w| w.term.as_str()).collect();
             let c = Circle {
                 id: t,
-                cx: fmt_coord(centre + (coords[t][0] - mid_x) * scale),
-                cy: fmt_coord(centre - (coords[t][1] - mid_y) * scale),
-                r: fmt_coord(r),
+                cx: fmt_coord(pos[t][0]),
+                cy: fmt_coord(pos[t][1]),
+                r: fmt_coord(radius[t]),
                 color: topic_color(t),
                 title: format!(
                     "Topic {t} · {} — {}",
@@ -789,13 +837,54 @@ fn map_view(set: &TopicSet, coords: &[[f64; 2]], max_prev: f64) -> MapView {
                     words.join(", ")
                 ),
             };
-            (r, c)
+            (radius[t], c)
         })
         .collect();
     circles.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
     MapView {
         size,
         circles: circles.into_iter().map(|(_, c)| c).collect(),
+    }
+}
+
+/// Nudges circles apart (deterministically) until no two overlap by more than a third of the
+/// smaller radius, so each topic's id stays readable; the layout stays close to the MDS
+/// positions. Coincident centres are separated along a direction fixed by their ids. Centres
+/// are kept inside the `size` × `size` square.
+fn separate_circles(pos: &mut [[f64; 2]], radius: &[f64], size: f64) {
+    let k = pos.len();
+    for _ in 0..300 {
+        let mut moved = false;
+        for a in 0..k {
+            for b in (a + 1)..k {
+                let (dx, dy) = (pos[b][0] - pos[a][0], pos[b][1] - pos[a][1]);
+                let dist = (dx * dx + dy * dy).sqrt();
+                let min = radius[a] + radius[b] - radius[a].min(radius[b]) / 3.0;
+                if dist >= min {
+                    continue;
+                }
+                let (ux, uy) = if dist > 1e-9 {
+                    (dx / dist, dy / dist)
+                } else {
+                    let angle = (a * 7 + b * 13) as f64;
+                    (angle.cos(), angle.sin())
+                };
+                let push = 0.5 * (min - dist) + 0.01;
+                pos[a][0] -= ux * push;
+                pos[a][1] -= uy * push;
+                pos[b][0] += ux * push;
+                pos[b][1] += uy * push;
+                moved = true;
+            }
+        }
+        for (p, r) in pos.iter_mut().zip(radius) {
+            for v in p.iter_mut() {
+                *v = finite(*v).clamp(*r + 2.0, size - r - 2.0);
+            }
+        }
+        if !moved {
+            break;
+        }
     }
 }
 
@@ -850,6 +939,20 @@ fn label_table(run: &FitRun<'_>, set: &TopicSet) -> LabelTable {
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let hidden = rows.len().saturating_sub(MAX_LABEL_ROWS);
     rows.truncate(MAX_LABEL_ROWS);
+    // group the shown labels by their most frequent dominant topic, so that a good match of
+    // labels and topics reads as a diagonal
+    let top_topic = |c: &[usize]| {
+        (0..c.len())
+            .max_by(|&a, &b| c[a].cmp(&c[b]).then(b.cmp(&a)))
+            .filter(|&t| c[t] > 0)
+            .unwrap_or(usize::MAX)
+    };
+    rows.sort_by(|a, b| {
+        top_topic(&a.2)
+            .cmp(&top_topic(&b.2))
+            .then(b.1.cmp(&a.1))
+            .then(a.0.cmp(b.0))
+    });
     LabelTable {
         topics: (0..k)
             .map(|t| HeatAxis {
