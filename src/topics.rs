@@ -2,12 +2,12 @@
 //!
 //! Given X ≈ W·H (W documents × k, H k × terms), this module computes what a reader needs:
 //!
-//! - **document weights**: each row of W normalized to sum 1, θ(d, t) = W[d,t] / Σ_t' W[d,t'];
+//! - **document weights**: each row of W normalized to sum 1, θ(d, t) = W(d,t) / Σ_t' W(d,t');
 //!   an all-zero row (a document without terms) stays all zeros and has no dominant topic;
 //! - **prevalence** of topic t: Σ_d θ(d, t) / Σ_d Σ_t' θ(d, t'), the share of the normalized
 //!   document weights that falls on t (documents with all-zero rows contribute nothing);
-//! - **term distributions**: p(w | t) = H[t,w] / Σ_w' H[t,w'] and the corpus term share
-//!   p(w) = Σ_d X[d,w] / Σ_d Σ_w' X[d,w'];
+//! - **term distributions**: p(w | t) = H(t,w) / Σ_w' H(t,w') and the corpus term share
+//!   p(w) = Σ_d X(d,w) / Σ_d Σ_w' X(d,w');
 //! - **relevance** (Sievert & Shirley 2014, pyLDAvis):
 //!   relevance(w | t) = λ·ln p(w|t) + (1 − λ)·ln(p(w|t) / p(w)); λ = 1 ranks by weight,
 //!   λ = 0 by lift;
@@ -72,7 +72,7 @@ pub struct TopicTerm {
     pub term: String,
     /// The analyzed form (stem).
     pub stem: String,
-    /// The raw weight H[t, w].
+    /// The raw weight H(t, w).
     pub weight: f64,
     /// p(w | t), the weight normalized over the topic's row.
     pub probability: f64,
@@ -243,7 +243,7 @@ pub fn finite(x: f64) -> f64 {
     }
 }
 
-/// Rows scaled to sum 1: a[i,j] / Σ_j a[i,j]. Rows summing to 0 (or to a non-finite value)
+/// Rows scaled to sum 1: a(i,j) / Σ_j a(i,j). Rows summing to 0 (or to a non-finite value)
 /// become all zeros. Negative entries are treated as 0.
 pub fn normalize_rows(a: ArrayView2<f64>) -> Array2<f64> {
     let mut out = Array2::zeros(a.raw_dim());
@@ -294,7 +294,7 @@ pub fn prevalence(theta: ArrayView2<f64>) -> Vec<f64> {
     sums
 }
 
-/// The corpus term share p(w) = Σ_d X[d,w] / Σ_{d,w'} X[d,w'] for the `m` columns of `x`
+/// The corpus term share p(w) = Σ_d X(d,w) / Σ_{d,w'} X(d,w') for the `m` columns of `x`
 /// (CSR or CSC). All zeros when X is all zeros.
 pub fn term_share(x: &CsMat<f64>, m: usize) -> Vec<f64> {
     let mut sums = vec![0.0; m];
@@ -394,7 +394,7 @@ pub fn topic_label<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// The documents with the largest θ(d, t) > 0 for topic `t`, at most `n`, ordered by θ
-/// descending, then raw W[d, t] descending, then row.
+/// descending, then raw W(d, t) descending, then row.
 fn top_documents(theta: &Array2<f64>, w: ArrayView2<f64>, t: usize, n: usize) -> Vec<usize> {
     if n == 0 {
         return Vec::new();

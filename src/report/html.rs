@@ -106,7 +106,7 @@ const PALETTE: [(u8, u8, u8); 12] = [
     (0xa8, 0x32, 0x32),
 ];
 
-/// The colour of topic `t` as RGB: [`PALETTE`] for the first twelve, then golden-angle hue
+/// The colour of topic `t` as RGB: a hand-picked palette for the first twelve, then golden-angle hue
 /// steps at fixed saturation and lightness, so any k gets distinct colours. The same colour
 /// marks the topic on the cards, the map and in the tables.
 pub fn topic_rgb(t: usize) -> (u8, u8, u8) {

@@ -284,7 +284,168 @@ pub fn topics_json<'a>(
     }
 }
 
-/// Writes `topics.json` (pretty-printed, two-space indent) atomically.
+/// A JSON layout for files people read: objects one key per line (two-space indent), arrays
+/// of objects one element per line, and arrays of anything else (numbers, strings, pairs) on one
+/// line, so `loss_history` or a document's `weights` do not take one line per number.
+#[derive(Debug, Default)]
+pub struct ReadableFormatter {
+    /// One entry per open array or object.
+    stack: Vec<Frame>,
+    /// An array's first value is about to be written; its kind decides the array's layout.
+    pending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Frame {
+    /// An object, and whether it has keys (an empty one stays `{}`).
+    Object { keys: bool },
+    /// An array, and whether it is laid out one element per line.
+    Array { expanded: bool },
+}
+
+impl ReadableFormatter {
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, depth: usize) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    /// Called before any value: settles the layout of an array whose first value this is.
+    fn value_start<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        object: bool,
+    ) -> std::io::Result<()> {
+        if !self.pending {
+            return Ok(());
+        }
+        self.pending = false;
+        if let Some(Frame::Array { expanded }) = self.stack.last_mut() {
+            *expanded = object;
+        }
+        if object {
+            self.newline(w, self.stack.len())?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! scalar {
+    ($($name:ident($t:ty)),*) => {$(
+        fn $name<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: $t) -> std::io::Result<()> {
+            self.value_start(w, false)?;
+            serde_json::ser::CompactFormatter.$name(w, v)
+        }
+    )*};
+}
+
+impl serde_json::ser::Formatter for ReadableFormatter {
+    scalar!(
+        write_bool(bool),
+        write_i8(i8),
+        write_i16(i16),
+        write_i32(i32),
+        write_i64(i64),
+        write_i128(i128),
+        write_u8(u8),
+        write_u16(u16),
+        write_u32(u32),
+        write_u64(u64),
+        write_u128(u128),
+        write_f32(f32),
+        write_f64(f64),
+        write_number_str(&str),
+        write_byte_array(&[u8]),
+        write_raw_fragment(&str)
+    );
+
+    fn write_null<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, false)?;
+        w.write_all(b"null")
+    }
+
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, false)?;
+        w.write_all(b"\"")
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, false)?;
+        self.stack.push(Frame::Array { expanded: false });
+        w.write_all(b"[")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            self.pending = true;
+            return Ok(());
+        }
+        match self.stack.last() {
+            Some(Frame::Array { expanded: true }) => {
+                w.write_all(b",")?;
+                self.newline(w, self.stack.len())
+            }
+            _ => w.write_all(b", "),
+        }
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pending = false;
+        if let Some(Frame::Array { expanded: true }) = self.stack.pop() {
+            self.newline(w, self.stack.len())?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, true)?;
+        self.stack.push(Frame::Object { keys: false });
+        w.write_all(b"{")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if let Some(Frame::Object { keys }) = self.stack.last_mut() {
+            *keys = true;
+        }
+        self.newline(w, self.stack.len())
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        if let Some(Frame::Object { keys: true }) = self.stack.pop() {
+            self.newline(w, self.stack.len())?;
+        }
+        w.write_all(b"}")
+    }
+}
+
+/// Serializes `value` with [`ReadableFormatter`], followed by a newline.
+pub fn to_writer_readable<W: std::io::Write + ?Sized, T: Serialize + ?Sized>(
+    w: &mut W,
+    value: &T,
+) -> std::result::Result<(), serde_json::Error> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *w, ReadableFormatter::default());
+    value.serialize(&mut ser)?;
+    w.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
+/// Writes `topics.json` (see [`ReadableFormatter`]) atomically.
 pub fn write_topics_json(
     path: &Path,
     run: &FitRun<'_>,
@@ -293,8 +454,52 @@ pub fn write_topics_json(
 ) -> Result<()> {
     let doc = topics_json(run, set, opts);
     write_atomic(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &doc)
-            .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
-        w.write_all(b"\n").map_err(|e| Error::io(path, e))
+        to_writer_readable(w, &doc).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readable<T: Serialize>(v: &T) -> String {
+        let mut out = Vec::new();
+        to_writer_readable(&mut out, v).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn readable_layout() {
+        let v = serde_json::json!({
+            "a": 1,
+            "empty": {},
+            "none": [],
+            "nums": [1.5, 2, null],
+            "pairs": [[0, 0.5], [1, 0.25]],
+            "objs": [{"id": "x", "w": [1]}, {"id": "y"}],
+            "s": "q\"",
+        });
+        let text = readable(&v);
+        let expected = r#"{
+  "a": 1,
+  "empty": {},
+  "none": [],
+  "nums": [1.5, 2, null],
+  "objs": [
+    {
+      "id": "x",
+      "w": [1]
+    },
+    {
+      "id": "y"
+    }
+  ],
+  "pairs": [[0, 0.5], [1, 0.25]],
+  "s": "q\""
+}
+"#;
+        assert_eq!(text, expected);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
 }

@@ -21,7 +21,7 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::json::{finite_metrics, ParamsJson};
+use super::json::{finite_metrics, to_writer_readable, ParamsJson};
 use super::{write_atomic, FitRun};
 use crate::nmf::{Metrics, NmfParams};
 use crate::text::AnalyzerConfig;
@@ -160,12 +160,13 @@ impl ModelFile {
         Ok(())
     }
 
-    /// Writes the model file atomically (pretty-printed JSON; numbers round-trip exactly).
+    /// Writes the model file atomically (JSON laid out by
+    /// [`ReadableFormatter`](super::json::ReadableFormatter): one term per line, H on one line;
+    /// numbers round-trip exactly).
     pub fn write(&self, path: &Path) -> Result<()> {
         write_atomic(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, self)
-                .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
-            w.write_all(b"\n").map_err(|e| Error::io(path, e))
+            to_writer_readable(w, self)
+                .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
         })
     }
 
