@@ -137,3 +137,18 @@ fn large_corpus_stays_small() {
     assert!(html.contains("more are left out") || html.matches("<tr><td>label").count() <= 50);
     eprintln!("report.html for 60,000 documents: {} bytes", html.len());
 }
+
+#[test]
+fn single_topic_and_empty_history() {
+    let mut f = fixture::synthetic();
+    f.model.w = f.model.w.slice(ndarray::s![.., 0..1]).to_owned();
+    f.model.h = f.model.h.slice(ndarray::s![0..1, ..]).to_owned();
+    f.model.history.clear();
+    f.params.k = 1;
+    let html = render(&f, &OutputOptions::default());
+    assert_eq!(html.matches("<article class=\"card\"").count(), 1);
+    assert!(html.contains("No objective history was recorded."));
+    assert!(!html.contains("NaN"));
+    let dir = tempfile::tempdir().unwrap();
+    write_fit_outputs(dir.path(), &f.run(), &OutputOptions::default()).unwrap();
+}

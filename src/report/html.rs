@@ -157,8 +157,8 @@ fn fmt_int(n: usize) -> String {
     out
 }
 
-/// A number with about 4 significant digits (scientific outside [1e-3, 1e6)).
-fn fmt_num(x: f64) -> String {
+/// A number with about 4 significant digits (scientific outside [1e-3, 1e6)); 0 for NaN/Inf.
+pub fn fmt_num(x: f64) -> String {
     let x = finite(x);
     if x == 0.0 {
         return "0".to_string();
@@ -891,8 +891,12 @@ fn separate_circles(pos: &mut [[f64; 2]], radius: &[f64], size: f64) {
 fn heatmap_view(cosine: &ndarray::Array2<f64>) -> Heatmap {
     let k = cosine.nrows();
     let offset = 28u32;
-    let grid = 380.0f64;
-    let cell = if k > 0 { grid / k as f64 } else { grid };
+    let cell = if k > 0 {
+        (380.0 / k as f64).min(44.0)
+    } else {
+        44.0
+    };
+    let grid = cell * k.max(1) as f64;
     let mut cells = Vec::with_capacity(k * k);
     for s in 0..k {
         for t in 0..k {
@@ -913,7 +917,7 @@ fn heatmap_view(cosine: &ndarray::Array2<f64>) -> Heatmap {
         })
         .collect();
     Heatmap {
-        size: offset + grid as u32 + 4,
+        size: offset + grid.ceil() as u32 + 4,
         cell: format!("{:.2}", (cell - 1.0).max(0.5)),
         offset,
         cells,

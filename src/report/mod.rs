@@ -221,17 +221,18 @@ pub fn topic_table(run: &FitRun<'_>, opts: &OutputOptions) -> String {
         );
     }
     let m = &run.model.metrics;
+    let f = crate::topics::finite;
     let _ = writeln!(
         out,
-        "loss {:.6e}, reconstruction error {:.6}, explained variance {:.4}, sparsity W {:.3} H {:.3}; {} iterations{}, {:.2} s",
-        crate::topics::finite(m.loss),
-        crate::topics::finite(m.reconstruction_error),
-        crate::topics::finite(m.explained_variance),
-        crate::topics::finite(m.sparsity_w),
-        crate::topics::finite(m.sparsity_h),
+        "loss {} · reconstruction error {} · explained variance {:.1}% · sparsity W {:.3}, H {:.3} · {} iterations{} in {:.2} s",
+        html::fmt_num(m.loss),
+        html::fmt_num(m.reconstruction_error),
+        100.0 * f(m.explained_variance),
+        f(m.sparsity_w),
+        f(m.sparsity_h),
         run.model.iterations,
         if run.model.converged { " (converged)" } else { "" },
-        crate::topics::finite(run.model.seconds),
+        f(run.model.seconds),
     );
     out
 }
