@@ -340,19 +340,44 @@ pub fn relevance(p_wt: f64, p_w: f64, lambda: f64) -> f64 {
 /// (ties: larger p(w|t), then lower column). At λ = 1 this is the order of the weights.
 /// `p_wt` is a normalized row of H, `p_w` the corpus term share.
 pub fn rank_terms(p_wt: ArrayView1<f64>, p_w: &[f64], lambda: f64, n: usize) -> Vec<usize> {
+    rank_scored(&log_terms(p_wt, p_w), lambda, n)
+}
+
+/// (column, ln p(w|t), ln p(w|t) − ln p(w), p(w|t)) for each term with p(w|t) > 0, p(w)
+/// floored as in [`share_or_floor`].
+fn log_terms(p_wt: ArrayView1<f64>, p_w: &[f64]) -> Vec<(usize, f64, f64, f64)> {
     let floor = p_w
         .iter()
         .copied()
         .filter(|&s| s > 0.0)
         .min_by(f64::total_cmp)
         .unwrap_or(1.0);
-    let mut scored: Vec<(usize, f64, f64)> = p_wt
-        .iter()
+    p_wt.iter()
         .enumerate()
         .filter(|&(_, &p)| p > 0.0)
         .map(|(w, &p)| {
             let share = p_w.get(w).copied().filter(|&s| s > 0.0).unwrap_or(floor);
-            (w, relevance(p, share, lambda), p)
+            let log_p = p.ln();
+            (w, log_p, log_p - share.ln(), p)
+        })
+        .collect()
+}
+
+/// The top `n` of [`log_terms`] by λ·ln p + (1 − λ)·lift (the same arithmetic as
+/// [`relevance`], so the same bits).
+fn rank_scored(terms: &[(usize, f64, f64, f64)], lambda: f64, n: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut scored: Vec<(usize, f64, f64)> = terms
+        .iter()
+        .map(|&(w, log_p, lift, p)| {
+            let r = if lambda >= 1.0 {
+                log_p
+            } else {
+                lambda * log_p + (1.0 - lambda) * lift
+            };
+            (w, r, p)
         })
         .collect();
     let cmp = |a: &(usize, f64, f64), b: &(usize, f64, f64)| -> Ordering {
@@ -360,9 +385,6 @@ pub fn rank_terms(p_wt: ArrayView1<f64>, p_w: &[f64], lambda: f64, n: usize) -> 
             .then(b.2.total_cmp(&a.2))
             .then(a.0.cmp(&b.0))
     };
-    if n == 0 {
-        return Vec::new();
-    }
     if scored.len() > n {
         scored.select_nth_unstable_by(n - 1, cmp);
         scored.truncate(n);
@@ -374,8 +396,9 @@ pub fn rank_terms(p_wt: ArrayView1<f64>, p_w: &[f64], lambda: f64, n: usize) -> 
 /// The union over λ ∈ {0, 0.05, …, 1} of the top-`n` terms by relevance: every term that can
 /// appear among the top `n` on the report's λ grid, in column order.
 pub fn relevance_candidates(p_wt: ArrayView1<f64>, p_w: &[f64], n: usize) -> Vec<usize> {
+    let terms = log_terms(p_wt, p_w);
     let mut all: Vec<usize> = (0..=LAMBDA_STEPS)
-        .flat_map(|i| rank_terms(p_wt, p_w, i as f64 / LAMBDA_STEPS as f64, n))
+        .flat_map(|i| rank_scored(&terms, i as f64 / LAMBDA_STEPS as f64, n))
         .collect();
     all.sort_unstable();
     all.dedup();
@@ -669,6 +692,22 @@ mod tests {
         assert_eq!(rank_terms(p.view(), &[0.5, 0.5], 0.5, 5), vec![1]);
         let r = relevance(0.2, 0.1, 0.6);
         assert!((r - (0.6 * 0.2f64.ln() + 0.4 * 2f64.ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ranking_agrees_with_the_formula() {
+        let p = array![0.05, 0.3, 0.15, 0.2, 0.0, 0.3];
+        let share = vec![0.01, 0.5, 0.1, 0.2, 0.1, 0.0];
+        for lambda in [0.0, 0.35, 0.6, 1.0] {
+            let ranked = rank_terms(p.view(), &share, lambda, 10);
+            assert_eq!(ranked.len(), 5, "the zero-weight term is left out");
+            let r: Vec<f64> = ranked
+                .iter()
+                .map(|&w| relevance(p[w], share_or_floor(&share, w), lambda))
+                .collect();
+            assert!(r.windows(2).all(|x| x[0] >= x[1]), "λ={lambda}: {r:?}");
+            assert!(r.iter().all(|v| v.is_finite()));
+        }
     }
 
     #[test]
