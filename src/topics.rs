@@ -1,1 +1,861 @@
 //! Turning a fitted model into readable topics.
+//!
+//! Given X ≈ W·H (W documents × k, H k × terms), this module computes what a reader needs:
+//!
+//! - **document weights**: each row of W normalized to sum 1, θ(d, t) = W(d,t) / Σ_t' W(d,t');
+//!   an all-zero row (a document without terms) stays all zeros and has no dominant topic;
+//! - **prevalence** of topic t: Σ_d θ(d, t) / Σ_d Σ_t' θ(d, t'), the share of the normalized
+//!   document weights that falls on t (documents with all-zero rows contribute nothing);
+//! - **term distributions**: p(w | t) = H(t,w) / Σ_w' H(t,w') and the corpus term share
+//!   p(w) = Σ_d X(d,w) / Σ_d Σ_w' X(d,w');
+//! - **relevance** (Sievert & Shirley 2014, pyLDAvis):
+//!   relevance(w | t) = λ·ln p(w|t) + (1 − λ)·ln(p(w|t) / p(w)); λ = 1 ranks by weight,
+//!   λ = 0 by lift;
+//! - **top terms** (surface forms shown, stems kept), a **label** (the three best words),
+//!   **top documents** with a text snippet;
+//! - **topic similarity**: cosine between rows of H, Jensen-Shannon divergence between the
+//!   normalized rows, and a 2-D classical multidimensional scaling of the Jensen-Shannon
+//!   distances √JSD for an intertopic map.
+//!
+//! Topic ids are the model's row order of H; nothing here re-sorts topics. Every number is
+//! finite: zero rows, zero topics and zero columns are handled explicitly.
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+
+use nalgebra::DMatrix;
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use sprs::CsMat;
+
+use crate::corpus::Document;
+use crate::nmf::NmfModel;
+use crate::vectorize::DocTermMatrix;
+use crate::{Error, Result};
+
+/// Separator between the words of a topic label.
+pub const LABEL_SEPARATOR: &str = " · ";
+/// Number of words in a topic label.
+pub const LABEL_WORDS: usize = 3;
+/// Characters of a document's text kept in a snippet (before the ellipsis).
+pub const SNIPPET_CHARS: usize = 200;
+/// The λ grid used by [`relevance_candidates`]: λ = i / `LAMBDA_STEPS` for i = 0..=LAMBDA_STEPS
+/// (steps of 0.05, the report's slider).
+pub const LAMBDA_STEPS: usize = 20;
+
+/// What to extract per topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicOptions {
+    /// Terms listed per topic.
+    pub top_terms: usize,
+    /// Documents listed per topic.
+    pub top_documents: usize,
+    /// λ of the relevance ranking of the listed terms (1 = plain weight), in [0, 1].
+    pub relevance_lambda: f64,
+}
+
+impl Default for TopicOptions {
+    fn default() -> Self {
+        TopicOptions {
+            top_terms: 10,
+            top_documents: 10,
+            relevance_lambda: 1.0,
+        }
+    }
+}
+
+/// One term of a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicTerm {
+    /// Column of the term in X and H.
+    pub index: usize,
+    /// The surface form shown to readers.
+    pub term: String,
+    /// The analyzed form (stem).
+    pub stem: String,
+    /// The raw weight H(t, w).
+    pub weight: f64,
+    /// p(w | t), the weight normalized over the topic's row.
+    pub probability: f64,
+    /// relevance(w | t) at the options' λ.
+    pub relevance: f64,
+}
+
+/// One of the documents most about a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicDocument {
+    /// Row of the document in X and W.
+    pub index: usize,
+    /// Document id.
+    pub id: String,
+    /// Normalized weight θ(d, t).
+    pub weight: f64,
+    /// The beginning of the document's text, when texts are available (see [`snippet`]).
+    pub snippet: Option<String>,
+    /// The file the document came from, when known.
+    pub path: Option<PathBuf>,
+}
+
+/// A readable topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topic {
+    /// The topic's id: its row in H.
+    pub id: usize,
+    /// Its best [`LABEL_WORDS`] words joined by [`LABEL_SEPARATOR`] (`(empty topic)` when the
+    /// row of H is all zeros).
+    pub label: String,
+    /// Share of the normalized document weights on this topic, in [0, 1].
+    pub prevalence: f64,
+    /// Top terms by relevance at the options' λ (by weight when λ = 1).
+    pub terms: Vec<TopicTerm>,
+    /// Documents with the largest normalized weight on this topic (ties: larger raw weight,
+    /// then row order); only documents with a positive weight.
+    pub documents: Vec<TopicDocument>,
+}
+
+/// Everything derived from a model for the outputs.
+#[derive(Debug, Clone)]
+pub struct TopicSet {
+    /// One entry per topic, in the model's order.
+    pub topics: Vec<Topic>,
+    /// θ: W with rows normalized to sum 1 (all-zero rows stay zero), documents × k.
+    pub doc_weights: Array2<f64>,
+    /// Each document's topic with the largest normalized weight (lowest id on ties), `None`
+    /// for an all-zero row.
+    pub dominant: Vec<Option<usize>>,
+    /// p(w | t): H with rows normalized to sum 1, k × terms.
+    pub term_given_topic: Array2<f64>,
+    /// p(w): the corpus term share (column sums of X normalized).
+    pub term_share: Vec<f64>,
+    /// λ used for the terms of [`TopicSet::topics`].
+    pub lambda: f64,
+}
+
+impl TopicSet {
+    /// Derives the topics of `model` fitted on `dtm`. `documents`, when given, must be in the
+    /// matrix's row order; their texts give snippets and their paths links. They are ignored if
+    /// their number differs from the matrix's rows.
+    ///
+    /// Errors ([`Error::Input`]): W or H whose shape does not match the matrix, or a λ outside
+    /// [0, 1].
+    pub fn from_model(
+        dtm: &DocTermMatrix,
+        model: &NmfModel,
+        documents: Option<&[Document]>,
+        opts: &TopicOptions,
+    ) -> Result<TopicSet> {
+        let (n, m) = (dtm.documents.len(), dtm.terms.len());
+        if model.w.nrows() != n {
+            return Err(Error::input(format!(
+                "the model's W has {} rows but there are {n} documents",
+                model.w.nrows()
+            )));
+        }
+        if model.h.ncols() != m {
+            return Err(Error::input(format!(
+                "the model's H has {} columns but there are {m} terms",
+                model.h.ncols()
+            )));
+        }
+        if model.w.ncols() != model.h.nrows() {
+            return Err(Error::input(format!(
+                "the model's W has {} columns but H has {} rows",
+                model.w.ncols(),
+                model.h.nrows()
+            )));
+        }
+        let lambda = opts.relevance_lambda;
+        if !(0.0..=1.0).contains(&lambda) {
+            return Err(Error::input(format!(
+                "--relevance-lambda must be in [0, 1], got {lambda}"
+            )));
+        }
+        let k = model.h.nrows();
+        let doc_weights = normalize_rows(model.w.view());
+        let dominant: Vec<Option<usize>> = doc_weights
+            .rows()
+            .into_iter()
+            .map(|row| dominant_topic(row))
+            .collect();
+        let prevalences = prevalence(doc_weights.view());
+        let term_given_topic = normalize_rows(model.h.view());
+        let term_share = term_share(&dtm.x, m);
+        let texts = documents.filter(|d| d.len() == n);
+
+        let mut topics = Vec::with_capacity(k);
+        for t in 0..k {
+            let p_row = term_given_topic.row(t);
+            let ranked = rank_terms(p_row, &term_share, lambda, opts.top_terms);
+            let terms: Vec<TopicTerm> = ranked
+                .iter()
+                .map(|&w| {
+                    let term = &dtm.terms[w];
+                    TopicTerm {
+                        index: w,
+                        term: term.surface.clone(),
+                        stem: term.stem.clone(),
+                        weight: finite(model.h[[t, w]]),
+                        probability: p_row[w],
+                        relevance: relevance(p_row[w], share_or_floor(&term_share, w), lambda),
+                    }
+                })
+                .collect();
+            let label = topic_label(terms.iter().map(|t| t.term.as_str()));
+            let documents = top_documents(&doc_weights, model.w.view(), t, opts.top_documents)
+                .into_iter()
+                .map(|d| TopicDocument {
+                    index: d,
+                    id: dtm.documents[d].id.clone(),
+                    weight: doc_weights[[d, t]],
+                    snippet: texts.map(|docs| snippet(&docs[d].text, SNIPPET_CHARS)),
+                    path: texts.and_then(|docs| docs[d].path.clone()),
+                })
+                .collect();
+            topics.push(Topic {
+                id: t,
+                label,
+                prevalence: prevalences[t],
+                terms,
+                documents,
+            });
+        }
+        Ok(TopicSet {
+            topics,
+            doc_weights,
+            dominant,
+            term_given_topic,
+            term_share,
+            lambda,
+        })
+    }
+
+    /// Number of topics.
+    pub fn k(&self) -> usize {
+        self.topics.len()
+    }
+}
+
+/// `x` when finite, otherwise 0 (a guard for values that come from outside this module).
+pub fn finite(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// Rows scaled to sum 1: a(i,j) / Σ_j a(i,j). Rows summing to 0 (or to a non-finite value)
+/// become all zeros. Negative entries are treated as 0.
+pub fn normalize_rows(a: ArrayView2<f64>) -> Array2<f64> {
+    let mut out = Array2::zeros(a.raw_dim());
+    for (i, row) in a.rows().into_iter().enumerate() {
+        let sum: f64 = row.iter().map(|&v| clean_weight(v)).sum();
+        if sum > 0.0 && sum.is_finite() {
+            for (j, &v) in row.iter().enumerate() {
+                out[[i, j]] = clean_weight(v) / sum;
+            }
+        }
+    }
+    out
+}
+
+fn clean_weight(v: f64) -> f64 {
+    if v.is_finite() && v > 0.0 {
+        v
+    } else {
+        0.0
+    }
+}
+
+/// Index of the largest entry (the lowest index on ties), `None` when no entry is positive.
+pub fn dominant_topic(row: ArrayView1<f64>) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (t, &v) in row.iter().enumerate() {
+        if v > 0.0 && best.is_none_or(|(_, b)| v > b) {
+            best = Some((t, v));
+        }
+    }
+    best.map(|(t, _)| t)
+}
+
+/// Prevalence of each topic from row-normalized document weights θ:
+/// prevalence(t) = Σ_d θ(d,t) / Σ_d Σ_t' θ(d,t'). All zeros when every row is zero.
+pub fn prevalence(theta: ArrayView2<f64>) -> Vec<f64> {
+    let k = theta.ncols();
+    let mut sums = vec![0.0; k];
+    for row in theta.rows() {
+        for (t, &v) in row.iter().enumerate() {
+            sums[t] += clean_weight(v);
+        }
+    }
+    let total: f64 = sums.iter().sum();
+    if total > 0.0 {
+        sums.iter_mut().for_each(|s| *s /= total);
+    }
+    sums
+}
+
+/// The corpus term share p(w) = Σ_d X(d,w) / Σ_{d,w'} X(d,w') for the `m` columns of `x`
+/// (CSR or CSC). All zeros when X is all zeros.
+pub fn term_share(x: &CsMat<f64>, m: usize) -> Vec<f64> {
+    let mut sums = vec![0.0; m];
+    for (&v, (_, col)) in x.iter() {
+        if col < m {
+            sums[col] += clean_weight(v);
+        }
+    }
+    let total: f64 = sums.iter().sum();
+    if total > 0.0 {
+        sums.iter_mut().for_each(|s| *s /= total);
+    }
+    sums
+}
+
+/// p(w) for the relevance formula: the share itself, or for a column with no mass in X the
+/// smallest positive share of the corpus (as if it were the rarest term), so the lift stays
+/// finite. 1 when X has no mass at all (the lift is then p(w|t) itself).
+fn share_or_floor(p_w: &[f64], w: usize) -> f64 {
+    let v = p_w.get(w).copied().unwrap_or(0.0);
+    if v > 0.0 {
+        return v;
+    }
+    p_w.iter()
+        .copied()
+        .filter(|&s| s > 0.0)
+        .min_by(f64::total_cmp)
+        .unwrap_or(1.0)
+}
+
+/// relevance(w | t) = λ·ln p(w|t) + (1 − λ)·ln(p(w|t) / p(w)) for p(w|t) > 0 and p(w) > 0
+/// (pyLDAvis's formula with natural logarithms).
+pub fn relevance(p_wt: f64, p_w: f64, lambda: f64) -> f64 {
+    let log_p = p_wt.ln();
+    if lambda >= 1.0 {
+        log_p
+    } else {
+        lambda * log_p + (1.0 - lambda) * (log_p - p_w.ln())
+    }
+}
+
+/// The `n` terms with the highest relevance at `lambda` among those with p(w|t) > 0, best first
+/// (ties: larger p(w|t), then lower column). At λ = 1 this is the order of the weights.
+/// `p_wt` is a normalized row of H, `p_w` the corpus term share.
+pub fn rank_terms(p_wt: ArrayView1<f64>, p_w: &[f64], lambda: f64, n: usize) -> Vec<usize> {
+    rank_scored(&log_terms(p_wt, p_w), lambda, n)
+}
+
+/// (column, ln p(w|t), ln p(w|t) − ln p(w), p(w|t)) for each term with p(w|t) > 0, p(w)
+/// floored as in [`share_or_floor`].
+fn log_terms(p_wt: ArrayView1<f64>, p_w: &[f64]) -> Vec<(usize, f64, f64, f64)> {
+    let floor = p_w
+        .iter()
+        .copied()
+        .filter(|&s| s > 0.0)
+        .min_by(f64::total_cmp)
+        .unwrap_or(1.0);
+    p_wt.iter()
+        .enumerate()
+        .filter(|&(_, &p)| p > 0.0)
+        .map(|(w, &p)| {
+            let share = p_w.get(w).copied().filter(|&s| s > 0.0).unwrap_or(floor);
+            let log_p = p.ln();
+            (w, log_p, log_p - share.ln(), p)
+        })
+        .collect()
+}
+
+/// The top `n` of [`log_terms`] by λ·ln p + (1 − λ)·lift (the same arithmetic as
+/// [`relevance`], so the same bits).
+fn rank_scored(terms: &[(usize, f64, f64, f64)], lambda: f64, n: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut scored: Vec<(usize, f64, f64)> = terms
+        .iter()
+        .map(|&(w, log_p, lift, p)| {
+            let r = if lambda >= 1.0 {
+                log_p
+            } else {
+                lambda * log_p + (1.0 - lambda) * lift
+            };
+            (w, r, p)
+        })
+        .collect();
+    let cmp = |a: &(usize, f64, f64), b: &(usize, f64, f64)| -> Ordering {
+        b.1.total_cmp(&a.1)
+            .then(b.2.total_cmp(&a.2))
+            .then(a.0.cmp(&b.0))
+    };
+    if scored.len() > n {
+        scored.select_nth_unstable_by(n - 1, cmp);
+        scored.truncate(n);
+    }
+    scored.sort_unstable_by(cmp);
+    scored.into_iter().map(|(w, _, _)| w).collect()
+}
+
+/// The union over λ ∈ {0, 0.05, …, 1} of the top-`n` terms by relevance: every term that can
+/// appear among the top `n` on the report's λ grid, in column order.
+pub fn relevance_candidates(p_wt: ArrayView1<f64>, p_w: &[f64], n: usize) -> Vec<usize> {
+    let terms = log_terms(p_wt, p_w);
+    let mut all: Vec<usize> = (0..=LAMBDA_STEPS)
+        .flat_map(|i| rank_scored(&terms, i as f64 / LAMBDA_STEPS as f64, n))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// A topic label: the first [`LABEL_WORDS`] words joined by [`LABEL_SEPARATOR`], or
+/// `(empty topic)` when there are none.
+pub fn topic_label<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let words: Vec<&str> = words.into_iter().take(LABEL_WORDS).collect();
+    if words.is_empty() {
+        "(empty topic)".to_string()
+    } else {
+        words.join(LABEL_SEPARATOR)
+    }
+}
+
+/// The documents with the largest θ(d, t) > 0 for topic `t`, at most `n`, ordered by θ
+/// descending, then raw W(d, t) descending, then row.
+fn top_documents(theta: &Array2<f64>, w: ArrayView2<f64>, t: usize, n: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut docs: Vec<(usize, f64, f64)> = (0..theta.nrows())
+        .filter(|&d| theta[[d, t]] > 0.0)
+        .map(|d| (d, theta[[d, t]], clean_weight(w[[d, t]])))
+        .collect();
+    let cmp = |a: &(usize, f64, f64), b: &(usize, f64, f64)| -> Ordering {
+        b.1.total_cmp(&a.1)
+            .then(b.2.total_cmp(&a.2))
+            .then(a.0.cmp(&b.0))
+    };
+    if docs.len() > n {
+        docs.select_nth_unstable_by(n - 1, cmp);
+        docs.truncate(n);
+    }
+    docs.sort_unstable_by(cmp);
+    docs.into_iter().map(|(d, _, _)| d).collect()
+}
+
+/// The first `max_chars` characters of `text` with every run of whitespace collapsed to one
+/// space, followed by "…" when the text was longer. Cuts at a character boundary.
+pub fn snippet(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for word in text.split_whitespace() {
+        if count > 0 {
+            if count == max_chars {
+                out.push('…');
+                return out;
+            }
+            out.push(' ');
+            count += 1;
+        }
+        for c in word.chars() {
+            if count == max_chars {
+                if out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            count += 1;
+        }
+    }
+    out
+}
+
+/// Cosine similarity between the rows of `h`: ⟨h_s, h_t⟩ / (‖h_s‖·‖h_t‖), in [0, 1] for
+/// non-negative rows; 0 for any pair involving an all-zero row (its diagonal entry included).
+pub fn cosine_similarity(h: ArrayView2<f64>) -> Array2<f64> {
+    let k = h.nrows();
+    let norms: Vec<f64> = h
+        .rows()
+        .into_iter()
+        .map(|r| {
+            r.iter()
+                .map(|&v| clean_weight(v).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let mut out = Array2::zeros((k, k));
+    for s in 0..k {
+        for t in s..k {
+            let denom = norms[s] * norms[t];
+            let c = if denom > 0.0 && denom.is_finite() {
+                let dot: f64 = h
+                    .row(s)
+                    .iter()
+                    .zip(h.row(t).iter())
+                    .map(|(&a, &b)| clean_weight(a) * clean_weight(b))
+                    .sum();
+                (dot / denom).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            out[[s, t]] = c;
+            out[[t, s]] = c;
+        }
+    }
+    out
+}
+
+/// Jensen-Shannon divergence with base-2 logarithms between two distributions:
+/// JSD(p, q) = ½·Σ p·log₂(p/m) + ½·Σ q·log₂(q/m), m = (p + q)/2, with 0·log 0 = 0; in [0, 1].
+/// A row that sums to 0 is not a distribution: JSD is 0 between two such rows and 1 between one
+/// and a distribution.
+pub fn js_divergence(p: ArrayView1<f64>, q: ArrayView1<f64>) -> f64 {
+    let (sp, sq): (f64, f64) = (p.sum(), q.sum());
+    match (sp > 0.0, sq > 0.0) {
+        (false, false) => return 0.0,
+        (true, false) | (false, true) => return 1.0,
+        _ => {}
+    }
+    let mut total = 0.0;
+    for (&a, &b) in p.iter().zip(q.iter()) {
+        let (a, b) = (clean_weight(a), clean_weight(b));
+        let m = 0.5 * (a + b);
+        if a > 0.0 {
+            total += 0.5 * a * (a / m).log2();
+        }
+        if b > 0.0 {
+            total += 0.5 * b * (b / m).log2();
+        }
+    }
+    if total.is_finite() {
+        total.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// The matrix of [`js_divergence`] between the rows of `p` (rows already normalized).
+pub fn js_divergence_matrix(p: ArrayView2<f64>) -> Array2<f64> {
+    let k = p.nrows();
+    let mut out = Array2::zeros((k, k));
+    for s in 0..k {
+        for t in (s + 1)..k {
+            let d = js_divergence(p.row(s), p.row(t));
+            out[[s, t]] = d;
+            out[[t, s]] = d;
+        }
+    }
+    out
+}
+
+/// Classical (Torgerson) multidimensional scaling to 2-D of a symmetric distance matrix `d`:
+/// B = −½·J·D⁽²⁾·J with J = I − 𝟙𝟙ᵀ/k and D⁽²⁾ the squared distances; the coordinates are the
+/// two leading eigenvectors of B scaled by √max(eigenvalue, 0). Each eigenvector's sign is
+/// fixed so that its entry of largest magnitude is positive (lowest index on ties), so the map is
+/// deterministic. Fewer than 2 points, or a failed eigendecomposition, give all zeros.
+pub fn classical_mds(d: ArrayView2<f64>) -> Vec<[f64; 2]> {
+    let k = d.nrows();
+    let mut coords = vec![[0.0; 2]; k];
+    if k < 2 || d.ncols() != k {
+        return coords;
+    }
+    let sq = DMatrix::from_fn(k, k, |i, j| {
+        let v = finite(0.5 * (d[[i, j]] + d[[j, i]]));
+        v * v
+    });
+    let row_means: Vec<f64> = (0..k).map(|i| sq.row(i).sum() / k as f64).collect();
+    let grand = row_means.iter().sum::<f64>() / k as f64;
+    let b = DMatrix::from_fn(k, k, |i, j| {
+        -0.5 * (sq[(i, j)] - row_means[i] - row_means[j] + grand)
+    });
+    let Some(eig) = nalgebra::SymmetricEigen::try_new(b, 1e-14, 100_000) else {
+        return coords;
+    };
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| {
+        eig.eigenvalues[b]
+            .total_cmp(&eig.eigenvalues[a])
+            .then(a.cmp(&b))
+    });
+    for (axis, &e) in order.iter().take(2).enumerate() {
+        let value = eig.eigenvalues[e];
+        if !(value > 0.0 && value.is_finite()) {
+            continue;
+        }
+        let scale = value.sqrt();
+        let v = eig.eigenvectors.column(e);
+        let mut pivot = 0;
+        for i in 1..k {
+            if v[i].abs() > v[pivot].abs() + 1e-12 {
+                pivot = i;
+            }
+        }
+        let sign = if v[pivot] < 0.0 { -1.0 } else { 1.0 };
+        for i in 0..k {
+            coords[i][axis] = finite(sign * v[i] * scale);
+        }
+    }
+    coords
+}
+
+/// The 2-D intertopic map: [`classical_mds`] of the Jensen-Shannon distances √JSD between the
+/// normalized rows `p` of H.
+pub fn intertopic_map(p: ArrayView2<f64>) -> Vec<[f64; 2]> {
+    let dist = js_divergence_matrix(p).mapv(|v| v.max(0.0).sqrt());
+    classical_mds(dist.view())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nmf::Metrics;
+    use crate::vectorize::{DocInfo, Term};
+    use ndarray::{array, Array1};
+    use sprs::TriMat;
+
+    fn dtm(x: Array2<f64>, words: &[&str]) -> DocTermMatrix {
+        let mut tri = TriMat::new((x.nrows(), x.ncols()));
+        for ((i, j), &v) in x.indexed_iter() {
+            if v != 0.0 {
+                tri.add_triplet(i, j, v);
+            }
+        }
+        DocTermMatrix {
+            x: tri.to_csr(),
+            terms: words
+                .iter()
+                .map(|w| Term {
+                    stem: w.to_string(),
+                    surface: format!("{w}s"),
+                    df: 1,
+                })
+                .collect(),
+            documents: (0..x.nrows())
+                .map(|i| DocInfo {
+                    id: format!("d{i}"),
+                    label: None,
+                })
+                .collect(),
+            idf: None,
+        }
+    }
+
+    fn model(w: Array2<f64>, h: Array2<f64>) -> NmfModel {
+        NmfModel {
+            w,
+            h,
+            history: vec![],
+            iterations: 0,
+            converged: true,
+            seconds: 0.0,
+            metrics: Metrics::default(),
+        }
+    }
+
+    #[test]
+    fn normalization_and_dominant_topic() {
+        let w = array![[1.0, 3.0], [0.0, 0.0], [2.0, 2.0]];
+        let n = normalize_rows(w.view());
+        assert_eq!(n, array![[0.25, 0.75], [0.0, 0.0], [0.5, 0.5]]);
+        assert_eq!(dominant_topic(n.row(0)), Some(1));
+        assert_eq!(dominant_topic(n.row(1)), None);
+        assert_eq!(
+            dominant_topic(n.row(2)),
+            Some(0),
+            "ties go to the lowest id"
+        );
+    }
+
+    #[test]
+    fn prevalence_ignores_empty_documents() {
+        let theta = array![[0.25, 0.75], [0.0, 0.0], [0.5, 0.5], [1.0, 0.0]];
+        let p = prevalence(theta.view());
+        assert!((p[0] - 1.75 / 3.0).abs() < 1e-12);
+        assert!((p[1] - 1.25 / 3.0).abs() < 1e-12);
+        assert_eq!(
+            prevalence(Array2::<f64>::zeros((3, 2)).view()),
+            vec![0.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn relevance_at_one_is_weight_order() {
+        let p = array![0.1, 0.4, 0.2, 0.3];
+        let share = vec![0.7, 0.1, 0.1, 0.1];
+        assert_eq!(rank_terms(p.view(), &share, 1.0, 4), vec![1, 3, 2, 0]);
+        // λ = 0 ranks by lift p(w|t)/p(w): 4, 3, 2, 0.14
+        assert_eq!(rank_terms(p.view(), &share, 0.0, 2), vec![1, 3]);
+        assert_eq!(rank_terms(p.view(), &share, 0.0, 4), vec![1, 3, 2, 0]);
+        let share = vec![0.01, 0.6, 0.09, 0.3];
+        assert_eq!(rank_terms(p.view(), &share, 0.0, 4), vec![0, 2, 3, 1]);
+        // a term with zero weight is never listed
+        let p = array![0.0, 1.0];
+        assert_eq!(rank_terms(p.view(), &[0.5, 0.5], 0.5, 5), vec![1]);
+        let r = relevance(0.2, 0.1, 0.6);
+        assert!((r - (0.6 * 0.2f64.ln() + 0.4 * 2f64.ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ranking_agrees_with_the_formula() {
+        let p = array![0.05, 0.3, 0.15, 0.2, 0.0, 0.3];
+        let share = vec![0.01, 0.5, 0.1, 0.2, 0.1, 0.0];
+        for lambda in [0.0, 0.35, 0.6, 1.0] {
+            let ranked = rank_terms(p.view(), &share, lambda, 10);
+            assert_eq!(ranked.len(), 5, "the zero-weight term is left out");
+            let r: Vec<f64> = ranked
+                .iter()
+                .map(|&w| relevance(p[w], share_or_floor(&share, w), lambda))
+                .collect();
+            assert!(r.windows(2).all(|x| x[0] >= x[1]), "λ={lambda}: {r:?}");
+            assert!(r.iter().all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn candidates_cover_the_lambda_grid() {
+        let p = array![0.5, 0.2, 0.15, 0.15];
+        let share = vec![0.9, 0.05, 0.03, 0.02];
+        let c = relevance_candidates(p.view(), &share, 1);
+        assert!(c.contains(&0), "top by weight");
+        assert!(c.contains(&3), "top by lift (0.15/0.02 = 7.5)");
+        for i in 0..=LAMBDA_STEPS {
+            let top = rank_terms(p.view(), &share, i as f64 / 20.0, 1);
+            assert!(c.contains(&top[0]));
+        }
+    }
+
+    #[test]
+    fn js_divergence_properties() {
+        let p = array![0.5, 0.5, 0.0];
+        let q = array![0.0, 0.5, 0.5];
+        let d = js_divergence(p.view(), q.view());
+        assert!((d - js_divergence(q.view(), p.view())).abs() < 1e-15);
+        assert!((d - 0.5).abs() < 1e-12, "half the mass disjoint: {d}");
+        assert_eq!(js_divergence(p.view(), p.view()), 0.0);
+        let disjoint = js_divergence(array![1.0, 0.0].view(), array![0.0, 1.0].view());
+        assert!((disjoint - 1.0).abs() < 1e-12);
+        let zero = Array1::<f64>::zeros(3);
+        assert_eq!(js_divergence(zero.view(), p.view()), 1.0);
+        assert_eq!(js_divergence(zero.view(), zero.view()), 0.0);
+    }
+
+    #[test]
+    fn cosine_handles_zero_rows() {
+        let h = array![[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
+        let c = cosine_similarity(h.view());
+        assert!((c[[0, 0]] - 1.0).abs() < 1e-12);
+        assert!((c[[0, 1]] - 0.5f64.sqrt()).abs() < 1e-12);
+        assert_eq!(c[[1, 0]], c[[0, 1]]);
+        assert_eq!(c[[2, 2]], 0.0);
+        assert_eq!(c[[2, 0]], 0.0);
+    }
+
+    #[test]
+    fn mds_reproduces_points_on_a_line() {
+        // points at 0, 1, 3
+        let d = array![[0.0, 1.0, 3.0], [1.0, 0.0, 2.0], [3.0, 2.0, 0.0]];
+        let xy = classical_mds(d.view());
+        for i in 0..3 {
+            for j in 0..3 {
+                let dx = xy[i][0] - xy[j][0];
+                let dy = xy[i][1] - xy[j][1];
+                let dist = (dx * dx + dy * dy).sqrt();
+                assert!((dist - d[[i, j]]).abs() < 1e-9, "{i},{j}: {dist}");
+            }
+            assert!(xy[i][1].abs() < 1e-6, "second axis unused");
+        }
+        // sign convention: the largest-magnitude entry of the first axis is positive
+        assert!(xy[2][0] > 0.0);
+        assert_eq!(classical_mds(array![[0.0]].view()), vec![[0.0, 0.0]]);
+        let zeros = classical_mds(Array2::<f64>::zeros((3, 3)).view());
+        assert!(zeros.iter().flatten().all(|v| *v == 0.0));
+    }
+
+    #[test]
+    fn snippets_collapse_whitespace_and_cut_on_chars() {
+        assert_eq!(snippet("  a \n\t b  ", 10), "a b");
+        assert_eq!(snippet("héllo wörld", 5), "héllo…");
+        assert_eq!(snippet("héllo wörld", 6), "héllo…");
+        assert_eq!(snippet("héllo wörld", 7), "héllo w…");
+        assert_eq!(snippet("abc", 3), "abc");
+        assert_eq!(snippet("", 3), "");
+    }
+
+    #[test]
+    fn topic_set_from_model() {
+        // two clear topics: terms 0-1 (docs 0,1) and 2-3 (doc 2); doc 3 empty; topic 2 empty
+        let x = array![
+            [2.0, 1.0, 0.0, 0.0],
+            [1.0, 2.0, 0.0, 0.0],
+            [0.0, 0.0, 3.0, 1.0],
+            [0.0, 0.0, 0.0, 0.0]
+        ];
+        let d = dtm(x, &["apple", "pear", "car", "bus"]);
+        let w = array![
+            [1.0, 0.0, 0.0],
+            [0.9, 0.1, 0.0],
+            [0.0, 2.0, 0.0],
+            [0.0, 0.0, 0.0]
+        ];
+        let h = array![
+            [1.5, 1.5, 0.0, 0.1],
+            [0.0, 0.0, 1.5, 0.5],
+            [0.0, 0.0, 0.0, 0.0]
+        ];
+        let texts: Vec<Document> = (0..4)
+            .map(|i| Document {
+                id: format!("d{i}"),
+                label: None,
+                text: format!("text   of\ndocument {i}"),
+                path: None,
+            })
+            .collect();
+        let set = TopicSet::from_model(
+            &d,
+            &model(w, h),
+            Some(&texts),
+            &TopicOptions {
+                top_terms: 2,
+                top_documents: 5,
+                relevance_lambda: 1.0,
+            },
+        )
+        .unwrap();
+        assert_eq!(set.k(), 3);
+        assert_eq!(set.dominant, vec![Some(0), Some(0), Some(1), None]);
+        let t0 = &set.topics[0];
+        assert_eq!(t0.label, "apples · pears");
+        assert_eq!(t0.terms[0].stem, "apple");
+        assert_eq!(
+            t0.documents.iter().map(|d| d.index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        assert_eq!(
+            t0.documents[0].snippet.as_deref(),
+            Some("text of document 0")
+        );
+        assert!((set.topics[0].prevalence - 1.9 / 3.0).abs() < 1e-12);
+        let t2 = &set.topics[2];
+        assert_eq!(t2.label, "(empty topic)");
+        assert!(t2.terms.is_empty() && t2.documents.is_empty());
+        assert_eq!(t2.prevalence, 0.0);
+        assert!(set.doc_weights.iter().all(|v| v.is_finite()));
+        let map = intertopic_map(set.term_given_topic.view());
+        assert!(map.iter().flatten().all(|v| v.is_finite()));
+        let total: f64 = set.term_share.iter().sum();
+        assert!((total - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn shape_mismatch_is_an_input_error() {
+        let d = dtm(array![[1.0, 0.0]], &["a", "b"]);
+        let m = model(array![[1.0]], array![[1.0, 0.0, 0.0]]);
+        let err = TopicSet::from_model(&d, &m, None, &TopicOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Input(_)), "{err}");
+        let m = model(array![[1.0]], array![[1.0, 0.0]]);
+        let opts = TopicOptions {
+            relevance_lambda: 1.5,
+            ..TopicOptions::default()
+        };
+        assert!(TopicSet::from_model(&d, &m, None, &opts).is_err());
+    }
+}

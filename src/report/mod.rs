@@ -1,19 +1,38 @@
 //! Writing results: topics.json, CSV files, the model file and the HTML report.
+//!
+//! Every file is written atomically ([`write_atomic`]): to `NAME.tmp-<pid>` in the same folder,
+//! then renamed over `NAME`, so an interrupted run (Ctrl-C) never leaves a half-written output
+//! under its final name.
+//!
+//! - [`json`]: `topics.json` (schema version 1, see DESIGN.md);
+//! - [`tables`]: `doc_topics.csv` and `topic_terms.csv` (RFC 4180, csv crate);
+//! - [`model`]: `model.json`, everything `transform` needs to score new text;
+//! - [`html`]: the self-contained `report.html`.
 
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::corpus::Document;
 use crate::nmf::{NmfModel, NmfParams};
 use crate::text::AnalyzerConfig;
+use crate::topics::{TopicOptions, TopicSet};
 use crate::vectorize::{DocTermMatrix, VectorizeOptions};
-use crate::Result;
+use crate::{Error, Result};
+
+pub mod html;
+pub mod json;
+pub mod model;
+pub mod tables;
 
 /// Everything a fit produced, as the writers need it.
 #[derive(Debug, Clone, Copy)]
 pub struct FitRun<'a> {
     /// The matrix that was factorized, with its terms and documents.
     pub dtm: &'a DocTermMatrix,
-    /// The documents' texts, when the input was text (for snippets and links).
+    /// The documents' texts, when the input was text (for snippets and links), in the matrix's
+    /// row order.
     pub documents: Option<&'a [Document]>,
     /// The fitted model.
     pub model: &'a NmfModel,
@@ -30,14 +49,19 @@ pub struct FitRun<'a> {
 /// Options of the writers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputOptions {
-    /// Terms listed per topic.
+    /// Terms listed per topic (topics.json, topic_terms.csv, the report's cards).
     pub top_terms: usize,
     /// Documents listed per topic.
     pub top_documents: usize,
-    /// λ of the relevance ranking (1 = plain weight).
+    /// λ of the relevance ranking (1 = plain weight), in [0, 1]: the order of the terms in
+    /// topics.json, topic_terms.csv, the labels, and the report's initial slider position.
     pub relevance_lambda: f64,
     /// Also write W.mtx and H.mtx.
     pub save_factors: bool,
+    /// Rows of the report's document table (the first documents in row order); default
+    /// [`html::DEFAULT_DOCUMENT_ROWS`] = 2,000, which keeps the report of a 60,000-document
+    /// corpus under 5 MB. The page says when rows were left out.
+    pub html_document_rows: usize,
 }
 
 impl Default for OutputOptions {
@@ -47,22 +71,208 @@ impl Default for OutputOptions {
             top_documents: 10,
             relevance_lambda: 1.0,
             save_factors: false,
+            html_document_rows: html::DEFAULT_DOCUMENT_ROWS,
         }
     }
 }
 
-/// Writes every output file of `fit` into `dir` (created if missing) and returns their paths.
+impl OutputOptions {
+    /// The topic-extraction part of the options.
+    pub fn topic_options(&self) -> TopicOptions {
+        TopicOptions {
+            top_terms: self.top_terms,
+            top_documents: self.top_documents,
+            relevance_lambda: self.relevance_lambda,
+        }
+    }
+}
+
+/// Names of the files [`write_fit_outputs`] writes (W.mtx and H.mtx only with
+/// `save_factors`).
+pub const OUTPUT_FILES: [&str; 7] = [
+    "topics.json",
+    "doc_topics.csv",
+    "topic_terms.csv",
+    "model.json",
+    "report.html",
+    "W.mtx",
+    "H.mtx",
+];
+
+/// Writes every output file of `fit` into `dir` (created if missing) and returns their paths:
+/// topics.json, doc_topics.csv, topic_terms.csv, model.json, report.html, and with
+/// `save_factors` W.mtx and H.mtx.
+///
+/// Errors: shapes of the model that do not match the matrix or a λ outside [0, 1]
+/// ([`Error::Input`]); a file that cannot be written ([`Error::Io`]).
 pub fn write_fit_outputs(
     dir: &Path,
     run: &FitRun<'_>,
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>> {
-    let _ = (dir, run, opts);
-    Ok(Vec::new())
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let set = TopicSet::from_model(run.dtm, run.model, run.documents, &opts.topic_options())?;
+    let mut written = Vec::new();
+
+    let path = dir.join("topics.json");
+    json::write_topics_json(&path, run, &set, opts)?;
+    written.push(path);
+
+    let path = dir.join("doc_topics.csv");
+    tables::write_doc_topics(&path, run.dtm, &set)?;
+    written.push(path);
+
+    let path = dir.join("topic_terms.csv");
+    tables::write_topic_terms(&path, &set)?;
+    written.push(path);
+
+    let path = dir.join("model.json");
+    model::ModelFile::from_run(run).write(&path)?;
+    written.push(path);
+
+    let path = dir.join("report.html");
+    let page = html::render_report(run, &set, opts, dir)?;
+    write_atomic(&path, |w| {
+        w.write_all(page.as_bytes())
+            .map_err(|e| Error::io(&path, e))
+    })?;
+    written.push(path);
+
+    if opts.save_factors {
+        let path = dir.join("W.mtx");
+        write_atomic_path(&path, |tmp| {
+            crate::mtx::write_array(tmp, run.model.w.view())
+        })?;
+        written.push(path);
+        let path = dir.join("H.mtx");
+        write_atomic_path(&path, |tmp| {
+            crate::mtx::write_array(tmp, run.model.h.view())
+        })?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
-/// The compact topic table printed to stdout (id, prevalence, top words).
+/// The temporary name [`write_atomic`] writes to before renaming: `NAME.tmp-<pid>` in the same
+/// folder as `path`.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".to_string());
+    path.with_file_name(format!("{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `path` atomically: `write` fills a temporary file beside it (see
+/// [`temporary_path`]), which is then renamed over `path`. On any error the temporary file is
+/// removed and `path` is left as it was.
+pub fn write_atomic_path(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = temporary_path(path);
+    let result = write(&tmp).and_then(|()| fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Like [`write_atomic_path`], with a buffered writer on the temporary file (flushed before the
+/// rename).
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    write_atomic_path(path, |tmp| {
+        let file = fs::File::create(tmp).map_err(|e| Error::io(path, e))?;
+        let mut out = BufWriter::new(file);
+        write(&mut out)?;
+        out.flush().map_err(|e| Error::io(path, e))
+    })
+}
+
+/// The compact topic table printed to stdout: one line per topic in the model's order with its
+/// id, prevalence and top words (at most 10, ranked as in topics.json), then one line of
+/// metrics. Empty if the model does not match the matrix.
 pub fn topic_table(run: &FitRun<'_>, opts: &OutputOptions) -> String {
-    let _ = (run, opts);
-    String::new()
+    let topic_opts = TopicOptions {
+        top_terms: opts.top_terms.min(10),
+        top_documents: 0,
+        relevance_lambda: opts.relevance_lambda,
+    };
+    let Ok(set) = TopicSet::from_model(run.dtm, run.model, None, &topic_opts) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let id_width = set.k().saturating_sub(1).to_string().len().max(5);
+    let _ = writeln!(
+        out,
+        "{:>id_width$}  {:>10}  top words",
+        "topic", "prevalence"
+    );
+    for topic in &set.topics {
+        let words: Vec<&str> = topic.terms.iter().map(|t| t.term.as_str()).collect();
+        let words = if words.is_empty() {
+            "(empty topic)".to_string()
+        } else {
+            words.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "{:>id_width$}  {:>9.1}%  {}",
+            topic.id,
+            100.0 * topic.prevalence,
+            words
+        );
+    }
+    let m = &run.model.metrics;
+    let f = crate::topics::finite;
+    let _ = writeln!(
+        out,
+        "loss {} · reconstruction error {} · explained variance {:.1}% · sparsity W {:.3}, H {:.3} · {} iterations{} in {:.2} s",
+        html::fmt_num(m.loss),
+        html::fmt_num(m.reconstruction_error),
+        100.0 * f(m.explained_variance),
+        f(m.sparsity_w),
+        f(m.sparsity_h),
+        run.model.iterations,
+        if run.model.converged { " (converged)" } else { "" },
+        f(run.model.seconds),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        fs::write(&path, "old").unwrap();
+        write_atomic(&path, |w| {
+            w.write_all(b"new").map_err(|e| Error::io("x", e))
+        })
+        .unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        let err = write_atomic(&path, |w| {
+            w.write_all(b"partial").map_err(|e| Error::io("x", e))?;
+            Err(Error::Runtime("interrupted".into()))
+        });
+        assert!(err.is_err());
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "new",
+            "old content kept"
+        );
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["out.txt".to_string()]);
+    }
+
+    #[test]
+    fn temporary_name_is_beside_the_target() {
+        let tmp = temporary_path(Path::new("/a/b/topics.json"));
+        assert_eq!(tmp.parent(), Some(Path::new("/a/b")));
+        let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("topics.json.tmp-"), "{name}");
+    }
 }

@@ -1,0 +1,505 @@
+//! `topics.json`, schema version 1 (DESIGN.md).
+//!
+//! ```text
+//! { "version": 1,
+//!   "corpus":  { "documents", "terms", "nnz", "inputs" },
+//!   "params":  { "k", "loss", "solver", "init", "alpha_w", "alpha_h", "l1_ratio",
+//!                "max_iter", "tol", "seed", "relevance_lambda", "top_terms", "top_documents" },
+//!   "fit":     { "iterations", "converged", "seconds", "seconds_per_iteration", "loss_history" },
+//!   "metrics": { "loss", "divergence", "reconstruction_error", "explained_variance",
+//!                "sparsity_w", "sparsity_h", "zeros_w", "zeros_h" },
+//!   "topics":  [ { "id", "label", "prevalence",
+//!                  "terms": [ { "term", "stem", "weight" } ],
+//!                  "documents": [ { "id", "weight" } ] } ],
+//!   "documents": [ { "id", "label", "dominant_topic", "weights": [[topic, weight], …] } ] }
+//! ```
+//!
+//! Term weights are the raw entries of H, listed in relevance order at `relevance_lambda`
+//! (weight order when it is 1); document weights are the normalized rows of W. A document's
+//! `weights` list only its non-zero topics, largest first (ties: lower topic id); an empty
+//! document has `"dominant_topic": null` and no weights. Struct fields are serialized in a fixed
+//! order and every number passes through [`finite`], so the file never holds NaN or Inf
+//! (serde_json would write them as `null`).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{write_atomic, FitRun, OutputOptions};
+use crate::nmf::{Init, Loss, Metrics, NmfParams, Solver};
+use crate::topics::{finite, TopicSet};
+use crate::{Error, Result};
+
+/// The schema version written in `topics.json`.
+pub const TOPICS_JSON_VERSION: u32 = 1;
+
+/// The whole file.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicsJson<'a> {
+    /// Always [`TOPICS_JSON_VERSION`].
+    pub version: u32,
+    /// The corpus.
+    pub corpus: CorpusJson<'a>,
+    /// The parameters.
+    pub params: ParamsJson,
+    /// The run.
+    pub fit: FitJson,
+    /// Quality measures.
+    pub metrics: Metrics,
+    /// One entry per topic, in the model's order.
+    pub topics: Vec<TopicJson<'a>>,
+    /// One entry per document, in row order.
+    pub documents: Vec<DocumentJson<'a>>,
+}
+
+/// `corpus` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorpusJson<'a> {
+    /// Number of documents (rows of X).
+    pub documents: usize,
+    /// Number of terms (columns of X).
+    pub terms: usize,
+    /// Stored non-zeros of X.
+    pub nnz: usize,
+    /// The inputs as given.
+    pub inputs: &'a [String],
+}
+
+/// `params` section (also used by the model file).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ParamsJson {
+    /// Number of topics.
+    pub k: usize,
+    /// Divergence.
+    pub loss: Loss,
+    /// Algorithm.
+    pub solver: Solver,
+    /// Initialization.
+    pub init: Init,
+    /// Regularization of W.
+    pub alpha_w: f64,
+    /// Regularization of H (resolved: equal to `alpha_w` when it was left as "same").
+    pub alpha_h: f64,
+    /// Share of L1 in the penalty.
+    pub l1_ratio: f64,
+    /// Maximum number of iterations.
+    pub max_iter: usize,
+    /// Tolerance of the stopping rule.
+    pub tol: f64,
+    /// Seed.
+    pub seed: u64,
+    /// λ of the relevance ranking of the listed terms (topics.json only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub relevance_lambda: Option<f64>,
+    /// Terms listed per topic (topics.json only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub top_terms: Option<usize>,
+    /// Documents listed per topic (topics.json only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub top_documents: Option<usize>,
+}
+
+impl ParamsJson {
+    /// The fit parameters of `p` (no output options), all numbers finite.
+    pub fn from_params(p: &NmfParams) -> Self {
+        ParamsJson {
+            k: p.k,
+            loss: p.loss,
+            solver: p.solver,
+            init: p.init,
+            alpha_w: finite(p.alpha_w),
+            alpha_h: finite(p.alpha_h.unwrap_or(p.alpha_w)),
+            l1_ratio: finite(p.l1_ratio),
+            max_iter: p.max_iter,
+            tol: finite(p.tol),
+            seed: p.seed,
+            relevance_lambda: None,
+            top_terms: None,
+            top_documents: None,
+        }
+    }
+}
+
+/// `fit` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct FitJson {
+    /// Iterations run.
+    pub iterations: usize,
+    /// Whether the stopping rule was met.
+    pub converged: bool,
+    /// Wall-clock seconds of the fit.
+    pub seconds: f64,
+    /// seconds / iterations (0 without iterations).
+    pub seconds_per_iteration: f64,
+    /// Objective after each iteration.
+    pub loss_history: Vec<f64>,
+}
+
+/// One topic.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicJson<'a> {
+    /// Row of H.
+    pub id: usize,
+    /// Its three best words.
+    pub label: &'a str,
+    /// Share of the normalized document weights.
+    pub prevalence: f64,
+    /// Top terms.
+    pub terms: Vec<TermJson<'a>>,
+    /// Top documents.
+    pub documents: Vec<TopicDocumentJson<'a>>,
+}
+
+/// One term of a topic.
+#[derive(Debug, Clone, Serialize)]
+pub struct TermJson<'a> {
+    /// Surface form.
+    pub term: &'a str,
+    /// Stem.
+    pub stem: &'a str,
+    /// H[t, w].
+    pub weight: f64,
+}
+
+/// One document of a topic.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicDocumentJson<'a> {
+    /// Document id.
+    pub id: &'a str,
+    /// Normalized weight.
+    pub weight: f64,
+}
+
+/// One document.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentJson<'a> {
+    /// Document id.
+    pub id: &'a str,
+    /// Label, if any.
+    pub label: Option<&'a str>,
+    /// Topic with the largest weight; `null` for an empty document.
+    pub dominant_topic: Option<usize>,
+    /// `[topic, weight]` pairs with a non-zero weight, largest first.
+    pub weights: Vec<(usize, f64)>,
+}
+
+/// `m` with every number made finite.
+pub fn finite_metrics(m: &Metrics) -> Metrics {
+    Metrics {
+        loss: finite(m.loss),
+        divergence: finite(m.divergence),
+        reconstruction_error: finite(m.reconstruction_error),
+        explained_variance: finite(m.explained_variance),
+        sparsity_w: finite(m.sparsity_w),
+        sparsity_h: finite(m.sparsity_h),
+        zeros_w: finite(m.zeros_w),
+        zeros_h: finite(m.zeros_h),
+    }
+}
+
+/// Builds the `topics.json` document of a run.
+pub fn topics_json<'a>(
+    run: &FitRun<'a>,
+    set: &'a TopicSet,
+    opts: &OutputOptions,
+) -> TopicsJson<'a> {
+    let model = run.model;
+    let mut params = ParamsJson::from_params(run.params);
+    params.relevance_lambda = Some(set.lambda);
+    params.top_terms = Some(opts.top_terms);
+    params.top_documents = Some(opts.top_documents);
+    let seconds = finite(model.seconds);
+    let topics = set
+        .topics
+        .iter()
+        .map(|t| TopicJson {
+            id: t.id,
+            label: &t.label,
+            prevalence: finite(t.prevalence),
+            terms: t
+                .terms
+                .iter()
+                .map(|w| TermJson {
+                    term: &w.term,
+                    stem: &w.stem,
+                    weight: finite(w.weight),
+                })
+                .collect(),
+            documents: t
+                .documents
+                .iter()
+                .map(|d| TopicDocumentJson {
+                    id: &d.id,
+                    weight: finite(d.weight),
+                })
+                .collect(),
+        })
+        .collect();
+    let documents = run
+        .dtm
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let mut weights: Vec<(usize, f64)> = set
+                .doc_weights
+                .row(i)
+                .iter()
+                .enumerate()
+                .filter(|&(_, &v)| v > 0.0 && v.is_finite())
+                .map(|(t, &v)| (t, v))
+                .collect();
+            weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            DocumentJson {
+                id: &doc.id,
+                label: doc.label.as_deref(),
+                dominant_topic: set.dominant[i],
+                weights,
+            }
+        })
+        .collect();
+    TopicsJson {
+        version: TOPICS_JSON_VERSION,
+        corpus: CorpusJson {
+            documents: run.dtm.documents.len(),
+            terms: run.dtm.terms.len(),
+            nnz: run.dtm.x.nnz(),
+            inputs: run.inputs,
+        },
+        params,
+        fit: FitJson {
+            iterations: model.iterations,
+            converged: model.converged,
+            seconds,
+            seconds_per_iteration: if model.iterations > 0 {
+                seconds / model.iterations as f64
+            } else {
+                0.0
+            },
+            loss_history: model.history.iter().map(|&v| finite(v)).collect(),
+        },
+        metrics: finite_metrics(&model.metrics),
+        topics,
+        documents,
+    }
+}
+
+/// A JSON layout for files people read: objects one key per line (two-space indent), arrays
+/// of objects one element per line, and arrays of anything else (numbers, strings, pairs) on one
+/// line, so `loss_history` or a document's `weights` do not take one line per number.
+#[derive(Debug, Default)]
+pub struct ReadableFormatter {
+    /// One entry per open array or object.
+    stack: Vec<Frame>,
+    /// An array's first value is about to be written; its kind decides the array's layout.
+    pending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Frame {
+    /// An object, and whether it has keys (an empty one stays `{}`).
+    Object { keys: bool },
+    /// An array, and whether it is laid out one element per line.
+    Array { expanded: bool },
+}
+
+impl ReadableFormatter {
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, depth: usize) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    /// Called before any value: settles the layout of an array whose first value this is.
+    fn value_start<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        object: bool,
+    ) -> std::io::Result<()> {
+        if !self.pending {
+            return Ok(());
+        }
+        self.pending = false;
+        if let Some(Frame::Array { expanded }) = self.stack.last_mut() {
+            *expanded = object;
+        }
+        if object {
+            self.newline(w, self.stack.len())?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! scalar {
+    ($($name:ident($t:ty)),*) => {$(
+        fn $name<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: $t) -> std::io::Result<()> {
+            self.value_start(w, false)?;
+            serde_json::ser::CompactFormatter.$name(w, v)
+        }
+    )*};
+}
+
+impl serde_json::ser::Formatter for ReadableFormatter {
+    scalar!(
+        write_bool(bool),
+        write_i8(i8),
+        write_i16(i16),
+        write_i32(i32),
+        write_i64(i64),
+        write_i128(i128),
+        write_u8(u8),
+        write_u16(u16),
+        write_u32(u32),
+        write_u64(u64),
+        write_u128(u128),
+        write_f32(f32),
+        write_f64(f64),
+        write_number_str(&str),
+        write_byte_array(&[u8]),
+        write_raw_fragment(&str)
+    );
+
+    fn write_null<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, false)?;
+        w.write_all(b"null")
+    }
+
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, false)?;
+        w.write_all(b"\"")
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, false)?;
+        self.stack.push(Frame::Array { expanded: false });
+        w.write_all(b"[")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            self.pending = true;
+            return Ok(());
+        }
+        match self.stack.last() {
+            Some(Frame::Array { expanded: true }) => {
+                w.write_all(b",")?;
+                self.newline(w, self.stack.len())
+            }
+            _ => w.write_all(b", "),
+        }
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pending = false;
+        if let Some(Frame::Array { expanded: true }) = self.stack.pop() {
+            self.newline(w, self.stack.len())?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.value_start(w, true)?;
+        self.stack.push(Frame::Object { keys: false });
+        w.write_all(b"{")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if let Some(Frame::Object { keys }) = self.stack.last_mut() {
+            *keys = true;
+        }
+        self.newline(w, self.stack.len())
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        if let Some(Frame::Object { keys: true }) = self.stack.pop() {
+            self.newline(w, self.stack.len())?;
+        }
+        w.write_all(b"}")
+    }
+}
+
+/// Serializes `value` with [`ReadableFormatter`], followed by a newline.
+pub fn to_writer_readable<W: std::io::Write + ?Sized, T: Serialize + ?Sized>(
+    w: &mut W,
+    value: &T,
+) -> std::result::Result<(), serde_json::Error> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *w, ReadableFormatter::default());
+    value.serialize(&mut ser)?;
+    w.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
+/// Writes `topics.json` (see [`ReadableFormatter`]) atomically.
+pub fn write_topics_json(
+    path: &Path,
+    run: &FitRun<'_>,
+    set: &TopicSet,
+    opts: &OutputOptions,
+) -> Result<()> {
+    let doc = topics_json(run, set, opts);
+    write_atomic(path, |w| {
+        to_writer_readable(w, &doc).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readable<T: Serialize>(v: &T) -> String {
+        let mut out = Vec::new();
+        to_writer_readable(&mut out, v).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn readable_layout() {
+        let v = serde_json::json!({
+            "a": 1,
+            "empty": {},
+            "none": [],
+            "nums": [1.5, 2, null],
+            "pairs": [[0, 0.5], [1, 0.25]],
+            "objs": [{"id": "x", "w": [1]}, {"id": "y"}],
+            "s": "q\"",
+        });
+        let text = readable(&v);
+        let expected = r#"{
+  "a": 1,
+  "empty": {},
+  "none": [],
+  "nums": [1.5, 2, null],
+  "objs": [
+    {
+      "id": "x",
+      "w": [1]
+    },
+    {
+      "id": "y"
+    }
+  ],
+  "pairs": [[0, 0.5], [1, 0.25]],
+  "s": "q\""
+}
+"#;
+        assert_eq!(text, expected);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+}

@@ -1,0 +1,76 @@
+//! The CSV outputs (header row, RFC 4180 quoting by the csv crate):
+//!
+//! - `doc_topics.csv`: `id,label,dominant_topic,topic_0,…,topic_{k-1}`, one row per document in
+//!   row order; weights are the rows of W normalized to sum 1; an empty document keeps all
+//!   zeros and an empty `dominant_topic`; a missing label is an empty field.
+//! - `topic_terms.csv`: `topic,rank,term,stem,weight`, for each topic in the model's order its
+//!   top terms, rank from 1. The rows follow the relevance order at `--relevance-lambda` (the
+//!   order of the weights at the default λ = 1); the `weight` column is always the raw H[t, w].
+//!
+//! Numbers are written in Rust's shortest round-trip form (`0.25`, `1e-7`).
+
+use std::path::Path;
+
+use super::write_atomic;
+use crate::topics::{finite, TopicSet};
+use crate::vectorize::DocTermMatrix;
+use crate::{Error, Result};
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::Runtime(format!("{}: {other:?}", path.display())),
+    }
+}
+
+/// Writes `doc_topics.csv` atomically.
+pub fn write_doc_topics(path: &Path, dtm: &DocTermMatrix, set: &TopicSet) -> Result<()> {
+    write_atomic(path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        let k = set.k();
+        let mut header = vec![
+            "id".to_string(),
+            "label".to_string(),
+            "dominant_topic".to_string(),
+        ];
+        header.extend((0..k).map(|t| format!("topic_{t}")));
+        out.write_record(&header).map_err(|e| csv_error(path, e))?;
+        let mut record: Vec<String> = Vec::with_capacity(k + 3);
+        for (i, doc) in dtm.documents.iter().enumerate() {
+            record.clear();
+            record.push(doc.id.clone());
+            record.push(doc.label.clone().unwrap_or_default());
+            record.push(set.dominant[i].map(|t| t.to_string()).unwrap_or_default());
+            record.extend(
+                set.doc_weights
+                    .row(i)
+                    .iter()
+                    .map(|&v| finite(v).to_string()),
+            );
+            out.write_record(&record).map_err(|e| csv_error(path, e))?;
+        }
+        out.flush().map_err(|e| Error::io(path, e))
+    })
+}
+
+/// Writes `topic_terms.csv` atomically.
+pub fn write_topic_terms(path: &Path, set: &TopicSet) -> Result<()> {
+    write_atomic(path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(["topic", "rank", "term", "stem", "weight"])
+            .map_err(|e| csv_error(path, e))?;
+        for topic in &set.topics {
+            for (rank, term) in topic.terms.iter().enumerate() {
+                out.write_record([
+                    topic.id.to_string(),
+                    (rank + 1).to_string(),
+                    term.term.clone(),
+                    term.stem.clone(),
+                    finite(term.weight).to_string(),
+                ])
+                .map_err(|e| csv_error(path, e))?;
+            }
+        }
+        out.flush().map_err(|e| Error::io(path, e))
+    })
+}
