@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use nmf_topics::corpus::{self, Corpus, CorpusOptions};
-use nmf_topics::nmf::{Init, Loss, NmfParams, Solver};
+use nmf_topics::nmf::{self, Init, Loss, NmfParams, Solver};
+use nmf_topics::report::model::ModelFile;
 use nmf_topics::report::{self, FitRun, OutputOptions};
 use nmf_topics::text::{Analyzer, AnalyzerConfig, StopwordSpec};
 use nmf_topics::vectorize::{
@@ -33,6 +34,8 @@ enum Command {
     Vectorize(VectorizeCmd),
     /// Factorize the inputs (or a Matrix Market file) into topics and write the results.
     Fit(Box<FitCmd>),
+    /// Score new documents with a fitted model (the model.json that `fit` wrote).
+    Transform(TransformCmd),
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +50,29 @@ struct VectorizeCmd {
     corpus: CorpusArgs,
     #[command(flatten)]
     analysis: AnalysisArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct TransformCmd {
+    /// The model file written by `fit`.
+    #[arg(long, value_name = "model.json")]
+    model: PathBuf,
+    /// Folders, text/HTML files, JSON Lines (.jsonl) or CSV (.csv) files.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Output CSV file (`id,label,dominant_topic,topic_0,…`).
+    #[arg(long, value_name = "FILE.csv")]
+    out: PathBuf,
+    /// Maximum number of iterations (default: the model's).
+    #[arg(long, value_name = "N")]
+    max_iter: Option<usize>,
+    /// Relative tolerance of the stopping rule (default: the model's).
+    #[arg(long, allow_negative_numbers = true, value_name = "T")]
+    tol: Option<f64>,
+    #[command(flatten)]
+    corpus: CorpusArgs,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -282,6 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Vectorize(cmd) => run_vectorize(cmd),
         Command::Fit(cmd) => run_fit(*cmd),
+        Command::Transform(cmd) => run_transform(cmd),
     }
 }
 
@@ -589,26 +616,14 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         top_documents: cmd.top_documents,
         relevance_lambda: cmd.relevance_lambda,
         save_factors: cmd.save_factors,
+        ..OutputOptions::default()
     };
     create_dir(&cmd.out)?;
     report::write_fit_outputs(&cmd.out, &run, &out_opts)?;
 
     if !cmd.common.quiet {
-        let m = &model.metrics;
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::topic_table(&run, &out_opts))?;
-        writeln!(
-            out,
-            "\n{} iterations{} in {:.2} s · loss {:.6e} · reconstruction error {:.6} · explained variance {:.4} · sparsity W {:.3}, H {:.3}",
-            model.iterations,
-            if model.converged { " (converged)" } else { "" },
-            model.seconds,
-            m.loss,
-            m.reconstruction_error,
-            m.explained_variance,
-            m.sparsity_w,
-            m.sparsity_h
-        )?;
         writeln!(out, "report: {}", cmd.out.join("report.html").display())?;
     }
     Ok(())
@@ -695,4 +710,55 @@ fn column_document_frequencies(x: &sprs::CsMat<f64>) -> Vec<usize> {
         df[j] += 1;
     }
     df
+}
+
+fn run_transform(cmd: TransformCmd) -> anyhow::Result<()> {
+    let ui = Ui::new(&cmd.common)?;
+    let model = ModelFile::read(&cmd.model)?;
+    let (Some(analyzer_config), Some(opts)) = (&model.analyzer, &model.vectorize) else {
+        return Err(Error::input(format!(
+            "{}: the model was fitted on a matrix, not on text, so it cannot analyze new documents",
+            cmd.model.display()
+        ))
+        .into());
+    };
+    let analyzer = Analyzer::new(analyzer_config)
+        .with_context(|| format!("{}: analyzer settings", cmd.model.display()))?;
+    let mut params = model.nmf_params();
+    if let Some(n) = cmd.max_iter {
+        params.max_iter = n;
+    }
+    if let Some(t) = cmd.tol {
+        params.tol = t;
+    }
+    let valid = params.check()?;
+    let corpus = load_corpus(&ui, &cmd.inputs, &cmd.corpus)?;
+    let x = vectorize::vectorize_with_vocabulary(
+        &corpus.documents,
+        &analyzer,
+        &model.terms,
+        model.idf.as_deref(),
+        opts,
+    )?;
+    let h = model.h_matrix();
+    let w = nmf::transform(&x, &h, &valid, None)?;
+    let documents: Vec<DocInfo> = corpus
+        .documents
+        .iter()
+        .map(|d| DocInfo {
+            id: d.id.clone(),
+            label: d.label.clone(),
+        })
+        .collect();
+    if let Some(parent) = cmd.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir(parent)?;
+    }
+    report::tables::write_transformed(&cmd.out, &documents, w.view())?;
+    ui.info(&format!(
+        "wrote {} ({} documents × {} topics)",
+        cmd.out.display(),
+        documents.len(),
+        h.nrows()
+    ));
+    Ok(())
 }

@@ -12,8 +12,10 @@
 use std::path::Path;
 
 use super::write_atomic;
-use crate::topics::{finite, TopicSet};
-use crate::vectorize::DocTermMatrix;
+use ndarray::ArrayView2;
+
+use crate::topics::{dominant_topic, finite, normalize_rows, TopicSet};
+use crate::vectorize::{DocInfo, DocTermMatrix};
 use crate::{Error, Result};
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
@@ -25,9 +27,27 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
 
 /// Writes `doc_topics.csv` atomically.
 pub fn write_doc_topics(path: &Path, dtm: &DocTermMatrix, set: &TopicSet) -> Result<()> {
+    write_doc_weights(path, &dtm.documents, set.doc_weights.view(), &set.dominant)
+}
+
+/// Writes the rows of `transform`: W normalized per row (an all-zero row stays zero with no
+/// dominant topic), in the layout of `doc_topics.csv`.
+pub fn write_transformed(path: &Path, documents: &[DocInfo], w: ArrayView2<f64>) -> Result<()> {
+    let weights = normalize_rows(w);
+    let dominant: Vec<Option<usize>> = weights.rows().into_iter().map(dominant_topic).collect();
+    write_doc_weights(path, documents, weights.view(), &dominant)
+}
+
+/// Writes `id,label,dominant_topic,topic_0,…` rows of already normalized weights.
+fn write_doc_weights(
+    path: &Path,
+    documents: &[DocInfo],
+    weights: ArrayView2<f64>,
+    dominant: &[Option<usize>],
+) -> Result<()> {
     write_atomic(path, |w| {
         let mut out = csv::Writer::from_writer(w);
-        let k = set.k();
+        let k = weights.ncols();
         let mut header = vec![
             "id".to_string(),
             "label".to_string(),
@@ -36,17 +56,12 @@ pub fn write_doc_topics(path: &Path, dtm: &DocTermMatrix, set: &TopicSet) -> Res
         header.extend((0..k).map(|t| format!("topic_{t}")));
         out.write_record(&header).map_err(|e| csv_error(path, e))?;
         let mut record: Vec<String> = Vec::with_capacity(k + 3);
-        for (i, doc) in dtm.documents.iter().enumerate() {
+        for (i, doc) in documents.iter().enumerate() {
             record.clear();
             record.push(doc.id.clone());
             record.push(doc.label.clone().unwrap_or_default());
-            record.push(set.dominant[i].map(|t| t.to_string()).unwrap_or_default());
-            record.extend(
-                set.doc_weights
-                    .row(i)
-                    .iter()
-                    .map(|&v| finite(v).to_string()),
-            );
+            record.push(dominant[i].map(|t| t.to_string()).unwrap_or_default());
+            record.extend(weights.row(i).iter().map(|&v| finite(v).to_string()));
             out.write_record(&record).map_err(|e| csv_error(path, e))?;
         }
         out.flush().map_err(|e| Error::io(path, e))
