@@ -262,7 +262,13 @@ fn parse_banner(path: &Path, line: &str) -> Result<Header> {
     let field = match tokens[3].as_str() {
         "real" | "double" | "integer" => Field::Real,
         "pattern" if format == Format::Coordinate => Field::Pattern,
-        "pattern" => return Err(bad(path, 1, "an array file cannot have the 'pattern' field")),
+        "pattern" => {
+            return Err(bad(
+                path,
+                1,
+                "an array file cannot have the 'pattern' field",
+            ))
+        }
         "complex" => return Err(bad(path, 1, "complex matrices are not supported")),
         other => {
             return Err(bad(
@@ -334,12 +340,7 @@ struct Piece<T> {
 /// `parse_line` (called for every non-blank, non-comment line). Returns the items in file order,
 /// or the first error with its absolute line number (`first_line` is the number of the first
 /// line of `body`).
-fn parse_pieces<T, F>(
-    path: &Path,
-    body: &str,
-    first_line: usize,
-    parse_line: F,
-) -> Result<Vec<T>>
+fn parse_pieces<T, F>(path: &Path, body: &str, first_line: usize, parse_line: F) -> Result<Vec<T>>
 where
     T: Send,
     F: Fn(&str, &mut Vec<T>) -> std::result::Result<(), String> + Sync,
@@ -399,7 +400,10 @@ where
 fn parse_file(path: &Path) -> Result<Parsed> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         bad(path, line, "the file is not valid UTF-8 text")
     })?;
     parse_text(path, text)
@@ -492,7 +496,9 @@ fn parse_text(path: &Path, text: &str) -> Result<Parsed> {
                     1.0
                 } else {
                     let Some(v) = it.next() else {
-                        return Err("expected 3 fields per entry (row column value), found 2".into());
+                        return Err(
+                            "expected 3 fields per entry (row column value), found 2".into()
+                        );
                     };
                     parse_value(v)?
                 };
@@ -502,11 +508,19 @@ fn parse_text(path: &Path, text: &str) -> Result<Parsed> {
                         line.split_ascii_whitespace().count()
                     ));
                 }
-                out.push((parse_index(i, rows, "row")?, parse_index(j, cols, "column")?, v));
+                out.push((
+                    parse_index(i, rows, "row")?,
+                    parse_index(j, cols, "column")?,
+                    v,
+                ));
                 Ok(())
             })?;
             if entries.len() != nnz {
-                let fewer = if entries.len() < nnz { "too few" } else { "too many" };
+                let fewer = if entries.len() < nnz {
+                    "too few"
+                } else {
+                    "too many"
+                };
                 return Err(Error::input(format!(
                     "{}: {fewer} entries: the size line (line {line_no}) announces {nnz}, the file has {}",
                     path.display(),
@@ -538,7 +552,11 @@ fn parse_text(path: &Path, text: &str) -> Result<Parsed> {
                 Ok(())
             })?;
             if values.len() != total {
-                let fewer = if values.len() < total { "too few" } else { "too many" };
+                let fewer = if values.len() < total {
+                    "too few"
+                } else {
+                    "too many"
+                };
                 return Err(Error::input(format!(
                     "{}: {fewer} values: the size line (line {line_no}) announces {rows} x {cols} = {total}, the file has {}",
                     path.display(),
@@ -819,10 +837,19 @@ mod tests {
     fn rejects_bad_banner() {
         let dir = tmp();
         let msg = err_of(&dir, "hello\n1 1 1\n1 1 1\n");
-        assert!(msg.contains("bad.mtx:1:") && msg.contains("%%MatrixMarket"), "{msg}");
-        let msg = err_of(&dir, "%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n");
+        assert!(
+            msg.contains("bad.mtx:1:") && msg.contains("%%MatrixMarket"),
+            "{msg}"
+        );
+        let msg = err_of(
+            &dir,
+            "%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n",
+        );
         assert!(msg.contains("complex"), "{msg}");
-        let msg = err_of(&dir, "%%MatrixMarket matrix coordinate real\n1 1 1\n1 1 1\n");
+        let msg = err_of(
+            &dir,
+            "%%MatrixMarket matrix coordinate real\n1 1 1\n1 1 1\n",
+        );
         assert!(msg.contains(":1: malformed banner"), "{msg}");
         let msg = err_of(&dir, "");
         assert!(msg.contains("empty file"), "{msg}");
@@ -849,10 +876,16 @@ mod tests {
         let dir = tmp();
         let h = "%%MatrixMarket matrix coordinate real general\n2 2 3\n";
         let msg = err_of(&dir, &format!("{h}1 1 1\n2 2 1\n"));
-        assert!(msg.contains("too few entries") && msg.contains("announces 3"), "{msg}");
+        assert!(
+            msg.contains("too few entries") && msg.contains("announces 3"),
+            "{msg}"
+        );
         let msg = err_of(&dir, &format!("{h}1 1 1\n2 2 1\n1 2 1\n2 1 1\n"));
         assert!(msg.contains("too many entries"), "{msg}");
-        let msg = err_of(&dir, "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n");
+        let msg = err_of(
+            &dir,
+            "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n",
+        );
         assert!(msg.contains("too few values"), "{msg}");
     }
 
@@ -861,7 +894,10 @@ mod tests {
         let dir = tmp();
         let h = "%%MatrixMarket matrix coordinate real general\n2 2 2\n";
         let msg = err_of(&dir, &format!("{h}1 1 1\n3 1 1\n"));
-        assert!(msg.contains("bad.mtx:4: row index 3 is out of range"), "{msg}");
+        assert!(
+            msg.contains("bad.mtx:4: row index 3 is out of range"),
+            "{msg}"
+        );
         let msg = err_of(&dir, &format!("{h}1 0 1\n1 1 1\n"));
         assert!(msg.contains(":3: column index 0"), "{msg}");
     }
@@ -898,7 +934,10 @@ mod tests {
         }
         assert!(text.len() > 2 * PIECE_BYTES);
         let msg = err_of(&dir, &text);
-        assert!(msg.contains(&format!(":{}: value 'oops'", 150_000 + 2)), "{msg}");
+        assert!(
+            msg.contains(&format!(":{}: value 'oops'", 150_000 + 2)),
+            "{msg}"
+        );
     }
 
     #[test]
