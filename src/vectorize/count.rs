@@ -68,6 +68,12 @@ impl Hasher for WordHasher {
     }
 
     #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+
+    #[inline]
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
@@ -82,11 +88,36 @@ impl Hasher for WordHasher {
 /// `HashMap` with [`WordHasher`].
 pub(crate) type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
+/// Packs a surface of at most 15 bytes into a `u128` (bytes, zero padding, length in the last
+/// byte), so the common short words are hashed and compared as two machine words, without
+/// following a pointer. Longer surfaces return `None`.
+#[inline]
+fn short_key(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..b.len()].copy_from_slice(b);
+    buf[15] = b.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+/// The surface packed by [`short_key`].
+fn unpack_short_key(key: u128) -> String {
+    let buf = key.to_le_bytes();
+    let len = usize::from(buf[15]).min(15);
+    // The bytes came from a `&str`, so the conversion is exact.
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
 /// One worker's interner and buffers.
 #[derive(Default)]
 struct Worker {
-    /// Surface → local id.
-    map: WordMap<Box<str>, u32>,
+    /// Surfaces of at most 15 bytes ([`short_key`]) → local id.
+    short: WordMap<u128, u32>,
+    /// Longer surfaces → local id.
+    long: WordMap<Box<str>, u32>,
     /// Corpus total of each local surface (over the documents this worker analyzed).
     totals: Vec<u64>,
     /// With n-grams: the term of each local surface.
@@ -99,20 +130,45 @@ struct Worker {
 }
 
 impl Worker {
+    fn new() -> Self {
+        Worker {
+            short: WordMap::with_capacity_and_hasher(1 << 15, Default::default()),
+            ..Worker::default()
+        }
+    }
+
+    /// A new local id for a surface (with its `term` in n-gram mode).
+    #[cold]
+    fn new_id(&mut self, term: Option<&str>) -> u32 {
+        let id = self.totals.len() as u32;
+        self.totals.push(0);
+        self.acc.push(0);
+        if let Some(t) = term {
+            self.terms.push(t.into());
+        }
+        id
+    }
+
     /// Counts one occurrence of `surface` (with its `term` in n-gram mode).
     #[inline]
     fn add(&mut self, surface: &str, term: Option<&str>) {
-        let id = match self.map.get(surface) {
-            Some(&id) => id,
-            None => {
-                let id = self.totals.len() as u32;
-                self.map.insert(surface.into(), id);
-                self.totals.push(0);
-                self.acc.push(0);
-                if let Some(t) = term {
-                    self.terms.push(t.into());
+        let id = if let Some(key) = short_key(surface) {
+            match self.short.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = self.new_id(term);
+                    self.short.insert(key, id);
+                    id
                 }
-                id
+            }
+        } else {
+            match self.long.get(surface) {
+                Some(&id) => id,
+                None => {
+                    let id = self.new_id(term);
+                    self.long.insert(surface.into(), id);
+                    id
+                }
             }
         };
         let slot = &mut self.acc[id as usize];
@@ -170,7 +226,7 @@ fn chunk_len(n_docs: usize) -> usize {
 pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
     let ngrams = analyzer.has_ngrams();
     let n_workers = rayon::current_num_threads().max(1);
-    let workers: Vec<Mutex<Worker>> = (0..n_workers).map(|_| Mutex::default()).collect();
+    let workers: Vec<Mutex<Worker>> = (0..n_workers).map(|_| Mutex::new(Worker::new())).collect();
 
     // 1. Analysis. Each chunk locks the worker slot of the thread running it; the lock is
     //    uncontended (one slot per thread) and the analyzer never calls back into rayon, so a
@@ -208,24 +264,36 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
         .collect();
 
     // 2. Merge the interners: local id → global surface id.
-    let mut global: WordMap<&str, u32> = WordMap::default();
-    let mut surfaces: Vec<&str> = Vec::new();
+    let mut global_short: WordMap<u128, u32> = WordMap::default();
+    let mut global_long: WordMap<&str, u32> = WordMap::default();
+    let mut surfaces: Vec<String> = Vec::new();
     let mut surface_totals: Vec<u64> = Vec::new();
     let mut surface_terms: Vec<&str> = Vec::new();
     let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(workers.len());
     for w in &workers {
         let mut remap = vec![0u32; w.totals.len()];
-        for (key, &local) in &w.map {
-            let gid = *global.entry(key).or_insert_with(|| {
-                surfaces.push(key);
-                surface_totals.push(0);
-                if ngrams {
-                    surface_terms.push(&w.terms[local as usize]);
-                }
-                (surfaces.len() - 1) as u32
-            });
-            surface_totals[gid as usize] += w.totals[local as usize];
+        let mut new_surface = |name: String, local: u32| {
+            surfaces.push(name);
+            surface_totals.push(0);
+            if ngrams {
+                surface_terms.push(&w.terms[local as usize]);
+            }
+            (surfaces.len() - 1) as u32
+        };
+        for (&key, &local) in &w.short {
+            let gid = *global_short
+                .entry(key)
+                .or_insert_with(|| new_surface(unpack_short_key(key), local));
             remap[local as usize] = gid;
+        }
+        for (key, &local) in &w.long {
+            let gid = *global_long
+                .entry(key)
+                .or_insert_with(|| new_surface(key.to_string(), local));
+            remap[local as usize] = gid;
+        }
+        for (local, &gid) in remap.iter().enumerate() {
+            surface_totals[gid as usize] += w.totals[local];
         }
         remaps.push(remap);
     }
@@ -236,18 +304,28 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
     } else {
         surfaces.par_iter().map(|s| analyzer.stem(s)).collect()
     };
-    let mut term_ids: WordMap<&str, u32> = WordMap::default();
-    let mut term_strs: Vec<&str> = Vec::new();
-    let surface_term: Vec<u32> = stems
-        .iter()
-        .map(|s| {
-            let s: &str = s;
-            *term_ids.entry(s).or_insert_with(|| {
-                term_strs.push(s);
-                (term_strs.len() - 1) as u32
+    let identity = stems.iter().zip(&surfaces).all(|(t, s)| t == s);
+    let (term_strs, surface_term): (Vec<&str>, Vec<u32>) = if identity {
+        // No stemming: every surface is its own term.
+        (
+            surfaces.iter().map(String::as_str).collect(),
+            (0..surfaces.len() as u32).collect(),
+        )
+    } else {
+        let mut term_ids: WordMap<&str, u32> = WordMap::default();
+        let mut term_strs: Vec<&str> = Vec::new();
+        let surface_term = stems
+            .iter()
+            .map(|s| {
+                let s: &str = s;
+                *term_ids.entry(s).or_insert_with(|| {
+                    term_strs.push(s);
+                    (term_strs.len() - 1) as u32
+                })
             })
-        })
-        .collect();
+            .collect();
+        (term_strs, surface_term)
+    };
     let mut order: Vec<u32> = (0..term_strs.len() as u32).collect();
     order.par_sort_unstable_by(|&a, &b| term_strs[a as usize].cmp(term_strs[b as usize]));
     let mut rank_of_term = vec![0u32; term_strs.len()];
@@ -267,8 +345,8 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
         let better = match best[r] {
             None => true,
             Some(b) => prefer_surface(
-                (surface_totals[sid], surfaces[sid]),
-                (surface_totals[b as usize], surfaces[b as usize]),
+                (surface_totals[sid], &surfaces[sid]),
+                (surface_totals[b as usize], &surfaces[b as usize]),
             ),
         };
         if better {

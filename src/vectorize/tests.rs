@@ -623,3 +623,26 @@ fn ngram_path_counts_terms() {
     let x = vectorize_with_vocabulary(&docs, &a, &m.terms, None, &opts).unwrap();
     assert!(x == m.x);
 }
+
+#[test]
+fn long_and_short_words_are_counted_alike() {
+    // Surfaces of up to 15 bytes and longer ones are interned differently.
+    let w14 = "abcdefghijklmn";
+    let w15 = "abcdefghijklmno";
+    let w16 = "abcdefghijklmnop";
+    let w40 = "pneumonoultramicroscopicsilicovolcanoses";
+    let docs = vec![
+        doc("0", &format!("{w15} {w16} {w15} {w40} {w14}")),
+        doc("1", &format!("{w16} {w16} {w40} é{w14} {w14}")),
+        doc("2", &format!("{w14}é {w15}")),
+    ];
+    let opts = VectorizeOptions {
+        weighting: Weighting::Tf,
+        norm: Norm::None,
+        ..VectorizeOptions::default()
+    };
+    let (m, _) = vectorize(&docs, &analyzer(1), &opts).unwrap();
+    let (vocab, want) = reference(&docs, &opts);
+    assert_eq!(stems(&m), vocab);
+    assert_eq!(dense(&m.x), want);
+}
