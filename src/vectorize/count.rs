@@ -130,9 +130,10 @@ struct Worker {
 }
 
 impl Worker {
-    fn new() -> Self {
+    /// A worker with room for about `capacity` distinct short surfaces.
+    fn new(capacity: usize) -> Self {
         Worker {
-            short: WordMap::with_capacity_and_hasher(1 << 15, Default::default()),
+            short: WordMap::with_capacity_and_hasher(capacity, Default::default()),
             ..Worker::default()
         }
     }
@@ -226,7 +227,10 @@ fn chunk_len(n_docs: usize) -> usize {
 pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
     let ngrams = analyzer.has_ngrams();
     let n_workers = rayon::current_num_threads().max(1);
-    let workers: Vec<Mutex<Worker>> = (0..n_workers).map(|_| Mutex::new(Worker::new())).collect();
+    let capacity = (docs.len() * 4).min(1 << 15);
+    let workers: Vec<Mutex<Worker>> = (0..n_workers)
+        .map(|_| Mutex::new(Worker::new(capacity)))
+        .collect();
 
     // 1. Analysis. Each chunk locks the worker slot of the thread running it; the lock is
     //    uncontended (one slot per thread) and the analyzer never calls back into rayon, so a
@@ -238,7 +242,9 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
             let mut guard = workers[slot].lock().unwrap_or_else(|p| p.into_inner());
             let w = &mut *guard;
             let mut row_len = Vec::with_capacity(chunk.len());
-            let mut entries = Vec::new();
+            // About one distinct token per 12 bytes of text.
+            let bytes: usize = chunk.iter().map(|d| d.text.len()).sum();
+            let mut entries = Vec::with_capacity(bytes / 12);
             for doc in chunk {
                 let mut scratch = std::mem::take(&mut w.scratch);
                 if ngrams {
