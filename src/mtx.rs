@@ -570,10 +570,10 @@ fn parse_text(path: &Path, text: &str) -> Result<Parsed> {
 
 /// Builds a CSR matrix from coordinate entries: sorted columns within rows, duplicates summed,
 /// zeros dropped.
-fn csr_from_entries(rows: usize, cols: usize, entries: &[(u32, u32, f64)]) -> Result<CsMat<f64>> {
+fn csr_from_entries(rows: usize, cols: usize, entries: Vec<(u32, u32, f64)>) -> Result<CsMat<f64>> {
     // Counting sort by row (stable, so file order is kept within a row).
     let mut indptr = vec![0usize; rows + 1];
-    for &(i, _, _) in entries {
+    for &(i, _, _) in &entries {
         indptr[i as usize + 1] += 1;
     }
     for r in 0..rows {
@@ -581,11 +581,13 @@ fn csr_from_entries(rows: usize, cols: usize, entries: &[(u32, u32, f64)]) -> Re
     }
     let mut next = indptr.clone();
     let mut slots: Vec<(u32, f64)> = vec![(0, 0.0); entries.len()];
-    for &(i, j, v) in entries {
+    for &(i, j, v) in &entries {
         let at = &mut next[i as usize];
         slots[*at] = (j, v);
         *at += 1;
     }
+    drop(entries);
+    drop(next);
     // Sort each row by column, sum duplicates, drop zeros; compact in place.
     let mut out_ptr = Vec::with_capacity(rows + 1);
     out_ptr.push(0usize);
@@ -628,7 +630,7 @@ pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
             rows,
             cols,
             entries,
-        } => csr_from_entries(rows, cols, &entries),
+        } => csr_from_entries(rows, cols, entries),
         Parsed::Array { rows, cols, values } => {
             let mut indptr = Vec::with_capacity(rows + 1);
             indptr.push(0usize);

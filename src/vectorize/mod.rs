@@ -20,6 +20,7 @@
 //! The result is the same with any number of threads: every row has a single writer and
 //! the vocabulary depends only on integer counts and sorted strings.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -220,6 +221,42 @@ pub struct DocTermMatrix {
     pub documents: Vec<DocInfo>,
     /// The idf of each column when the weighting used one.
     pub idf: Option<Vec<f64>>,
+}
+
+impl DocTermMatrix {
+    /// Writes `matrix.mtx`, `terms.tsv` and `documents.tsv` into `dir` (created if missing),
+    /// as `nmf-topics vectorize` does, and returns the three paths.
+    pub fn write_to_dir(&self, dir: &Path) -> Result<[PathBuf; 3]> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let paths = [
+            dir.join("matrix.mtx"),
+            dir.join("terms.tsv"),
+            dir.join("documents.tsv"),
+        ];
+        crate::mtx::write_coordinate(&paths[0], &self.x)?;
+        write_terms_tsv(&paths[1], &self.terms)?;
+        write_documents_tsv(&paths[2], &self.documents)?;
+        Ok(paths)
+    }
+
+    /// The `n` terms in the most documents, most frequent first (ties: in column order),
+    /// for summaries.
+    pub fn top_terms_by_df(&self, n: usize) -> Vec<&Term> {
+        let mut order: Vec<&Term> = self.terms.iter().collect();
+        order.sort_by_key(|t| std::cmp::Reverse(t.df));
+        order.truncate(n);
+        order
+    }
+
+    /// Share of the cells that are stored: `nnz / (rows × columns)` (0 for an empty shape).
+    pub fn density(&self) -> f64 {
+        let cells = self.x.rows() as f64 * self.x.cols() as f64;
+        if cells == 0.0 {
+            0.0
+        } else {
+            self.x.nnz() as f64 / cells
+        }
+    }
 }
 
 /// Counts reported after vectorizing.

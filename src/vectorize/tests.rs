@@ -646,3 +646,22 @@ fn long_and_short_words_are_counted_alike() {
     assert_eq!(stems(&m), vocab);
     assert_eq!(dense(&m.x), want);
 }
+
+#[test]
+fn writes_the_three_files_and_summarizes() {
+    let (m, _) = vectorize(&corpus(), &analyzer(1), &VectorizeOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let paths = m.write_to_dir(&out).unwrap();
+    let x = crate::mtx::read_sparse(&paths[0]).unwrap();
+    assert!(x == m.x);
+    assert_eq!(read_terms_tsv(&paths[1]).unwrap(), m.terms);
+    assert_eq!(read_documents_tsv(&paths[2]).unwrap(), m.documents);
+    let top: Vec<&str> = m
+        .top_terms_by_df(3)
+        .iter()
+        .map(|t| t.stem.as_str())
+        .collect();
+    assert_eq!(top, ["apple", "banana", "cherry"]);
+    assert!((m.density() - m.x.nnz() as f64 / 30.0).abs() < 1e-15);
+}
