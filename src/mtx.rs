@@ -568,11 +568,31 @@ fn parse_text(path: &Path, text: &str) -> Result<Parsed> {
     }
 }
 
+/// A zeroed `Vec<usize>` of `len` elements, or an [`Error::Input`] when the memory cannot be
+/// had (a size line announcing billions of rows).
+fn zeroed_indptr(path: &Path, len: usize) -> Result<Vec<usize>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::input(format!(
+            "{}: not enough memory for a matrix of {} rows",
+            path.display(),
+            len.saturating_sub(1)
+        ))
+    })?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
 /// Builds a CSR matrix from coordinate entries: sorted columns within rows, duplicates summed,
 /// zeros dropped.
-fn csr_from_entries(rows: usize, cols: usize, entries: Vec<(u32, u32, f64)>) -> Result<CsMat<f64>> {
+fn csr_from_entries(
+    path: &Path,
+    rows: usize,
+    cols: usize,
+    entries: Vec<(u32, u32, f64)>,
+) -> Result<CsMat<f64>> {
     // Counting sort by row (stable, so file order is kept within a row).
-    let mut indptr = vec![0usize; rows + 1];
+    let mut indptr = zeroed_indptr(path, rows + 1)?;
     for &(i, _, _) in &entries {
         indptr[i as usize + 1] += 1;
     }
@@ -589,8 +609,8 @@ fn csr_from_entries(rows: usize, cols: usize, entries: Vec<(u32, u32, f64)>) -> 
     drop(entries);
     drop(next);
     // Sort each row by column, sum duplicates, drop zeros; compact in place.
-    let mut out_ptr = Vec::with_capacity(rows + 1);
-    out_ptr.push(0usize);
+    let mut out_ptr = zeroed_indptr(path, rows + 1)?;
+    out_ptr.truncate(1);
     let mut indices = Vec::with_capacity(slots.len());
     let mut data = Vec::with_capacity(slots.len());
     for r in 0..rows {
@@ -630,10 +650,10 @@ pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
             rows,
             cols,
             entries,
-        } => csr_from_entries(rows, cols, entries),
+        } => csr_from_entries(path, rows, cols, entries),
         Parsed::Array { rows, cols, values } => {
-            let mut indptr = Vec::with_capacity(rows + 1);
-            indptr.push(0usize);
+            let mut indptr = zeroed_indptr(path, rows + 1)?;
+            indptr.truncate(1);
             let mut indices = Vec::new();
             let mut data = Vec::new();
             for r in 0..rows {
@@ -833,6 +853,25 @@ mod tests {
         assert_eq!(x.get(0, 1), Some(&1.0));
         let d = read_dense(&p).unwrap();
         assert_eq!(d, array![[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+    }
+
+    #[test]
+    fn reads_crlf_lines_and_blank_lines() {
+        let dir = tmp();
+        let p = write(
+            &dir,
+            "crlf.mtx",
+            "%%MatrixMarket matrix coordinate real general\r\n%\r\n2 2 2\r\n1 2 0.5\r\n\r\n2 1 -1e-3\r\n",
+        );
+        let x = read_sparse(&p).unwrap();
+        assert_eq!(x.get(0, 1), Some(&0.5));
+        assert_eq!(x.get(1, 0), Some(&-1e-3));
+        let p = write(
+            &dir,
+            "arr.mtx",
+            "%%MatrixMarket matrix array integer general\r\n2 1\r\n3\r\n4\r\n",
+        );
+        assert_eq!(read_dense(&p).unwrap(), array![[3.0], [4.0]]);
     }
 
     #[test]
