@@ -130,10 +130,14 @@ pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
     let bad = write_blocks(&mut w, block_starts.len() - 1, |b, buf| {
         let mut ints = itoa::Buffer::new();
         let mut floats = ryu::Buffer::new();
+        let mut row_prefix = Vec::with_capacity(24);
         for r in block_starts[b]..block_starts[b + 1] {
+            // "i " is formatted once per row.
+            row_prefix.clear();
+            row_prefix.extend_from_slice(ints.format(r + 1).as_bytes());
+            row_prefix.push(b' ');
             for k in indptr[r] - offset..indptr[r + 1] - offset {
-                buf.extend_from_slice(ints.format(r + 1).as_bytes());
-                buf.push(b' ');
+                buf.extend_from_slice(&row_prefix);
                 buf.extend_from_slice(ints.format(indices[k] + 1).as_bytes());
                 buf.push(b' ');
                 push_f64(buf, data[k], &mut floats)?;
