@@ -88,24 +88,62 @@ impl Hasher for WordHasher {
 /// `HashMap` with [`WordHasher`].
 pub(crate) type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
-/// Packs a surface of at most 15 bytes into a `u128` (bytes, zero padding, length in the last
-/// byte), so the common short words are hashed and compared as two machine words, without
-/// following a pointer. Longer surfaces return `None`.
-#[inline]
-fn short_key(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    if b.len() > 15 {
-        return None;
+/// A surface of at most 15 bytes packed into two words: the bytes in order (little-endian),
+/// zero padding, and the length in the last byte. The common short words are then hashed and
+/// compared as two machine words, without following a pointer, and a table entry is 24 bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShortKey([u64; 2]);
+
+impl std::hash::Hash for ShortKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from(self.0[0]) | (u128::from(self.0[1]) << 64));
     }
-    let mut buf = [0u8; 16];
-    buf[..b.len()].copy_from_slice(b);
-    buf[15] = b.len() as u8;
-    Some(u128::from_le_bytes(buf))
+}
+
+#[inline]
+fn load_u64(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline]
+fn load_u32(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+/// Packs `s` into a [`ShortKey`] with a few (possibly overlapping) word loads, or `None` when
+/// it is longer than 15 bytes.
+#[inline]
+fn short_key(s: &str) -> Option<ShortKey> {
+    let b = s.as_bytes();
+    let n = b.len();
+    let (lo, hi) = match n {
+        16.. => return None,
+        // Bytes 8..n are the top n - 8 bytes of the word ending at n.
+        9..=15 => (load_u64(b, 0), load_u64(b, n - 8) >> (8 * (16 - n))),
+        8 => (load_u64(b, 0), 0),
+        // Two overlapping 4-byte loads; the shared bytes land on the same positions.
+        4..=7 => (load_u32(b, 0) | (load_u32(b, n - 4) << (8 * (n - 4))), 0),
+        _ => {
+            let mut lo = 0u64;
+            for (i, &x) in b.iter().enumerate() {
+                lo |= u64::from(x) << (8 * i);
+            }
+            (lo, 0)
+        }
+    };
+    Some(ShortKey([lo, hi | ((n as u64) << 56)]))
 }
 
 /// The surface packed by [`short_key`].
-fn unpack_short_key(key: u128) -> String {
-    let buf = key.to_le_bytes();
+fn unpack_short_key(key: ShortKey) -> String {
+    let mut buf = [0u8; 16];
+    buf[..8].copy_from_slice(&key.0[0].to_le_bytes());
+    buf[8..].copy_from_slice(&key.0[1].to_le_bytes());
     let len = usize::from(buf[15]).min(15);
     // The bytes came from a `&str`, so the conversion is exact.
     String::from_utf8_lossy(&buf[..len]).into_owned()
@@ -115,7 +153,7 @@ fn unpack_short_key(key: u128) -> String {
 #[derive(Default)]
 struct Worker {
     /// Surfaces of at most 15 bytes ([`short_key`]) → local id.
-    short: WordMap<u128, u32>,
+    short: WordMap<ShortKey, u32>,
     /// Longer surfaces → local id.
     long: WordMap<Box<str>, u32>,
     /// Corpus total of each local surface (over the documents this worker analyzed).
@@ -270,7 +308,7 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
         .collect();
 
     // 2. Merge the interners: local id → global surface id.
-    let mut global_short: WordMap<u128, u32> = WordMap::default();
+    let mut global_short: WordMap<ShortKey, u32> = WordMap::default();
     let mut global_long: WordMap<&str, u32> = WordMap::default();
     let mut surfaces: Vec<String> = Vec::new();
     let mut surface_totals: Vec<u64> = Vec::new();
@@ -416,4 +454,53 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
 /// and between equally frequent ones the alphabetically (byte-wise) first.
 pub(crate) fn prefer_surface(a: (u64, &str), b: (u64, &str)) -> bool {
     a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_unique_and_unpack() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdef",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghij",
+            "abcdefghijklmn",
+            "abcdefghijklmno",
+            "é",
+            "né",
+            "naïve",
+            "ab\0",
+            "ab\0\0",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for w in words {
+            let k = short_key(w).unwrap();
+            assert_eq!(unpack_short_key(k), w);
+            assert!(seen.insert(k.0), "{w:?} collides");
+        }
+        assert!(short_key("abcdefghijklmnop").is_none());
+        // The packing equals the plain byte layout.
+        for w in words {
+            let mut buf = [0u8; 16];
+            buf[..w.len()].copy_from_slice(w.as_bytes());
+            buf[15] = w.len() as u8;
+            let want = u128::from_le_bytes(buf);
+            let k = short_key(w).unwrap();
+            assert_eq!(
+                u128::from(k.0[0]) | (u128::from(k.0[1]) << 64),
+                want,
+                "{w:?}"
+            );
+        }
+    }
 }

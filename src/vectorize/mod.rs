@@ -23,10 +23,9 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
-
-use rayon::prelude::*;
 
 use crate::corpus::Document;
 use crate::text::Analyzer;
