@@ -799,6 +799,37 @@ mod tests {
     }
 
     #[test]
+    fn written_bytes_do_not_depend_on_threads() {
+        let dir = tmp();
+        let mut tri = sprs::TriMat::new((900, 200));
+        for r in 0..900 {
+            for c in (r % 5..200).step_by(2) {
+                tri.add_triplet(r, c, 1.0 / (1 + r + c) as f64);
+            }
+        }
+        let x: CsMat<f64> = tri.to_csr();
+        let a = ndarray::Array2::from_shape_fn((700, 90), |(i, j)| (i * j) as f64 / 7.0);
+        let mut outputs = Vec::new();
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (p, q) = (
+                dir.path().join(format!("x{threads}.mtx")),
+                dir.path().join(format!("a{threads}.mtx")),
+            );
+            pool.install(|| {
+                write_coordinate(&p, &x).unwrap();
+                write_array(&q, a.view()).unwrap();
+            });
+            outputs.push((std::fs::read(&p).unwrap(), std::fs::read(&q).unwrap()));
+        }
+        assert!(outputs[0] == outputs[1]);
+        assert_eq!(read_dense(&dir.path().join("a1.mtx")).unwrap(), a);
+    }
+
+    #[test]
     fn non_finite_values_are_not_written() {
         let dir = tmp();
         let x = CsMat::new((1, 1), vec![0, 1], vec![0], vec![f64::NAN]);
