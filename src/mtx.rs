@@ -1,40 +1,1045 @@
 //! Matrix Market I/O: sparse coordinate matrices (the document-term matrix) and dense arrays
 //! (the factors W and H).
+//!
+//! Writing formats values with the shortest decimal representation that reads back to the same
+//! `f64` bits (the `ryu` algorithm), so a write/read round trip is exact. Rows are formatted in
+//! parallel blocks and written in order, so the bytes never depend on the number of threads.
+//!
+//! Reading accepts what scipy's `mmwrite` and most other writers produce:
+//! `%%MatrixMarket matrix coordinate real|integer|pattern general|symmetric` and
+//! `%%MatrixMarket matrix array real|integer general`; the banner is case-insensitive, `%` starts
+//! a comment line and blank lines are skipped. Entries are parsed in parallel pieces. Duplicate
+//! coordinate entries are summed (as scipy does), off-diagonal entries of a symmetric matrix are
+//! mirrored, and zeros are dropped from the sparse result. Every malformed header, size line or
+//! entry, an index out of range, a wrong number of entries, and NaN or infinite values are an
+//! [`Error::Input`] naming the file and line; no input makes the reader panic.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
 use sprs::CsMat;
 
 use crate::{Error, Result};
 
+/// Largest number of rows or columns accepted when reading (indices are stored as `u32`).
+const MAX_DIM: usize = i32::MAX as usize;
+
+/// Target size in bytes of one parallel parsing piece.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// Nonzeros (or values) formatted per parallel block when writing.
+const BLOCK_VALUES: usize = 1 << 15;
+
+/// Appends the shortest round-trip decimal form of `v` to `out`.
+///
+/// Errors: NaN and infinite values (a Matrix Market reader, ours included, rejects them).
+fn push_f64(out: &mut Vec<u8>, v: f64, ryu_buf: &mut ryu::Buffer) -> std::result::Result<(), f64> {
+    if !v.is_finite() {
+        return Err(v);
+    }
+    out.extend_from_slice(ryu_buf.format_finite(v).as_bytes());
+    Ok(())
+}
+
+/// Formats `n_blocks` blocks in parallel (groups of a few blocks at a time, so memory stays
+/// bounded) and writes them to `w` in block order.
+fn write_blocks<W, F>(w: &mut W, n_blocks: usize, format_block: F) -> std::io::Result<Option<f64>>
+where
+    W: Write,
+    F: Fn(usize, &mut Vec<u8>) -> std::result::Result<(), f64> + Sync,
+{
+    let group = 4 * rayon::current_num_threads().max(1);
+    let mut start = 0;
+    while start < n_blocks {
+        let end = (start + group).min(n_blocks);
+        let bufs: Vec<std::result::Result<Vec<u8>, f64>> = (start..end)
+            .into_par_iter()
+            .map(|b| {
+                let mut buf = Vec::with_capacity(BLOCK_VALUES * 24);
+                format_block(b, &mut buf).map(|()| buf)
+            })
+            .collect();
+        for buf in bufs {
+            match buf {
+                Ok(buf) => w.write_all(&buf)?,
+                Err(bad) => return Ok(Some(bad)),
+            }
+        }
+        start = end;
+    }
+    Ok(None)
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    Ok(BufWriter::with_capacity(1 << 20, file))
+}
+
+fn non_finite(path: &Path, v: f64) -> Error {
+    Error::Runtime(format!(
+        "{}: cannot write the non-finite value {v} to a Matrix Market file",
+        path.display()
+    ))
+}
+
 /// Writes `x` as `%%MatrixMarket matrix coordinate real general` (1-based indices, rows in
 /// order, values with full round-trip precision).
+///
+/// Layout: the banner, one `%` comment line, the size line `rows cols nnz`, then one
+/// `i j value` line per stored entry in row order. A CSC matrix is converted to CSR first.
+/// Errors: I/O failures; a NaN or infinite value (a [`Error::Runtime`]).
 pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
-    let _ = (path, x);
-    Ok(())
+    let csr;
+    let x = if x.is_csr() {
+        x
+    } else {
+        csr = x.to_csr();
+        &csr
+    };
+    let mut w = create(path)?;
+    let io = |e| Error::io(path, e);
+    write!(
+        w,
+        "%%MatrixMarket matrix coordinate real general\n% written by nmf-topics\n{} {} {}\n",
+        x.rows(),
+        x.cols(),
+        x.nnz()
+    )
+    .map_err(io)?;
+
+    // Blocks of consecutive rows holding about BLOCK_VALUES nonzeros each.
+    let indptr = x.indptr();
+    let indptr = indptr.raw_storage();
+    let offset = indptr.first().copied().unwrap_or(0);
+    let mut block_starts = vec![0usize];
+    let mut last = offset;
+    for r in 0..x.rows() {
+        if indptr[r + 1] - last >= BLOCK_VALUES {
+            block_starts.push(r + 1);
+            last = indptr[r + 1];
+        }
+    }
+    if *block_starts.last().unwrap_or(&0) != x.rows() {
+        block_starts.push(x.rows());
+    }
+    let indices = x.indices();
+    let data = x.data();
+    let bad = write_blocks(&mut w, block_starts.len() - 1, |b, buf| {
+        let mut ints = itoa::Buffer::new();
+        let mut floats = ryu::Buffer::new();
+        let mut row_prefix = Vec::with_capacity(24);
+        for r in block_starts[b]..block_starts[b + 1] {
+            // "i " is formatted once per row.
+            row_prefix.clear();
+            row_prefix.extend_from_slice(ints.format(r + 1).as_bytes());
+            row_prefix.push(b' ');
+            for k in indptr[r] - offset..indptr[r + 1] - offset {
+                buf.extend_from_slice(&row_prefix);
+                buf.extend_from_slice(ints.format(indices[k] + 1).as_bytes());
+                buf.push(b' ');
+                push_f64(buf, data[k], &mut floats)?;
+                buf.push(b'\n');
+            }
+        }
+        Ok(())
+    })
+    .map_err(io)?;
+    if let Some(v) = bad {
+        return Err(non_finite(path, v));
+    }
+    w.flush().map_err(io)
+}
+
+/// Writes a dense matrix as `%%MatrixMarket matrix array real general` (column-major values).
+///
+/// Layout: the banner, one `%` comment line, the size line `rows cols`, then one value per line,
+/// column by column. Errors: I/O failures; a NaN or infinite value (a [`Error::Runtime`]).
+pub fn write_array(path: &Path, a: ArrayView2<f64>) -> Result<()> {
+    let (rows, cols) = a.dim();
+    let mut w = create(path)?;
+    let io = |e| Error::io(path, e);
+    write!(
+        w,
+        "%%MatrixMarket matrix array real general\n% written by nmf-topics\n{rows} {cols}\n"
+    )
+    .map_err(io)?;
+    let total = rows * cols;
+    let n_blocks = total.div_ceil(BLOCK_VALUES);
+    let bad = write_blocks(&mut w, n_blocks, |b, buf| {
+        let mut floats = ryu::Buffer::new();
+        for flat in b * BLOCK_VALUES..((b + 1) * BLOCK_VALUES).min(total) {
+            let (c, r) = (flat / rows, flat % rows);
+            push_f64(buf, a[[r, c]], &mut floats)?;
+            buf.push(b'\n');
+        }
+        Ok(())
+    })
+    .map_err(io)?;
+    if let Some(v) = bad {
+        return Err(non_finite(path, v));
+    }
+    w.flush().map_err(io)
+}
+
+/// The storage format named in the banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Coordinate,
+    Array,
+}
+
+/// The value type named in the banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Real,
+    Pattern,
+}
+
+/// What the banner says.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    format: Format,
+    field: Field,
+    symmetric: bool,
+}
+
+/// A parsed file before conversion.
+enum Parsed {
+    /// Coordinate entries (0-based row, column, value), in file order, symmetric ones mirrored.
+    Coordinate {
+        rows: usize,
+        cols: usize,
+        entries: Vec<(u32, u32, f64)>,
+    },
+    /// Column-major values.
+    Array {
+        rows: usize,
+        cols: usize,
+        values: Vec<f64>,
+    },
+}
+
+fn bad(path: &Path, line: usize, msg: impl std::fmt::Display) -> Error {
+    Error::input(format!("{}:{line}: {msg}", path.display()))
+}
+
+fn parse_banner(path: &Path, line: &str) -> Result<Header> {
+    let tokens: Vec<String> = line
+        .split_ascii_whitespace()
+        .map(|t| t.to_ascii_lowercase())
+        .collect();
+    if tokens.first().map(String::as_str) != Some("%%matrixmarket") {
+        return Err(bad(
+            path,
+            1,
+            "not a Matrix Market file: the first line must start with %%MatrixMarket",
+        ));
+    }
+    if tokens.len() != 5 {
+        return Err(bad(
+            path,
+            1,
+            "malformed banner: expected '%%MatrixMarket matrix coordinate|array field symmetry'",
+        ));
+    }
+    if tokens[1] != "matrix" {
+        return Err(bad(
+            path,
+            1,
+            format!("unsupported object '{}': expected 'matrix'", tokens[1]),
+        ));
+    }
+    let format = match tokens[2].as_str() {
+        "coordinate" => Format::Coordinate,
+        "array" => Format::Array,
+        other => {
+            return Err(bad(
+                path,
+                1,
+                format!("unknown format '{other}': expected 'coordinate' or 'array'"),
+            ))
+        }
+    };
+    let field = match tokens[3].as_str() {
+        "real" | "double" | "integer" => Field::Real,
+        "pattern" if format == Format::Coordinate => Field::Pattern,
+        "pattern" => {
+            return Err(bad(
+                path,
+                1,
+                "an array file cannot have the 'pattern' field",
+            ))
+        }
+        "complex" => return Err(bad(path, 1, "complex matrices are not supported")),
+        other => {
+            return Err(bad(
+                path,
+                1,
+                format!("unknown field '{other}': expected real, integer or pattern"),
+            ))
+        }
+    };
+    let symmetric = match tokens[4].as_str() {
+        "general" => false,
+        "symmetric" if format == Format::Coordinate => true,
+        "symmetric" => {
+            return Err(bad(
+                path,
+                1,
+                "symmetric array files are not supported (use 'general')",
+            ))
+        }
+        other @ ("skew-symmetric" | "hermitian") => {
+            return Err(bad(
+                path,
+                1,
+                format!("'{other}' matrices are not supported"),
+            ))
+        }
+        other => {
+            return Err(bad(
+                path,
+                1,
+                format!("unknown symmetry '{other}': expected general or symmetric"),
+            ))
+        }
+    };
+    Ok(Header {
+        format,
+        field,
+        symmetric,
+    })
+}
+
+/// Parses one value token: a finite number.
+fn parse_value(token: &str) -> std::result::Result<f64, String> {
+    match token.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("value '{token}' is not finite")),
+        Err(_) => Err(format!("value '{token}' is not a number")),
+    }
+}
+
+/// Parses a 1-based index no larger than `dim`, returning it 0-based.
+fn parse_index(token: &str, dim: usize, what: &str) -> std::result::Result<u32, String> {
+    match token.parse::<usize>() {
+        Ok(i) if i >= 1 && i <= dim => Ok((i - 1) as u32),
+        Ok(i) => Err(format!("{what} index {i} is out of range 1..={dim}")),
+        Err(_) => Err(format!("{what} index '{token}' is not a positive integer")),
+    }
+}
+
+/// The result of parsing one piece of the entry lines.
+struct Piece<T> {
+    items: Vec<T>,
+    lines: usize,
+    /// The first error, with its line number relative to the piece (0-based).
+    error: Option<(usize, String)>,
+}
+
+/// Splits `body` into pieces ending at line boundaries and parses them in parallel with
+/// `parse_line` (called for every non-blank, non-comment line). Returns the items in file order,
+/// or the first error with its absolute line number (`first_line` is the number of the first
+/// line of `body`).
+fn parse_pieces<T, F>(path: &Path, body: &str, first_line: usize, parse_line: F) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(&str, &mut Vec<T>) -> std::result::Result<(), String> + Sync,
+{
+    let bytes = body.as_bytes();
+    let mut bounds = vec![0usize];
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let target = (pos + PIECE_BYTES).min(bytes.len());
+        let end = match bytes[target..].iter().position(|&b| b == b'\n') {
+            Some(i) => target + i + 1,
+            None => bytes.len(),
+        };
+        bounds.push(end);
+        pos = end;
+    }
+    let pieces: Vec<Piece<T>> = bounds
+        .par_windows(2)
+        .map(|w| {
+            // Piece boundaries fall just after a '\n', so they are char boundaries.
+            let text = &body[w[0]..w[1]];
+            let mut piece = Piece {
+                items: Vec::new(),
+                lines: 0,
+                error: None,
+            };
+            for (i, line) in text.split('\n').enumerate() {
+                if i > 0 {
+                    piece.lines += 1;
+                }
+                let t = line.trim_ascii();
+                if t.is_empty() || t.starts_with('%') {
+                    continue;
+                }
+                if let Err(msg) = parse_line(t, &mut piece.items) {
+                    piece.error = Some((i, msg));
+                    break;
+                }
+            }
+            piece
+        })
+        .collect();
+    let mut line = first_line;
+    let total = pieces.iter().map(|p| p.items.len()).sum();
+    let mut out = Vec::with_capacity(total);
+    for piece in pieces {
+        if let Some((rel, msg)) = piece.error {
+            return Err(bad(path, line + rel, msg));
+        }
+        line += piece.lines;
+        out.extend(piece.items);
+    }
+    Ok(out)
+}
+
+/// Reads and parses a whole file.
+fn parse_file(path: &Path) -> Result<Parsed> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        bad(path, line, "the file is not valid UTF-8 text")
+    })?;
+    parse_text(path, text)
+}
+
+/// Returns the next line of `text` from `*pos` (without its `\n`) and advances past it.
+fn next_line<'a>(text: &'a str, pos: &mut usize) -> Option<&'a str> {
+    if *pos >= text.len() {
+        return None;
+    }
+    let rest = &text[*pos..];
+    match rest.find('\n') {
+        Some(i) => {
+            *pos += i + 1;
+            Some(&rest[..i])
+        }
+        None => {
+            *pos = text.len();
+            Some(rest)
+        }
+    }
+}
+
+fn parse_text(path: &Path, text: &str) -> Result<Parsed> {
+    let mut pos = 0;
+    let banner = next_line(text, &mut pos)
+        .ok_or_else(|| bad(path, 1, "empty file: expected a %%MatrixMarket header"))?;
+    let header = parse_banner(path, banner)?;
+
+    // The size line: the first line that is neither blank nor a comment.
+    let mut line_no = 1;
+    let size_line = loop {
+        line_no += 1;
+        match next_line(text, &mut pos) {
+            None => return Err(bad(path, line_no - 1, "missing size line after the header")),
+            Some(l) => {
+                let t = l.trim_ascii();
+                if !t.is_empty() && !t.starts_with('%') {
+                    break t;
+                }
+            }
+        }
+    };
+    let expected_fields = match header.format {
+        Format::Coordinate => 3,
+        Format::Array => 2,
+    };
+    let fields: Vec<&str> = size_line.split_ascii_whitespace().collect();
+    let numbers: Vec<usize> = fields.iter().filter_map(|f| f.parse().ok()).collect();
+    if fields.len() != expected_fields || numbers.len() != expected_fields {
+        let want = match header.format {
+            Format::Coordinate => "'rows columns entries'",
+            Format::Array => "'rows columns'",
+        };
+        return Err(bad(
+            path,
+            line_no,
+            format!("malformed size line '{size_line}': expected {want} as non-negative integers"),
+        ));
+    }
+    let (rows, cols) = (numbers[0], numbers[1]);
+    if rows > MAX_DIM || cols > MAX_DIM {
+        return Err(bad(
+            path,
+            line_no,
+            format!("matrix size {rows} x {cols} is too large (at most {MAX_DIM} per dimension)"),
+        ));
+    }
+    let body = &text[pos..];
+    let first_line = line_no + 1;
+
+    match header.format {
+        Format::Coordinate => {
+            let nnz = numbers[2];
+            if header.symmetric && rows != cols {
+                return Err(bad(
+                    path,
+                    line_no,
+                    format!("a symmetric matrix must be square, not {rows} x {cols}"),
+                ));
+            }
+            let pattern = header.field == Field::Pattern;
+            let n_fields = if pattern { 2 } else { 3 };
+            let mut entries = parse_pieces(path, body, first_line, |line, out| {
+                let mut it = line.split_ascii_whitespace();
+                let (Some(i), Some(j)) = (it.next(), it.next()) else {
+                    return Err(format!("expected {n_fields} fields per entry, found 1"));
+                };
+                let v = if pattern {
+                    1.0
+                } else {
+                    let Some(v) = it.next() else {
+                        return Err(
+                            "expected 3 fields per entry (row column value), found 2".into()
+                        );
+                    };
+                    parse_value(v)?
+                };
+                if it.next().is_some() {
+                    return Err(format!(
+                        "expected {n_fields} fields per entry, found {}",
+                        line.split_ascii_whitespace().count()
+                    ));
+                }
+                out.push((
+                    parse_index(i, rows, "row")?,
+                    parse_index(j, cols, "column")?,
+                    v,
+                ));
+                Ok(())
+            })?;
+            if entries.len() != nnz {
+                let fewer = if entries.len() < nnz {
+                    "too few"
+                } else {
+                    "too many"
+                };
+                return Err(Error::input(format!(
+                    "{}: {fewer} entries: the size line (line {line_no}) announces {nnz}, the file has {}",
+                    path.display(),
+                    entries.len()
+                )));
+            }
+            if header.symmetric {
+                let mirrored: Vec<(u32, u32, f64)> = entries
+                    .iter()
+                    .filter(|e| e.0 != e.1)
+                    .map(|&(i, j, v)| (j, i, v))
+                    .collect();
+                entries.extend(mirrored);
+            }
+            Ok(Parsed::Coordinate {
+                rows,
+                cols,
+                entries,
+            })
+        }
+        Format::Array => {
+            let Some(total) = rows.checked_mul(cols) else {
+                return Err(bad(path, line_no, "matrix size overflows"));
+            };
+            let values = parse_pieces(path, body, first_line, |line, out| {
+                for token in line.split_ascii_whitespace() {
+                    out.push(parse_value(token)?);
+                }
+                Ok(())
+            })?;
+            if values.len() != total {
+                let fewer = if values.len() < total {
+                    "too few"
+                } else {
+                    "too many"
+                };
+                return Err(Error::input(format!(
+                    "{}: {fewer} values: the size line (line {line_no}) announces {rows} x {cols} = {total}, the file has {}",
+                    path.display(),
+                    values.len()
+                )));
+            }
+            Ok(Parsed::Array { rows, cols, values })
+        }
+    }
+}
+
+/// A zeroed `Vec<usize>` of `len` elements, or an [`Error::Input`] when the memory cannot be
+/// had (a size line announcing billions of rows).
+fn zeroed_indptr(path: &Path, len: usize) -> Result<Vec<usize>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::input(format!(
+            "{}: not enough memory for a matrix of {} rows",
+            path.display(),
+            len.saturating_sub(1)
+        ))
+    })?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
+/// Builds a CSR matrix from coordinate entries: sorted columns within rows, duplicates summed,
+/// zeros dropped.
+fn csr_from_entries(
+    path: &Path,
+    rows: usize,
+    cols: usize,
+    entries: Vec<(u32, u32, f64)>,
+) -> Result<CsMat<f64>> {
+    // Counting sort by row (stable, so file order is kept within a row).
+    let mut indptr = zeroed_indptr(path, rows + 1)?;
+    for &(i, _, _) in &entries {
+        indptr[i as usize + 1] += 1;
+    }
+    for r in 0..rows {
+        indptr[r + 1] += indptr[r];
+    }
+    let mut next = indptr.clone();
+    let mut slots: Vec<(u32, f64)> = vec![(0, 0.0); entries.len()];
+    for &(i, j, v) in &entries {
+        let at = &mut next[i as usize];
+        slots[*at] = (j, v);
+        *at += 1;
+    }
+    drop(entries);
+    drop(next);
+    // Sort each row by column, sum duplicates, drop zeros; compact in place.
+    let mut out_ptr = zeroed_indptr(path, rows + 1)?;
+    out_ptr.truncate(1);
+    let mut indices = Vec::with_capacity(slots.len());
+    let mut data = Vec::with_capacity(slots.len());
+    for r in 0..rows {
+        let row = &mut slots[indptr[r]..indptr[r + 1]];
+        if !row.windows(2).all(|w| w[0].0 < w[1].0) {
+            row.sort_by_key(|e| e.0);
+        }
+        let mut k = 0;
+        while k < row.len() {
+            let col = row[k].0;
+            let mut v = row[k].1;
+            k += 1;
+            while k < row.len() && row[k].0 == col {
+                v += row[k].1;
+                k += 1;
+            }
+            if v != 0.0 {
+                indices.push(col as usize);
+                data.push(v);
+            }
+        }
+        out_ptr.push(indices.len());
+    }
+    CsMat::try_new((rows, cols), out_ptr, indices, data)
+        .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building CSR: {e}")))
 }
 
 /// Reads a Matrix Market file into a CSR matrix. Accepts `coordinate` (real, integer or
 /// pattern; general or symmetric) and `array` real general. Malformed files are an
 /// [`Error::Input`] naming the file and line.
+///
+/// Duplicate coordinate entries are summed, symmetric files are mirrored, zeros are dropped,
+/// columns are sorted within rows.
 pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
-    Err(Error::input(format!(
-        "{}: not implemented yet",
-        path.display()
-    )))
+    match parse_file(path)? {
+        Parsed::Coordinate {
+            rows,
+            cols,
+            entries,
+        } => csr_from_entries(path, rows, cols, entries),
+        Parsed::Array { rows, cols, values } => {
+            let mut indptr = zeroed_indptr(path, rows + 1)?;
+            indptr.truncate(1);
+            let mut indices = Vec::new();
+            let mut data = Vec::new();
+            for r in 0..rows {
+                for c in 0..cols {
+                    let v = values[c * rows + r];
+                    if v != 0.0 {
+                        indices.push(c);
+                        data.push(v);
+                    }
+                }
+                indptr.push(indices.len());
+            }
+            CsMat::try_new((rows, cols), indptr, indices, data)
+                .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building CSR: {e}")))
+        }
+    }
 }
 
-/// Writes a dense matrix as `%%MatrixMarket matrix array real general` (column-major values).
-pub fn write_array(path: &Path, a: ArrayView2<f64>) -> Result<()> {
-    let _ = (path, a);
-    Ok(())
-}
-
-/// Reads a dense `array` Matrix Market file (a `coordinate` file is densified).
+/// Reads a dense `array` Matrix Market file (a `coordinate` file is densified, duplicates
+/// summed).
 pub fn read_dense(path: &Path) -> Result<Array2<f64>> {
-    Err(Error::input(format!(
-        "{}: not implemented yet",
-        path.display()
-    )))
+    match parse_file(path)? {
+        Parsed::Array { rows, cols, values } => {
+            let a = Array2::from_shape_vec((cols, rows), values)
+                .map_err(|e| Error::Runtime(format!("internal error: {e}")))?;
+            Ok(a.reversed_axes().as_standard_layout().into_owned())
+        }
+        Parsed::Coordinate {
+            rows,
+            cols,
+            entries,
+        } => {
+            let total = rows.checked_mul(cols).filter(|&t| t <= (1usize << 34));
+            let Some(total) = total else {
+                return Err(Error::input(format!(
+                    "{}: a {rows} x {cols} coordinate matrix is too large to read as a dense matrix",
+                    path.display()
+                )));
+            };
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(total).map_err(|_| {
+                Error::input(format!(
+                    "{}: not enough memory to densify a {rows} x {cols} matrix",
+                    path.display()
+                ))
+            })?;
+            buf.resize(total, 0.0);
+            let mut a = Array2::from_shape_vec((rows, cols), buf)
+                .map_err(|e| Error::Runtime(format!("internal error: {e}")))?;
+            for &(i, j, v) in &entries {
+                a[[i as usize, j as usize]] += v;
+            }
+            Ok(a)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn tmp() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn err_of(dir: &tempfile::TempDir, text: &str) -> String {
+        let p = write(dir, "bad.mtx", text);
+        match read_sparse(&p) {
+            Err(Error::Input(msg)) => msg,
+            other => panic!("expected an input error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn coordinate_round_trip_is_bit_exact() {
+        let dir = tmp();
+        let vals = [
+            0.1,
+            1.0 / 3.0,
+            2.5e-300,
+            1.7976931348623157e308,
+            123456.789,
+            5e-324,
+            7.0,
+        ];
+        let x = CsMat::new(
+            (3, 5),
+            vec![0, 3, 3, 7],
+            vec![0, 2, 4, 0, 1, 3, 4],
+            vals.to_vec(),
+        );
+        let p = dir.path().join("x.mtx");
+        write_coordinate(&p, &x).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with("%%MatrixMarket matrix coordinate real general\n%"));
+        assert!(text.contains("\n3 5 7\n1 1 0.1\n"));
+        let y = read_sparse(&p).unwrap();
+        assert_eq!(y.shape(), (3, 5));
+        assert_eq!(y.indptr().raw_storage(), x.indptr().raw_storage());
+        assert_eq!(y.indices(), x.indices());
+        let bits = |m: &CsMat<f64>| m.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(&x));
+    }
+
+    #[test]
+    fn empty_matrix_round_trips() {
+        let dir = tmp();
+        let x: CsMat<f64> = CsMat::zero((4, 2));
+        let p = dir.path().join("z.mtx");
+        write_coordinate(&p, &x).unwrap();
+        let y = read_sparse(&p).unwrap();
+        assert_eq!(y.shape(), (4, 2));
+        assert_eq!(y.nnz(), 0);
+    }
+
+    #[test]
+    fn large_coordinate_round_trip_spans_blocks() {
+        let dir = tmp();
+        let (rows, cols) = (700, 300);
+        let mut tri = sprs::TriMat::new((rows, cols));
+        for r in 0..rows {
+            for c in (r % 7..cols).step_by(3) {
+                tri.add_triplet(r, c, ((1 + r * cols + c) as f64).sqrt() / 7.0);
+            }
+        }
+        let x: CsMat<f64> = tri.to_csr();
+        assert!(x.nnz() > 2 * BLOCK_VALUES);
+        let p = dir.path().join("big.mtx");
+        write_coordinate(&p, &x).unwrap();
+        let y = read_sparse(&p).unwrap();
+        assert!(x == y, "round trip changed the matrix");
+    }
+
+    #[test]
+    fn written_bytes_do_not_depend_on_threads() {
+        let dir = tmp();
+        let mut tri = sprs::TriMat::new((900, 200));
+        for r in 0..900 {
+            for c in (r % 5..200).step_by(2) {
+                tri.add_triplet(r, c, 1.0 / (1 + r + c) as f64);
+            }
+        }
+        let x: CsMat<f64> = tri.to_csr();
+        let a = ndarray::Array2::from_shape_fn((700, 90), |(i, j)| (i * j) as f64 / 7.0);
+        let mut outputs = Vec::new();
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (p, q) = (
+                dir.path().join(format!("x{threads}.mtx")),
+                dir.path().join(format!("a{threads}.mtx")),
+            );
+            pool.install(|| {
+                write_coordinate(&p, &x).unwrap();
+                write_array(&q, a.view()).unwrap();
+            });
+            outputs.push((std::fs::read(&p).unwrap(), std::fs::read(&q).unwrap()));
+        }
+        assert!(outputs[0] == outputs[1]);
+        assert_eq!(read_dense(&dir.path().join("a1.mtx")).unwrap(), a);
+    }
+
+    #[test]
+    fn non_finite_values_are_not_written() {
+        let dir = tmp();
+        let x = CsMat::new((1, 1), vec![0, 1], vec![0], vec![f64::NAN]);
+        assert!(matches!(
+            write_coordinate(&dir.path().join("n.mtx"), &x),
+            Err(Error::Runtime(_))
+        ));
+    }
+
+    #[test]
+    fn array_round_trip_is_bit_exact_and_column_major() {
+        let dir = tmp();
+        let a = array![[1.0, 0.25, 1e-20], [1.0 / 7.0, 0.0, 3.0]];
+        let p = dir.path().join("a.mtx");
+        write_array(&p, a.view()).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "%%MatrixMarket matrix array real general");
+        assert_eq!(lines[2], "2 3");
+        assert_eq!(&lines[3..5], &["1.0", "0.14285714285714285"]);
+        let b = read_dense(&p).unwrap();
+        assert_eq!(b.dim(), (2, 3));
+        for (u, v) in a.iter().zip(b.iter()) {
+            assert_eq!(u.to_bits(), v.to_bits());
+        }
+        // The array file read as sparse drops the zero.
+        let s = read_sparse(&p).unwrap();
+        assert_eq!(s.nnz(), 5);
+        assert_eq!(s.get(1, 0), Some(&(1.0 / 7.0)));
+        assert_eq!(s.get(1, 1), None);
+    }
+
+    #[test]
+    fn reads_integer_pattern_symmetric_duplicates_and_comments() {
+        let dir = tmp();
+        let p = write(
+            &dir,
+            "s.mtx",
+            "%%matrixmarket MATRIX Coordinate Integer Symmetric\n% a comment\n\n3 3 4\n1 1 2\n3 1 5\n% inside\n2 1 1\n3 1 1\n",
+        );
+        let x = read_sparse(&p).unwrap();
+        assert_eq!(x.get(0, 0), Some(&2.0));
+        assert_eq!(x.get(2, 0), Some(&6.0));
+        assert_eq!(x.get(0, 2), Some(&6.0));
+        assert_eq!(x.get(0, 1), Some(&1.0));
+        assert_eq!(x.get(1, 0), Some(&1.0));
+        assert_eq!(x.nnz(), 5);
+
+        let p = write(
+            &dir,
+            "p.mtx",
+            "%%MatrixMarket matrix coordinate pattern general\n2 3 2\n2 3\n1 2\n",
+        );
+        let x = read_sparse(&p).unwrap();
+        assert_eq!(x.get(1, 2), Some(&1.0));
+        assert_eq!(x.get(0, 1), Some(&1.0));
+        let d = read_dense(&p).unwrap();
+        assert_eq!(d, array![[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+    }
+
+    #[test]
+    fn reads_crlf_lines_and_blank_lines() {
+        let dir = tmp();
+        let p = write(
+            &dir,
+            "crlf.mtx",
+            "%%MatrixMarket matrix coordinate real general\r\n%\r\n2 2 2\r\n1 2 0.5\r\n\r\n2 1 -1e-3\r\n",
+        );
+        let x = read_sparse(&p).unwrap();
+        assert_eq!(x.get(0, 1), Some(&0.5));
+        assert_eq!(x.get(1, 0), Some(&-1e-3));
+        let p = write(
+            &dir,
+            "arr.mtx",
+            "%%MatrixMarket matrix array integer general\r\n2 1\r\n3\r\n4\r\n",
+        );
+        assert_eq!(read_dense(&p).unwrap(), array![[3.0], [4.0]]);
+    }
+
+    #[test]
+    fn rejects_bad_banner() {
+        let dir = tmp();
+        let msg = err_of(&dir, "hello\n1 1 1\n1 1 1\n");
+        assert!(
+            msg.contains("bad.mtx:1:") && msg.contains("%%MatrixMarket"),
+            "{msg}"
+        );
+        let msg = err_of(
+            &dir,
+            "%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n",
+        );
+        assert!(msg.contains("complex"), "{msg}");
+        let msg = err_of(
+            &dir,
+            "%%MatrixMarket matrix coordinate real\n1 1 1\n1 1 1\n",
+        );
+        assert!(msg.contains(":1: malformed banner"), "{msg}");
+        let msg = err_of(&dir, "");
+        assert!(msg.contains("empty file"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_bad_size_line() {
+        let dir = tmp();
+        let h = "%%MatrixMarket matrix coordinate real general\n% c\n";
+        let msg = err_of(&dir, &format!("{h}3 3\n1 1 1\n"));
+        assert!(msg.contains("bad.mtx:3: malformed size line"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}3 x 1\n1 1 1\n"));
+        assert!(msg.contains(":3: malformed size line"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}-3 3 1\n1 1 1\n"));
+        assert!(msg.contains(":3: malformed size line"), "{msg}");
+        let msg = err_of(&dir, h);
+        assert!(msg.contains("missing size line"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}99999999999999 3 0\n"));
+        assert!(msg.contains("too large"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_wrong_entry_counts() {
+        let dir = tmp();
+        let h = "%%MatrixMarket matrix coordinate real general\n2 2 3\n";
+        let msg = err_of(&dir, &format!("{h}1 1 1\n2 2 1\n"));
+        assert!(
+            msg.contains("too few entries") && msg.contains("announces 3"),
+            "{msg}"
+        );
+        let msg = err_of(&dir, &format!("{h}1 1 1\n2 2 1\n1 2 1\n2 1 1\n"));
+        assert!(msg.contains("too many entries"), "{msg}");
+        let msg = err_of(
+            &dir,
+            "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n",
+        );
+        assert!(msg.contains("too few values"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_index_out_of_range() {
+        let dir = tmp();
+        let h = "%%MatrixMarket matrix coordinate real general\n2 2 2\n";
+        let msg = err_of(&dir, &format!("{h}1 1 1\n3 1 1\n"));
+        assert!(
+            msg.contains("bad.mtx:4: row index 3 is out of range"),
+            "{msg}"
+        );
+        let msg = err_of(&dir, &format!("{h}1 0 1\n1 1 1\n"));
+        assert!(msg.contains(":3: column index 0"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_non_numeric_and_non_finite_values() {
+        let dir = tmp();
+        let h = "%%MatrixMarket matrix coordinate real general\n2 2 2\n";
+        let msg = err_of(&dir, &format!("{h}1 1 1\n2 2 abc\n"));
+        assert!(msg.contains(":4: value 'abc' is not a number"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}1 1 NaN\n2 2 1\n"));
+        assert!(msg.contains(":3: value 'NaN' is not finite"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}1 1 inf\n2 2 1\n"));
+        assert!(msg.contains("not finite"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}1 x 1\n2 2 1\n"));
+        assert!(msg.contains(":3: column index 'x'"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}1 1\n2 2 1\n"));
+        assert!(msg.contains(":3: expected 3 fields"), "{msg}");
+        let msg = err_of(&dir, &format!("{h}1 1 1 1\n2 2 1\n"));
+        assert!(msg.contains(":3: expected 3 fields"), "{msg}");
+    }
+
+    #[test]
+    fn line_numbers_are_right_across_parallel_pieces() {
+        let dir = tmp();
+        let n = 200_000;
+        let mut text = format!("%%MatrixMarket matrix coordinate real general\n{n} 1 {n}\n");
+        for i in 1..=n {
+            if i == 150_000 {
+                text.push_str("150000 1 oops\n");
+            } else {
+                text.push_str(&format!("{i} 1 0.5\n"));
+            }
+        }
+        assert!(text.len() > 2 * PIECE_BYTES);
+        let msg = err_of(&dir, &text);
+        assert!(
+            msg.contains(&format!(":{}: value 'oops'", 150_000 + 2)),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let dir = tmp();
+        let cases = [
+            "%%MatrixMarket",
+            "%%MatrixMarket matrix array pattern general\n1 1\n1\n",
+            "%%MatrixMarket matrix array real symmetric\n1 1\n1\n",
+            "%%MatrixMarket matrix coordinate real symmetric\n2 3 0\n",
+            "%%MatrixMarket matrix coordinate real general\n0 0 0\n",
+            "%%MatrixMarket matrix coordinate real general\n1 1 1\n\u{e9}\u{e9} 1 1\n",
+            "%%MatrixMarket matrix array real general\n99999999 99999999\n1\n",
+            "%%MatrixMarket matrix coordinate real general\n1 1 1\n1 1 1e999\n",
+        ];
+        for c in cases {
+            let p = write(&dir, "g.mtx", c);
+            let _ = read_sparse(&p);
+            let _ = read_dense(&p);
+        }
+        let p = dir.path().join("bin.mtx");
+        std::fs::write(&p, [0xff, 0xfe, 0x00, 0x10]).unwrap();
+        assert!(matches!(read_sparse(&p), Err(Error::Input(_))));
+        assert!(matches!(
+            read_sparse(&dir.path().join("missing.mtx")),
+            Err(Error::Io { .. })
+        ));
+    }
 }

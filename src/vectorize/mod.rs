@@ -1,0 +1,604 @@
+//! Vocabulary and weighting: from documents to a document-term matrix (CSR).
+//!
+//! Columns are in sorted term order. Weighting follows scikit-learn's `TfidfTransformer`.
+//!
+//! The pipeline, for `n` documents:
+//!
+//! 1. **Counting** (`count`): every document is analyzed once, in parallel; each distinct token
+//!    is stemmed once; rows hold `(term, count)` pairs sorted by term.
+//! 2. **Vocabulary** ([`vectorize`]): `df(t)` is the number of documents containing term `t`.
+//!    With `min = min_df` (a count) or `min_df × n` (a fraction), and `max` likewise, a term is
+//!    kept when `min <= df(t) <= max` (scikit-learn's `CountVectorizer`); then `max_features`
+//!    keeps the terms with the highest corpus count (ties: the term that sorts first). Columns
+//!    are the kept terms in byte order (Python's `sorted`).
+//! 3. **Weighting** (`TfidfTransformer`): for a count `c` of column `j` in a row,
+//!    `tf = c` (`tf`, `tfidf`) or `1` (`binary`); with `sublinear_tf`, `tf = 1 + ln(tf)`;
+//!    with `tfidf`, `w = tf × idf(j)` where `idf(j) = ln((1 + n) / (1 + df(j))) + 1`
+//!    (`smooth_idf`) or `ln(n / df(j)) + 1`. Then each row is divided by its norm:
+//!    `l2: sqrt(Σ w²)`, `l1: Σ |w|` (rows that are all zero stay zero).
+//!
+//! The result is the same with any number of threads: every row has a single writer and
+//! the vocabulary depends only on integer counts and sorted strings.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sprs::CsMat;
+
+use crate::corpus::Document;
+use crate::text::Analyzer;
+use crate::{Error, Result};
+
+mod count;
+mod tsv;
+
+use count::{count, Counts};
+pub use tsv::{read_documents_tsv, read_terms_tsv, write_documents_tsv, write_terms_tsv};
+
+/// A document-frequency bound, as scikit-learn reads `min_df` / `max_df`: an integer is a
+/// document count, a fraction in (0, 1] a share of the documents.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DfBound {
+    /// A number of documents.
+    Count(usize),
+    /// A share of the documents, in (0, 1].
+    Fraction(f64),
+}
+
+impl DfBound {
+    /// Parses the value of a command-line option such as `--min-df`, naming `option` in the
+    /// error.
+    ///
+    /// As in scikit-learn, an integer is a document count and a number with a decimal point or
+    /// exponent a fraction of the documents: `"1"` is `Count(1)` (one document) while `"1.0"` is
+    /// `Fraction(1.0)` (every document). Errors ([`Error::Input`]): a count of 0, a negative
+    /// value, a fraction outside (0, 1], NaN, anything that is not a number.
+    pub fn parse_option(option: &str, s: &str) -> Result<Self> {
+        let t = s.trim();
+        let bound = if let Ok(n) = t.parse::<usize>() {
+            Some(DfBound::Count(n))
+        } else {
+            t.parse::<f64>().ok().map(DfBound::Fraction)
+        };
+        match bound {
+            Some(b) if b.is_valid() => Ok(b),
+            _ => Err(Error::input(format!(
+                "invalid value '{s}' for {option}: expected a document count (an integer of at \
+                 least 1) or a share of the documents (a fraction in (0, 1], such as 0.95)"
+            ))),
+        }
+    }
+
+    /// Whether the bound is usable: a count of at least 1, or a finite fraction in (0, 1].
+    pub fn is_valid(&self) -> bool {
+        match *self {
+            DfBound::Count(n) => n >= 1,
+            DfBound::Fraction(f) => f > 0.0 && f <= 1.0,
+        }
+    }
+
+    /// The bound as a number of documents out of `n_docs`, as scikit-learn computes it: the
+    /// count itself, or `fraction × n_docs` (not rounded; document frequencies are compared
+    /// with it as real numbers).
+    pub fn doc_count(&self, n_docs: usize) -> f64 {
+        match *self {
+            DfBound::Count(n) => n as f64,
+            DfBound::Fraction(f) => f * n_docs as f64,
+        }
+    }
+}
+
+impl std::fmt::Display for DfBound {
+    /// Writes the bound as it would be typed: `5`, `0.95`, `1.0`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DfBound::Count(n) => write!(f, "{n}"),
+            DfBound::Fraction(x) => write!(f, "{x:?}"),
+        }
+    }
+}
+
+impl FromStr for DfBound {
+    type Err = Error;
+    /// See [`DfBound::parse_option`]; the error names no option.
+    fn from_str(s: &str) -> Result<Self> {
+        DfBound::parse_option("a document-frequency bound", s)
+    }
+}
+
+/// How term counts become weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Weighting {
+    /// Term count × inverse document frequency.
+    #[default]
+    Tfidf,
+    /// Raw term count.
+    Tf,
+    /// 1 where the term occurs.
+    Binary,
+}
+
+/// Per-document normalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Norm {
+    /// Unit Euclidean norm per row.
+    #[default]
+    L2,
+    /// Unit sum of absolute values per row.
+    L1,
+    /// No normalization.
+    None,
+}
+
+/// Vocabulary and weighting options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorizeOptions {
+    /// Drop terms in fewer documents than this.
+    pub min_df: DfBound,
+    /// Drop terms in more documents than this.
+    pub max_df: DfBound,
+    /// Keep only the terms with the highest total count (ties broken by term).
+    pub max_features: Option<usize>,
+    /// Weighting scheme.
+    pub weighting: Weighting,
+    /// Replace tf by 1 + ln(tf).
+    pub sublinear_tf: bool,
+    /// Row normalization.
+    pub norm: Norm,
+    /// idf = ln((1+n)/(1+df)) + 1 when true, ln(n/df) + 1 when false.
+    pub smooth_idf: bool,
+}
+
+impl Default for VectorizeOptions {
+    fn default() -> Self {
+        VectorizeOptions {
+            min_df: DfBound::Count(1),
+            max_df: DfBound::Fraction(1.0),
+            max_features: None,
+            weighting: Weighting::Tfidf,
+            sublinear_tf: false,
+            norm: Norm::L2,
+            smooth_idf: true,
+        }
+    }
+}
+
+impl VectorizeOptions {
+    /// Checks the option values (what the command line cannot rule out by parsing alone).
+    ///
+    /// Errors ([`Error::Input`], naming the option): an invalid `min_df` or `max_df` (see
+    /// [`DfBound::is_valid`]), `max_features` of 0.
+    pub fn check(&self) -> Result<()> {
+        for (name, b) in [("--min-df", self.min_df), ("--max-df", self.max_df)] {
+            if !b.is_valid() {
+                return Err(Error::input(format!(
+                    "invalid value '{b}' for {name}: expected a document count of at least 1 or \
+                     a fraction in (0, 1]"
+                )));
+            }
+        }
+        if self.max_features == Some(0) {
+            return Err(Error::input("--max-features must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// One column of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Term {
+    /// The term as analyzed (a stem, or stems joined by spaces for n-grams).
+    pub stem: String,
+    /// Its most frequent surface form (ties: alphabetically first).
+    pub surface: String,
+    /// Number of documents containing it.
+    pub df: usize,
+}
+
+/// One row of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocInfo {
+    /// Document id.
+    pub id: String,
+    /// Document label, if any.
+    pub label: Option<String>,
+}
+
+/// A weighted document-term matrix with its row and column descriptions.
+#[derive(Debug, Clone)]
+pub struct DocTermMatrix {
+    /// Documents × terms, CSR, non-negative.
+    pub x: CsMat<f64>,
+    /// Column descriptions, in column order (sorted by term).
+    pub terms: Vec<Term>,
+    /// Row descriptions, in row order.
+    pub documents: Vec<DocInfo>,
+    /// The idf of each column when the weighting used one.
+    pub idf: Option<Vec<f64>>,
+}
+
+impl DocTermMatrix {
+    /// Writes `matrix.mtx`, `terms.tsv` and `documents.tsv` into `dir` (created if missing),
+    /// as `nmf-topics vectorize` does, and returns the three paths.
+    pub fn write_to_dir(&self, dir: &Path) -> Result<[PathBuf; 3]> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let paths = [
+            dir.join("matrix.mtx"),
+            dir.join("terms.tsv"),
+            dir.join("documents.tsv"),
+        ];
+        crate::mtx::write_coordinate(&paths[0], &self.x)?;
+        write_terms_tsv(&paths[1], &self.terms)?;
+        write_documents_tsv(&paths[2], &self.documents)?;
+        Ok(paths)
+    }
+
+    /// The `n` terms in the most documents, most frequent first (ties: in column order),
+    /// for summaries.
+    pub fn top_terms_by_df(&self, n: usize) -> Vec<&Term> {
+        let mut order: Vec<&Term> = self.terms.iter().collect();
+        order.sort_by_key(|t| std::cmp::Reverse(t.df));
+        order.truncate(n);
+        order
+    }
+
+    /// Share of the cells that are stored: `nnz / (rows × columns)` (0 for an empty shape).
+    pub fn density(&self) -> f64 {
+        let cells = self.x.rows() as f64 * self.x.cols() as f64;
+        if cells == 0.0 {
+            0.0
+        } else {
+            self.x.nnz() as f64 / cells
+        }
+    }
+}
+
+/// Counts reported after vectorizing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VectorizeSummary {
+    /// Distinct terms before the document-frequency and max-features filters.
+    pub terms_before_filters: usize,
+    /// Documents left without any term.
+    pub empty_documents: usize,
+}
+
+/// Marks a term rank that has no column.
+const NO_COLUMN: u32 = u32::MAX;
+
+/// "1 document", "3 documents".
+fn documents(n: usize) -> String {
+    if n == 1 {
+        "1 document".to_string()
+    } else {
+        format!("{n} documents")
+    }
+}
+
+/// Analyzes the documents and builds the weighted matrix.
+///
+/// Rows are the documents in input order (a document without any kept term is an empty row),
+/// columns the kept terms in byte order; see the [module documentation](self) for the
+/// vocabulary filters and the weighting formulas. The analysis runs in parallel on the
+/// current rayon pool; the result does not depend on its number of threads.
+///
+/// Errors ([`Error::Input`], exit code 2): invalid options ([`VectorizeOptions::check`]);
+/// options that leave no term, with a message naming the filter that emptied the vocabulary
+/// (the analysis itself, `--min-df`, `--max-df`); `max_df` standing for fewer documents than
+/// `min_df`.
+pub fn vectorize(
+    docs: &[Document],
+    analyzer: &Analyzer,
+    opts: &VectorizeOptions,
+) -> Result<(DocTermMatrix, VectorizeSummary)> {
+    opts.check()?;
+    let counts = count(docs, analyzer);
+    let n_docs = docs.len();
+    let n_terms = counts.terms.len();
+    if n_terms == 0 {
+        return Err(Error::input(
+            "no terms left after analysis: every word is a stopword or too short",
+        ));
+    }
+
+    // Document frequencies: rows hold each term at most once.
+    let mut df = vec![0usize; n_terms];
+    for chunk in &counts.chunks {
+        for &(t, _) in &chunk.entries {
+            df[t as usize] += 1;
+        }
+    }
+
+    // Document-frequency filters, as scikit-learn's CountVectorizer.
+    let min_count = opts.min_df.doc_count(n_docs);
+    let max_count = opts.max_df.doc_count(n_docs);
+    if max_count < min_count {
+        return Err(Error::input(format!(
+            "--max-df {} corresponds to fewer documents ({max_count}) than --min-df {} ({min_count})",
+            opts.max_df, opts.min_df
+        )));
+    }
+    let after_min: Vec<u32> = (0..n_terms as u32)
+        .filter(|&t| df[t as usize] as f64 >= min_count)
+        .collect();
+    if after_min.is_empty() {
+        let most = df.iter().copied().max().unwrap_or(0);
+        return Err(Error::input(format!(
+            "--min-df {} keeps no term (the most frequent term is in {} of {})",
+            opts.min_df,
+            documents(most),
+            n_docs
+        )));
+    }
+    let mut kept: Vec<u32> = after_min
+        .iter()
+        .copied()
+        .filter(|&t| df[t as usize] as f64 <= max_count)
+        .collect();
+    if kept.is_empty() {
+        let rarest = after_min.iter().map(|&t| df[t as usize]).min().unwrap_or(0);
+        return Err(Error::input(format!(
+            "--max-df {} keeps no term (the rarest term{} is in {} of {})",
+            opts.max_df,
+            if after_min.len() < n_terms {
+                " left by --min-df"
+            } else {
+                ""
+            },
+            documents(rarest),
+            n_docs
+        )));
+    }
+    if let Some(limit) = opts.max_features {
+        if kept.len() > limit {
+            // Highest corpus count first; ties: the term that sorts first (lower rank).
+            kept.sort_by(|&a, &b| {
+                counts.totals[b as usize]
+                    .cmp(&counts.totals[a as usize])
+                    .then(a.cmp(&b))
+            });
+            kept.truncate(limit);
+            kept.sort_unstable();
+        }
+    }
+
+    let mut col_of_rank = vec![NO_COLUMN; n_terms];
+    for (col, &t) in kept.iter().enumerate() {
+        col_of_rank[t as usize] = col as u32;
+    }
+    let terms: Vec<Term> = kept
+        .iter()
+        .map(|&t| Term {
+            stem: counts.terms[t as usize].clone(),
+            surface: counts.surfaces[t as usize].clone(),
+            df: df[t as usize],
+        })
+        .collect();
+    let idf = (opts.weighting == Weighting::Tfidf).then(|| {
+        terms
+            .iter()
+            .map(|t| idf_value(n_docs, t.df, opts.smooth_idf))
+            .collect::<Vec<f64>>()
+    });
+    let x = build_matrix(
+        &counts,
+        &col_of_rank,
+        terms.len(),
+        true,
+        idf.as_deref(),
+        opts,
+    )?;
+    let empty_documents = x
+        .indptr()
+        .raw_storage()
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .count();
+    let summary = VectorizeSummary {
+        terms_before_filters: n_terms,
+        empty_documents,
+    };
+    let documents = docs
+        .iter()
+        .map(|d| DocInfo {
+            id: d.id.clone(),
+            label: d.label.clone(),
+        })
+        .collect();
+    Ok((
+        DocTermMatrix {
+            x,
+            terms,
+            documents,
+            idf,
+        },
+        summary,
+    ))
+}
+
+/// scikit-learn's idf: `ln((1 + n) / (1 + df)) + 1` when `smooth`, else `ln(n / df) + 1`.
+pub fn idf_value(n_docs: usize, df: usize, smooth: bool) -> f64 {
+    let s = usize::from(smooth);
+    ((n_docs + s) as f64 / (df + s) as f64).ln() + 1.0
+}
+
+/// Weights one row in place: `counts` holds the raw counts of the row's columns `cols`, and
+/// `out` receives the weights (see the module documentation for the formulas).
+fn weigh_row(
+    cols: &[usize],
+    counts: &[u32],
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+    out: &mut [f64],
+) {
+    for ((w, &c), &col) in out.iter_mut().zip(counts).zip(cols) {
+        let mut tf = match opts.weighting {
+            Weighting::Binary => 1.0,
+            Weighting::Tf | Weighting::Tfidf => f64::from(c),
+        };
+        if opts.sublinear_tf {
+            tf = tf.ln() + 1.0;
+        }
+        if let (Weighting::Tfidf, Some(idf)) = (opts.weighting, idf) {
+            tf *= idf[col];
+        }
+        *w = tf;
+    }
+    let norm = match opts.norm {
+        Norm::None => return,
+        Norm::L2 => out.iter().fold(0.0, |s, &w| s + w * w).sqrt(),
+        Norm::L1 => out.iter().fold(0.0, |s, &w| s + w.abs()),
+    };
+    if norm != 0.0 {
+        for w in out.iter_mut() {
+            *w /= norm;
+        }
+    }
+}
+
+/// Builds the weighted CSR matrix from counted rows. `col_of_rank` maps a term rank to its
+/// column ([`NO_COLUMN`]: dropped); `monotone` says the map is increasing on kept ranks, so
+/// rows stay sorted without a sort.
+fn build_matrix(
+    counts: &Counts,
+    col_of_rank: &[u32],
+    n_cols: usize,
+    monotone: bool,
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+) -> Result<CsMat<f64>> {
+    // Pass 1: kept entries per row.
+    let row_nnz: Vec<Vec<usize>> = counts
+        .chunks
+        .par_iter()
+        .map(|chunk| {
+            let mut at = 0;
+            chunk
+                .row_len
+                .iter()
+                .map(|&len| {
+                    let row = &chunk.entries[at..at + len as usize];
+                    at += len as usize;
+                    row.iter()
+                        .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
+                        .count()
+                })
+                .collect()
+        })
+        .collect();
+    let mut indptr = Vec::with_capacity(counts.n_docs + 1);
+    indptr.push(0usize);
+    for &n in row_nnz.iter().flatten() {
+        indptr.push(indptr[indptr.len() - 1] + n);
+    }
+    let nnz = indptr[indptr.len() - 1];
+    let mut indices = vec![0usize; nnz];
+    let mut data = vec![0.0f64; nnz];
+
+    // Pass 2: each chunk fills its own slice of the output.
+    let mut slices = Vec::with_capacity(counts.chunks.len());
+    let (mut ind_rest, mut dat_rest) = (&mut indices[..], &mut data[..]);
+    for sizes in &row_nnz {
+        let n: usize = sizes.iter().sum();
+        let (a, b) = std::mem::take(&mut ind_rest).split_at_mut(n);
+        let (c, d) = std::mem::take(&mut dat_rest).split_at_mut(n);
+        slices.push((a, c));
+        ind_rest = b;
+        dat_rest = d;
+    }
+    counts
+        .chunks
+        .par_iter()
+        .zip(slices)
+        .for_each(|(chunk, (ind, dat))| {
+            let mut row_buf: Vec<(usize, u32)> = Vec::new();
+            let mut cnt: Vec<u32> = Vec::new();
+            let (mut at, mut out) = (0usize, 0usize);
+            for &len in &chunk.row_len {
+                let row = &chunk.entries[at..at + len as usize];
+                at += len as usize;
+                row_buf.clear();
+                row_buf.extend(
+                    row.iter()
+                        .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
+                        .map(|e| (col_of_rank[e.0 as usize] as usize, e.1)),
+                );
+                if !monotone {
+                    row_buf.sort_unstable_by_key(|e| e.0);
+                }
+                let k = row_buf.len();
+                cnt.clear();
+                for (slot, &(col, c)) in ind[out..out + k].iter_mut().zip(&row_buf) {
+                    *slot = col;
+                    cnt.push(c);
+                }
+                weigh_row(&ind[out..out + k], &cnt, idf, opts, &mut dat[out..out + k]);
+                out += k;
+            }
+        });
+    CsMat::try_new((counts.n_docs, n_cols), indptr, indices, data)
+        .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
+}
+
+/// Weights new documents against a fixed vocabulary (for `transform`): unknown terms are
+/// ignored; `idf` is used when the weighting is tf-idf.
+///
+/// The documents are analyzed exactly as in [`vectorize`]; a term is matched to a column by
+/// its stem ([`Term::stem`]). Errors ([`Error::Input`]): invalid options, tf-idf weighting
+/// without `idf`, an `idf` whose length differs from the vocabulary's, a vocabulary with a
+/// repeated term.
+pub fn vectorize_with_vocabulary(
+    docs: &[Document],
+    analyzer: &Analyzer,
+    terms: &[Term],
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+) -> Result<CsMat<f64>> {
+    opts.check()?;
+    if opts.weighting == Weighting::Tfidf {
+        match idf {
+            None => {
+                return Err(Error::input(
+                    "tf-idf weighting needs the idf of the vocabulary, and none was given",
+                ))
+            }
+            Some(v) if v.len() != terms.len() => {
+                return Err(Error::input(format!(
+                    "the idf has {} values for a vocabulary of {} terms",
+                    v.len(),
+                    terms.len()
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut column: count::WordMap<&str, u32> = count::WordMap::default();
+    for (i, t) in terms.iter().enumerate() {
+        if column.insert(t.stem.as_str(), i as u32).is_some() {
+            return Err(Error::input(format!(
+                "the vocabulary lists the term '{}' twice",
+                t.stem
+            )));
+        }
+    }
+    let counts = count(docs, analyzer);
+    let col_of_rank: Vec<u32> = counts
+        .terms
+        .iter()
+        .map(|t| column.get(t.as_str()).copied().unwrap_or(NO_COLUMN))
+        .collect();
+    let monotone = col_of_rank
+        .iter()
+        .filter(|&&c| c != NO_COLUMN)
+        .collect::<Vec<_>>()
+        .windows(2)
+        .all(|w| w[0] < w[1]);
+    build_matrix(&counts, &col_of_rank, terms.len(), monotone, idf, opts)
+}
+
+#[cfg(test)]
+mod tests;
