@@ -499,10 +499,7 @@ fn run_vectorize(cmd: VectorizeCmd) -> anyhow::Result<()> {
     let analyzer = Analyzer::new(&cmd.analysis.analyzer_config())?;
     let corpus = load_corpus(&ui, &cmd.inputs, &cmd.corpus)?;
     let dtm = build_matrix(&ui, &corpus, &analyzer, &opts)?;
-    create_dir(&cmd.out)?;
-    mtx::write_coordinate(&cmd.out.join("matrix.mtx"), &dtm.x)?;
-    vectorize::write_terms_tsv(&cmd.out.join("terms.tsv"), &dtm.terms)?;
-    vectorize::write_documents_tsv(&cmd.out.join("documents.tsv"), &dtm.documents)?;
+    dtm.write_to_dir(&cmd.out)?;
 
     let mut out = std::io::stdout().lock();
     if !cmd.common.quiet {
@@ -518,25 +515,19 @@ fn run_vectorize(cmd: VectorizeCmd) -> anyhow::Result<()> {
 
 /// The one-screen summary of a matrix: sizes, density, the most common terms.
 fn matrix_summary(dtm: &DocTermMatrix) -> String {
-    let (n, m, nnz) = (dtm.x.rows(), dtm.x.cols(), dtm.x.nnz());
-    let density = if n * m == 0 {
-        0.0
-    } else {
-        nnz as f64 / (n as f64 * m as f64)
-    };
-    let mut s = format!(
-        "documents  {n}\nterms      {m}\nnonzeros   {nnz}\ndensity    {:.4}%\n",
-        100.0 * density
-    );
-    let mut by_df: Vec<&Term> = dtm.terms.iter().collect();
-    by_df.sort_by(|a, b| b.df.cmp(&a.df).then_with(|| a.stem.cmp(&b.stem)));
-    let top: Vec<String> = by_df
+    let top: Vec<String> = dtm
+        .top_terms_by_df(15)
         .iter()
-        .take(15)
         .map(|t| format!("{} ({})", t.surface, t.df))
         .collect();
-    s.push_str(&format!("top terms  {}\n", top.join(", ")));
-    s
+    format!(
+        "documents  {}\nterms      {}\nnonzeros   {}\ndensity    {:.4}%\ntop terms  {}\n",
+        dtm.x.rows(),
+        dtm.x.cols(),
+        dtm.x.nnz(),
+        100.0 * dtm.density(),
+        top.join(", ")
+    )
 }
 
 fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
