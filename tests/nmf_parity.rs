@@ -74,7 +74,11 @@ fn mu_matches_scikit_learn_to_1e_6() {
     let (w0, h0) = (array(&fx.w0), array(&fx.h0));
     assert_eq!(fx.cases.len(), 16);
     for c in &fx.cases {
-        let loss = if c.loss == "kl" { Loss::Kl } else { Loss::Frobenius };
+        let loss = if c.loss == "kl" {
+            Loss::Kl
+        } else {
+            Loss::Frobenius
+        };
         let model = NmfParams::new(fx.k)
             .loss(loss)
             .custom_init(w0.clone(), h0.clone())
