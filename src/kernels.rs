@@ -391,7 +391,7 @@ fn stats_block(a: &[f64], k: usize, part: &mut [f64], gram: bool) {
 #[track_caller]
 pub fn factor_stats(a: &[f64], k: usize, gram: bool) -> FactorStats {
     assert!(
-        k >= 1 && a.len() % k == 0,
+        k >= 1 && a.len().is_multiple_of(k),
         "a factor must be rows × k with k ≥ 1"
     );
     let rows = a.len() / k;
@@ -774,7 +774,7 @@ pub fn eval_at_nonzeros(x: CsrRef<'_>, a: &[f64], b: &[f64], k: usize) -> (f64, 
 #[track_caller]
 pub fn dense_mul_small(a: &[f64], m: &[f64], k: usize, out: &mut [f64]) {
     assert!(
-        k >= 1 && a.len() % k == 0,
+        k >= 1 && a.len().is_multiple_of(k),
         "dense_mul_small: A must be rows × k"
     );
     assert_eq!(m.len(), k * k, "dense_mul_small: M must be k×k");

@@ -19,7 +19,10 @@ pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
 /// pattern; general or symmetric) and `array` real general. Malformed files are an
 /// [`Error::Input`] naming the file and line.
 pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
-    Err(Error::input(format!("{}: not implemented yet", path.display())))
+    Err(Error::input(format!(
+        "{}: not implemented yet",
+        path.display()
+    )))
 }
 
 /// Writes a dense matrix as `%%MatrixMarket matrix array real general` (column-major values).
@@ -30,5 +33,8 @@ pub fn write_array(path: &Path, a: ArrayView2<f64>) -> Result<()> {
 
 /// Reads a dense `array` Matrix Market file (a `coordinate` file is densified).
 pub fn read_dense(path: &Path) -> Result<Array2<f64>> {
-    Err(Error::input(format!("{}: not implemented yet", path.display())))
+    Err(Error::input(format!(
+        "{}: not implemented yet",
+        path.display()
+    )))
 }

@@ -161,7 +161,9 @@ pub fn vectorize_with_vocabulary(
     opts: &VectorizeOptions,
 ) -> Result<CsMat<f64>> {
     let _ = (docs, analyzer, terms, idf, opts);
-    Err(Error::Runtime("vectorize_with_vocabulary: not implemented yet".into()))
+    Err(Error::Runtime(
+        "vectorize_with_vocabulary: not implemented yet".into(),
+    ))
 }
 
 /// Writes `terms.tsv`: header `term\tsurface\tdf`, one row per column.

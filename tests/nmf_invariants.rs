@@ -247,7 +247,7 @@ fn the_stopping_rule_stops_early_on_an_easy_problem() {
         let model = fit(&x, custom(&x, 2, 4).loss(loss).tol(1e-3).max_iter(2000));
         assert!(model.converged, "{loss}");
         assert!(
-            model.iterations < 2000 && model.iterations % 10 == 0,
+            model.iterations < 2000 && model.iterations.is_multiple_of(10),
             "{loss}"
         );
         assert_eq!(model.history.len(), model.iterations);

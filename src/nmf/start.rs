@@ -113,7 +113,7 @@ pub(crate) fn least_squares_start(xs: &Sparse<'_>, h: &Array2<f64>) -> Array2<f6
         let top = row.iter().fold(0.0f64, |a, &b| a.max(b));
         let fill = if top > 0.0 { 0.01 * top } else { fallback };
         for v in row.iter_mut() {
-            if !(*v > 0.0) {
+            if v.is_nan() || *v <= 0.0 {
                 *v = fill;
             }
         }

@@ -52,7 +52,11 @@ impl Default for OutputOptions {
 }
 
 /// Writes every output file of `fit` into `dir` (created if missing) and returns their paths.
-pub fn write_fit_outputs(dir: &Path, run: &FitRun<'_>, opts: &OutputOptions) -> Result<Vec<PathBuf>> {
+pub fn write_fit_outputs(
+    dir: &Path,
+    run: &FitRun<'_>,
+    opts: &OutputOptions,
+) -> Result<Vec<PathBuf>> {
     let _ = (dir, run, opts);
     Ok(Vec::new())
 }

@@ -109,7 +109,12 @@ impl Analyzer {
     /// Calls `sink(term, surface)` for every term of `text`: first each kept token in order
     /// (`term` is the stem, or the lowercased token with stemming off; `surface` is the
     /// lowercased token), then the n-grams (terms and surfaces joined with one space).
-    pub fn for_each_term<F: FnMut(&str, &str)>(&self, text: &str, scratch: &mut Scratch, mut sink: F) {
+    pub fn for_each_term<F: FnMut(&str, &str)>(
+        &self,
+        text: &str,
+        scratch: &mut Scratch,
+        mut sink: F,
+    ) {
         scratch.lower.clear();
         for word in text.split_whitespace() {
             scratch.lower.clear();
