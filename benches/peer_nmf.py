@@ -11,7 +11,7 @@ peak resident memory of each process (ru_maxrss from wait4).
     python3 benches/peer_nmf.py [--matrix data/debian/matrix.mtx] [--bin target/release/nmf-topics]
                                 [-k 20] [--iters 100] [--loss kl,frobenius] [--skip-ours]
 
-Without the matrix file, a synthetic scipy.sparse.random matrix of 59000 x 20000 with about
+Without the matrix file, a synthetic uniformly random sparse matrix of 59000 x 20000 with about
 2.5M stored entries (seeded) is written to the work directory and used instead.
 """
 import argparse
@@ -83,9 +83,14 @@ def prepare(args, work):
         if not os.path.exists(matrix):
             n, m, nnz = 59000, 20000, 2_500_000
             print(f"{args.matrix} not found; writing a synthetic {n}x{m} matrix to {matrix}")
-            x = sp.random(
-                n, m, density=nnz / (n * m), format="csr", random_state=np.random.RandomState(0)
-            )
+            # uniform random positions (duplicates summed), values in (0, 1]; scipy's
+            # sp.random would draw from all n*m positions and need ~10 GB here
+            rng = np.random.RandomState(0)
+            rows = rng.randint(0, n, size=nnz)
+            cols = rng.randint(0, m, size=nnz)
+            vals = 1.0 - rng.random_sample(nnz)
+            x = sp.coo_matrix((vals, (rows, cols)), shape=(n, m)).tocsr()
+            x.sum_duplicates()
             scipy.io.mmwrite(matrix, x)
     x = sp.csr_matrix(scipy.io.mmread(matrix))
     n, m = x.shape
