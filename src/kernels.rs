@@ -19,7 +19,7 @@
 //! The per-block loops are compiled several times with the `multiversion` crate (AVX-512,
 //! AVX2+FMA, AVX, NEON and a portable fallback) and the best version for the running CPU is
 //! chosen once at run time; the binary does not need `-C target-cpu=native`. The inner dot and
-//! axpy loops are written over `chunks_exact(8)` with eight independent accumulators so that
+//! axpy loops are written over `chunks_exact(8)`/`chunks_exact(4)` with independent 4-lane accumulators so that
 //! LLVM vectorizes them; fused multiply-adds are used where the selected target has FMA.
 //!
 //! # Cost
@@ -184,34 +184,47 @@ fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
-/// Σ a_l·b_l with eight independent accumulators (summed in a fixed order).
+/// Σ a_l·b_l over chunks of 4 lanes with two independent 4-lane accumulators (a fixed
+/// summation order), then a scalar tail.
 #[inline(always)]
 fn dot<const FMA: bool>(a: &[f64], b: &[f64]) -> f64 {
     let b = &b[..a.len()];
-    let mut acc = [0.0f64; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
+    let mut s0 = [0.0f64; 4];
+    let mut s1 = [0.0f64; 4];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..4 {
+            s0[l] = madd::<FMA>(x[l], y[l], s0[l]);
+            s1[l] = madd::<FMA>(x[4 + l], y[4 + l], s1[l]);
+        }
+    }
     let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] = madd::<FMA>(x[l], y[l], acc[l]);
+    let mut ca = ra.chunks_exact(4);
+    let mut cb = rb.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..4 {
+            s0[l] = madd::<FMA>(x[l], y[l], s0[l]);
         }
     }
     let mut tail = 0.0;
-    for (x, y) in ra.iter().zip(rb) {
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
         tail = madd::<FMA>(*x, *y, tail);
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    for l in 0..4 {
+        s0[l] += s1[l];
+    }
+    ((s0[0] + s0[2]) + (s0[1] + s0[3])) + tail
 }
 
-/// y ← y + α·x.
+/// y ← y + α·x, in chunks of 4 lanes.
 #[inline(always)]
 fn axpy<const FMA: bool>(alpha: f64, x: &[f64], y: &mut [f64]) {
     let x = &x[..y.len()];
-    let mut cy = y.chunks_exact_mut(8);
-    let mut cx = x.chunks_exact(8);
+    let mut cy = y.chunks_exact_mut(4);
+    let mut cx = x.chunks_exact(4);
     for (yy, xx) in (&mut cy).zip(&mut cx) {
-        for l in 0..8 {
+        for l in 0..4 {
             yy[l] = madd::<FMA>(alpha, xx[l], yy[l]);
         }
     }
