@@ -416,7 +416,13 @@ fn split_stats(total: &[f64], k: usize, gram: bool) -> PassStats {
             sq: total[S_NEW_SQ],
             colsum: total[SCALARS..SCALARS + k].to_vec(),
             gram: if gram {
-                total[SCALARS + k..SCALARS + k + k * k].to_vec()
+                let mut g = total[SCALARS + k..SCALARS + k + k * k].to_vec();
+                for a in 1..k {
+                    for b in 0..a {
+                        g[a * k + b] = g[b * k + a];
+                    }
+                }
+                g
             } else {
                 Vec::new()
             },
@@ -441,9 +447,10 @@ fn add_new_row<const FMA: bool>(v: &[f64], part: &mut [f64], gram: bool) {
         *c += x;
     }
     if gram {
+        // Upper triangle only (m ≤ l); `split_stats` mirrors it.
         for (m, &vm) in v.iter().enumerate() {
             if vm != 0.0 {
-                axpy::<FMA>(vm, v, &mut rest[m * k..(m + 1) * k]);
+                axpy::<FMA>(vm, &v[m..], &mut rest[m * k + m..(m + 1) * k]);
             }
         }
     }

@@ -74,6 +74,7 @@ pub(crate) fn solve(
     let gram = !kl;
 
     let mut w: Vec<f64> = w0.iter().copied().collect();
+    drop(w0);
     let mut ht: Vec<f64> = h.t().iter().copied().collect();
     let mut wn = vec![0.0; n * k];
     let mut htn = if update_h {
