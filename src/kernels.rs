@@ -292,8 +292,8 @@ fn vec_mat<const FMA: bool>(a: &[f64], g: &[f64], out: &mut [f64]) {
 /// x/max(wh, ε) of normal numbers.
 #[inline(always)]
 pub fn ln_fast(y: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000); // 6.9314718036912382e-1
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76); // 1.9082149292705877e-10
     let bits = y.to_bits();
     let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
     let mut mu = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
