@@ -290,8 +290,13 @@ pub fn main() -> ExitCode {
             eprintln!("nmf-topics: error: {err:#}");
             let code = err
                 .chain()
-                .find_map(|e| e.downcast_ref::<Error>())
-                .map_or(1, Error::exit_code);
+                .find_map(|e| {
+                    e.downcast_ref::<Error>().map(Error::exit_code).or_else(|| {
+                        e.downcast_ref::<nmf::NmfError>()
+                            .map(|n| if n.is_bad_input() { 2 } else { 1 })
+                    })
+                })
+                .unwrap_or(1);
             ExitCode::from(code)
         }
     }

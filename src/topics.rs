@@ -647,6 +647,7 @@ mod tests {
             iterations: 0,
             converged: true,
             seconds: 0.0,
+            seconds_per_iteration: 0.0,
             metrics: Metrics::default(),
         }
     }

@@ -145,6 +145,7 @@ pub fn synthetic() -> Fixture {
         iterations: 60,
         converged: true,
         seconds: 0.012,
+        seconds_per_iteration: 0.0,
         metrics: Metrics {
             loss: 2.6,
             divergence: 2.6,
@@ -154,6 +155,9 @@ pub fn synthetic() -> Fixture {
             sparsity_h: 0.55,
             zeros_w: 0.4,
             zeros_h: 0.5,
+            iterations: 60,
+            converged: true,
+            seconds: 0.012,
         },
     };
     Fixture {
@@ -222,6 +226,7 @@ pub fn large(n: usize, k: usize, m: usize) -> Fixture {
         iterations: 200,
         converged: false,
         seconds: 1.0,
+        seconds_per_iteration: 0.0,
         metrics: Metrics::default(),
     };
     Fixture {

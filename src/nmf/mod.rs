@@ -3,6 +3,73 @@
 //! Semantics follow scikit-learn's `NMF` (objective, penalties, initializations, stopping).
 //! Parameters go through an unchecked builder ([`NmfParams`]) and [`NmfParams::check`] before a
 //! fit is possible ([`NmfValidParams::fit`]).
+//!
+//! # The model
+//! X (documents × terms, CSR) ≈ W (documents × k) · H (k × terms), all non-negative. The
+//! objective is a divergence plus penalties:
+//!
+//! ```text
+//! Frobenius:  ½‖X − WH‖²_F
+//! KL:         Σ_ij x_ij·ln(x_ij / (WH)_ij) − x_ij + (WH)_ij
+//! penalties:  l1_W‖W‖₁ + l1_H‖H‖₁ + ½·l2_W‖W‖²_F + ½·l2_H‖H‖²_F
+//! ```
+//!
+//! with `l1_W = α_W·ρ·n_terms`, `l2_W = α_W·(1−ρ)·n_terms`, `l1_H = α_H·ρ·n_docs`,
+//! `l2_H = α_H·(1−ρ)·n_docs` ([`NmfValidParams::regularization`]).
+//!
+//! # Multiplicative updates (`--solver mu`)
+//! Lee & Seung's updates as scikit-learn writes them (ε = f32 machine epsilon, a zero
+//! denominator is replaced by ε):
+//!
+//! ```text
+//! Frobenius  W ← W ⊙ XHᵀ ⊘ (W·HHᵀ + l1_W + l2_W·W)      H ← H ⊙ WᵀX ⊘ (WᵀW·H + l1_H + l2_H·H)
+//! KL         W ← W ⊙ (R·Hᵀ) ⊘ (𝟙(H𝟙)ᵀ + l1_W + l2_W·W)   R = X ⊘ max(WH, ε) at X's nonzeros
+//!            H ← H ⊙ (Wᵀ·R) ⊘ ((Wᵀ𝟙)𝟙ᵀ + l1_H + l2_H·H)  (zero column sums of W → 1),
+//!            then H entries below f64::EPSILON are set to 0
+//! ```
+//!
+//! H is updated with the new W. The error e = √(2·divergence) is computed before the first
+//! update and every 10 iterations; the fit stops when `(e_prev − e)/e_0 < tol` (`tol = 0` runs
+//! `max_iter` iterations exactly). The objective after every iteration is recorded in
+//! [`NmfModel::history`]; it comes almost for free: the W-update pass of iteration t+1 sees
+//! W_t·H_t at every nonzero of X (KL) or X·H_tᵀ (Frobenius), so it also returns the divergence
+//! of (W_t, H_t). One evaluation pass after the last iteration gives the last entry.
+//!
+//! # Implementation
+//! W is kept as documents × k and H transposed (terms × k), both row-major, so every product
+//! is a row-parallel CSR × dense product over X or over a CSR copy of Xᵀ built once per fit
+//! (see [`crate::kernels`]). Nothing of size documents × terms or nnz × k is ever formed;
+//! memory is O(nnz + (n_docs + n_terms)·k). All reductions are done over fixed blocks of rows
+//! and summed in order, so a fit is bit-for-bit reproducible with any number of threads.
+//!
+//! Measured on 2 shared cores (AVX-512 clone selected at run time), a uniformly random
+//! 59 000 × 20 000 matrix with 2.5M stored entries, k = 20, the same custom start, 100
+//! iterations: KL 0.049 s/iteration against scikit-learn 1.9.1's 1.13 s (0.044×), Frobenius
+//! 0.040 s against 0.106 s (0.37×); reconstruction errors equal to ~1e-13 relative
+//! (`benches/peer_nmf.py`, `NMF_PEER_DIR=… cargo bench --bench nmf`). A uniformly random
+//! matrix is the worst case for the row gathers; real term distributions cache better.
+//!
+//! # Example
+//! ```
+//! use nmf_topics::nmf::{Loss, NmfParams};
+//! use sprs::TriMat;
+//!
+//! let mut t = TriMat::new((4, 3));
+//! for (i, j, v) in [(0, 0, 1.0), (1, 0, 2.0), (2, 2, 1.0), (3, 1, 3.0), (3, 2, 1.0)] {
+//!     t.add_triplet(i, j, v);
+//! }
+//! let x = t.to_csr();
+//! let params = NmfParams::new(2).init(nmf_topics::nmf::Init::Random).seed(7).loss(Loss::Kl);
+//! let model = params.check().unwrap().fit(&x, &mut |_, _| {}).unwrap();
+//! assert_eq!(model.w.dim(), (4, 2));
+//! assert!(model.w.iter().chain(model.h.iter()).all(|v| v.is_finite() && *v >= 0.0));
+//! ```
+//!
+//! # References
+//! - D. D. Lee, H. S. Seung, *Algorithms for non-negative matrix factorization*, NIPS 2000.
+//! - C. Févotte, J. Idier, *Algorithms for nonnegative matrix factorization with the
+//!   β-divergence*, Neural Computation 23(9), 2011.
+//! - P. O. Hoyer, *Non-negative matrix factorization with sparseness constraints*, JMLR 2004.
 
 pub mod init;
 pub mod svd;
@@ -12,6 +79,17 @@ use std::fmt;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
+
+mod data;
+mod hyperparams;
+mod metrics;
+mod model;
+mod mu;
+mod start;
+
+pub use hyperparams::{NmfParams, NmfValidParams, Regularization};
+pub use metrics::hoyer_sparsity;
+pub use model::{Metrics, NmfModel};
 
 /// Errors of the factorization.
 #[derive(Debug, thiserror::Error)]
@@ -84,131 +162,99 @@ impl fmt::Display for Loss {
     }
 }
 
-/// Unchecked parameters (a builder). Call [`NmfParams::check`] to validate.
-#[derive(Debug, Clone)]
-pub struct NmfParams {
-    /// Number of topics.
-    pub k: usize,
-    /// Divergence.
-    pub loss: Loss,
-    /// Algorithm.
-    pub solver: Solver,
-    /// Initialization.
-    pub init: Init,
-    /// W0 and H0 for [`Init::Custom`].
-    pub w0: Option<Array2<f64>>,
-    /// See [`NmfParams::w0`].
-    pub h0: Option<Array2<f64>>,
-    /// Regularization of W (scikit-learn's `alpha_W`).
-    pub alpha_w: f64,
-    /// Regularization of H; `None` means the same as `alpha_w` (scikit-learn's "same").
-    pub alpha_h: Option<f64>,
-    /// Share of L1 in the penalty, in [0, 1].
-    pub l1_ratio: f64,
-    /// Maximum number of iterations (≥ 1).
-    pub max_iter: usize,
-    /// Relative tolerance of the stopping rule (≥ 0; 0 runs `max_iter` iterations).
-    pub tol: f64,
-    /// Seed of the random number generator.
-    pub seed: u64,
-}
-
-impl NmfParams {
-    /// Defaults as in DESIGN.md with `k` topics.
-    pub fn new(k: usize) -> Self {
-        NmfParams {
-            k,
-            loss: Loss::Frobenius,
-            solver: Solver::Mu,
-            init: Init::Nndsvda,
-            w0: None,
-            h0: None,
-            alpha_w: 0.0,
-            alpha_h: None,
-            l1_ratio: 0.0,
-            max_iter: 200,
-            tol: 1e-4,
-            seed: 0,
-        }
-    }
-
-    /// Validates the parameters that do not depend on the data.
-    pub fn check(self) -> Result<NmfValidParams, NmfError> {
-        if self.k == 0 {
-            return Err(NmfError::Params("-k must be at least 1".into()));
-        }
-        Ok(NmfValidParams(self))
+impl fmt::Display for Solver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Solver::Mu => "mu",
+            Solver::Hals => "hals",
+            Solver::Als => "als",
+            Solver::Gnmf => "gnmf",
+            Solver::Nsnmf => "nsnmf",
+        })
     }
 }
 
-/// Validated parameters; the only way to fit.
-#[derive(Debug, Clone)]
-pub struct NmfValidParams(NmfParams);
+impl fmt::Display for Init {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Init::Random => "random",
+            Init::Nndsvd => "nndsvd",
+            Init::Nndsvda => "nndsvda",
+            Init::Nndsvdar => "nndsvdar",
+            Init::Custom => "custom",
+        })
+    }
+}
 
 impl NmfValidParams {
-    /// The parameters.
-    pub fn params(&self) -> &NmfParams {
-        &self.0
-    }
-
-    /// Fits X ≈ W·H. `progress(iteration, objective)` is called after every iteration.
+    /// Fits X ≈ W·H. `progress(iteration, objective)` is called after every iteration (the
+    /// objective of iteration t is known during iteration t+1, so the calls lag by one pass).
+    ///
+    /// Errors: [`NmfError::Data`] for an empty X, a negative, NaN or infinite entry of X, and
+    /// for bad custom factors; [`NmfError::Params`] for parameters that do not fit the data.
     pub fn fit(
         &self,
         x: &CsMat<f64>,
         progress: &mut dyn FnMut(usize, f64),
     ) -> Result<NmfModel, NmfError> {
-        let _ = (x, progress);
-        Err(NmfError::Params("the solver is not implemented yet".into()))
+        let start = std::time::Instant::now();
+        let mut xs = data::Sparse::new(x)?;
+        let p = self.params();
+        let (w0, h0) = start::initial_factors(x, xs.nrows(), xs.ncols(), p)?;
+        let reg = self.regularization(xs.nrows(), xs.ncols());
+        let out = mu::solve(&mut xs, w0, &h0, true, p, reg, progress);
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(model::assemble(out, seconds))
     }
 }
 
-/// Quality measures of a fit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// The objective minimized: divergence plus penalties.
-    pub loss: f64,
-    /// ½‖X−WH‖²_F or the generalized KL divergence.
-    pub divergence: f64,
-    /// √(2·divergence), as scikit-learn's `reconstruction_err_`.
-    pub reconstruction_error: f64,
-    /// 1 − ‖X−WH‖²_F / ‖X‖²_F.
-    pub explained_variance: f64,
-    /// Hoyer sparsity of W's columns, averaged.
-    pub sparsity_w: f64,
-    /// Hoyer sparsity of H's rows, averaged.
-    pub sparsity_h: f64,
-    /// Share of exact zeros in W.
-    pub zeros_w: f64,
-    /// Share of exact zeros in H.
-    pub zeros_h: f64,
-}
-
-/// A fitted factorization.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NmfModel {
-    /// Documents × topics.
-    pub w: Array2<f64>,
-    /// Topics × terms.
-    pub h: Array2<f64>,
-    /// Objective after each iteration.
-    pub history: Vec<f64>,
-    /// Iterations run.
-    pub iterations: usize,
-    /// Whether the stopping rule was met before `max_iter`.
-    pub converged: bool,
-    /// Wall-clock seconds of the fit (initialization included).
-    pub seconds: f64,
-    /// Quality measures.
-    pub metrics: Metrics,
-}
-
 /// Solves for W with H fixed (for new documents), starting from `w0` when given.
+///
+/// The loss, penalties on W, `max_iter` and `tol` come from `params` and the updates and
+/// stopping rule are the fit's (H is not updated). Without `w0` the start is the clipped
+/// least-squares solution `max(X·Hᵀ·(HHᵀ + δI)⁻¹, 0)`, with entries left at 0 replaced by a
+/// small positive value in every row that has terms (multiplicative updates cannot move an
+/// exact zero), so transforming the training matrix reproduces the fitted topics.
+///
+/// Errors: [`NmfError::Data`] when X is invalid or the shapes of X, H and `w0` disagree.
 pub fn transform(
     x: &CsMat<f64>,
     h: &Array2<f64>,
     params: &NmfValidParams,
     w0: Option<Array2<f64>>,
 ) -> Result<Array2<f64>, NmfError> {
-    let _ = (x, h, params, w0);
-    Err(NmfError::Params("transform is not implemented yet".into()))
+    let mut xs = data::Sparse::new(x)?;
+    let k = h.nrows();
+    if k == 0 {
+        return Err(NmfError::Data("H has no topics (0 rows)".into()));
+    }
+    if h.ncols() != xs.ncols() {
+        return Err(NmfError::Data(format!(
+            "X has {} columns (terms) but H has {}",
+            xs.ncols(),
+            h.ncols()
+        )));
+    }
+    data::check_factor("H", h)?;
+    let w0 = match w0 {
+        Some(w) => {
+            if w.dim() != (xs.nrows(), k) {
+                return Err(NmfError::Data(format!(
+                    "W0 must be {}×{} (got {}×{})",
+                    xs.nrows(),
+                    k,
+                    w.nrows(),
+                    w.ncols()
+                )));
+            }
+            data::check_factor("W0", &w)?;
+            w
+        }
+        None => start::least_squares_start(&xs, h),
+    };
+    let mut p = params.params().clone();
+    p.k = k;
+    let reg = params.regularization(xs.nrows(), xs.ncols());
+    let out = mu::solve(&mut xs, w0, h, false, &p, reg, &mut |_, _| {});
+    Ok(out.w)
 }

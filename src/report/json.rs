@@ -194,6 +194,8 @@ pub fn finite_metrics(m: &Metrics) -> Metrics {
         sparsity_h: finite(m.sparsity_h),
         zeros_w: finite(m.zeros_w),
         zeros_h: finite(m.zeros_h),
+        seconds: finite(m.seconds),
+        ..m.clone()
     }
 }
 
@@ -271,11 +273,7 @@ pub fn topics_json<'a>(
             iterations: model.iterations,
             converged: model.converged,
             seconds,
-            seconds_per_iteration: if model.iterations > 0 {
-                seconds / model.iterations as f64
-            } else {
-                0.0
-            },
+            seconds_per_iteration: finite(model.seconds_per_iteration),
             loss_history: model.history.iter().map(|&v| finite(v)).collect(),
         },
         metrics: finite_metrics(&model.metrics),

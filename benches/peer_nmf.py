@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Peer comparison: scikit-learn's NMF(solver='mu') vs `nmf-topics fit` on the same matrix.
+
+Both run on the same Matrix Market file with the same fixed custom initialization (seeded,
+written as W0.mtx / H0.mtx in Matrix Market array format), tol = 0 and the same number of
+iterations, each in its own subprocess, side by side in one run. Printed per loss: seconds
+per iteration of each and their ratio, the final reconstruction errors (sklearn's
+reconstruction_err_ vs ours, sqrt(2 * divergence)) and their relative difference, and the
+peak resident memory of each process (ru_maxrss from wait4).
+
+    python3 benches/peer_nmf.py [--matrix data/debian/matrix.mtx] [--bin target/release/nmf-topics]
+                                [-k 20] [--iters 100] [--loss kl,frobenius] [--skip-ours]
+
+Without the matrix file, a synthetic uniformly random sparse matrix of 59000 x 20000 with about
+2.5M stored entries (seeded) is written to the work directory and used instead.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.io
+import scipy.sparse as sp
+
+HERE = os.path.abspath(__file__)
+
+
+def sklearn_worker(args):
+    """Runs inside the child process: one sklearn fit, results as JSON to args.out."""
+    import warnings
+
+    import sklearn
+    from sklearn.decomposition import NMF
+
+    x = sp.csr_matrix(scipy.io.mmread(args.matrix), dtype=np.float64)
+    w0 = np.ascontiguousarray(scipy.io.mmread(args.w0), dtype=np.float64)
+    h0 = np.ascontiguousarray(scipy.io.mmread(args.h0), dtype=np.float64)
+    loss = "kullback-leibler" if args.loss == "kl" else "frobenius"
+    model = NMF(
+        n_components=args.k,
+        solver="mu",
+        init="custom",
+        beta_loss=loss,
+        tol=0.0,
+        max_iter=args.iters,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        model.fit_transform(x, W=w0, H=h0)
+        seconds = time.perf_counter() - t0
+    with open(args.out, "w") as f:
+        json.dump(
+            {
+                "sklearn_version": sklearn.__version__,
+                "seconds": seconds,
+                "iterations": int(model.n_iter_),
+                "seconds_per_iteration": seconds / model.n_iter_,
+                "reconstruction_error": float(model.reconstruction_err_),
+            },
+            f,
+        )
+
+
+def run_child(cmd):
+    """Runs cmd, returns (exit code, peak RSS in MiB, wall seconds, stderr tail)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, usage.ru_maxrss / 1024.0, time.perf_counter() - t0, err[-2000:]
+
+
+def prepare(args, work):
+    matrix = args.matrix
+    if not os.path.exists(matrix):
+        matrix = os.path.join(work, "synthetic.mtx")
+        if not os.path.exists(matrix):
+            n, m, nnz = 59000, 20000, 2_500_000
+            print(f"{args.matrix} not found; writing a synthetic {n}x{m} matrix to {matrix}")
+            # uniform random positions (duplicates summed), values in (0, 1]; scipy's
+            # sp.random would draw from all n*m positions and need ~10 GB here
+            rng = np.random.RandomState(0)
+            rows = rng.randint(0, n, size=nnz)
+            cols = rng.randint(0, m, size=nnz)
+            vals = 1.0 - rng.random_sample(nnz)
+            x = sp.coo_matrix((vals, (rows, cols)), shape=(n, m)).tocsr()
+            x.sum_duplicates()
+            scipy.io.mmwrite(matrix, x)
+    x = sp.csr_matrix(scipy.io.mmread(matrix))
+    n, m = x.shape
+    rng = np.random.RandomState(args.seed)
+    avg = np.sqrt(x.sum() / (n * m) / args.k)
+    w0 = avg * np.abs(rng.standard_normal((n, args.k)))
+    h0 = avg * np.abs(rng.standard_normal((args.k, m)))
+    w0_path, h0_path = os.path.join(work, "W0.mtx"), os.path.join(work, "H0.mtx")
+    scipy.io.mmwrite(w0_path, w0)
+    scipy.io.mmwrite(h0_path, h0)
+    return matrix, w0_path, h0_path, x.shape, x.nnz
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--matrix", default="data/debian/matrix.mtx")
+    ap.add_argument("--bin", default="target/release/nmf-topics")
+    ap.add_argument("-k", "--k", type=int, default=20)
+    ap.add_argument("--iters", type=int, default=100)
+    ap.add_argument("--loss", default="kl,frobenius")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", default=None, help="work directory (default: a temporary one)")
+    ap.add_argument("--skip-ours", action="store_true")
+    ap.add_argument("--skip-sklearn", action="store_true")
+    # internal: the sklearn child
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--w0", help=argparse.SUPPRESS)
+    ap.add_argument("--h0", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker == "sklearn":
+        sklearn_worker(args)
+        return
+
+    work = args.work or tempfile.mkdtemp(prefix="peer_nmf_")
+    os.makedirs(work, exist_ok=True)
+    matrix, w0, h0, shape, nnz = prepare(args, work)
+    print(f"matrix {matrix}: {shape[0]} x {shape[1]}, nnz {nnz}; k = {args.k}, "
+          f"{args.iters} iterations, tol 0, custom init (seed {args.seed}); work dir {work}")
+    rows = []
+    for loss in args.loss.split(","):
+        row = {"loss": loss}
+        if not args.skip_sklearn:
+            out = os.path.join(work, f"sklearn_{loss}.json")
+            cmd = [sys.executable, HERE, "--worker", "sklearn", "--matrix", matrix, "--w0", w0,
+                   "--h0", h0, "--loss", loss, "--iters", str(args.iters), "-k", str(args.k),
+                   "--out", out]
+            code, rss, wall, err = run_child(cmd)
+            if code != 0:
+                print(f"sklearn ({loss}) failed with exit code {code}:\n{err}")
+            else:
+                with open(out) as f:
+                    r = json.load(f)
+                row.update(sk_spi=r["seconds_per_iteration"], sk_err=r["reconstruction_error"],
+                           sk_rss=rss, sk_version=r["sklearn_version"])
+        if not args.skip_ours:
+            out = os.path.join(work, f"ours_{loss}")
+            cmd = [args.bin, "fit", "--matrix", matrix, "-k", str(args.k), "--init", "custom",
+                   "--w0", w0, "--h0", h0, "--solver", "mu", "--loss", loss, "--tol", "0",
+                   "--max-iter", str(args.iters), "--out", out, "--quiet"]
+            if not os.path.exists(args.bin):
+                print(f"{args.bin} not found; build it with `cargo build --release`")
+            else:
+                code, rss, wall, err = run_child(cmd)
+                if code != 0:
+                    print(f"nmf-topics ({loss}) failed with exit code {code}:\n{err}")
+                else:
+                    with open(os.path.join(out, "topics.json")) as f:
+                        r = json.load(f)
+                    div = r["metrics"].get("divergence")
+                    ours_err = r["metrics"].get("reconstruction_error")
+                    if div is not None:
+                        ours_err = float(np.sqrt(2.0 * max(div, 0.0)))
+                    row.update(our_spi=r["fit"]["seconds_per_iteration"], our_err=ours_err,
+                               our_rss=rss)
+        rows.append(row)
+
+    print()
+    print(f"{'loss':<10} {'sklearn s/it':>12} {'ours s/it':>10} {'ratio':>7} "
+          f"{'sklearn err':>14} {'ours err':>14} {'rel diff':>9} {'sk MiB':>8} {'our MiB':>8} {'mem ratio':>9}")
+    for r in rows:
+        def g(key, fmt):
+            return format(r[key], fmt) if key in r else "-"
+        ratio = f"{r['our_spi'] / r['sk_spi']:.3f}" if "our_spi" in r and "sk_spi" in r else "-"
+        rel = (f"{abs(r['our_err'] - r['sk_err']) / r['sk_err']:.1e}"
+               if "our_err" in r and "sk_err" in r else "-")
+        mem = f"{r['our_rss'] / r['sk_rss']:.3f}" if "our_rss" in r and "sk_rss" in r else "-"
+        print(f"{r['loss']:<10} {g('sk_spi', '.4f'):>12} {g('our_spi', '.4f'):>10} {ratio:>7} "
+              f"{g('sk_err', '.8g'):>14} {g('our_err', '.8g'):>14} {rel:>9} "
+              f"{g('sk_rss', '.0f'):>8} {g('our_rss', '.0f'):>8} {mem:>9}")
+    if rows and "sk_version" in rows[0]:
+        print(f"(scikit-learn {rows[0]['sk_version']}, numpy {np.__version__})")
+
+
+if __name__ == "__main__":
+    main()

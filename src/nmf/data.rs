@@ -1,0 +1,152 @@
+//! The data matrix as the solver sees it: X in CSR and, when needed, a CSR copy of Xᵀ, plus
+//! validation of X and of dense factors.
+
+use std::borrow::Cow;
+
+use ndarray::Array2;
+use sprs::CsMat;
+
+use super::NmfError;
+use crate::kernels::{csr_transpose, Csr, CsrRef};
+
+/// A matrix that is either borrowed from the caller or owned by the solver.
+#[derive(Debug)]
+enum Held<'a> {
+    Borrowed(CsrRef<'a>),
+    Owned(Csr),
+}
+
+impl Held<'_> {
+    fn view(&self) -> CsrRef<'_> {
+        match self {
+            Held::Borrowed(r) => *r,
+            Held::Owned(c) => c.view(),
+        }
+    }
+}
+
+/// X (documents × terms) in CSR, and Xᵀ in CSR once [`Sparse::ensure_transpose`] ran.
+#[derive(Debug)]
+pub(crate) struct Sparse<'a> {
+    x: Held<'a>,
+    xt: Option<Held<'a>>,
+}
+
+impl<'a> Sparse<'a> {
+    /// Borrows X (CSR or CSC, no copy of X itself) after checking that it has at least one row
+    /// and one column and that every stored entry is finite and non-negative. Rows and columns
+    /// in messages count from 1, as in Matrix Market files.
+    pub(crate) fn new(x: &'a CsMat<f64>) -> Result<Self, NmfError> {
+        let (n, m) = x.shape();
+        if n == 0 || m == 0 {
+            return Err(NmfError::Data(format!(
+                "X is empty ({n} documents × {m} terms)"
+            )));
+        }
+        let (outer, inner) = if x.is_csr() { (n, m) } else { (m, n) };
+        let raw = match x.proper_indptr() {
+            Cow::Borrowed(indptr) => {
+                Held::Borrowed(CsrRef::new(outer, inner, indptr, x.indices(), x.data()))
+            }
+            Cow::Owned(indptr) => {
+                let s = x.indptr().index(0);
+                let e = s + indptr[outer];
+                Held::Owned(Csr {
+                    nrows: outer,
+                    ncols: inner,
+                    indptr,
+                    indices: x.indices()[s..e].to_vec(),
+                    data: x.data()[s..e].to_vec(),
+                })
+            }
+        };
+        check_entries(raw.view(), x.is_csr())?;
+        Ok(if x.is_csr() {
+            Sparse { x: raw, xt: None }
+        } else {
+            let xt = raw;
+            let xr = Held::Owned(csr_transpose(xt.view()));
+            Sparse {
+                x: xr,
+                xt: Some(xt),
+            }
+        })
+    }
+
+    /// X in CSR.
+    pub(crate) fn x(&self) -> CsrRef<'_> {
+        self.x.view()
+    }
+
+    /// Xᵀ in CSR (call [`Sparse::ensure_transpose`] first).
+    ///
+    /// # Panics
+    /// If the transpose has not been built.
+    pub(crate) fn xt(&self) -> CsrRef<'_> {
+        self.xt
+            .as_ref()
+            .expect("the transpose of X is built before use")
+            .view()
+    }
+
+    /// Builds the CSR copy of Xᵀ if it is not there yet.
+    pub(crate) fn ensure_transpose(&mut self) {
+        if self.xt.is_none() {
+            self.xt = Some(Held::Owned(csr_transpose(self.x.view())));
+        }
+    }
+
+    /// Number of documents.
+    pub(crate) fn nrows(&self) -> usize {
+        self.x.view().nrows
+    }
+
+    /// Number of terms.
+    pub(crate) fn ncols(&self) -> usize {
+        self.x.view().ncols
+    }
+}
+
+fn check_entries(raw: CsrRef<'_>, is_csr: bool) -> Result<(), NmfError> {
+    for o in 0..raw.nrows {
+        let (idx, vals) = raw.row(o);
+        for (&i, &v) in idx.iter().zip(vals) {
+            if v >= 0.0 && v.is_finite() {
+                continue;
+            }
+            let (r, c) = if is_csr {
+                (o + 1, i + 1)
+            } else {
+                (i + 1, o + 1)
+            };
+            return Err(NmfError::Data(if v.is_finite() {
+                format!("X has a negative entry ({v}) at row {r}, column {c}")
+            } else {
+                format!("X has a NaN or infinite entry ({v}) at row {r}, column {c}")
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that a dense factor is finite and non-negative (`what` names it in the message;
+/// rows and columns count from 1).
+pub(crate) fn check_factor(what: &str, a: &Array2<f64>) -> Result<(), NmfError> {
+    for ((r, c), &v) in a.indexed_iter() {
+        if !v.is_finite() {
+            return Err(NmfError::Data(format!(
+                "{what} has a NaN or infinite entry at row {}, column {}",
+                r + 1,
+                c + 1
+            )));
+        }
+        if v < 0.0 {
+            return Err(NmfError::Data(format!(
+                "{what} has a negative entry ({v}) at row {}, column {}",
+                r + 1,
+                c + 1
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! The multiplicative-update solver (scikit-learn's `solver="mu"`), shared by `fit` (W and H
+//! updated) and `transform` (H fixed).
+//!
+//! Each iteration is two row-parallel passes: the W pass over X (reads W_t, H_t, writes
+//! W_{t+1}) and the H pass over Xᵀ (reads H_t and the new W_{t+1}, writes H_{t+1}). Both
+//! factors are double-buffered, which lets the W pass of iteration t+1 also report the
+//! divergence of (W_t, H_t) — and, at a stopping check, lets the solver stop at (W_t, H_t)
+//! without undoing anything. The statistics each pass needs from the other factor
+//! (column sums for KL, the k×k Gram matrix for Frobenius) come out of the pass that wrote it.
+
+use std::time::Instant;
+
+use ndarray::Array2;
+
+use super::data::Sparse;
+use super::{Loss, NmfParams, Regularization};
+use crate::kernels::{
+    eval_at_nonzeros, factor_stats, mu_frobenius_rows, mu_kl_rows, trace_product, EPSILON,
+};
+
+/// What the solver hands back.
+#[derive(Debug)]
+pub(crate) struct SolveOut {
+    pub w: Array2<f64>,
+    pub h: Array2<f64>,
+    pub history: Vec<f64>,
+    pub iterations: usize,
+    pub converged: bool,
+    pub loop_seconds: f64,
+    /// Objective of the final factors.
+    pub loss: f64,
+    /// Divergence of the final factors.
+    pub divergence: f64,
+    /// ‖X − WH‖²_F of the final factors (via traces, clamped at 0).
+    pub resid_sq: f64,
+    /// ‖X‖²_F.
+    pub x_sq: f64,
+}
+
+/// scikit-learn's stopping test `(e_prev − e)/e_0 < tol`; an exact start (e_0 = 0) stops.
+fn should_stop(prev: f64, e: f64, e0: f64, tol: f64) -> bool {
+    if e0 == 0.0 {
+        return true;
+    }
+    (prev - e) / e0 < tol
+}
+
+fn err_of(div: f64) -> f64 {
+    (2.0 * div.max(0.0)).sqrt()
+}
+
+/// Runs multiplicative updates from `w0` (n × k) and `h` (k × m). With `update_h` false, H
+/// stays fixed (transform). Parameters are assumed validated and shapes consistent.
+pub(crate) fn solve(
+    xs: &mut Sparse<'_>,
+    w0: Array2<f64>,
+    h: &Array2<f64>,
+    update_h: bool,
+    p: &NmfParams,
+    reg: Regularization,
+    progress: &mut dyn FnMut(usize, f64),
+) -> SolveOut {
+    let t0 = Instant::now();
+    let k = h.nrows();
+    let (n, m) = (xs.nrows(), xs.ncols());
+    assert_eq!(w0.dim(), (n, k), "W0 has the shape n × k");
+    assert_eq!(h.ncols(), m, "H has the shape k × m");
+    if update_h {
+        xs.ensure_transpose();
+    }
+    let xs = &*xs;
+    let x = xs.x();
+    let kl = p.loss == Loss::Kl;
+    let gram = !kl;
+
+    let mut w: Vec<f64> = w0.iter().copied().collect();
+    drop(w0);
+    let mut ht: Vec<f64> = h.t().iter().copied().collect();
+    let mut wn = vec![0.0; n * k];
+    let mut htn = if update_h {
+        vec![0.0; m * k]
+    } else {
+        Vec::new()
+    };
+    let mut ws = factor_stats(&w, k, gram);
+    let mut hs = factor_stats(&ht, k, gram);
+
+    let x_sq: f64 = x.data.iter().map(|v| v * v).sum();
+    let x_sum: f64 = x.data.iter().filter(|v| **v > EPSILON).sum();
+    let objective = |div: f64, wl1: f64, wsq: f64, hl1: f64, hsq: f64| {
+        div + reg.l1_w * wl1 + 0.5 * reg.l2_w * wsq + reg.l1_h * hl1 + 0.5 * reg.l2_h * hsq
+    };
+    let dotk = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+
+    let mut history = Vec::with_capacity(p.max_iter);
+    let (mut err0, mut prev) = (0.0, 0.0);
+    let mut converged = false;
+    let mut t = 0;
+    while t < p.max_iter {
+        // W pass: W_{t+1} into `wn`, and the divergence of (W_t, H_t) on the side.
+        let st = if kl {
+            let den: Vec<f64> = hs.colsum.iter().map(|s| s + reg.l1_w).collect();
+            mu_kl_rows(x, &w, &ht, k, &den, reg.l2_w, false, true, false, &mut wn)
+        } else {
+            mu_frobenius_rows(x, &w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true, &mut wn)
+        };
+        let div = if kl {
+            st.logsum + dotk(&ws.colsum, &hs.colsum) - x_sum
+        } else {
+            0.5 * (x_sq - 2.0 * st.cross + trace_product(&ws.gram, &hs.gram, k))
+        };
+        if t == 0 {
+            err0 = err_of(div);
+            prev = err0;
+        } else {
+            let obj = objective(div, st.old_l1, st.old_sq, hs.l1, hs.sq);
+            history.push(obj);
+            progress(t, obj);
+            if p.tol > 0.0 && t % 10 == 0 {
+                let e = err_of(div);
+                if should_stop(prev, e, err0, p.tol) {
+                    converged = true;
+                    break;
+                }
+                prev = e;
+            }
+        }
+        std::mem::swap(&mut w, &mut wn);
+        ws = st.new;
+
+        if update_h {
+            let xt = xs.xt();
+            let st = if kl {
+                // scikit-learn replaces zero column sums of W by 1 in the H update.
+                let den: Vec<f64> = ws
+                    .colsum
+                    .iter()
+                    .map(|&s| if s == 0.0 { 1.0 } else { s } + reg.l1_h)
+                    .collect();
+                mu_kl_rows(xt, &ht, &w, k, &den, reg.l2_h, true, false, false, &mut htn)
+            } else {
+                mu_frobenius_rows(xt, &ht, &w, k, &ws.gram, reg.l1_h, reg.l2_h, true, &mut htn)
+            };
+            std::mem::swap(&mut ht, &mut htn);
+            hs = st.new;
+        }
+        t += 1;
+    }
+    let loop_seconds = t0.elapsed().as_secs_f64();
+
+    // The final factors: one evaluation pass and fresh statistics.
+    let (logsum, cross) = eval_at_nonzeros(x, &w, &ht, k);
+    let fw = factor_stats(&w, k, true);
+    let fh = factor_stats(&ht, k, true);
+    let resid = x_sq - 2.0 * cross + trace_product(&fw.gram, &fh.gram, k);
+    let divergence = if kl {
+        (logsum + dotk(&fw.colsum, &fh.colsum) - x_sum).max(0.0)
+    } else {
+        (0.5 * resid).max(0.0)
+    };
+    let loss = objective(divergence, fw.l1, fw.sq, fh.l1, fh.sq);
+    if !converged {
+        history.push(loss);
+        progress(t, loss);
+        if p.tol > 0.0 && t % 10 == 0 && should_stop(prev, err_of(divergence), err0, p.tol) {
+            converged = true;
+        }
+    }
+    drop((wn, htn));
+    let w = Array2::from_shape_vec((n, k), w).expect("n × k values");
+    let h = Array2::from_shape_vec((m, k), ht)
+        .expect("m × k values")
+        .reversed_axes()
+        .as_standard_layout()
+        .into_owned();
+    SolveOut {
+        w,
+        h,
+        history,
+        iterations: t,
+        converged,
+        loop_seconds,
+        loss,
+        divergence,
+        resid_sq: resid.max(0.0),
+        x_sq,
+    }
+}

@@ -1,0 +1,381 @@
+//! Invariants of the multiplicative-update solver: monotone objective, non-negativity,
+//! recovery of planted factors, sparse = dense losses, zero rows/columns, determinism across
+//! thread counts, the stopping rule, data validation and `transform`.
+
+use ndarray::Array2;
+use nmf_topics::nmf::{transform, Init, Loss, NmfError, NmfModel, NmfParams};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sprs::{CsMat, TriMat};
+
+/// A random sparse n×m matrix with about `density` of its entries stored, values in (0, 3].
+fn random_sparse(n: usize, m: usize, density: f64, seed: u64) -> CsMat<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut t = TriMat::new((n, m));
+    for i in 0..n {
+        for j in 0..m {
+            if rng.random::<f64>() < density {
+                t.add_triplet(i, j, 3.0 * (1.0 - rng.random::<f64>()));
+            }
+        }
+    }
+    t.to_csr()
+}
+
+fn random_factor(r: usize, c: usize, zeros: f64, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_fn((r, c), |_| {
+        if rng.random::<f64>() < zeros {
+            0.0
+        } else {
+            0.1 + rng.random::<f64>()
+        }
+    })
+}
+
+fn fit(x: &CsMat<f64>, params: NmfParams) -> NmfModel {
+    params.check().unwrap().fit(x, &mut |_, _| {}).unwrap()
+}
+
+fn custom(x: &CsMat<f64>, k: usize, seed: u64) -> NmfParams {
+    let (n, m) = x.shape();
+    NmfParams::new(k).custom_init(
+        random_factor(n, k, 0.0, seed),
+        random_factor(k, m, 0.0, seed + 1000),
+    )
+}
+
+fn dense(x: &CsMat<f64>) -> Array2<f64> {
+    x.to_dense()
+}
+
+/// The planted exact rank-k matrix X = W*·H* (factors with about 30% zeros), stored sparse.
+fn planted(n: usize, m: usize, k: usize, seed: u64) -> (CsMat<f64>, Array2<f64>) {
+    let w = random_factor(n, k, 0.3, seed);
+    let h = random_factor(k, m, 0.3, seed + 1);
+    let prod = w.dot(&h);
+    let mut t = TriMat::new((n, m));
+    for ((i, j), &v) in prod.indexed_iter() {
+        if v > 0.0 {
+            t.add_triplet(i, j, v);
+        }
+    }
+    (t.to_csr(), w)
+}
+
+#[test]
+fn objective_never_increases_without_penalties() {
+    for seed in 0..4 {
+        for loss in [Loss::Frobenius, Loss::Kl] {
+            let x = random_sparse(70, 45, 0.15 + 0.05 * seed as f64, seed);
+            let model = fit(&x, custom(&x, 5, seed).loss(loss).tol(0.0).max_iter(120));
+            assert_eq!(model.history.len(), 120);
+            for (t, pair) in model.history.windows(2).enumerate() {
+                assert!(
+                    pair[1] <= pair[0] * (1.0 + 1e-6),
+                    "seed {seed} {loss}: objective rose at iteration {}: {} -> {}",
+                    t + 2,
+                    pair[0],
+                    pair[1]
+                );
+            }
+            assert!(model.history[119] < model.history[0]);
+            assert!(model
+                .w
+                .iter()
+                .chain(model.h.iter())
+                .all(|v| *v >= 0.0 && v.is_finite()));
+        }
+    }
+}
+
+#[test]
+fn factors_stay_non_negative_and_finite_with_penalties() {
+    let x = random_sparse(50, 40, 0.2, 9);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let model = fit(
+            &x,
+            custom(&x, 6, 3)
+                .loss(loss)
+                .alpha_w(0.01)
+                .l1_ratio(0.3)
+                .max_iter(60),
+        );
+        assert!(model
+            .w
+            .iter()
+            .chain(model.h.iter())
+            .all(|v| *v >= 0.0 && v.is_finite()));
+        assert!(model.history.iter().all(|v| v.is_finite()));
+        let m = &model.metrics;
+        for v in [
+            m.loss,
+            m.divergence,
+            m.reconstruction_error,
+            m.explained_variance,
+        ] {
+            assert!(v.is_finite());
+        }
+        assert!(m.loss >= m.divergence);
+    }
+}
+
+#[test]
+fn planted_rank_k_matrix_is_recovered() {
+    let (x, _) = planted(40, 30, 3, 5);
+    let model = fit(&x, custom(&x, 3, 11).tol(0.0).max_iter(3000));
+    let xd = dense(&x);
+    let resid = (&xd - &model.w.dot(&model.h)).mapv(|v| v * v).sum().sqrt();
+    let rel = resid / xd.mapv(|v| v * v).sum().sqrt();
+    assert!(rel < 1e-3, "relative error {rel:e}");
+    assert!(model.metrics.explained_variance > 1.0 - 1e-6);
+}
+
+#[test]
+fn sparse_losses_equal_dense_computations() {
+    let x = random_sparse(25, 18, 0.3, 21);
+    let xd = dense(&x);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let model = fit(&x, custom(&x, 4, 2).loss(loss).max_iter(15).tol(0.0));
+        let wh = model.w.dot(&model.h);
+        let frob: f64 = (&xd - &wh).mapv(|v| v * v).sum();
+        let want = match loss {
+            Loss::Frobenius => 0.5 * frob,
+            Loss::Kl => {
+                let mut s = 0.0;
+                for ((i, j), &v) in xd.indexed_iter() {
+                    if v > 0.0 {
+                        s += v * (v / wh[[i, j]]).ln() - v;
+                    }
+                    s += wh[[i, j]];
+                }
+                s
+            }
+        };
+        let got = model.metrics.divergence;
+        assert!(
+            (got - want).abs() <= 1e-9 * want,
+            "{loss}: {got} vs dense {want}"
+        );
+        assert!((model.metrics.loss - want).abs() <= 1e-9 * want);
+        assert_eq!(*model.history.last().unwrap(), model.metrics.loss);
+        let ev = 1.0 - frob / xd.mapv(|v| v * v).sum();
+        assert!((model.metrics.explained_variance - ev).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn zero_rows_and_columns_get_zero_weights() {
+    let mut t = TriMat::new((12, 9));
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for i in 0..12 {
+        for j in 0..9 {
+            if i % 4 != 1 && j != 5 && rng.random::<f64>() < 0.5 {
+                t.add_triplet(i, j, rng.random::<f64>() + 0.1);
+            }
+        }
+    }
+    let x: CsMat<f64> = t.to_csr();
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let model = fit(&x, custom(&x, 3, 8).loss(loss).max_iter(30));
+        for i in [1, 5, 9] {
+            assert!(model.w.row(i).iter().all(|v| *v == 0.0), "{loss}: row {i}");
+        }
+        assert!(
+            model.h.column(5).iter().all(|v| *v == 0.0),
+            "{loss}: column 5"
+        );
+        assert!(model.w.iter().chain(model.h.iter()).all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn an_all_zero_matrix_gives_zeros_and_no_nan() {
+    let x: CsMat<f64> = TriMat::new((6, 4)).to_csr();
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let model = fit(
+            &x,
+            NmfParams::new(2).init(Init::Random).loss(loss).max_iter(25),
+        );
+        assert!(model.w.iter().chain(model.h.iter()).all(|v| *v == 0.0));
+        let m = &model.metrics;
+        for v in [m.loss, m.explained_variance, m.sparsity_w, m.sparsity_h] {
+            assert!(v.is_finite());
+        }
+    }
+}
+
+#[test]
+fn same_bits_with_one_and_two_threads() {
+    let x = random_sparse(700, 300, 0.05, 31);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| fit(&x, custom(&x, 7, 5).loss(loss).max_iter(20).tol(0.0)))
+        };
+        let (a, b) = (run(1), run(2));
+        let bits = |m: &NmfModel| {
+            m.w.iter()
+                .chain(m.h.iter())
+                .chain(m.history.iter())
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&a), bits(&b), "{loss}");
+        assert_eq!(a.metrics.loss.to_bits(), b.metrics.loss.to_bits());
+    }
+}
+
+#[test]
+fn tol_zero_runs_exactly_max_iter() {
+    let x = random_sparse(30, 20, 0.3, 2);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let model = fit(&x, custom(&x, 3, 1).loss(loss).tol(0.0).max_iter(37));
+        assert_eq!(model.iterations, 37);
+        assert_eq!(model.history.len(), 37);
+        assert!(!model.converged);
+    }
+}
+
+#[test]
+fn the_stopping_rule_stops_early_on_an_easy_problem() {
+    let (x, _) = planted(30, 20, 2, 8);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let model = fit(&x, custom(&x, 2, 4).loss(loss).tol(1e-3).max_iter(2000));
+        assert!(model.converged, "{loss}");
+        assert!(
+            model.iterations < 2000 && model.iterations.is_multiple_of(10),
+            "{loss}"
+        );
+        assert_eq!(model.history.len(), model.iterations);
+    }
+}
+
+#[test]
+fn csc_input_gives_the_same_factors_as_csr() {
+    let x = random_sparse(40, 25, 0.2, 12);
+    let xc = x.to_csc();
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let a = fit(&x, custom(&x, 3, 6).loss(loss).max_iter(20));
+        let b = fit(&xc, custom(&x, 3, 6).loss(loss).max_iter(20));
+        assert_eq!(a.w, b.w);
+        assert_eq!(a.h, b.h);
+    }
+}
+
+fn data_err(x: &CsMat<f64>) -> String {
+    match NmfParams::new(2)
+        .init(Init::Random)
+        .check()
+        .unwrap()
+        .fit(x, &mut |_, _| {})
+    {
+        Err(NmfError::Data(m)) => m,
+        other => panic!(
+            "expected a data error, got {:?}",
+            other.map(|m| m.iterations)
+        ),
+    }
+}
+
+#[test]
+fn a_negative_entry_is_rejected_with_its_position() {
+    let mut t = TriMat::new((5, 8));
+    t.add_triplet(0, 0, 1.0);
+    t.add_triplet(2, 6, -2.5);
+    assert_eq!(
+        data_err(&t.to_csr()),
+        "X has a negative entry (-2.5) at row 3, column 7"
+    );
+}
+
+#[test]
+fn a_nan_or_infinite_entry_is_rejected() {
+    let mut t = TriMat::new((5, 8));
+    t.add_triplet(4, 1, f64::NAN);
+    assert!(data_err(&t.to_csr()).starts_with("X has a NaN or infinite entry"));
+    let mut t = TriMat::new((5, 8));
+    t.add_triplet(1, 1, f64::INFINITY);
+    assert!(data_err(&t.to_csr()).contains("at row 2, column 2"));
+}
+
+#[test]
+fn an_empty_matrix_is_rejected() {
+    let x: CsMat<f64> = TriMat::new((0, 8)).to_csr();
+    assert!(data_err(&x).starts_with("X is empty"));
+}
+
+#[test]
+fn custom_factors_of_the_wrong_shape_are_rejected() {
+    let x = random_sparse(6, 5, 0.5, 1);
+    let p = NmfParams::new(2).custom_init(Array2::ones((6, 3)), Array2::ones((2, 5)));
+    assert!(matches!(
+        p.check().unwrap().fit(&x, &mut |_, _| {}),
+        Err(NmfError::Data(_))
+    ));
+}
+
+#[test]
+fn progress_sees_every_iteration_in_order() {
+    let x = random_sparse(20, 15, 0.3, 3);
+    let mut seen = Vec::new();
+    let model = custom(&x, 2, 2)
+        .max_iter(13)
+        .tol(0.0)
+        .check()
+        .unwrap()
+        .fit(&x, &mut |t, obj| seen.push((t, obj)))
+        .unwrap();
+    assert_eq!(
+        seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+        (1..=13).collect::<Vec<_>>()
+    );
+    assert_eq!(seen.iter().map(|s| s.1).collect::<Vec<_>>(), model.history);
+}
+
+fn dominant(w: &Array2<f64>) -> Vec<Option<usize>> {
+    w.rows()
+        .into_iter()
+        .map(|r| {
+            let (l, v) = r
+                .iter()
+                .enumerate()
+                .fold((0, 0.0), |b, (l, &v)| if v > b.1 { (l, v) } else { b });
+            (v > 0.0).then_some(l)
+        })
+        .collect()
+}
+
+#[test]
+fn transform_of_the_training_matrix_reproduces_the_dominant_topics() {
+    let (x, _) = planted(300, 60, 4, 17);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let params = custom(&x, 4, 9).loss(loss).max_iter(400).tol(1e-6);
+        let model = fit(&x, params.clone());
+        let valid = params.check().unwrap();
+        let w = transform(&x, &model.h, &valid, None).unwrap();
+        assert_eq!(w.dim(), model.w.dim());
+        assert!(w.iter().all(|v| *v >= 0.0 && v.is_finite()));
+        let (a, b) = (dominant(&model.w), dominant(&w));
+        let same = a.iter().zip(&b).filter(|(p, q)| p == q).count();
+        assert!(
+            same as f64 >= 0.99 * a.len() as f64,
+            "{loss}: {same} of {} rows agree",
+            a.len()
+        );
+    }
+}
+
+#[test]
+fn transform_rejects_a_mismatched_h() {
+    let x = random_sparse(10, 6, 0.5, 1);
+    let valid = NmfParams::new(2).check().unwrap();
+    let h = Array2::ones((2, 7));
+    assert!(matches!(
+        transform(&x, &h, &valid, None),
+        Err(NmfError::Data(_))
+    ));
+}
