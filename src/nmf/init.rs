@@ -6,13 +6,13 @@
 //! - **random**: a = √(μ/k); H₀ = a·|N(0,1)| (k × m, drawn first, row by row), then
 //!   W₀ = a·|N(0,1)| (n × k), from `ChaCha8Rng::seed_from_u64(seed)` with
 //!   `rand_distr::StandardNormal`. The distribution is scikit-learn's; the bits cannot match
-//!   numpy's generator. E[W₀_ij] = a·√(2/π). An all-zero X gives all-zero factors.
+//!   numpy's generator. E(W₀ᵢⱼ) = a·√(2/π). An all-zero X gives all-zero factors.
 //! - **nndsvd** (Boutsidis & Gallopoulos 2008), from the rank-k truncated SVD
 //!   X ≈ Σ_j s_j·u_j·v_jᵀ of [`super::svd::randomized_svd`] (same seed):
-//!   W₀[:,0] = √s₀·|u₀|, H₀[0,:] = √s₀·|v₀|; for j ≥ 1 with the positive and negative parts
+//!   W₀\[:,0\] = √s₀·|u₀|, H₀\[0,:\] = √s₀·|v₀|; for j ≥ 1 with the positive and negative parts
 //!   u⁺ = max(u_j, 0), u⁻ = max(−u_j, 0) (likewise v), m⁺ = ‖u⁺‖‖v⁺‖, m⁻ = ‖u⁻‖‖v⁻‖: if m⁺ > m⁻,
-//!   (x, y, σ) = (u⁺/‖u⁺‖, v⁺/‖v⁺‖, m⁺), else (u⁻/‖u⁻‖, v⁻/‖v⁻‖, m⁻); W₀[:,j] = √(s_j·σ)·x,
-//!   H₀[j,:] = √(s_j·σ)·y. Finally entries < 1e-6 are set to 0.
+//!   (x, y, σ) = (u⁺/‖u⁺‖, v⁺/‖v⁺‖, m⁺), else (u⁻/‖u⁻‖, v⁻/‖v⁻‖, m⁻); W₀\[:,j\] = √(s_j·σ)·x,
+//!   H₀\[j,:\] = √(s_j·σ)·y. Finally entries < 1e-6 are set to 0.
 //!   Flipping the signs of (u_j, v_j) together swaps the two parts, so the choice (and W₀, H₀) does
 //!   not depend on the SVD's signs except on exact ties m⁺ = m⁻; the SVD still applies
 //!   scikit-learn's `svd_flip` convention (the largest-magnitude entry of each u_j is positive),
