@@ -546,6 +546,19 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         .into());
     }
 
+    if params.init == Init::Custom {
+        let (Some(w0), Some(h0)) = (&cmd.nmf.w0, &cmd.nmf.h0) else {
+            return Err(Error::input("--init custom needs both --w0 and --h0").into());
+        };
+        params.w0 = Some(mtx::read_dense(w0)?);
+        params.h0 = Some(mtx::read_dense(h0)?);
+    } else if cmd.nmf.w0.is_some() || cmd.nmf.h0.is_some() {
+        return Err(Error::input("--w0 and --h0 are used only with --init custom").into());
+    }
+
+    // Validate the parameters before any work on the inputs.
+    let valid = params.clone().check()?;
+
     // Inputs: text (analysis + vectorizing) or a Matrix Market file.
     let analyzer_config;
     let vectorize_opts;
@@ -575,17 +588,6 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         corpus = Some(c);
     }
 
-    if params.init == Init::Custom {
-        let (Some(w0), Some(h0)) = (&cmd.nmf.w0, &cmd.nmf.h0) else {
-            return Err(Error::input("--init custom needs both --w0 and --h0").into());
-        };
-        params.w0 = Some(mtx::read_dense(w0)?);
-        params.h0 = Some(mtx::read_dense(h0)?);
-    } else if cmd.nmf.w0.is_some() || cmd.nmf.h0.is_some() {
-        return Err(Error::input("--w0 and --h0 are used only with --init custom").into());
-    }
-
-    let valid = params.clone().check()?;
     let bar = ui.bar(params.max_iter as u64, "fitting");
     let mut progress = |iteration: usize, objective: f64| {
         if let Some(pb) = &bar {
