@@ -12,6 +12,7 @@
 //! Orientation is scikit-learn's: rows of X are documents, columns are terms, W is
 //! documents × topics and H is topics × terms.
 
+pub mod atomic;
 pub mod corpus;
 pub mod error;
 pub mod kernels;
