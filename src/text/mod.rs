@@ -579,6 +579,24 @@ impl Analyzer {
         }
     }
 
+    /// Calls `sink(word)` for every word of `text` in order, as segmented (step 1 of the
+    /// chain), before any normalization. With [`Analyzer::token_of_word`] this gives exactly
+    /// the tokens of [`Analyzer::for_each_token`], and lets a caller normalize each distinct
+    /// word once: the token depends only on the word and the analyzer.
+    pub fn for_each_word<F: FnMut(&str)>(&self, text: &str, mut sink: F) {
+        for word in text.unicode_words() {
+            sink(word);
+        }
+    }
+
+    /// Steps 2-6 of the chain for one word from [`Analyzer::for_each_word`]: the token
+    /// (lowercased, apostrophes handled, written into `scratch`), or `None` when the word is
+    /// dropped (too short, a number, a stopword).
+    pub fn token_of_word<'s>(&self, word: &str, scratch: &'s mut Scratch) -> Option<&'s str> {
+        self.normalize(word, &mut scratch.lower)
+            .then_some(scratch.lower.as_str())
+    }
+
     /// The term for one kept token: its stem, or the token itself when stemming is off.
     /// Allocates only when the stem differs from the token.
     pub fn stem<'a>(&self, token: &'a str) -> Cow<'a, str> {

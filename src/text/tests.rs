@@ -13,6 +13,15 @@ fn analyzer(tweak: impl FnOnce(&mut AnalyzerConfig)) -> Analyzer {
 fn tokens(a: &Analyzer, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     a.for_each_token(text, &mut Scratch::default(), |t| out.push(t.to_string()));
+    // The word-by-word path gives the same tokens.
+    let mut by_word = Vec::new();
+    let mut scratch = Scratch::default();
+    a.for_each_word(text, |w| {
+        if let Some(t) = a.token_of_word(w, &mut scratch) {
+            by_word.push(t.to_string());
+        }
+    });
+    assert_eq!(by_word, out, "for_each_word + token_of_word on {text:?}");
     out
 }
 
