@@ -462,11 +462,11 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
         }
     }
     let terms: Vec<String> = order
-        .iter()
+        .par_iter()
         .map(|&t| term_strs[t as usize].to_string())
         .collect();
     let display: Vec<String> = best
-        .iter()
+        .par_iter()
         .map(|b| {
             b.map(|s| surfaces[s as usize].to_string())
                 .unwrap_or_default()

@@ -413,7 +413,7 @@ pub fn vectorize(
         empty_documents,
     };
     let documents = docs
-        .iter()
+        .par_iter()
         .map(|d| DocInfo {
             id: d.id.clone(),
             label: d.label.clone(),
