@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Mutex, PoisonError};
@@ -162,9 +162,28 @@ fn write_in_order<W: Write>(
     Ok(None)
 }
 
+/// Opens `path` for writing, creating it if needed, *without* truncating it: truncating a
+/// large file that is in the page cache (a matrix written again over the last run's) costs
+/// tens of milliseconds up front, while writing over its pages is cheaper than allocating new
+/// ones. [`finish`] cuts the file to the length written.
 fn create(path: &Path) -> Result<BufWriter<File>> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
     Ok(BufWriter::with_capacity(1 << 20, file))
+}
+
+/// Flushes `w` and cuts its file at the current position, so nothing of an older, longer
+/// file is left after what was written.
+fn finish(mut w: BufWriter<File>, path: &Path) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    w.flush().map_err(io)?;
+    let file = w.get_mut();
+    let len = file.stream_position().map_err(io)?;
+    file.set_len(len).map_err(io)
 }
 
 fn non_finite(path: &Path, v: f64) -> Error {
@@ -237,9 +256,11 @@ pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
     })
     .map_err(io)?;
     if let Some(v) = bad {
+        // Leave only what was written, then report.
+        finish(w, path)?;
         return Err(non_finite(path, v));
     }
-    w.flush().map_err(io)
+    finish(w, path)
 }
 
 /// Writes a dense matrix as `%%MatrixMarket matrix array real general` (column-major values).
@@ -268,9 +289,11 @@ pub fn write_array(path: &Path, a: ArrayView2<f64>) -> Result<()> {
     })
     .map_err(io)?;
     if let Some(v) = bad {
+        // Leave only what was written, then report.
+        finish(w, path)?;
         return Err(non_finite(path, v));
     }
-    w.flush().map_err(io)
+    finish(w, path)
 }
 
 #[cfg(test)]
@@ -322,6 +345,24 @@ mod write_tests {
             assert_eq!(bad.unwrap(), Some(300.0), "{threads} threads");
             assert_eq!(out, vec![b'x'; 300], "{threads} threads");
         }
+    }
+
+    #[test]
+    fn writing_over_a_longer_file_leaves_only_the_new_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.mtx");
+        let big = ndarray::Array2::from_elem((5000, 4), 0.123_456_789);
+        write_array(&p, big.view()).unwrap();
+        let small = ndarray::Array2::from_shape_fn((3, 2), |(i, j)| (i + 2 * j) as f64);
+        write_array(&p, small.view()).unwrap();
+        let fresh = dir.path().join("fresh.mtx");
+        write_array(&fresh, small.view()).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&fresh).unwrap());
+        assert_eq!(read_dense(&p).unwrap(), small);
+        let x: CsMat<f64> =
+            sprs::TriMat::from_triplets((2, 2), vec![0], vec![1], vec![0.5]).to_csr();
+        write_coordinate(&p, &x).unwrap();
+        assert_eq!(read_sparse(&p).unwrap(), x);
     }
 
     #[test]
