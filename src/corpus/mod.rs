@@ -489,6 +489,7 @@ fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Resu
             read_document(f.path, f.id, label, f.kind)
         })
         .collect();
+    corpus.documents.reserve(read.len());
     let before = corpus.documents.len();
     let mut first_skip = first_walk_warning;
     for r in read {
