@@ -14,9 +14,12 @@
 //! entry, an index out of range, a wrong number of entries, and NaN or infinite values are an
 //! [`Error::Input`] naming the file and line; no input makes the reader panic.
 
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{mpsc, Mutex, PoisonError};
 
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
@@ -44,38 +47,143 @@ fn push_f64(out: &mut Vec<u8>, v: f64, ryu_buf: &mut ryu::Buffer) -> std::result
     Ok(())
 }
 
-/// Formats `n_blocks` blocks in parallel (groups of a few blocks at a time, so memory stays
-/// bounded) and writes them to `w` in block order.
+/// Formats `n_blocks` blocks and writes them to `w` in block order, formatting and writing at
+/// the same time.
+///
+/// The blocks are formatted by one task per rayon thread, each taking the next block number
+/// in turn, while a writer thread (not a rayon thread, so the formatting never waits on it to
+/// be scheduled) puts them back in order and writes them. Buffers are recycled through a small
+/// pool: a formatter takes a buffer before taking a block number, so the block the writer
+/// waits for always has one, and memory stays bounded by the pool. The bytes written do not
+/// depend on the number of threads. Returns `Some(v)` for the first non-finite value met (in
+/// block order), after which nothing more is written.
 fn write_blocks<W, F>(w: &mut W, n_blocks: usize, format_block: F) -> std::io::Result<Option<f64>>
 where
-    W: Write,
+    W: Write + Send,
     F: Fn(usize, &mut Vec<u8>) -> std::result::Result<(), f64> + Sync,
 {
-    let group = 4 * rayon::current_num_threads().max(1);
-    let mut start = 0;
-    while start < n_blocks {
-        let end = (start + group).min(n_blocks);
-        let bufs: Vec<std::result::Result<Vec<u8>, f64>> = (start..end)
-            .into_par_iter()
-            .map(|b| {
-                let mut buf = Vec::with_capacity(BLOCK_VALUES * 24);
-                format_block(b, &mut buf).map(|()| buf)
-            })
-            .collect();
-        for buf in bufs {
-            match buf {
-                Ok(buf) => w.write_all(&buf)?,
-                Err(bad) => return Ok(Some(bad)),
+    let threads = rayon::current_num_threads().max(1);
+    if threads == 1 || n_blocks <= 1 {
+        let mut buf = Vec::new();
+        for b in 0..n_blocks {
+            buf.clear();
+            if let Err(bad) = format_block(b, &mut buf) {
+                return Ok(Some(bad));
             }
+            w.write_all(&buf)?;
         }
-        start = end;
+        return Ok(None);
+    }
+
+    let pool_size = 2 * threads + 2;
+    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(pool_size);
+    for _ in 0..pool_size {
+        // The channel has room for the whole pool, so this cannot block or fail.
+        let _ = free_tx.send(Vec::new());
+    }
+    let free_rx = Mutex::new(free_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(usize, BlockResult)>();
+    let next = AtomicUsize::new(0);
+
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || write_in_order(w, n_blocks, done_rx, free_tx));
+        rayon::scope(|rs| {
+            for _ in 0..threads {
+                let done_tx = done_tx.clone();
+                let (free_rx, next, format_block) = (&free_rx, &next, &format_block);
+                rs.spawn(move |_| loop {
+                    // A buffer first, then a block number (see above).
+                    let buf = free_rx
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .recv();
+                    let Ok(mut buf) = buf else {
+                        return; // The writer has stopped.
+                    };
+                    let b = next.fetch_add(1, AtomicOrdering::Relaxed);
+                    if b >= n_blocks {
+                        return;
+                    }
+                    buf.clear();
+                    let result = format_block(b, &mut buf).map(|()| buf);
+                    if done_tx.send((b, result)).is_err() {
+                        return;
+                    }
+                });
+            }
+            drop(done_tx);
+        });
+        match writer.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// A formatted block, or the non-finite value that stopped it.
+type BlockResult = std::result::Result<Vec<u8>, f64>;
+
+/// The writer side of [`write_blocks`]: receives blocks in any order, writes them in block
+/// order and hands the buffers back to the pool.
+fn write_in_order<W: Write>(
+    w: &mut W,
+    n_blocks: usize,
+    done: mpsc::Receiver<(usize, BlockResult)>,
+    free: mpsc::SyncSender<Vec<u8>>,
+) -> std::io::Result<Option<f64>> {
+    let mut waiting: BTreeMap<usize, BlockResult> = BTreeMap::new();
+    let mut want = 0;
+    while want < n_blocks {
+        let Some(result) = waiting.remove(&want) else {
+            match done.recv() {
+                Ok((b, result)) => {
+                    waiting.insert(b, result);
+                    continue;
+                }
+                // Every formatter stopped before block `want`: cannot happen, since a
+                // formatter holding a block number always sends it.
+                Err(_) => {
+                    return Err(std::io::Error::other(
+                        "internal error: a block went missing",
+                    ))
+                }
+            }
+        };
+        match result {
+            Ok(buf) => {
+                w.write_all(&buf)?;
+                // The pool never holds more than it was given, so this does not block.
+                let _ = free.try_send(buf);
+            }
+            Err(bad) => return Ok(Some(bad)),
+        }
+        want += 1;
     }
     Ok(None)
 }
 
+/// Opens `path` for writing, creating it if needed, *without* truncating it: truncating a
+/// large file that is in the page cache (a matrix written again over the last run's) costs
+/// tens of milliseconds up front, while writing over its pages is cheaper than allocating new
+/// ones. [`finish`] cuts the file to the length written.
 fn create(path: &Path) -> Result<BufWriter<File>> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
     Ok(BufWriter::with_capacity(1 << 20, file))
+}
+
+/// Flushes `w` and cuts its file at the current position, so nothing of an older, longer
+/// file is left after what was written.
+fn finish(mut w: BufWriter<File>, path: &Path) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    w.flush().map_err(io)?;
+    let file = w.get_mut();
+    let len = file.stream_position().map_err(io)?;
+    file.set_len(len).map_err(io)
 }
 
 fn non_finite(path: &Path, v: f64) -> Error {
@@ -148,9 +256,11 @@ pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
     })
     .map_err(io)?;
     if let Some(v) = bad {
+        // Leave only what was written, then report.
+        finish(w, path)?;
         return Err(non_finite(path, v));
     }
-    w.flush().map_err(io)
+    finish(w, path)
 }
 
 /// Writes a dense matrix as `%%MatrixMarket matrix array real general` (column-major values).
@@ -179,9 +289,91 @@ pub fn write_array(path: &Path, a: ArrayView2<f64>) -> Result<()> {
     })
     .map_err(io)?;
     if let Some(v) = bad {
+        // Leave only what was written, then report.
+        finish(w, path)?;
         return Err(non_finite(path, v));
     }
-    w.flush().map_err(io)
+    finish(w, path)
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn blocks_are_written_in_order_whatever_the_threads() {
+        let want: Vec<u8> = (0..2000)
+            .flat_map(|b| format!("{b},").into_bytes())
+            .collect();
+        for threads in [1, 2, 5] {
+            let mut out = Vec::new();
+            let bad = pool(threads).install(|| {
+                write_blocks(&mut out, 2000, |b, buf| {
+                    // Uneven work, so blocks finish out of order.
+                    if b % 7 == 0 {
+                        std::thread::yield_now();
+                    }
+                    buf.extend_from_slice(format!("{b},").as_bytes());
+                    Ok(())
+                })
+            });
+            assert_eq!(bad.unwrap(), None);
+            assert!(out == want, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn the_first_bad_block_stops_the_write() {
+        for threads in [1, 2, 4] {
+            let mut out = Vec::new();
+            let bad = pool(threads).install(|| {
+                write_blocks(&mut out, 500, |b, buf| {
+                    if b == 300 || b == 301 || b == 450 {
+                        return Err(b as f64);
+                    }
+                    buf.push(b'x');
+                    Ok(())
+                })
+            });
+            assert_eq!(bad.unwrap(), Some(300.0), "{threads} threads");
+            assert_eq!(out, vec![b'x'; 300], "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn writing_over_a_longer_file_leaves_only_the_new_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.mtx");
+        let big = ndarray::Array2::from_elem((5000, 4), 0.123_456_789);
+        write_array(&p, big.view()).unwrap();
+        let small = ndarray::Array2::from_shape_fn((3, 2), |(i, j)| (i + 2 * j) as f64);
+        write_array(&p, small.view()).unwrap();
+        let fresh = dir.path().join("fresh.mtx");
+        write_array(&fresh, small.view()).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&fresh).unwrap());
+        assert_eq!(read_dense(&p).unwrap(), small);
+        let x: CsMat<f64> =
+            sprs::TriMat::from_triplets((2, 2), vec![0], vec![1], vec![0.5]).to_csr();
+        write_coordinate(&p, &x).unwrap();
+        assert_eq!(read_sparse(&p).unwrap(), x);
+    }
+
+    #[test]
+    fn a_nan_in_a_late_block_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = ndarray::Array2::from_elem((BLOCK_VALUES, 3), 0.5);
+        a[[BLOCK_VALUES - 1, 2]] = f64::NAN;
+        let p = dir.path().join("a.mtx");
+        let err = pool(2).install(|| write_array(&p, a.view())).unwrap_err();
+        assert!(matches!(err, Error::Runtime(_)), "{err}");
+    }
 }
 
 /// The storage format named in the banner.

@@ -42,7 +42,10 @@
 mod html;
 mod records;
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::fs::File;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -335,7 +338,7 @@ fn walk(root: &Path, kinds: &ExtensionKinds) -> Walked {
     };
     walked
         .files
-        .sort_unstable_by(|a, b| compare_ids(&a.id, &b.id));
+        .par_sort_unstable_by(|a, b| compare_ids(&a.id, &b.id));
     walked.warnings.sort();
     walked
 }
@@ -486,6 +489,7 @@ fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Resu
             read_document(f.path, f.id, label, f.kind)
         })
         .collect();
+    corpus.documents.reserve(read.len());
     let before = corpus.documents.len();
     let mut first_skip = first_walk_warning;
     for r in read {
@@ -534,7 +538,7 @@ enum Read {
 /// Reads one file into a document (the only per-file work: one read, one scan for NUL, one UTF-8
 /// validation, and the HTML scan for HTML files).
 fn read_document(path: PathBuf, id: String, label: Option<String>, kind: Kind) -> Read {
-    let bytes = match std::fs::read(&path) {
+    let bytes = match read_file(&path) {
         Ok(bytes) => bytes,
         Err(e) => return Read::Skipped(format!("{}: skipped, cannot read: {e}", path.display())),
     };
@@ -555,6 +559,45 @@ fn read_document(path: PathBuf, id: String, label: Option<String>, kind: Kind) -
         },
         warning,
     }
+}
+
+/// Initial size of each thread's read buffer.
+const READ_BUF_START: usize = 1 << 16;
+/// A thread's read buffer is released after reading a file larger than this.
+const READ_BUF_KEEP: usize = 1 << 22;
+
+thread_local! {
+    /// Each thread's read buffer (all of it initialized, so it can be read into directly).
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads a whole file: `open`, `read` until end of file, `close`, into the thread's reused
+/// buffer, then copied out at its exact size. Unlike `std::fs::read` it does not ask for the
+/// file's size first, which saves a `statx` per file (a third of the system calls for the
+/// small files of a typical corpus).
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    READ_BUF.with_borrow_mut(|buf| {
+        if buf.len() < READ_BUF_START {
+            buf.resize(READ_BUF_START, 0);
+        }
+        let mut n = 0;
+        let result = loop {
+            if n == buf.len() {
+                buf.resize(2 * buf.len(), 0);
+            }
+            match file.read(&mut buf[n..]) {
+                Ok(0) => break Ok(buf[..n].to_vec()),
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        if buf.len() > READ_BUF_KEEP {
+            *buf = Vec::new();
+        }
+        result
+    })
 }
 
 /// Turns a file's bytes into text: `Err(warning)` for a binary file (a NUL byte), otherwise the

@@ -718,3 +718,30 @@ fn time_load() {
         );
     }
 }
+
+#[test]
+fn read_file_reads_whole_files_of_any_size_with_one_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    // Empty, smaller than the buffer, exactly its size, larger, and larger than what a thread
+    // keeps; read in that order and back again on one thread, so the buffer grows and shrinks.
+    let sizes = [
+        0,
+        10,
+        READ_BUF_START,
+        READ_BUF_START + 1,
+        3 * READ_BUF_START + 7,
+        READ_BUF_KEEP + 5,
+    ];
+    let files: Vec<(PathBuf, Vec<u8>)> = sizes
+        .iter()
+        .map(|&n| {
+            let bytes: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            let path = write(dir.path(), &format!("f{n}.bin"), &bytes);
+            (path, bytes)
+        })
+        .collect();
+    for (path, bytes) in files.iter().chain(files.iter().rev()) {
+        assert!(read_file(path).unwrap() == *bytes, "{}", path.display());
+    }
+    assert!(read_file(&dir.path().join("missing")).is_err());
+}

@@ -13,6 +13,15 @@ fn analyzer(tweak: impl FnOnce(&mut AnalyzerConfig)) -> Analyzer {
 fn tokens(a: &Analyzer, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     a.for_each_token(text, &mut Scratch::default(), |t| out.push(t.to_string()));
+    // The word-by-word path gives the same tokens.
+    let mut by_word = Vec::new();
+    let mut scratch = Scratch::default();
+    a.for_each_word(text, |w| {
+        if let Some(t) = a.token_of_word(w, &mut scratch) {
+            by_word.push(t.to_string());
+        }
+    });
+    assert_eq!(by_word, out, "for_each_word + token_of_word on {text:?}");
     out
 }
 
@@ -584,5 +593,43 @@ fn random_text_never_panics_and_paths_agree() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn the_ascii_word_path_matches_unicode_words() {
+    let check = |text: &str| {
+        let want: Vec<&str> = text.unicode_words().collect();
+        let mut got = Vec::new();
+        for_each_segmented_word(text, |w| got.push(w));
+        assert_eq!(got, want, "{text:?}");
+    };
+    for text in [
+        "",
+        "_",
+        "a",
+        "__init__ foo_bar _x x_ __",
+        "e.g. http://x.org don't 'quoted' it's. 3.14 1,000,000 1;2 1'2 a1.b2 a.1 1.a",
+        "end.",
+        ".start",
+        "a:b a::b a.b. a..b 1..2 ,1, x'y'z",
+        "line\r\nbreak\rcr\n\nblank  two\tspaces",
+        "mp3 x86_64 v1.2.3 A.B.C. Mr.Smith O'Neil's",
+        "naïve café", // not ASCII: the general path
+    ] {
+        check(text);
+    }
+    // Random text over an alphabet of every byte class the rules distinguish.
+    let alphabet = b"aZ09_.,;':- \t\r\n!\"/";
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for len in 0..400 {
+        let mut text = String::with_capacity(len);
+        for _ in 0..len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push(alphabet[(state % alphabet.len() as u64) as usize] as char);
+        }
+        check(&text);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! 1. **Analysis** (parallel over chunks of documents). Each rayon worker owns an interner of
 //!    surface forms (lowercased tokens) with a fast hasher, so a token costs one hash lookup
-//!    and no allocation unless it is new to that worker. A document becomes a list of
+//!    and no allocation unless it is new to that worker. Without n-grams the worker also
+//!    caches, per distinct word as segmented, the id of its token (or that it is dropped), so
+//!    a repeated word skips lowercasing and the filters. A document becomes a list of
 //!    `(local surface id, count)` pairs, built with a sparse accumulator.
 //! 2. **Merge** (sequential, over distinct surfaces only). The workers' interners are merged
 //!    into one global table of surfaces with their corpus totals.
@@ -164,14 +166,24 @@ struct Worker {
     acc: Vec<u32>,
     /// Local ids with a non-zero `acc`.
     touched: Vec<u32>,
+    /// Without n-grams: words as segmented, of at most 15 bytes ([`short_key`]) → local id
+    /// of their token, or [`DROPPED`]. A word's token depends only on the word, so each
+    /// distinct word is lowercased and filtered once per worker.
+    word_short: WordMap<ShortKey, u32>,
+    /// Longer words → local id or [`DROPPED`].
+    word_long: WordMap<Box<str>, u32>,
     scratch: Scratch,
 }
+
+/// Marks a word whose token is dropped (stopword, too short, number).
+const DROPPED: u32 = u32::MAX;
 
 impl Worker {
     /// A worker with room for about `capacity` distinct short surfaces.
     fn new(capacity: usize) -> Self {
         Worker {
             short: WordMap::with_capacity_and_hasher(capacity, Default::default()),
+            word_short: WordMap::with_capacity_and_hasher(capacity, Default::default()),
             ..Worker::default()
         }
     }
@@ -191,7 +203,64 @@ impl Worker {
     /// Counts one occurrence of `surface` (with its `term` in n-gram mode).
     #[inline]
     fn add(&mut self, surface: &str, term: Option<&str>) {
-        let id = if let Some(key) = short_key(surface) {
+        let id = self.surface_id(surface, term);
+        self.count(id);
+    }
+
+    /// Counts one occurrence of a word as segmented (without n-grams): its token is looked up
+    /// in the word cache, and computed with [`Analyzer::token_of_word`] when the word is new.
+    #[inline]
+    fn add_word(&mut self, word: &str, analyzer: &Analyzer) {
+        let id = if let Some(key) = short_key(word) {
+            match self.word_short.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = self.word_id(word, analyzer);
+                    self.word_short.insert(key, id);
+                    id
+                }
+            }
+        } else {
+            match self.word_long.get(word) {
+                Some(&id) => id,
+                None => {
+                    let id = self.word_id(word, analyzer);
+                    self.word_long.insert(word.into(), id);
+                    id
+                }
+            }
+        };
+        if id != DROPPED {
+            self.count(id);
+        }
+    }
+
+    /// The local id of a new word's token, or [`DROPPED`].
+    #[cold]
+    fn word_id(&mut self, word: &str, analyzer: &Analyzer) -> u32 {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let id = match analyzer.token_of_word(word, &mut scratch) {
+            Some(token) => self.surface_id(token, None),
+            None => DROPPED,
+        };
+        self.scratch = scratch;
+        id
+    }
+
+    /// Adds one to the current document's count of local id `id`.
+    #[inline]
+    fn count(&mut self, id: u32) {
+        let slot = &mut self.acc[id as usize];
+        if *slot == 0 {
+            self.touched.push(id);
+        }
+        *slot += 1;
+    }
+
+    /// The local id of `surface`, new if needed (with its `term` in n-gram mode).
+    #[inline]
+    fn surface_id(&mut self, surface: &str, term: Option<&str>) -> u32 {
+        if let Some(key) = short_key(surface) {
             match self.short.get(&key) {
                 Some(&id) => id,
                 None => {
@@ -209,12 +278,7 @@ impl Worker {
                     id
                 }
             }
-        };
-        let slot = &mut self.acc[id as usize];
-        if *slot == 0 {
-            self.touched.push(id);
         }
-        *slot += 1;
     }
 
     /// Moves the current document's counts to `entries`; returns how many were pushed.
@@ -284,15 +348,15 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
             let bytes: usize = chunk.iter().map(|d| d.text.len()).sum();
             let mut entries = Vec::with_capacity(bytes / 12);
             for doc in chunk {
-                let mut scratch = std::mem::take(&mut w.scratch);
                 if ngrams {
+                    let mut scratch = std::mem::take(&mut w.scratch);
                     analyzer.for_each_term(&doc.text, &mut scratch, |term, surface| {
                         w.add(surface, Some(term))
                     });
+                    w.scratch = scratch;
                 } else {
-                    analyzer.for_each_token(&doc.text, &mut scratch, |token| w.add(token, None));
+                    analyzer.for_each_word(&doc.text, |word| w.add_word(word, analyzer));
                 }
-                w.scratch = scratch;
                 row_len.push(w.flush(&mut entries));
             }
             ChunkRows {
@@ -398,11 +462,11 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
         }
     }
     let terms: Vec<String> = order
-        .iter()
+        .par_iter()
         .map(|&t| term_strs[t as usize].to_string())
         .collect();
     let display: Vec<String> = best
-        .iter()
+        .par_iter()
         .map(|b| {
             b.map(|s| surfaces[s as usize].to_string())
                 .unwrap_or_default()

@@ -232,9 +232,19 @@ impl DocTermMatrix {
             dir.join("terms.tsv"),
             dir.join("documents.tsv"),
         ];
-        crate::mtx::write_coordinate(&paths[0], &self.x)?;
-        write_terms_tsv(&paths[1], &self.terms)?;
-        write_documents_tsv(&paths[2], &self.documents)?;
+        // The two small files are written while the matrix is formatted.
+        let (matrix, (terms, documents)) = rayon::join(
+            || crate::mtx::write_coordinate(&paths[0], &self.x),
+            || {
+                (
+                    write_terms_tsv(&paths[1], &self.terms),
+                    write_documents_tsv(&paths[2], &self.documents),
+                )
+            },
+        );
+        matrix?;
+        terms?;
+        documents?;
         Ok(paths)
     }
 
@@ -403,7 +413,7 @@ pub fn vectorize(
         empty_documents,
     };
     let documents = docs
-        .iter()
+        .par_iter()
         .map(|d| DocInfo {
             id: d.id.clone(),
             label: d.label.clone(),

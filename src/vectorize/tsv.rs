@@ -17,6 +17,13 @@ const DOCUMENTS_HEADER: &str = "id\tlabel";
 
 /// Appends `field` to `out` with `\`, tab, newline and carriage return escaped.
 fn push_escaped(out: &mut String, field: &str) {
+    if !field
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        out.push_str(field);
+        return;
+    }
     for ch in field.chars() {
         match ch {
             '\\' => out.push_str("\\\\"),
