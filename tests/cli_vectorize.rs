@@ -25,6 +25,14 @@ fn vectorize_writes_matrix_terms_and_documents() {
     assert_eq!(lines.len(), 10);
     assert!(lines.contains(&"food/0.txt\tfood"), "{documents}");
 
+    // Written through temporary names: nothing else is left in the folder.
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["documents.tsv", "matrix.mtx", "terms.tsv"]);
+
     // The size line agrees with the term and document files.
     let size = mtx.lines().find(|l| !l.starts_with('%')).unwrap();
     let dims: Vec<usize> = size

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
+use crate::atomic::write_atomic_path;
 use crate::corpus::Document;
 use crate::text::Analyzer;
 use crate::{Error, Result};
@@ -232,13 +233,15 @@ impl DocTermMatrix {
             dir.join("terms.tsv"),
             dir.join("documents.tsv"),
         ];
-        // The two small files are written while the matrix is formatted.
+        // The two small files are written while the matrix is formatted. Each file goes to a
+        // temporary name first and is renamed into place, so an interrupted run never leaves a
+        // half-written file.
         let (matrix, (terms, documents)) = rayon::join(
-            || crate::mtx::write_coordinate(&paths[0], &self.x),
+            || write_atomic_path(&paths[0], |tmp| crate::mtx::write_coordinate(tmp, &self.x)),
             || {
                 (
-                    write_terms_tsv(&paths[1], &self.terms),
-                    write_documents_tsv(&paths[2], &self.documents),
+                    write_atomic_path(&paths[1], |tmp| write_terms_tsv(tmp, &self.terms)),
+                    write_atomic_path(&paths[2], |tmp| write_documents_tsv(tmp, &self.documents)),
                 )
             },
         );
