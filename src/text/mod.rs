@@ -39,7 +39,6 @@ pub mod stopwords;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -158,57 +157,9 @@ fn normalize_word(word: &str) -> String {
     out
 }
 
-/// A small, fast, deterministic hasher for short strings (the multiply-rotate scheme of
-/// rustc's FxHash): `h ← (rotl(h, 5) ⊕ w) · 0x517cc1b727220a95` for each 8-byte word `w`.
-/// Not resistant to crafted collisions, which do not matter for a stopword set or a cache.
-#[derive(Default, Clone, Copy)]
-struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-type FxBuild = BuildHasherDefault<FxHasher>;
+/// Hashing for the stopword set and the stem cache: rustc's fast non-cryptographic FxHash
+/// (keys are the corpus' own words, so hash flooding is not a concern).
+type FxBuild = rustc_hash::FxBuildHasher;
 
 /// A set of stopwords with a cheap pre-filter: most tokens are rejected by their byte length
 /// and first byte before any hashing. `masks[min(len, 31)]` has bit `first_byte mod 64` set

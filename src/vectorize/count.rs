@@ -23,7 +23,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -31,64 +31,9 @@ use rayon::prelude::*;
 use crate::corpus::Document;
 use crate::text::{Analyzer, Scratch};
 
-/// A small, fast, non-cryptographic hasher for short strings (a multiply-rotate word hash with
-/// a final mix). Keys are the corpus' own words, so hash flooding is not a concern.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct WordHasher {
-    hash: u64,
-}
-
-const MULT: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl WordHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(MULT);
-    }
-}
-
-impl Hasher for WordHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u128(&mut self, i: u128) {
-        self.add(i as u64);
-        self.add((i >> 64) as u64);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        let h = self.hash;
-        h ^ (h >> 31)
-    }
-}
-
-/// `HashMap` with [`WordHasher`].
-pub(crate) type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+/// `HashMap` with rustc's fast non-cryptographic FxHash (keys are the corpus' own words, so
+/// hash flooding is not a concern).
+pub(crate) type WordMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// A surface of at most 15 bytes packed into two words: the bytes in order (little-endian),
 /// zero padding, and the length in the last byte. The common short words are then hashed and
