@@ -582,6 +582,246 @@ pub fn csr_mul_dense(x: CsrRef<'_>, b: &[f64], k: usize, out: &mut [f64]) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Register-resident fast paths for k = 4·C (C = 1..=8, i.e. k ∈ {4, 8, …, 32}).
+//
+// With k known at compile time the k-vector accumulators live in vector registers for the
+// whole sparse row instead of being loaded and stored for every stored entry (a
+// store-to-load chain per entry), and every k-loop unrolls. The arithmetic is the same as in
+// the generic path; only the grouping of the lanes in the sums differs (still a fixed order,
+// so results stay independent of the thread count).
+
+/// A k-vector held as `C` chunks of 4 lanes.
+type Lanes<const C: usize> = [[f64; 4]; C];
+
+#[inline(always)]
+fn lanes_load<const C: usize>(s: &[f64]) -> Lanes<C> {
+    let s = &s[..4 * C];
+    let mut v = [[0.0; 4]; C];
+    for (c, vc) in v.iter_mut().enumerate() {
+        vc.copy_from_slice(&s[4 * c..4 * c + 4]);
+    }
+    v
+}
+
+/// y ← y + α·x for a k-vector slice `x` (k = 4·C).
+#[inline(always)]
+fn lanes_axpy<const C: usize, const FMA: bool>(alpha: f64, x: &[f64], y: &mut Lanes<C>) {
+    let x = &x[..4 * C];
+    for (c, yc) in y.iter_mut().enumerate() {
+        for l in 0..4 {
+            yc[l] = madd::<FMA>(alpha, x[4 * c + l], yc[l]);
+        }
+    }
+}
+
+/// Σ_l a_l·b_l: lane-wise products summed over the chunks, then the 4 lanes pairwise.
+#[inline(always)]
+fn lanes_dot<const C: usize, const FMA: bool>(a: &Lanes<C>, b: &[f64]) -> f64 {
+    let b = &b[..4 * C];
+    let mut s = [0.0f64; 4];
+    for (c, ac) in a.iter().enumerate() {
+        for l in 0..4 {
+            s[l] = madd::<FMA>(ac[l], b[4 * c + l], s[l]);
+        }
+    }
+    (s[0] + s[2]) + (s[1] + s[3])
+}
+
+/// Adds the statistics of the new block rows `out` (rows × 4C, row-major) to `part`: ‖·‖₁,
+/// ‖·‖²_F and the column sums row by row, and (when `gram`) the full Gram matrix one row at
+/// a time, G_m ← G_m + Σ_r o_rm·o_r, with the row of G kept in registers over the block.
+#[inline(always)]
+fn lanes_block_stats<const C: usize, const FMA: bool>(out: &[f64], part: &mut [f64], gram: bool) {
+    let k = 4 * C;
+    let mut l1 = 0.0;
+    let mut sq = 0.0;
+    let mut col: Lanes<C> = [[0.0; 4]; C];
+    for o in out.chunks_exact(k) {
+        let v = lanes_load::<C>(o);
+        let mut s1 = [0.0f64; 4];
+        let mut s2 = [0.0f64; 4];
+        for c in 0..C {
+            for l in 0..4 {
+                s1[l] += v[c][l];
+                s2[l] = madd::<FMA>(v[c][l], v[c][l], s2[l]);
+                col[c][l] += v[c][l];
+            }
+        }
+        l1 += (s1[0] + s1[2]) + (s1[1] + s1[3]);
+        sq += (s2[0] + s2[2]) + (s2[1] + s2[3]);
+    }
+    part[S_NEW_L1] += l1;
+    part[S_NEW_SQ] += sq;
+    let (head, rest) = part[SCALARS..].split_at_mut(k);
+    for (c, cc) in col.iter().enumerate() {
+        for l in 0..4 {
+            head[4 * c + l] += cc[l];
+        }
+    }
+    if gram {
+        for m in 0..k {
+            let mut g: Lanes<C> = [[0.0; 4]; C];
+            for o in out.chunks_exact(k) {
+                lanes_axpy::<C, FMA>(o[m], o, &mut g);
+            }
+            let gm = &mut rest[m * k..(m + 1) * k];
+            for (c, gc) in g.iter().enumerate() {
+                for l in 0..4 {
+                    gm[4 * c + l] += gc[l];
+                }
+            }
+        }
+    }
+}
+
+/// ‖a‖₁ and ‖a‖² of one old row into `part`.
+#[inline(always)]
+fn lanes_old_stats<const C: usize, const FMA: bool>(a: &Lanes<C>, part: &mut [f64]) {
+    let mut s1 = [0.0f64; 4];
+    let mut s2 = [0.0f64; 4];
+    for ac in a {
+        for l in 0..4 {
+            s1[l] += ac[l];
+            s2[l] = madd::<FMA>(ac[l], ac[l], s2[l]);
+        }
+    }
+    part[S_OLD_L1] += (s1[0] + s1[2]) + (s1[1] + s1[3]);
+    part[S_OLD_SQ] += (s2[0] + s2[2]) + (s2[1] + s2[3]);
+}
+
+/// [`frobenius_rows_inner`] for k = 4·C.
+#[inline(always)]
+fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a: &[f64],
+    b: &[f64],
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    let mut cross = 0.0;
+    for (r, o) in out.chunks_exact_mut(k).enumerate() {
+        let i = row0 + r;
+        let ar = &a[i * k..(i + 1) * k];
+        let ai = lanes_load::<C>(ar);
+        let mut num: Lanes<C> = [[0.0; 4]; C];
+        let (cols, vals) = x.row(i);
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            prefetch_ahead(cols, t, b, k);
+            lanes_axpy::<C, FMA>(v, &b[j * k..(j + 1) * k], &mut num);
+        }
+        let flat_num: [f64; 32] = {
+            let mut f = [0.0; 32];
+            for c in 0..C {
+                f[4 * c..4 * c + 4].copy_from_slice(&num[c]);
+            }
+            f
+        };
+        cross += lanes_dot::<C, FMA>(&ai, &flat_num);
+        let mut den: Lanes<C> = [[0.0; 4]; C];
+        for (m, &am) in ar.iter().enumerate() {
+            lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
+        }
+        for c in 0..C {
+            for l in 0..4 {
+                let mut d = den[c][l] + l1 + l2 * ai[c][l];
+                if d == 0.0 {
+                    d = EPSILON;
+                }
+                o[4 * c + l] = ai[c][l] * (num[c][l] / d);
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(out, part, gram);
+    part[S_CROSS] += cross;
+}
+
+/// [`kl_rows_inner`] for k = 4·C.
+#[inline(always)]
+fn kl_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a: &[f64],
+    b: &[f64],
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    with_log: bool,
+    gram: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    let mut logsum = 0.0;
+    let mut cross = 0.0;
+    let (mut lx, mut ld) = (Vec::new(), Vec::new());
+    for (r, o) in out.chunks_exact_mut(k).enumerate() {
+        let i = row0 + r;
+        let ai = lanes_load::<C>(&a[i * k..(i + 1) * k]);
+        let mut acc: Lanes<C> = [[0.0; 4]; C];
+        let (cols, vals) = x.row(i);
+        lx.clear();
+        ld.clear();
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            prefetch_ahead(cols, t, b, k);
+            let bj = &b[j * k..(j + 1) * k];
+            let wh = lanes_dot::<C, FMA>(&ai, bj);
+            let whc = if wh < EPSILON { EPSILON } else { wh };
+            lanes_axpy::<C, FMA>(v / whc, bj, &mut acc);
+            cross = madd::<FMA>(v, wh, cross);
+            if with_log && v > EPSILON {
+                lx.push(v);
+                ld.push(whc);
+            }
+        }
+        if with_log {
+            logsum += xlogx_ratio_sum(&lx, &ld);
+        }
+        for c in 0..C {
+            for l in 0..4 {
+                let mut den = den_base[4 * c + l] + l2 * ai[c][l];
+                if den == 0.0 {
+                    den = EPSILON;
+                }
+                let mut val = ai[c][l] * (acc[c][l] / den);
+                if floor && val < f64::EPSILON {
+                    val = 0.0;
+                }
+                o[4 * c + l] = val;
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(out, part, gram);
+    part[S_LOG] += logsum;
+    part[S_CROSS] += cross;
+}
+
+/// Calls `$f::<C, FMA>(args…)` when k = 4·C with C ≤ 8 and evaluates to `true`; `false`
+/// otherwise (the caller then runs the generic path).
+macro_rules! by_lanes {
+    ($k:expr, $fma:ident, $f:ident($($arg:expr),* $(,)?)) => {
+        match $k {
+            4 => { $f::<1, $fma>($($arg),*); true }
+            8 => { $f::<2, $fma>($($arg),*); true }
+            12 => { $f::<3, $fma>($($arg),*); true }
+            16 => { $f::<4, $fma>($($arg),*); true }
+            20 => { $f::<5, $fma>($($arg),*); true }
+            24 => { $f::<6, $fma>($($arg),*); true }
+            28 => { $f::<7, $fma>($($arg),*); true }
+            32 => { $f::<8, $fma>($($arg),*); true }
+            _ => false,
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Multiplicative updates.
 
 #[multiversion(targets(
@@ -630,6 +870,15 @@ fn kl_rows_inner<const FMA: bool>(
     out: &mut [f64],
     part: &mut [f64],
 ) {
+    if FMA
+        && by_lanes!(
+            k,
+            FMA,
+            kl_rows_lanes(x, row0, a, b, den_base, l2, floor, with_log, gram, out, part)
+        )
+    {
+        return;
+    }
     let mut acc = vec![0.0; k];
     let mut logsum = 0.0;
     let mut cross = 0.0;
@@ -766,6 +1015,15 @@ fn frobenius_rows_inner<const FMA: bool>(
     out: &mut [f64],
     part: &mut [f64],
 ) {
+    if FMA
+        && by_lanes!(
+            k,
+            FMA,
+            frobenius_rows_lanes(x, row0, a, b, g, l1, l2, gram, out, part)
+        )
+    {
+        return;
+    }
     let mut num = vec![0.0; k];
     let mut den = vec![0.0; k];
     let mut cross = 0.0;
@@ -1004,9 +1262,16 @@ mod tests {
         }
     }
 
+    /// k = 5 and 7 run the generic loops; 8 and 20 the register-resident fast paths.
     #[test]
     fn kl_pass_matches_dense_formula() {
-        let (n, m, k) = (260, 19, 5);
+        for k in [5, 8, 20] {
+            kl_pass_check(k);
+        }
+    }
+
+    fn kl_pass_check(k: usize) {
+        let (n, m) = (260, 19);
         let x = sample(n, m, 4);
         let (a, b) = (factor(n, k, 5), factor(m, k, 6));
         let den_base: Vec<f64> = (0..k).map(|l| (0..m).map(|j| b[j * k + l]).sum()).collect();
@@ -1056,12 +1321,18 @@ mod tests {
 
     #[test]
     fn frobenius_pass_matches_dense_formula() {
-        let (n, m, k) = (150, 31, 4);
+        for k in [4, 7, 20] {
+            frobenius_pass_check(k);
+        }
+    }
+
+    fn frobenius_pass_check(k: usize) {
+        let (n, m) = (150, 31);
         let x = sample(n, m, 8);
         let (a, b) = (factor(n, k, 9), factor(m, k, 10));
         let g = factor_stats(&b, k, true).gram;
         let mut out = vec![0.0; n * k];
-        let st = mu_frobenius_rows(x.view(), &a, &b, k, &g, 0.1, 0.2, false, &mut out);
+        let st = mu_frobenius_rows(x.view(), &a, &b, k, &g, 0.1, 0.2, true, &mut out);
         let d = dense(x.view());
         let mut cross = 0.0;
         for i in 0..n {
@@ -1076,6 +1347,14 @@ mod tests {
             }
         }
         assert!((st.cross - cross).abs() <= 1e-10 * cross);
+        let ns = factor_stats(&out, k, true);
+        assert!((ns.sq - st.new.sq).abs() <= 1e-10 * ns.sq);
+        for (p, q) in ns.colsum.iter().zip(&st.new.colsum) {
+            assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0));
+        }
+        for (p, q) in ns.gram.iter().zip(&st.new.gram) {
+            assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0));
+        }
         let (_, c2) = eval_at_nonzeros(x.view(), &a, &b, k);
         assert!((c2 - cross).abs() <= 1e-10 * cross);
     }
