@@ -689,6 +689,42 @@ fn lanes_old_stats<const C: usize, const FMA: bool>(a: &Lanes<C>, part: &mut [f6
     part[S_OLD_SQ] += (s2[0] + s2[2]) + (s2[1] + s2[3]);
 }
 
+/// Σ_t v_t·b[j_t] over one CSR row (k = 4·C), with two independent accumulator sets (even
+/// and odd entries, added at the end) to halve the fused-multiply-add dependency chain.
+#[inline(always)]
+fn lanes_row_sum<const C: usize, const FMA: bool>(
+    cols: &[usize],
+    vals: &[f64],
+    b: &[f64],
+    prefetch: bool,
+) -> Lanes<C> {
+    let k = 4 * C;
+    let mut s0: Lanes<C> = [[0.0; 4]; C];
+    let mut s1: Lanes<C> = [[0.0; 4]; C];
+    let n = cols.len().min(vals.len());
+    let mut t = 0;
+    while t + 1 < n {
+        if prefetch {
+            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(cols, t + 1, b, k);
+        }
+        let (j0, j1) = (cols[t], cols[t + 1]);
+        lanes_axpy::<C, FMA>(vals[t], &b[j0 * k..(j0 + 1) * k], &mut s0);
+        lanes_axpy::<C, FMA>(vals[t + 1], &b[j1 * k..(j1 + 1) * k], &mut s1);
+        t += 2;
+    }
+    if t < n {
+        let j = cols[t];
+        lanes_axpy::<C, FMA>(vals[t], &b[j * k..(j + 1) * k], &mut s0);
+    }
+    for c in 0..C {
+        for l in 0..4 {
+            s0[c][l] += s1[c][l];
+        }
+    }
+    s0
+}
+
 /// [`frobenius_rows_inner`] for k = 4·C.
 #[inline(always)]
 fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
@@ -709,12 +745,8 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
         let i = row0 + r;
         let ar = &a[i * k..(i + 1) * k];
         let ai = lanes_load::<C>(ar);
-        let mut num: Lanes<C> = [[0.0; 4]; C];
         let (cols, vals) = x.row(i);
-        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(cols, t, b, k);
-            lanes_axpy::<C, FMA>(v, &b[j * k..(j + 1) * k], &mut num);
-        }
+        let num = lanes_row_sum::<C, FMA>(cols, vals, b, true);
         let flat_num: [f64; 32] = {
             let mut f = [0.0; 32];
             for c in 0..C {
@@ -742,7 +774,11 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
     part[S_CROSS] += cross;
 }
 
-/// [`kl_rows_inner`] for k = 4·C.
+/// [`kl_rows_inner`] for k = 4·C, in three phases per row so that the independent work is
+/// not serialized behind one dependency chain per stored entry: (1) the dots w_t = a_i·b_j
+/// for all stored entries of the row into a buffer, (2) over that buffer, vectorized, the
+/// cross term, the log term and the ratios x/max(w, ε), (3) the sum of ratio·b_j (the rows
+/// b_j are still in L1 from phase 1).
 #[inline(always)]
 fn kl_rows_lanes<const C: usize, const FMA: bool>(
     x: CsrRef<'_>,
@@ -760,29 +796,21 @@ fn kl_rows_lanes<const C: usize, const FMA: bool>(
     let k = 4 * C;
     let mut logsum = 0.0;
     let mut cross = 0.0;
-    let (mut lx, mut ld) = (Vec::new(), Vec::new());
+    let mut ratio: Vec<f64> = Vec::new();
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
         let ai = lanes_load::<C>(&a[i * k..(i + 1) * k]);
-        let mut acc: Lanes<C> = [[0.0; 4]; C];
         let (cols, vals) = x.row(i);
-        lx.clear();
-        ld.clear();
-        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+        ratio.clear();
+        ratio.resize(cols.len(), 0.0);
+        for (t, (&j, w)) in cols.iter().zip(ratio.iter_mut()).enumerate() {
             prefetch_ahead(cols, t, b, k);
-            let bj = &b[j * k..(j + 1) * k];
-            let wh = lanes_dot::<C, FMA>(&ai, bj);
-            let whc = if wh < EPSILON { EPSILON } else { wh };
-            lanes_axpy::<C, FMA>(v / whc, bj, &mut acc);
-            cross = madd::<FMA>(v, wh, cross);
-            if with_log && v > EPSILON {
-                lx.push(v);
-                ld.push(whc);
-            }
+            *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
         }
-        if with_log {
-            logsum += xlogx_ratio_sum(&lx, &ld);
-        }
+        let (c, l) = kl_ratios::<FMA>(vals, &mut ratio, with_log);
+        cross += c;
+        logsum += l;
+        let acc = lanes_row_sum::<C, FMA>(cols, &ratio, b, false);
         for c in 0..C {
             for l in 0..4 {
                 let mut den = den_base[4 * c + l] + l2 * ai[c][l];
@@ -801,6 +829,46 @@ fn kl_rows_lanes<const C: usize, const FMA: bool>(
     lanes_block_stats::<C, FMA>(out, part, gram);
     part[S_LOG] += logsum;
     part[S_CROSS] += cross;
+}
+
+/// Turns the dots w_t of one row into the ratios x_t / max(w_t, ε) in place and returns
+/// (Σ x_t·w_t, Σ_{x_t>ε} x_t·ln(x_t / max(w_t, ε))) (the log sum only when `with_log`),
+/// in 4 lanes so that it vectorizes.
+#[inline(always)]
+fn kl_ratios<const FMA: bool>(vals: &[f64], w: &mut [f64], with_log: bool) -> (f64, f64) {
+    let vals = &vals[..w.len()];
+    let mut cr = [0.0f64; 4];
+    let mut lg = [0.0f64; 4];
+    let mut cw = w.chunks_exact_mut(4);
+    let mut cv = vals.chunks_exact(4);
+    for (ww, vv) in (&mut cw).zip(&mut cv) {
+        for l in 0..4 {
+            let (v, wh) = (vv[l], ww[l]);
+            cr[l] = madd::<FMA>(v, wh, cr[l]);
+            let whc = if wh < EPSILON { EPSILON } else { wh };
+            let q = v / whc;
+            if with_log {
+                let t = v * ln_fast(q);
+                lg[l] += if v > EPSILON { t } else { 0.0 };
+            }
+            ww[l] = q;
+        }
+    }
+    let (mut ct, mut lt) = (0.0, 0.0);
+    for (ww, &v) in cw.into_remainder().iter_mut().zip(cv.remainder()) {
+        let wh = *ww;
+        ct = madd::<FMA>(v, wh, ct);
+        let whc = if wh < EPSILON { EPSILON } else { wh };
+        let q = v / whc;
+        if with_log && v > EPSILON {
+            lt += v * ln_fast(q);
+        }
+        *ww = q;
+    }
+    (
+        ((cr[0] + cr[2]) + (cr[1] + cr[3])) + ct,
+        ((lg[0] + lg[2]) + (lg[1] + lg[3])) + lt,
+    )
 }
 
 /// Calls `$f::<C, FMA>(args…)` when k = 4·C with C ≤ 8 and evaluates to `true`; `false`
