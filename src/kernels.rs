@@ -581,6 +581,16 @@ pub fn csr_mul_dense(x: CsrRef<'_>, b: &[f64], k: usize, out: &mut [f64]) {
         .for_each(|(blk, ob)| csr_dense_block(x, blk * ROW_BLOCK, b, k, ob));
 }
 
+/// Row `i` of the old factor: from `a` when given, else the output row itself (an in-place
+/// update, which reads the row before writing it).
+#[inline(always)]
+fn old_row<'s>(a: Option<&'s [f64]>, i: usize, k: usize, o: &'s [f64]) -> &'s [f64] {
+    match a {
+        Some(a) => &a[i * k..(i + 1) * k],
+        None => o,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Register-resident fast paths for k = 4·C (C = 1..=8, i.e. k ∈ {4, 8, …, 32}).
 //
@@ -730,7 +740,7 @@ fn lanes_row_sum<const C: usize, const FMA: bool>(
 fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
     x: CsrRef<'_>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     g: &[f64],
     l1: f64,
@@ -743,8 +753,7 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
     let mut cross = 0.0;
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
-        let ar = &a[i * k..(i + 1) * k];
-        let ai = lanes_load::<C>(ar);
+        let ai = lanes_load::<C>(old_row(a, i, k, o));
         let (cols, vals) = x.row(i);
         let num = lanes_row_sum::<C, FMA>(cols, vals, b, true);
         let flat_num: [f64; 32] = {
@@ -756,8 +765,11 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
         };
         cross += lanes_dot::<C, FMA>(&ai, &flat_num);
         let mut den: Lanes<C> = [[0.0; 4]; C];
-        for (m, &am) in ar.iter().enumerate() {
-            lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
+        for (c, ac) in ai.iter().enumerate() {
+            for (l, &am) in ac.iter().enumerate() {
+                let m = 4 * c + l;
+                lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
+            }
         }
         for c in 0..C {
             for l in 0..4 {
@@ -783,7 +795,7 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
 fn kl_rows_lanes<const C: usize, const FMA: bool>(
     x: CsrRef<'_>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     den_base: &[f64],
     l2: f64,
@@ -799,7 +811,7 @@ fn kl_rows_lanes<const C: usize, const FMA: bool>(
     let mut ratio: Vec<f64> = Vec::new();
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
-        let ai = lanes_load::<C>(&a[i * k..(i + 1) * k]);
+        let ai = lanes_load::<C>(old_row(a, i, k, o));
         let (cols, vals) = x.row(i);
         ratio.clear();
         ratio.resize(cols.len(), 0.0);
@@ -901,7 +913,7 @@ macro_rules! by_lanes {
 fn kl_block<'x>(
     x: CsrRef<'x>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     den_base: &[f64],
@@ -927,7 +939,7 @@ fn kl_block<'x>(
 fn kl_rows_inner<const FMA: bool>(
     x: CsrRef<'_>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     den_base: &[f64],
@@ -948,13 +960,15 @@ fn kl_rows_inner<const FMA: bool>(
         return;
     }
     let mut acc = vec![0.0; k];
+    let mut old = vec![0.0; k];
     let mut logsum = 0.0;
     let mut cross = 0.0;
     // The (x, max(wh, ε)) pairs of the current row with x > ε, for the vectorized log sum.
     let (mut lx, mut ld) = (Vec::new(), Vec::new());
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
-        let ai = &a[i * k..(i + 1) * k];
+        old.copy_from_slice(old_row(a, i, k, o));
+        let ai = &old[..];
         acc.fill(0.0);
         let (cols, vals) = x.row(i);
         lx.clear();
@@ -1025,8 +1039,44 @@ pub fn mu_kl_rows(
     gram: bool,
     out: &mut [f64],
 ) -> PassStats {
-    assert!(k >= 1, "mu_kl_rows: k must be at least 1");
     check_factor("mu_kl_rows: A", a, x.nrows, k);
+    kl_pass(x, Some(a), b, k, den_base, l2, floor, with_log, gram, out)
+}
+
+/// [`mu_kl_rows`] with the result written over `a` itself (each row is read before it is
+/// written; no second factor buffer). Same values and statistics.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_kl_rows_in_place(
+    x: CsrRef<'_>,
+    a: &mut [f64],
+    b: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    with_log: bool,
+    gram: bool,
+) -> PassStats {
+    kl_pass(x, None, b, k, den_base, l2, floor, with_log, gram, a)
+}
+
+#[track_caller]
+fn kl_pass(
+    x: CsrRef<'_>,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    with_log: bool,
+    gram: bool,
+    out: &mut [f64],
+) -> PassStats {
+    assert!(k >= 1, "mu_kl_rows: k must be at least 1");
     check_factor("mu_kl_rows: B", b, x.ncols, k);
     check_factor("mu_kl_rows: out", out, x.nrows, k);
     assert_eq!(
@@ -1052,7 +1102,7 @@ pub fn mu_kl_rows(
 fn frobenius_block<'x>(
     x: CsrRef<'x>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     g: &[f64],
@@ -1073,7 +1123,7 @@ fn frobenius_block<'x>(
 fn frobenius_rows_inner<const FMA: bool>(
     x: CsrRef<'_>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     g: &[f64],
@@ -1094,10 +1144,12 @@ fn frobenius_rows_inner<const FMA: bool>(
     }
     let mut num = vec![0.0; k];
     let mut den = vec![0.0; k];
+    let mut old = vec![0.0; k];
     let mut cross = 0.0;
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
-        let ai = &a[i * k..(i + 1) * k];
+        old.copy_from_slice(old_row(a, i, k, o));
+        let ai = &old[..];
         num.fill(0.0);
         let (cols, vals) = x.row(i);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
@@ -1147,8 +1199,42 @@ pub fn mu_frobenius_rows(
     gram: bool,
     out: &mut [f64],
 ) -> PassStats {
-    assert!(k >= 1, "mu_frobenius_rows: k must be at least 1");
     check_factor("mu_frobenius_rows: A", a, x.nrows, k);
+    frobenius_pass(x, Some(a), b, k, g, l1, l2, gram, out)
+}
+
+/// [`mu_frobenius_rows`] with the result written over `a` itself (each row is read before
+/// it is written; no second factor buffer). Same values and statistics.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_frobenius_rows_in_place(
+    x: CsrRef<'_>,
+    a: &mut [f64],
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+) -> PassStats {
+    frobenius_pass(x, None, b, k, g, l1, l2, gram, a)
+}
+
+#[track_caller]
+fn frobenius_pass(
+    x: CsrRef<'_>,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+) -> PassStats {
+    assert!(k >= 1, "mu_frobenius_rows: k must be at least 1");
     check_factor("mu_frobenius_rows: B", b, x.ncols, k);
     check_factor("mu_frobenius_rows: out", out, x.nrows, k);
     assert_eq!(g.len(), k * k, "mu_frobenius_rows: G must be k×k");
@@ -1425,6 +1511,27 @@ mod tests {
         }
         let (_, c2) = eval_at_nonzeros(x.view(), &a, &b, k);
         assert!((c2 - cross).abs() <= 1e-10 * cross);
+    }
+
+    #[test]
+    fn in_place_passes_equal_the_out_of_place_ones() {
+        for k in [3, 20] {
+            let (n, m) = (300, 23);
+            let x = sample(n, m, 12);
+            let (a, b) = (factor(n, k, 13), factor(m, k, 14));
+            let g = factor_stats(&b, k, true).gram;
+            let den: Vec<f64> = (0..k).map(|l| 1.0 + l as f64).collect();
+            let mut out = vec![0.0; n * k];
+            let st = mu_kl_rows(x.view(), &a, &b, k, &den, 0.1, true, true, true, &mut out);
+            let mut ip = a.clone();
+            let st2 = mu_kl_rows_in_place(x.view(), &mut ip, &b, k, &den, 0.1, true, true, true);
+            assert_eq!((out, st), (ip, st2));
+            let mut out = vec![0.0; n * k];
+            let st = mu_frobenius_rows(x.view(), &a, &b, k, &g, 0.1, 0.2, true, &mut out);
+            let mut ip = a.clone();
+            let st2 = mu_frobenius_rows_in_place(x.view(), &mut ip, &b, k, &g, 0.1, 0.2, true);
+            assert_eq!((out, st), (ip, st2));
+        }
     }
 
     #[test]

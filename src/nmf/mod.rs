@@ -202,7 +202,7 @@ impl NmfValidParams {
         let p = self.params();
         let (w0, h0) = start::initial_factors(x, xs.nrows(), xs.ncols(), p)?;
         let reg = self.regularization(xs.nrows(), xs.ncols());
-        let out = mu::solve(&mut xs, w0, &h0, true, p, reg, progress);
+        let out = mu::solve(&mut xs, w0.view(), &h0, true, p, reg, progress);
         let seconds = start.elapsed().as_secs_f64();
         Ok(model::assemble(out, seconds))
     }
@@ -255,6 +255,6 @@ pub fn transform(
     let mut p = params.params().clone();
     p.k = k;
     let reg = params.regularization(xs.nrows(), xs.ncols());
-    let out = mu::solve(&mut xs, w0, h, false, &p, reg, &mut |_, _| {});
+    let out = mu::solve(&mut xs, w0.view(), h, false, &p, reg, &mut |_, _| {});
     Ok(out.w)
 }

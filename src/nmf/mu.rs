@@ -2,20 +2,22 @@
 //! updated) and `transform` (H fixed).
 //!
 //! Each iteration is two row-parallel passes: the W pass over X (reads W_t, H_t, writes
-//! W_{t+1}) and the H pass over Xᵀ (reads H_t and the new W_{t+1}, writes H_{t+1}). Both
-//! factors are double-buffered, which lets the W pass of iteration t+1 also report the
-//! divergence of (W_t, H_t) — and, at a stopping check, lets the solver stop at (W_t, H_t)
-//! without undoing anything. The statistics each pass needs from the other factor
+//! W_{t+1}) and the H pass over Xᵀ (reads H_t and the new W_{t+1}, writes H_{t+1}). Each
+//! pass reads only row i of the factor it updates before writing row i, so both are done in
+//! place, except the W pass at a stopping check (tol > 0, every 10 iterations), which writes
+//! a second buffer: the W pass of iteration t+1 reports the divergence of (W_t, H_t), and if
+//! the check says stop, the solver returns (W_t, H_t) without undoing anything. The statistics each pass needs from the other factor
 //! (column sums for KL, the k×k Gram matrix for Frobenius) come out of the pass that wrote it.
 
 use std::time::Instant;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 
 use super::data::Sparse;
 use super::{Loss, NmfParams, Regularization};
 use crate::kernels::{
-    eval_at_nonzeros, factor_stats, mu_frobenius_rows, mu_kl_rows, trace_product, EPSILON,
+    eval_at_nonzeros, factor_stats, mu_frobenius_rows, mu_frobenius_rows_in_place, mu_kl_rows,
+    mu_kl_rows_in_place, trace_product, EPSILON,
 };
 
 /// What the solver hands back.
@@ -53,7 +55,7 @@ fn err_of(div: f64) -> f64 {
 /// stays fixed (transform). Parameters are assumed validated and shapes consistent.
 pub(crate) fn solve(
     xs: &mut Sparse<'_>,
-    w0: Array2<f64>,
+    w0: ArrayView2<'_, f64>,
     h: &Array2<f64>,
     update_h: bool,
     p: &NmfParams,
@@ -74,14 +76,11 @@ pub(crate) fn solve(
     let gram = !kl;
 
     let mut w: Vec<f64> = w0.iter().copied().collect();
-    drop(w0);
     let mut ht: Vec<f64> = h.t().iter().copied().collect();
-    let mut wn = vec![0.0; n * k];
-    let mut htn = if update_h {
-        vec![0.0; m * k]
-    } else {
-        Vec::new()
-    };
+    // W needs a second buffer only at iterations with a stopping check (the solver may stop
+    // at the W it started the iteration with); H is always updated in place.
+    let checks = p.tol > 0.0;
+    let mut wn = if checks { vec![0.0; n * k] } else { Vec::new() };
     let mut ws = factor_stats(&w, k, gram);
     let mut hs = factor_stats(&ht, k, gram);
 
@@ -98,11 +97,19 @@ pub(crate) fn solve(
     let mut t = 0;
     while t < p.max_iter {
         // W pass: W_{t+1} into `wn`, and the divergence of (W_t, H_t) on the side.
-        let st = if kl {
-            let den: Vec<f64> = hs.colsum.iter().map(|s| s + reg.l1_w).collect();
-            mu_kl_rows(x, &w, &ht, k, &den, reg.l2_w, false, true, false, &mut wn)
-        } else {
-            mu_frobenius_rows(x, &w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true, &mut wn)
+        let check_now = checks && t > 0 && t % 10 == 0;
+        let den: Vec<f64> = hs.colsum.iter().map(|s| s + reg.l1_w).collect();
+        let st = match (kl, check_now) {
+            (true, true) => mu_kl_rows(x, &w, &ht, k, &den, reg.l2_w, false, true, false, &mut wn),
+            (true, false) => {
+                mu_kl_rows_in_place(x, &mut w, &ht, k, &den, reg.l2_w, false, true, false)
+            }
+            (false, true) => {
+                mu_frobenius_rows(x, &w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true, &mut wn)
+            }
+            (false, false) => {
+                mu_frobenius_rows_in_place(x, &mut w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true)
+            }
         };
         let div = if kl {
             st.logsum + dotk(&ws.colsum, &hs.colsum) - x_sum
@@ -125,7 +132,9 @@ pub(crate) fn solve(
                 prev = e;
             }
         }
-        std::mem::swap(&mut w, &mut wn);
+        if check_now {
+            std::mem::swap(&mut w, &mut wn);
+        }
         ws = st.new;
 
         if update_h {
@@ -137,11 +146,10 @@ pub(crate) fn solve(
                     .iter()
                     .map(|&s| if s == 0.0 { 1.0 } else { s } + reg.l1_h)
                     .collect();
-                mu_kl_rows(xt, &ht, &w, k, &den, reg.l2_h, true, false, false, &mut htn)
+                mu_kl_rows_in_place(xt, &mut ht, &w, k, &den, reg.l2_h, true, false, false)
             } else {
-                mu_frobenius_rows(xt, &ht, &w, k, &ws.gram, reg.l1_h, reg.l2_h, true, &mut htn)
+                mu_frobenius_rows_in_place(xt, &mut ht, &w, k, &ws.gram, reg.l1_h, reg.l2_h, true)
             };
-            std::mem::swap(&mut ht, &mut htn);
             hs = st.new;
         }
         t += 1;
@@ -166,7 +174,7 @@ pub(crate) fn solve(
             converged = true;
         }
     }
-    drop((wn, htn));
+    drop(wn);
     let w = Array2::from_shape_vec((n, k), w).expect("n × k values");
     let h = Array2::from_shape_vec((m, k), ht)
         .expect("m × k values")
