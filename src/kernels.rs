@@ -901,6 +901,167 @@ macro_rules! by_lanes {
     };
 }
 
+/// Number of fixed parts the rows of X are cut into by [`csr_transpose_mul_dense`] (each
+/// part scatters into its own buffer; the buffers are summed in part order).
+pub const SCATTER_PARTS: usize = 4;
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn scatter_part<'x>(
+    x: CsrRef<'x>,
+    rows: std::ops::Range<usize>,
+    a: &[f64],
+    k: usize,
+    buf: &mut [f64],
+) {
+    let fma = target_cfg_f!(target_feature = "fma");
+    buf.fill(0.0);
+    for i in rows {
+        let ai = &a[i * k..(i + 1) * k];
+        let (cols, vals) = x.row(i);
+        for (&j, &v) in cols.iter().zip(vals) {
+            let bj = &mut buf[j * k..(j + 1) * k];
+            if fma {
+                axpy::<true>(v, ai, bj);
+            } else {
+                axpy::<false>(v, ai, bj);
+            }
+        }
+    }
+}
+
+/// out ← Xᵀ·A for a CSR `X` (n × m) and a row-major `A` (n × k); `out` is row-major m × k —
+/// without a transposed copy of X: the rows of X are cut into [`SCATTER_PARTS`] fixed parts
+/// of about equal numbers of stored entries; each part adds x_ij·a_i into row j of its own
+/// m × k buffer (rows of A read in order, the scattered rows stay cache-resident for
+/// moderate m), then the buffers are summed in part order. The parts do not depend on the
+/// thread count, so the result is deterministic. Extra memory: `(SCATTER_PARTS − 1)·m·k`.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csr_transpose_mul_dense(x: CsrRef<'_>, a: &[f64], k: usize, out: &mut [f64]) {
+    assert!(k >= 1, "csr_transpose_mul_dense: k must be at least 1");
+    check_factor("csr_transpose_mul_dense: A", a, x.nrows, k);
+    check_factor("csr_transpose_mul_dense: out", out, x.ncols, k);
+    let nnz = x.nnz();
+    let mut cuts = vec![0usize];
+    for p in 1..SCATTER_PARTS {
+        let target = nnz * p / SCATTER_PARTS;
+        let r = x.indptr.partition_point(|&q| q < target).min(x.nrows);
+        cuts.push(r.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(x.nrows);
+    let mk = x.ncols * k;
+    let mut extra = vec![0.0; (SCATTER_PARTS - 1) * mk];
+    let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(SCATTER_PARTS);
+    bufs.push(out);
+    bufs.extend(extra.chunks_exact_mut(mk.max(1)).take(SCATTER_PARTS - 1));
+    bufs.par_iter_mut()
+        .enumerate()
+        .for_each(|(p, buf)| scatter_part(x, cuts[p]..cuts[p + 1], a, k, buf));
+    let (first, rest) = bufs.split_at_mut(1);
+    let out = &mut *first[0];
+    let rest: Vec<&[f64]> = rest.iter().map(|b| &**b).collect();
+    out.par_chunks_mut(ROW_BLOCK * k)
+        .enumerate()
+        .for_each(|(blk, ob)| {
+            let s = blk * ROW_BLOCK * k;
+            let len = ob.len();
+            for r in &rest {
+                for (o, v) in ob.iter_mut().zip(&r[s..s + len]) {
+                    *o += v;
+                }
+            }
+        });
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn frobenius_num_block(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    part: &mut [f64],
+) {
+    let fma = target_cfg_f!(target_feature = "fma");
+    let mut den = vec![0.0; k];
+    for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
+        if fma {
+            vec_mat::<true>(o, g, &mut den);
+            add_old_row::<true>(o, part);
+        } else {
+            vec_mat::<false>(o, g, &mut den);
+            add_old_row::<false>(o, part);
+        }
+        for l in 0..k {
+            let mut d = den[l] + l1 + l2 * o[l];
+            if d == 0.0 {
+                d = EPSILON;
+            }
+            o[l] *= nr[l] / d;
+        }
+        if fma {
+            add_new_row::<true>(o, part, gram);
+        } else {
+            add_new_row::<false>(o, part, gram);
+        }
+    }
+}
+
+/// The Frobenius multiplicative update of A in place from a precomputed numerator `num`
+/// (row-major like A, e.g. Xᵀ·W from [`csr_transpose_mul_dense`]):
+///
+/// ```text
+/// a_il ← a_il · num_il / d_il,     d_il = (a_i·G)_l + l1 + l2·a_il   (0 → ε)
+/// ```
+///
+/// Returns ‖A_old‖₁, ‖A_old‖²_F and the new A's statistics (its Gram matrix when `gram`);
+/// the cross term is 0.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_frobenius_from_numerator(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+) -> PassStats {
+    assert!(
+        k >= 1 && a.len().is_multiple_of(k),
+        "mu_frobenius_from_numerator: A must be rows × k"
+    );
+    assert_eq!(
+        num.len(),
+        a.len(),
+        "mu_frobenius_from_numerator: num must have A's shape"
+    );
+    assert_eq!(g.len(), k * k, "mu_frobenius_from_numerator: G must be k×k");
+    let rows = a.len() / k;
+    let stride = SCALARS + k + if gram { k * k } else { 0 };
+    let total = blocks(rows, k, stride, a, |row0, ob, pb| {
+        let s = row0 * k;
+        frobenius_num_block(ob, &num[s..s + ob.len()], k, g, l1, l2, gram, pb)
+    });
+    split_stats(&total, k, gram)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Multiplicative updates.
 
@@ -1511,6 +1672,43 @@ mod tests {
         }
         let (_, c2) = eval_at_nonzeros(x.view(), &a, &b, k);
         assert!((c2 - cross).abs() <= 1e-10 * cross);
+    }
+
+    #[test]
+    fn transpose_product_by_scatter_matches_the_transposed_copy() {
+        for (n, m, k) in [(300, 41, 7), (3, 50, 4), (0, 5, 2)] {
+            let x = sample(n, m, 15);
+            let a = factor(n, k, 16);
+            let mut want = vec![0.0; m * k];
+            csr_mul_dense(csr_transpose(x.view()).view(), &a, k, &mut want);
+            let mut got = vec![f64::NAN; m * k];
+            csr_transpose_mul_dense(x.view(), &a, k, &mut got);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn update_from_numerator_equals_the_sparse_pass() {
+        let (n, m, k) = (200, 29, 20);
+        let x = sample(n, m, 17);
+        let (ht, w) = (factor(m, k, 18), factor(n, k, 19));
+        let g = factor_stats(&w, k, true).gram;
+        let xt = csr_transpose(x.view());
+        let mut want = vec![0.0; m * k];
+        let sw = mu_frobenius_rows(xt.view(), &ht, &w, k, &g, 0.1, 0.2, true, &mut want);
+        let mut num = vec![0.0; m * k];
+        csr_transpose_mul_dense(x.view(), &w, k, &mut num);
+        let mut got = ht.clone();
+        let sg = mu_frobenius_from_numerator(&mut got, &num, k, &g, 0.1, 0.2, true);
+        for (p, q) in got.iter().zip(&want) {
+            assert!((p - q).abs() <= 1e-12 * q.abs().max(1.0));
+        }
+        assert!((sw.old_sq - sg.old_sq).abs() <= 1e-12 * sw.old_sq);
+        for (p, q) in sw.new.gram.iter().zip(&sg.new.gram) {
+            assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0));
+        }
     }
 
     #[test]

@@ -16,8 +16,9 @@ use ndarray::{Array2, ArrayView2};
 use super::data::Sparse;
 use super::{Loss, NmfParams, Regularization};
 use crate::kernels::{
-    eval_at_nonzeros, factor_stats, mu_frobenius_rows, mu_frobenius_rows_in_place, mu_kl_rows,
-    mu_kl_rows_in_place, trace_product, EPSILON,
+    csr_transpose_mul_dense, eval_at_nonzeros, factor_stats, mu_frobenius_from_numerator,
+    mu_frobenius_rows, mu_frobenius_rows_in_place, mu_kl_rows, mu_kl_rows_in_place, trace_product,
+    EPSILON,
 };
 
 /// What the solver hands back.
@@ -67,12 +68,14 @@ pub(crate) fn solve(
     let (n, m) = (xs.nrows(), xs.ncols());
     assert_eq!(w0.dim(), (n, k), "W0 has the shape n × k");
     assert_eq!(h.ncols(), m, "H has the shape k × m");
-    if update_h {
+    let kl = p.loss == Loss::Kl;
+    // KL gathers rows of W through a CSR copy of Xᵀ; Frobenius computes Xᵀ·W by scattering
+    // the rows of X into an m × k numerator instead (no transposed copy).
+    if update_h && kl {
         xs.ensure_transpose();
     }
     let xs = &*xs;
     let x = xs.x();
-    let kl = p.loss == Loss::Kl;
     let gram = !kl;
 
     let mut w: Vec<f64> = w0.iter().copied().collect();
@@ -81,6 +84,11 @@ pub(crate) fn solve(
     // at the W it started the iteration with); H is always updated in place.
     let checks = p.tol > 0.0;
     let mut wn = if checks { vec![0.0; n * k] } else { Vec::new() };
+    let mut hnum = if update_h && !kl {
+        vec![0.0; m * k]
+    } else {
+        Vec::new()
+    };
     let mut ws = factor_stats(&w, k, gram);
     let mut hs = factor_stats(&ht, k, gram);
 
@@ -138,8 +146,8 @@ pub(crate) fn solve(
         ws = st.new;
 
         if update_h {
-            let xt = xs.xt();
             let st = if kl {
+                let xt = xs.xt();
                 // scikit-learn replaces zero column sums of W by 1 in the H update.
                 let den: Vec<f64> = ws
                     .colsum
@@ -148,7 +156,8 @@ pub(crate) fn solve(
                     .collect();
                 mu_kl_rows_in_place(xt, &mut ht, &w, k, &den, reg.l2_h, true, false, false)
             } else {
-                mu_frobenius_rows_in_place(xt, &mut ht, &w, k, &ws.gram, reg.l1_h, reg.l2_h, true)
+                csr_transpose_mul_dense(x, &w, k, &mut hnum);
+                mu_frobenius_from_numerator(&mut ht, &hnum, k, &ws.gram, reg.l1_h, reg.l2_h, true)
             };
             hs = st.new;
         }
@@ -174,7 +183,7 @@ pub(crate) fn solve(
             converged = true;
         }
     }
-    drop(wn);
+    drop((wn, hnum));
     let w = Array2::from_shape_vec((n, k), w).expect("n × k values");
     let h = Array2::from_shape_vec((m, k), ht)
         .expect("m × k values")
