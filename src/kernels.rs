@@ -923,7 +923,10 @@ fn scatter_part<'x>(
     for i in rows {
         let ai = &a[i * k..(i + 1) * k];
         let (cols, vals) = x.row(i);
-        for (&j, &v) in cols.iter().zip(vals) {
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            if let Some(&jn) = cols.get(t + PREFETCH_AHEAD) {
+                prefetch_row(buf.as_ptr().wrapping_add(jn * k), k);
+            }
             let bj = &mut buf[j * k..(j + 1) * k];
             if fma {
                 axpy::<true>(v, ai, bj);
@@ -997,6 +1000,10 @@ fn frobenius_num_block(
     part: &mut [f64],
 ) {
     let fma = target_cfg_f!(target_feature = "fma");
+    const WITH_FMA: bool = true;
+    if fma && by_lanes!(k, WITH_FMA, num_rows_lanes(a, num, g, l1, l2, gram, part)) {
+        return;
+    }
     let mut den = vec![0.0; k];
     for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
         if fma {
@@ -1019,6 +1026,41 @@ fn frobenius_num_block(
             add_new_row::<false>(o, part, gram);
         }
     }
+}
+
+/// [`frobenius_num_block`] for k = 4·C.
+#[inline(always)]
+fn num_rows_lanes<const C: usize, const FMA: bool>(
+    a: &mut [f64],
+    num: &[f64],
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
+        let ai = lanes_load::<C>(o);
+        let mut den: Lanes<C> = [[0.0; 4]; C];
+        for (c, ac) in ai.iter().enumerate() {
+            for (l, &am) in ac.iter().enumerate() {
+                let m = 4 * c + l;
+                lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
+            }
+        }
+        for c in 0..C {
+            for l in 0..4 {
+                let mut d = den[c][l] + l1 + l2 * ai[c][l];
+                if d == 0.0 {
+                    d = EPSILON;
+                }
+                o[4 * c + l] = ai[c][l] * (nr[4 * c + l] / d);
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(a, part, gram);
 }
 
 /// The Frobenius multiplicative update of A in place from a precomputed numerator `num`
