@@ -903,7 +903,7 @@ macro_rules! by_lanes {
 
 /// Number of fixed parts the rows of X are cut into by [`csr_transpose_mul_dense`] (each
 /// part scatters into its own buffer; the buffers are summed in part order).
-pub const SCATTER_PARTS: usize = 4;
+pub const SCATTER_PARTS: usize = 2;
 
 #[multiversion(targets(
     "x86_64+avx512f+avx512vl+avx2+avx+fma",
