@@ -7,7 +7,11 @@
 //! a CSR × dense product with a contiguous output row per CSR row:
 //!
 //! - X·Hᵀ = X·Ht (X in CSR, documents × k),
-//! - (Wᵀ·X)ᵀ = Xᵀ·W (a CSR copy of Xᵀ, built once per fit by [`csr_transpose`], terms × k).
+//! - (Wᵀ·X)ᵀ = Xᵀ·W (a CSR copy of Xᵀ, built once per fit by [`csr_transpose`], terms × k),
+//!   or, without the copy, by scattering the rows of X ([`csr_transpose_mul_dense`]).
+//!
+//! For k = 4, 8, …, 32 the per-row k-vectors are held in registers (specialized loops); other
+//! k take generic loops over slices.
 //!
 //! # Parallelism and determinism
 //! Every kernel is row-parallel with rayon and has exactly one writer per output row. Rows are
