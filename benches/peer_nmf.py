@@ -6,7 +6,7 @@ written as W0.mtx / H0.mtx in Matrix Market array format), tol = 0 and the same 
 iterations, each in its own subprocess, side by side in one run. Printed per loss: seconds
 per iteration of each and their ratio, the final reconstruction errors (sklearn's
 reconstruction_err_ vs ours, sqrt(2 * divergence)) and their relative difference, and the
-peak resident memory of each process (ru_maxrss from wait4).
+peak resident memory of each process (GNU time's %M, measured per child).
 
     python3 benches/peer_nmf.py [--matrix data/debian/matrix.mtx] [--bin target/release/nmf-topics]
                                 [-k 20] [--iters 100] [--loss kl,frobenius] [--skip-ours]
@@ -67,13 +67,29 @@ def sklearn_worker(args):
 
 
 def run_child(cmd):
-    """Runs cmd, returns (exit code, peak RSS in MiB, wall seconds, stderr tail)."""
+    """Runs cmd under /usr/bin/time, returns (exit code, peak RSS in MiB, wall seconds, stderr
+    tail).
+
+    The peak is GNU time's %M (the child's own maximum resident set size). ru_maxrss from
+    wait4 on the direct child is not used: Linux keeps the high-water mark across exec, so a
+    child forked from this (large) Python process would report the parent's size.
+    """
+    fd, tfile = tempfile.mkstemp(prefix="peer_nmf_time_")
+    os.close(fd)
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read().decode(errors="replace")
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, usage.ru_maxrss / 1024.0, time.perf_counter() - t0, err[-2000:]
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tfile] + cmd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t0
+    err = p.stderr.decode(errors="replace")
+    rss = float("nan")
+    try:
+        with open(tfile) as f:
+            lines = [ln for ln in f.read().split() if ln.strip().isdigit()]
+        if lines:
+            rss = int(lines[-1]) / 1024.0
+    finally:
+        os.unlink(tfile)
+    return p.returncode, rss, wall, err[-2000:]
 
 
 def prepare(args, work):

@@ -7,7 +7,11 @@
 //! a CSR × dense product with a contiguous output row per CSR row:
 //!
 //! - X·Hᵀ = X·Ht (X in CSR, documents × k),
-//! - (Wᵀ·X)ᵀ = Xᵀ·W (a CSR copy of Xᵀ, built once per fit by [`csr_transpose`], terms × k).
+//! - (Wᵀ·X)ᵀ = Xᵀ·W (a CSR copy of Xᵀ, built once per fit by [`csr_transpose`], terms × k),
+//!   or, without the copy, by scattering the rows of X ([`csr_transpose_mul_dense`]).
+//!
+//! For k = 4, 8, …, 32 the per-row k-vectors are held in registers (specialized loops); other
+//! k take generic loops over slices.
 //!
 //! # Parallelism and determinism
 //! Every kernel is row-parallel with rayon and has exactly one writer per output row. Rows are
@@ -581,6 +585,529 @@ pub fn csr_mul_dense(x: CsrRef<'_>, b: &[f64], k: usize, out: &mut [f64]) {
         .for_each(|(blk, ob)| csr_dense_block(x, blk * ROW_BLOCK, b, k, ob));
 }
 
+/// Row `i` of the old factor: from `a` when given, else the output row itself (an in-place
+/// update, which reads the row before writing it).
+#[inline(always)]
+fn old_row<'s>(a: Option<&'s [f64]>, i: usize, k: usize, o: &'s [f64]) -> &'s [f64] {
+    match a {
+        Some(a) => &a[i * k..(i + 1) * k],
+        None => o,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Register-resident fast paths for k = 4·C (C = 1..=8, i.e. k ∈ {4, 8, …, 32}).
+//
+// With k known at compile time the k-vector accumulators live in vector registers for the
+// whole sparse row instead of being loaded and stored for every stored entry (a
+// store-to-load chain per entry), and every k-loop unrolls. The arithmetic is the same as in
+// the generic path; only the grouping of the lanes in the sums differs (still a fixed order,
+// so results stay independent of the thread count).
+
+/// A k-vector held as `C` chunks of 4 lanes.
+type Lanes<const C: usize> = [[f64; 4]; C];
+
+#[inline(always)]
+fn lanes_load<const C: usize>(s: &[f64]) -> Lanes<C> {
+    let s = &s[..4 * C];
+    let mut v = [[0.0; 4]; C];
+    for (c, vc) in v.iter_mut().enumerate() {
+        vc.copy_from_slice(&s[4 * c..4 * c + 4]);
+    }
+    v
+}
+
+/// y ← y + α·x for a k-vector slice `x` (k = 4·C).
+#[inline(always)]
+fn lanes_axpy<const C: usize, const FMA: bool>(alpha: f64, x: &[f64], y: &mut Lanes<C>) {
+    let x = &x[..4 * C];
+    for (c, yc) in y.iter_mut().enumerate() {
+        for l in 0..4 {
+            yc[l] = madd::<FMA>(alpha, x[4 * c + l], yc[l]);
+        }
+    }
+}
+
+/// Σ_l a_l·b_l: lane-wise products summed over the chunks, then the 4 lanes pairwise.
+#[inline(always)]
+fn lanes_dot<const C: usize, const FMA: bool>(a: &Lanes<C>, b: &[f64]) -> f64 {
+    let b = &b[..4 * C];
+    let mut s = [0.0f64; 4];
+    for (c, ac) in a.iter().enumerate() {
+        for l in 0..4 {
+            s[l] = madd::<FMA>(ac[l], b[4 * c + l], s[l]);
+        }
+    }
+    (s[0] + s[2]) + (s[1] + s[3])
+}
+
+/// Adds the statistics of the new block rows `out` (rows × 4C, row-major) to `part`: ‖·‖₁,
+/// ‖·‖²_F and the column sums row by row, and (when `gram`) the full Gram matrix one row at
+/// a time, G_m ← G_m + Σ_r o_rm·o_r, with the row of G kept in registers over the block.
+#[inline(always)]
+fn lanes_block_stats<const C: usize, const FMA: bool>(out: &[f64], part: &mut [f64], gram: bool) {
+    let k = 4 * C;
+    let mut l1 = 0.0;
+    let mut sq = 0.0;
+    let mut col: Lanes<C> = [[0.0; 4]; C];
+    for o in out.chunks_exact(k) {
+        let v = lanes_load::<C>(o);
+        let mut s1 = [0.0f64; 4];
+        let mut s2 = [0.0f64; 4];
+        for c in 0..C {
+            for l in 0..4 {
+                s1[l] += v[c][l];
+                s2[l] = madd::<FMA>(v[c][l], v[c][l], s2[l]);
+                col[c][l] += v[c][l];
+            }
+        }
+        l1 += (s1[0] + s1[2]) + (s1[1] + s1[3]);
+        sq += (s2[0] + s2[2]) + (s2[1] + s2[3]);
+    }
+    part[S_NEW_L1] += l1;
+    part[S_NEW_SQ] += sq;
+    let (head, rest) = part[SCALARS..].split_at_mut(k);
+    for (c, cc) in col.iter().enumerate() {
+        for l in 0..4 {
+            head[4 * c + l] += cc[l];
+        }
+    }
+    if gram {
+        for m in 0..k {
+            let mut g: Lanes<C> = [[0.0; 4]; C];
+            for o in out.chunks_exact(k) {
+                lanes_axpy::<C, FMA>(o[m], o, &mut g);
+            }
+            let gm = &mut rest[m * k..(m + 1) * k];
+            for (c, gc) in g.iter().enumerate() {
+                for l in 0..4 {
+                    gm[4 * c + l] += gc[l];
+                }
+            }
+        }
+    }
+}
+
+/// ‖a‖₁ and ‖a‖² of one old row into `part`.
+#[inline(always)]
+fn lanes_old_stats<const C: usize, const FMA: bool>(a: &Lanes<C>, part: &mut [f64]) {
+    let mut s1 = [0.0f64; 4];
+    let mut s2 = [0.0f64; 4];
+    for ac in a {
+        for l in 0..4 {
+            s1[l] += ac[l];
+            s2[l] = madd::<FMA>(ac[l], ac[l], s2[l]);
+        }
+    }
+    part[S_OLD_L1] += (s1[0] + s1[2]) + (s1[1] + s1[3]);
+    part[S_OLD_SQ] += (s2[0] + s2[2]) + (s2[1] + s2[3]);
+}
+
+/// Σ_t v_t·b[j_t] over one CSR row (k = 4·C), with two independent accumulator sets (even
+/// and odd entries, added at the end) to halve the fused-multiply-add dependency chain.
+#[inline(always)]
+fn lanes_row_sum<const C: usize, const FMA: bool>(
+    cols: &[usize],
+    vals: &[f64],
+    b: &[f64],
+    prefetch: bool,
+) -> Lanes<C> {
+    let k = 4 * C;
+    let mut s0: Lanes<C> = [[0.0; 4]; C];
+    let mut s1: Lanes<C> = [[0.0; 4]; C];
+    let n = cols.len().min(vals.len());
+    let mut t = 0;
+    while t + 1 < n {
+        if prefetch {
+            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(cols, t + 1, b, k);
+        }
+        let (j0, j1) = (cols[t], cols[t + 1]);
+        lanes_axpy::<C, FMA>(vals[t], &b[j0 * k..(j0 + 1) * k], &mut s0);
+        lanes_axpy::<C, FMA>(vals[t + 1], &b[j1 * k..(j1 + 1) * k], &mut s1);
+        t += 2;
+    }
+    if t < n {
+        let j = cols[t];
+        lanes_axpy::<C, FMA>(vals[t], &b[j * k..(j + 1) * k], &mut s0);
+    }
+    for c in 0..C {
+        for l in 0..4 {
+            s0[c][l] += s1[c][l];
+        }
+    }
+    s0
+}
+
+/// [`frobenius_rows_inner`] for k = 4·C.
+#[inline(always)]
+fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a: Option<&[f64]>,
+    b: &[f64],
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    let mut cross = 0.0;
+    for (r, o) in out.chunks_exact_mut(k).enumerate() {
+        let i = row0 + r;
+        let ai = lanes_load::<C>(old_row(a, i, k, o));
+        let (cols, vals) = x.row(i);
+        let num = lanes_row_sum::<C, FMA>(cols, vals, b, true);
+        let flat_num: [f64; 32] = {
+            let mut f = [0.0; 32];
+            for c in 0..C {
+                f[4 * c..4 * c + 4].copy_from_slice(&num[c]);
+            }
+            f
+        };
+        cross += lanes_dot::<C, FMA>(&ai, &flat_num);
+        let mut den: Lanes<C> = [[0.0; 4]; C];
+        for (c, ac) in ai.iter().enumerate() {
+            for (l, &am) in ac.iter().enumerate() {
+                let m = 4 * c + l;
+                lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
+            }
+        }
+        for c in 0..C {
+            for l in 0..4 {
+                let mut d = den[c][l] + l1 + l2 * ai[c][l];
+                if d == 0.0 {
+                    d = EPSILON;
+                }
+                o[4 * c + l] = ai[c][l] * (num[c][l] / d);
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(out, part, gram);
+    part[S_CROSS] += cross;
+}
+
+/// [`kl_rows_inner`] for k = 4·C, in three phases per row so that the independent work is
+/// not serialized behind one dependency chain per stored entry: (1) the dots w_t = a_i·b_j
+/// for all stored entries of the row into a buffer, (2) over that buffer, vectorized, the
+/// cross term, the log term and the ratios x/max(w, ε), (3) the sum of ratio·b_j (the rows
+/// b_j are still in L1 from phase 1).
+#[inline(always)]
+fn kl_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a: Option<&[f64]>,
+    b: &[f64],
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    with_log: bool,
+    gram: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    let mut logsum = 0.0;
+    let mut cross = 0.0;
+    let mut ratio: Vec<f64> = Vec::new();
+    for (r, o) in out.chunks_exact_mut(k).enumerate() {
+        let i = row0 + r;
+        let ai = lanes_load::<C>(old_row(a, i, k, o));
+        let (cols, vals) = x.row(i);
+        ratio.clear();
+        ratio.resize(cols.len(), 0.0);
+        for (t, (&j, w)) in cols.iter().zip(ratio.iter_mut()).enumerate() {
+            prefetch_ahead(cols, t, b, k);
+            *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
+        }
+        let (c, l) = kl_ratios::<FMA>(vals, &mut ratio, with_log);
+        cross += c;
+        logsum += l;
+        let acc = lanes_row_sum::<C, FMA>(cols, &ratio, b, false);
+        for c in 0..C {
+            for l in 0..4 {
+                let mut den = den_base[4 * c + l] + l2 * ai[c][l];
+                if den == 0.0 {
+                    den = EPSILON;
+                }
+                let mut val = ai[c][l] * (acc[c][l] / den);
+                if floor && val < f64::EPSILON {
+                    val = 0.0;
+                }
+                o[4 * c + l] = val;
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(out, part, gram);
+    part[S_LOG] += logsum;
+    part[S_CROSS] += cross;
+}
+
+/// Turns the dots w_t of one row into the ratios x_t / max(w_t, ε) in place and returns
+/// (Σ x_t·w_t, Σ_{x_t>ε} x_t·ln(x_t / max(w_t, ε))) (the log sum only when `with_log`),
+/// in 4 lanes so that it vectorizes.
+#[inline(always)]
+fn kl_ratios<const FMA: bool>(vals: &[f64], w: &mut [f64], with_log: bool) -> (f64, f64) {
+    let vals = &vals[..w.len()];
+    let mut cr = [0.0f64; 4];
+    let mut lg = [0.0f64; 4];
+    let mut cw = w.chunks_exact_mut(4);
+    let mut cv = vals.chunks_exact(4);
+    for (ww, vv) in (&mut cw).zip(&mut cv) {
+        for l in 0..4 {
+            let (v, wh) = (vv[l], ww[l]);
+            cr[l] = madd::<FMA>(v, wh, cr[l]);
+            let whc = if wh < EPSILON { EPSILON } else { wh };
+            let q = v / whc;
+            if with_log {
+                let t = v * ln_fast(q);
+                lg[l] += if v > EPSILON { t } else { 0.0 };
+            }
+            ww[l] = q;
+        }
+    }
+    let (mut ct, mut lt) = (0.0, 0.0);
+    for (ww, &v) in cw.into_remainder().iter_mut().zip(cv.remainder()) {
+        let wh = *ww;
+        ct = madd::<FMA>(v, wh, ct);
+        let whc = if wh < EPSILON { EPSILON } else { wh };
+        let q = v / whc;
+        if with_log && v > EPSILON {
+            lt += v * ln_fast(q);
+        }
+        *ww = q;
+    }
+    (
+        ((cr[0] + cr[2]) + (cr[1] + cr[3])) + ct,
+        ((lg[0] + lg[2]) + (lg[1] + lg[3])) + lt,
+    )
+}
+
+/// Calls `$f::<C, FMA>(args…)` when k = 4·C with C ≤ 8 and evaluates to `true`; `false`
+/// otherwise (the caller then runs the generic path).
+macro_rules! by_lanes {
+    ($k:expr, $fma:ident, $f:ident($($arg:expr),* $(,)?)) => {
+        match $k {
+            4 => { $f::<1, $fma>($($arg),*); true }
+            8 => { $f::<2, $fma>($($arg),*); true }
+            12 => { $f::<3, $fma>($($arg),*); true }
+            16 => { $f::<4, $fma>($($arg),*); true }
+            20 => { $f::<5, $fma>($($arg),*); true }
+            24 => { $f::<6, $fma>($($arg),*); true }
+            28 => { $f::<7, $fma>($($arg),*); true }
+            32 => { $f::<8, $fma>($($arg),*); true }
+            _ => false,
+        }
+    };
+}
+
+/// Number of fixed parts the rows of X are cut into by [`csr_transpose_mul_dense`] (each
+/// part scatters into its own buffer; the buffers are summed in part order).
+pub const SCATTER_PARTS: usize = 2;
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn scatter_part<'x>(
+    x: CsrRef<'x>,
+    rows: std::ops::Range<usize>,
+    a: &[f64],
+    k: usize,
+    buf: &mut [f64],
+) {
+    let fma = target_cfg_f!(target_feature = "fma");
+    buf.fill(0.0);
+    for i in rows {
+        let ai = &a[i * k..(i + 1) * k];
+        let (cols, vals) = x.row(i);
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            if let Some(&jn) = cols.get(t + PREFETCH_AHEAD) {
+                prefetch_row(buf.as_ptr().wrapping_add(jn * k), k);
+            }
+            let bj = &mut buf[j * k..(j + 1) * k];
+            if fma {
+                axpy::<true>(v, ai, bj);
+            } else {
+                axpy::<false>(v, ai, bj);
+            }
+        }
+    }
+}
+
+/// out ← Xᵀ·A for a CSR `X` (n × m) and a row-major `A` (n × k); `out` is row-major m × k —
+/// without a transposed copy of X: the rows of X are cut into [`SCATTER_PARTS`] fixed parts
+/// of about equal numbers of stored entries; each part adds x_ij·a_i into row j of its own
+/// m × k buffer (rows of A read in order, the scattered rows stay cache-resident for
+/// moderate m), then the buffers are summed in part order. The parts do not depend on the
+/// thread count, so the result is deterministic. Extra memory: `(SCATTER_PARTS − 1)·m·k`.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csr_transpose_mul_dense(x: CsrRef<'_>, a: &[f64], k: usize, out: &mut [f64]) {
+    assert!(k >= 1, "csr_transpose_mul_dense: k must be at least 1");
+    check_factor("csr_transpose_mul_dense: A", a, x.nrows, k);
+    check_factor("csr_transpose_mul_dense: out", out, x.ncols, k);
+    let nnz = x.nnz();
+    let mut cuts = vec![0usize];
+    for p in 1..SCATTER_PARTS {
+        let target = nnz * p / SCATTER_PARTS;
+        let r = x.indptr.partition_point(|&q| q < target).min(x.nrows);
+        cuts.push(r.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(x.nrows);
+    let mk = x.ncols * k;
+    let mut extra = vec![0.0; (SCATTER_PARTS - 1) * mk];
+    let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(SCATTER_PARTS);
+    bufs.push(out);
+    bufs.extend(extra.chunks_exact_mut(mk.max(1)).take(SCATTER_PARTS - 1));
+    bufs.par_iter_mut()
+        .enumerate()
+        .for_each(|(p, buf)| scatter_part(x, cuts[p]..cuts[p + 1], a, k, buf));
+    let (first, rest) = bufs.split_at_mut(1);
+    let out = &mut *first[0];
+    let rest: Vec<&[f64]> = rest.iter().map(|b| &**b).collect();
+    out.par_chunks_mut(ROW_BLOCK * k)
+        .enumerate()
+        .for_each(|(blk, ob)| {
+            let s = blk * ROW_BLOCK * k;
+            let len = ob.len();
+            for r in &rest {
+                for (o, v) in ob.iter_mut().zip(&r[s..s + len]) {
+                    *o += v;
+                }
+            }
+        });
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn frobenius_num_block(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    part: &mut [f64],
+) {
+    let fma = target_cfg_f!(target_feature = "fma");
+    const WITH_FMA: bool = true;
+    if fma && by_lanes!(k, WITH_FMA, num_rows_lanes(a, num, g, l1, l2, gram, part)) {
+        return;
+    }
+    let mut den = vec![0.0; k];
+    for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
+        if fma {
+            vec_mat::<true>(o, g, &mut den);
+            add_old_row::<true>(o, part);
+        } else {
+            vec_mat::<false>(o, g, &mut den);
+            add_old_row::<false>(o, part);
+        }
+        for l in 0..k {
+            let mut d = den[l] + l1 + l2 * o[l];
+            if d == 0.0 {
+                d = EPSILON;
+            }
+            o[l] *= nr[l] / d;
+        }
+        if fma {
+            add_new_row::<true>(o, part, gram);
+        } else {
+            add_new_row::<false>(o, part, gram);
+        }
+    }
+}
+
+/// [`frobenius_num_block`] for k = 4·C.
+#[inline(always)]
+fn num_rows_lanes<const C: usize, const FMA: bool>(
+    a: &mut [f64],
+    num: &[f64],
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
+        let ai = lanes_load::<C>(o);
+        let mut den: Lanes<C> = [[0.0; 4]; C];
+        for (c, ac) in ai.iter().enumerate() {
+            for (l, &am) in ac.iter().enumerate() {
+                let m = 4 * c + l;
+                lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
+            }
+        }
+        for c in 0..C {
+            for l in 0..4 {
+                let mut d = den[c][l] + l1 + l2 * ai[c][l];
+                if d == 0.0 {
+                    d = EPSILON;
+                }
+                o[4 * c + l] = ai[c][l] * (nr[4 * c + l] / d);
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(a, part, gram);
+}
+
+/// The Frobenius multiplicative update of A in place from a precomputed numerator `num`
+/// (row-major like A, e.g. Xᵀ·W from [`csr_transpose_mul_dense`]):
+///
+/// ```text
+/// a_il ← a_il · num_il / d_il,     d_il = (a_i·G)_l + l1 + l2·a_il   (0 → ε)
+/// ```
+///
+/// Returns ‖A_old‖₁, ‖A_old‖²_F and the new A's statistics (its Gram matrix when `gram`);
+/// the cross term is 0.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_frobenius_from_numerator(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+) -> PassStats {
+    assert!(
+        k >= 1 && a.len().is_multiple_of(k),
+        "mu_frobenius_from_numerator: A must be rows × k"
+    );
+    assert_eq!(
+        num.len(),
+        a.len(),
+        "mu_frobenius_from_numerator: num must have A's shape"
+    );
+    assert_eq!(g.len(), k * k, "mu_frobenius_from_numerator: G must be k×k");
+    let rows = a.len() / k;
+    let stride = SCALARS + k + if gram { k * k } else { 0 };
+    let total = blocks(rows, k, stride, a, |row0, ob, pb| {
+        let s = row0 * k;
+        frobenius_num_block(ob, &num[s..s + ob.len()], k, g, l1, l2, gram, pb)
+    });
+    split_stats(&total, k, gram)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Multiplicative updates.
 
@@ -593,7 +1120,7 @@ pub fn csr_mul_dense(x: CsrRef<'_>, b: &[f64], k: usize, out: &mut [f64]) {
 fn kl_block<'x>(
     x: CsrRef<'x>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     den_base: &[f64],
@@ -619,7 +1146,7 @@ fn kl_block<'x>(
 fn kl_rows_inner<const FMA: bool>(
     x: CsrRef<'_>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     den_base: &[f64],
@@ -630,14 +1157,25 @@ fn kl_rows_inner<const FMA: bool>(
     out: &mut [f64],
     part: &mut [f64],
 ) {
+    if FMA
+        && by_lanes!(
+            k,
+            FMA,
+            kl_rows_lanes(x, row0, a, b, den_base, l2, floor, with_log, gram, out, part)
+        )
+    {
+        return;
+    }
     let mut acc = vec![0.0; k];
+    let mut old = vec![0.0; k];
     let mut logsum = 0.0;
     let mut cross = 0.0;
     // The (x, max(wh, ε)) pairs of the current row with x > ε, for the vectorized log sum.
     let (mut lx, mut ld) = (Vec::new(), Vec::new());
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
-        let ai = &a[i * k..(i + 1) * k];
+        old.copy_from_slice(old_row(a, i, k, o));
+        let ai = &old[..];
         acc.fill(0.0);
         let (cols, vals) = x.row(i);
         lx.clear();
@@ -708,8 +1246,44 @@ pub fn mu_kl_rows(
     gram: bool,
     out: &mut [f64],
 ) -> PassStats {
-    assert!(k >= 1, "mu_kl_rows: k must be at least 1");
     check_factor("mu_kl_rows: A", a, x.nrows, k);
+    kl_pass(x, Some(a), b, k, den_base, l2, floor, with_log, gram, out)
+}
+
+/// [`mu_kl_rows`] with the result written over `a` itself (each row is read before it is
+/// written; no second factor buffer). Same values and statistics.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_kl_rows_in_place(
+    x: CsrRef<'_>,
+    a: &mut [f64],
+    b: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    with_log: bool,
+    gram: bool,
+) -> PassStats {
+    kl_pass(x, None, b, k, den_base, l2, floor, with_log, gram, a)
+}
+
+#[track_caller]
+fn kl_pass(
+    x: CsrRef<'_>,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    with_log: bool,
+    gram: bool,
+    out: &mut [f64],
+) -> PassStats {
+    assert!(k >= 1, "mu_kl_rows: k must be at least 1");
     check_factor("mu_kl_rows: B", b, x.ncols, k);
     check_factor("mu_kl_rows: out", out, x.nrows, k);
     assert_eq!(
@@ -735,7 +1309,7 @@ pub fn mu_kl_rows(
 fn frobenius_block<'x>(
     x: CsrRef<'x>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     g: &[f64],
@@ -756,7 +1330,7 @@ fn frobenius_block<'x>(
 fn frobenius_rows_inner<const FMA: bool>(
     x: CsrRef<'_>,
     row0: usize,
-    a: &[f64],
+    a: Option<&[f64]>,
     b: &[f64],
     k: usize,
     g: &[f64],
@@ -766,12 +1340,23 @@ fn frobenius_rows_inner<const FMA: bool>(
     out: &mut [f64],
     part: &mut [f64],
 ) {
+    if FMA
+        && by_lanes!(
+            k,
+            FMA,
+            frobenius_rows_lanes(x, row0, a, b, g, l1, l2, gram, out, part)
+        )
+    {
+        return;
+    }
     let mut num = vec![0.0; k];
     let mut den = vec![0.0; k];
+    let mut old = vec![0.0; k];
     let mut cross = 0.0;
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
-        let ai = &a[i * k..(i + 1) * k];
+        old.copy_from_slice(old_row(a, i, k, o));
+        let ai = &old[..];
         num.fill(0.0);
         let (cols, vals) = x.row(i);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
@@ -821,8 +1406,42 @@ pub fn mu_frobenius_rows(
     gram: bool,
     out: &mut [f64],
 ) -> PassStats {
-    assert!(k >= 1, "mu_frobenius_rows: k must be at least 1");
     check_factor("mu_frobenius_rows: A", a, x.nrows, k);
+    frobenius_pass(x, Some(a), b, k, g, l1, l2, gram, out)
+}
+
+/// [`mu_frobenius_rows`] with the result written over `a` itself (each row is read before
+/// it is written; no second factor buffer). Same values and statistics.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_frobenius_rows_in_place(
+    x: CsrRef<'_>,
+    a: &mut [f64],
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+) -> PassStats {
+    frobenius_pass(x, None, b, k, g, l1, l2, gram, a)
+}
+
+#[track_caller]
+fn frobenius_pass(
+    x: CsrRef<'_>,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+) -> PassStats {
+    assert!(k >= 1, "mu_frobenius_rows: k must be at least 1");
     check_factor("mu_frobenius_rows: B", b, x.ncols, k);
     check_factor("mu_frobenius_rows: out", out, x.nrows, k);
     assert_eq!(g.len(), k * k, "mu_frobenius_rows: G must be k×k");
@@ -1004,9 +1623,16 @@ mod tests {
         }
     }
 
+    /// k = 5 and 7 run the generic loops; 8 and 20 the register-resident fast paths.
     #[test]
     fn kl_pass_matches_dense_formula() {
-        let (n, m, k) = (260, 19, 5);
+        for k in [5, 8, 20] {
+            kl_pass_check(k);
+        }
+    }
+
+    fn kl_pass_check(k: usize) {
+        let (n, m) = (260, 19);
         let x = sample(n, m, 4);
         let (a, b) = (factor(n, k, 5), factor(m, k, 6));
         let den_base: Vec<f64> = (0..k).map(|l| (0..m).map(|j| b[j * k + l]).sum()).collect();
@@ -1056,12 +1682,18 @@ mod tests {
 
     #[test]
     fn frobenius_pass_matches_dense_formula() {
-        let (n, m, k) = (150, 31, 4);
+        for k in [4, 7, 20] {
+            frobenius_pass_check(k);
+        }
+    }
+
+    fn frobenius_pass_check(k: usize) {
+        let (n, m) = (150, 31);
         let x = sample(n, m, 8);
         let (a, b) = (factor(n, k, 9), factor(m, k, 10));
         let g = factor_stats(&b, k, true).gram;
         let mut out = vec![0.0; n * k];
-        let st = mu_frobenius_rows(x.view(), &a, &b, k, &g, 0.1, 0.2, false, &mut out);
+        let st = mu_frobenius_rows(x.view(), &a, &b, k, &g, 0.1, 0.2, true, &mut out);
         let d = dense(x.view());
         let mut cross = 0.0;
         for i in 0..n {
@@ -1076,8 +1708,74 @@ mod tests {
             }
         }
         assert!((st.cross - cross).abs() <= 1e-10 * cross);
+        let ns = factor_stats(&out, k, true);
+        assert!((ns.sq - st.new.sq).abs() <= 1e-10 * ns.sq);
+        for (p, q) in ns.colsum.iter().zip(&st.new.colsum) {
+            assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0));
+        }
+        for (p, q) in ns.gram.iter().zip(&st.new.gram) {
+            assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0));
+        }
         let (_, c2) = eval_at_nonzeros(x.view(), &a, &b, k);
         assert!((c2 - cross).abs() <= 1e-10 * cross);
+    }
+
+    #[test]
+    fn transpose_product_by_scatter_matches_the_transposed_copy() {
+        for (n, m, k) in [(300, 41, 7), (3, 50, 4), (0, 5, 2)] {
+            let x = sample(n, m, 15);
+            let a = factor(n, k, 16);
+            let mut want = vec![0.0; m * k];
+            csr_mul_dense(csr_transpose(x.view()).view(), &a, k, &mut want);
+            let mut got = vec![f64::NAN; m * k];
+            csr_transpose_mul_dense(x.view(), &a, k, &mut got);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn update_from_numerator_equals_the_sparse_pass() {
+        let (n, m, k) = (200, 29, 20);
+        let x = sample(n, m, 17);
+        let (ht, w) = (factor(m, k, 18), factor(n, k, 19));
+        let g = factor_stats(&w, k, true).gram;
+        let xt = csr_transpose(x.view());
+        let mut want = vec![0.0; m * k];
+        let sw = mu_frobenius_rows(xt.view(), &ht, &w, k, &g, 0.1, 0.2, true, &mut want);
+        let mut num = vec![0.0; m * k];
+        csr_transpose_mul_dense(x.view(), &w, k, &mut num);
+        let mut got = ht.clone();
+        let sg = mu_frobenius_from_numerator(&mut got, &num, k, &g, 0.1, 0.2, true);
+        for (p, q) in got.iter().zip(&want) {
+            assert!((p - q).abs() <= 1e-12 * q.abs().max(1.0));
+        }
+        assert!((sw.old_sq - sg.old_sq).abs() <= 1e-12 * sw.old_sq);
+        for (p, q) in sw.new.gram.iter().zip(&sg.new.gram) {
+            assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn in_place_passes_equal_the_out_of_place_ones() {
+        for k in [3, 20] {
+            let (n, m) = (300, 23);
+            let x = sample(n, m, 12);
+            let (a, b) = (factor(n, k, 13), factor(m, k, 14));
+            let g = factor_stats(&b, k, true).gram;
+            let den: Vec<f64> = (0..k).map(|l| 1.0 + l as f64).collect();
+            let mut out = vec![0.0; n * k];
+            let st = mu_kl_rows(x.view(), &a, &b, k, &den, 0.1, true, true, true, &mut out);
+            let mut ip = a.clone();
+            let st2 = mu_kl_rows_in_place(x.view(), &mut ip, &b, k, &den, 0.1, true, true, true);
+            assert_eq!((out, st), (ip, st2));
+            let mut out = vec![0.0; n * k];
+            let st = mu_frobenius_rows(x.view(), &a, &b, k, &g, 0.1, 0.2, true, &mut out);
+            let mut ip = a.clone();
+            let st2 = mu_frobenius_rows_in_place(x.view(), &mut ip, &b, k, &g, 0.1, 0.2, true);
+            assert_eq!((out, st), (ip, st2));
+        }
     }
 
     #[test]

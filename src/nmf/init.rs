@@ -111,13 +111,39 @@ pub fn initialize(
             let (Some(w0), Some(h0)) = (w0, h0) else {
                 return Err(NmfError::Params("--init custom needs --w0 and --h0".into()));
             };
-            check_factor(w0, "--w0", (n, k), "documents × k")?;
-            check_factor(h0, "--h0", (k, m), "k × terms")?;
+            check_custom_factors(n, m, k, w0, h0)?;
             Ok((w0.clone(), h0.clone()))
         }
         Init::Random => Ok(random_init(x, k, seed)),
         Init::Nndsvd | Init::Nndsvda | Init::Nndsvdar => nndsvd_init(x, k, init, seed),
     }
+}
+
+/// The checks [`initialize`] makes for `--init custom`, without copying the factors: k ≥ 1,
+/// X valid, W0 n × k and H0 k × m, finite, non-negative, not all zero.
+pub(crate) fn check_custom(
+    x: &CsMat<f64>,
+    k: usize,
+    w0: &Array2<f64>,
+    h0: &Array2<f64>,
+) -> Result<(), NmfError> {
+    if k == 0 {
+        return Err(NmfError::Params("-k must be at least 1".into()));
+    }
+    check_matrix(x)?;
+    let (n, m) = x.shape();
+    check_custom_factors(n, m, k, w0, h0)
+}
+
+fn check_custom_factors(
+    n: usize,
+    m: usize,
+    k: usize,
+    w0: &Array2<f64>,
+    h0: &Array2<f64>,
+) -> Result<(), NmfError> {
+    check_factor(w0, "--w0", (n, k), "documents × k")?;
+    check_factor(h0, "--h0", (k, m), "k × terms")
 }
 
 /// Checks a user-supplied factor: shape, finite, non-negative, not all zero.

@@ -2,20 +2,23 @@
 //! updated) and `transform` (H fixed).
 //!
 //! Each iteration is two row-parallel passes: the W pass over X (reads W_t, H_t, writes
-//! W_{t+1}) and the H pass over Xᵀ (reads H_t and the new W_{t+1}, writes H_{t+1}). Both
-//! factors are double-buffered, which lets the W pass of iteration t+1 also report the
-//! divergence of (W_t, H_t) — and, at a stopping check, lets the solver stop at (W_t, H_t)
-//! without undoing anything. The statistics each pass needs from the other factor
+//! W_{t+1}) and the H pass over Xᵀ (reads H_t and the new W_{t+1}, writes H_{t+1}). Each
+//! pass reads only row i of the factor it updates before writing row i, so both are done in
+//! place, except the W pass at a stopping check (tol > 0, every 10 iterations), which writes
+//! a second buffer: the W pass of iteration t+1 reports the divergence of (W_t, H_t), and if
+//! the check says stop, the solver returns (W_t, H_t) without undoing anything. The statistics each pass needs from the other factor
 //! (column sums for KL, the k×k Gram matrix for Frobenius) come out of the pass that wrote it.
 
 use std::time::Instant;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 
 use super::data::Sparse;
 use super::{Loss, NmfParams, Regularization};
 use crate::kernels::{
-    eval_at_nonzeros, factor_stats, mu_frobenius_rows, mu_kl_rows, trace_product, EPSILON,
+    csr_transpose_mul_dense, eval_at_nonzeros, factor_stats, mu_frobenius_from_numerator,
+    mu_frobenius_rows, mu_frobenius_rows_in_place, mu_kl_rows, mu_kl_rows_in_place, trace_product,
+    EPSILON,
 };
 
 /// What the solver hands back.
@@ -53,7 +56,7 @@ fn err_of(div: f64) -> f64 {
 /// stays fixed (transform). Parameters are assumed validated and shapes consistent.
 pub(crate) fn solve(
     xs: &mut Sparse<'_>,
-    w0: Array2<f64>,
+    w0: ArrayView2<'_, f64>,
     h: &Array2<f64>,
     update_h: bool,
     p: &NmfParams,
@@ -65,19 +68,23 @@ pub(crate) fn solve(
     let (n, m) = (xs.nrows(), xs.ncols());
     assert_eq!(w0.dim(), (n, k), "W0 has the shape n × k");
     assert_eq!(h.ncols(), m, "H has the shape k × m");
-    if update_h {
+    let kl = p.loss == Loss::Kl;
+    // KL gathers rows of W through a CSR copy of Xᵀ; Frobenius computes Xᵀ·W by scattering
+    // the rows of X into an m × k numerator instead (no transposed copy).
+    if update_h && kl {
         xs.ensure_transpose();
     }
     let xs = &*xs;
     let x = xs.x();
-    let kl = p.loss == Loss::Kl;
     let gram = !kl;
 
     let mut w: Vec<f64> = w0.iter().copied().collect();
-    drop(w0);
     let mut ht: Vec<f64> = h.t().iter().copied().collect();
-    let mut wn = vec![0.0; n * k];
-    let mut htn = if update_h {
+    // W needs a second buffer only at iterations with a stopping check (the solver may stop
+    // at the W it started the iteration with); H is always updated in place.
+    let checks = p.tol > 0.0;
+    let mut wn = if checks { vec![0.0; n * k] } else { Vec::new() };
+    let mut hnum = if update_h && !kl {
         vec![0.0; m * k]
     } else {
         Vec::new()
@@ -98,11 +105,19 @@ pub(crate) fn solve(
     let mut t = 0;
     while t < p.max_iter {
         // W pass: W_{t+1} into `wn`, and the divergence of (W_t, H_t) on the side.
-        let st = if kl {
-            let den: Vec<f64> = hs.colsum.iter().map(|s| s + reg.l1_w).collect();
-            mu_kl_rows(x, &w, &ht, k, &den, reg.l2_w, false, true, false, &mut wn)
-        } else {
-            mu_frobenius_rows(x, &w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true, &mut wn)
+        let check_now = checks && t > 0 && t % 10 == 0;
+        let den: Vec<f64> = hs.colsum.iter().map(|s| s + reg.l1_w).collect();
+        let st = match (kl, check_now) {
+            (true, true) => mu_kl_rows(x, &w, &ht, k, &den, reg.l2_w, false, true, false, &mut wn),
+            (true, false) => {
+                mu_kl_rows_in_place(x, &mut w, &ht, k, &den, reg.l2_w, false, true, false)
+            }
+            (false, true) => {
+                mu_frobenius_rows(x, &w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true, &mut wn)
+            }
+            (false, false) => {
+                mu_frobenius_rows_in_place(x, &mut w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true)
+            }
         };
         let div = if kl {
             st.logsum + dotk(&ws.colsum, &hs.colsum) - x_sum
@@ -125,23 +140,25 @@ pub(crate) fn solve(
                 prev = e;
             }
         }
-        std::mem::swap(&mut w, &mut wn);
+        if check_now {
+            std::mem::swap(&mut w, &mut wn);
+        }
         ws = st.new;
 
         if update_h {
-            let xt = xs.xt();
             let st = if kl {
+                let xt = xs.xt();
                 // scikit-learn replaces zero column sums of W by 1 in the H update.
                 let den: Vec<f64> = ws
                     .colsum
                     .iter()
                     .map(|&s| if s == 0.0 { 1.0 } else { s } + reg.l1_h)
                     .collect();
-                mu_kl_rows(xt, &ht, &w, k, &den, reg.l2_h, true, false, false, &mut htn)
+                mu_kl_rows_in_place(xt, &mut ht, &w, k, &den, reg.l2_h, true, false, false)
             } else {
-                mu_frobenius_rows(xt, &ht, &w, k, &ws.gram, reg.l1_h, reg.l2_h, true, &mut htn)
+                csr_transpose_mul_dense(x, &w, k, &mut hnum);
+                mu_frobenius_from_numerator(&mut ht, &hnum, k, &ws.gram, reg.l1_h, reg.l2_h, true)
             };
-            std::mem::swap(&mut ht, &mut htn);
             hs = st.new;
         }
         t += 1;
@@ -166,7 +183,7 @@ pub(crate) fn solve(
             converged = true;
         }
     }
-    drop((wn, htn));
+    drop((wn, hnum));
     let w = Array2::from_shape_vec((n, k), w).expect("n × k values");
     let h = Array2::from_shape_vec((m, k), ht)
         .expect("m × k values")

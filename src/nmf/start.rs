@@ -1,23 +1,34 @@
 //! Starting points: the factors a fit starts from, and the least-squares start of
 //! [`super::transform`].
 
+use std::borrow::Cow;
+
 use nalgebra::DMatrix;
 use ndarray::Array2;
 use sprs::CsMat;
 
 use super::data::Sparse;
-use super::{NmfError, NmfParams};
+use super::{Init, NmfError, NmfParams};
 use crate::kernels::{csr_mul_dense, dense_mul_small, factor_stats};
 
-/// W0 (n × k) and H0 (k × m) for a fit. The single call site of the initialization.
-pub(crate) fn initial_factors(
+/// A starting factor: borrowed from the parameters (custom) or computed.
+pub(crate) type Factor<'p> = Cow<'p, Array2<f64>>;
+
+/// W0 (n × k) and H0 (k × m) for a fit. The single call site of the initialization. Custom
+/// factors are checked and borrowed from `p`, not copied.
+pub(crate) fn initial_factors<'p>(
     x: &CsMat<f64>,
     n: usize,
     m: usize,
-    p: &NmfParams,
-) -> Result<(Array2<f64>, Array2<f64>), NmfError> {
+    p: &'p NmfParams,
+) -> Result<(Factor<'p>, Factor<'p>), NmfError> {
     debug_assert_eq!((x.rows(), x.cols()), (n, m));
-    super::init::initialize(x, p.k, p.init, p.seed, p.w0.as_ref(), p.h0.as_ref())
+    if let (Init::Custom, Some(w0), Some(h0)) = (p.init, p.w0.as_ref(), p.h0.as_ref()) {
+        super::init::check_custom(x, p.k, w0, h0)?;
+        return Ok((Cow::Borrowed(w0), Cow::Borrowed(h0)));
+    }
+    let (w0, h0) = super::init::initialize(x, p.k, p.init, p.seed, p.w0.as_ref(), p.h0.as_ref())?;
+    Ok((Cow::Owned(w0), Cow::Owned(h0)))
 }
 
 /// The start of `transform`: `max(X·Hᵀ·(HHᵀ + δI)⁻¹, 0)` (δ = 1e-10·tr(HHᵀ)/k keeps the
