@@ -546,6 +546,9 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         .into());
     }
 
+    // The parameters as recorded in the outputs; the factors W0/H0 live only in `valid`, which
+    // is dropped after the fit so they do not stay in memory while the outputs are written.
+    let recorded = params.clone();
     if params.init == Init::Custom {
         let (Some(w0), Some(h0)) = (&cmd.nmf.w0, &cmd.nmf.h0) else {
             return Err(Error::input("--init custom needs both --w0 and --h0").into());
@@ -557,7 +560,7 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
     }
 
     // Validate the parameters before any work on the inputs.
-    let valid = params.clone().check()?;
+    let valid = params.check()?;
 
     // Inputs: text (analysis + vectorizing) or a Matrix Market file.
     let analyzer_config;
@@ -588,7 +591,7 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         corpus = Some(c);
     }
 
-    let bar = ui.bar(params.max_iter as u64, "fitting");
+    let bar = ui.bar(recorded.max_iter as u64, "fitting");
     let mut progress = |iteration: usize, objective: f64| {
         if let Some(pb) = &bar {
             pb.set_position(iteration as u64);
@@ -596,6 +599,7 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         }
     };
     let model = valid.fit(&dtm.x, &mut progress)?;
+    drop(valid);
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
@@ -604,7 +608,7 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         dtm: &dtm,
         documents: corpus.as_ref().map(|c| c.documents.as_slice()),
         model: &model,
-        params: &params,
+        params: &recorded,
         inputs: &inputs,
         analyzer: analyzer_config.as_ref(),
         vectorize: vectorize_opts.as_ref(),
