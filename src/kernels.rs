@@ -924,6 +924,10 @@ fn scatter_part<'x>(
 ) {
     let fma = target_cfg_f!(target_feature = "fma");
     buf.fill(0.0);
+    const WITH_FMA: bool = true;
+    if fma && by_lanes!(k, WITH_FMA, scatter_rows_lanes(x, rows.clone(), a, buf)) {
+        return;
+    }
     for i in rows {
         let ai = &a[i * k..(i + 1) * k];
         let (cols, vals) = x.row(i);
@@ -936,6 +940,31 @@ fn scatter_part<'x>(
                 axpy::<true>(v, ai, bj);
             } else {
                 axpy::<false>(v, ai, bj);
+            }
+        }
+    }
+}
+
+/// The loop of [`scatter_part`] for k = 4·C: each row a_i is held in registers while it is
+/// added into the rows buf_j of its stored entries (prefetched ahead).
+#[inline(always)]
+fn scatter_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    rows: std::ops::Range<usize>,
+    a: &[f64],
+    buf: &mut [f64],
+) {
+    let k = 4 * C;
+    for i in rows {
+        let ai = lanes_load::<C>(&a[i * k..(i + 1) * k]);
+        let (cols, vals) = x.row(i);
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            prefetch_ahead(cols, t, buf, k);
+            let bj = &mut buf[j * k..(j + 1) * k];
+            for c in 0..C {
+                for l in 0..4 {
+                    bj[4 * c + l] = madd::<FMA>(v, ai[c][l], bj[4 * c + l]);
+                }
             }
         }
     }
