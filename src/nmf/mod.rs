@@ -46,7 +46,7 @@
 //! Measured on 2 shared cores (AVX-512 clone selected at run time), the Debian matrix
 //! (63 666 × 18 769, 1.86M stored entries), k = 20, the same custom start, 100 iterations,
 //! tol 0: KL 0.024 s/iteration against scikit-learn 1.9.1's 0.56–0.59 s (0.042×),
-//! Frobenius 0.011–0.012 s against 0.034–0.035 s (0.33×); reconstruction errors equal to
+//! Frobenius 0.010 s against 0.035 s (0.27–0.29×); reconstruction errors equal to
 //! ~5e-15 relative; process peak 140 MB against scikit-learn's 240 MB (KL)
 //! (`benches/peer_nmf.py`). During the iterations the process holds about 105 MB
 //! (Frobenius): X, W, Hᵀ and, for Frobenius, two m × k scatter buffers instead of the CSR
