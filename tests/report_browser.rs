@@ -1,6 +1,7 @@
 //! Opens the report in headless Chromium (networking disabled) and checks that the page runs
-//! without console errors and that the relevance slider (driven through `#lambda=`) re-ranks
-//! the words of the cards. Takes a screenshot into a temporary folder outside the repository.
+//! without console errors and that the relevance slider re-ranks the words of the cards: the page
+//! feeds `#lambda=` to the slider as an input event, so its own handler runs. Takes a screenshot
+//! into a temporary folder outside the repository.
 //!
 //! Without Chromium the test fails when the environment variable `CI` is set and is skipped
 //! otherwise.
