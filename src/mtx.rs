@@ -8,15 +8,16 @@
 //! Reading accepts what scipy's `mmwrite` and most other writers produce:
 //! `%%MatrixMarket matrix coordinate real|integer|pattern general|symmetric` and
 //! `%%MatrixMarket matrix array real|integer general`; the banner is case-insensitive, `%` starts
-//! a comment line and blank lines are skipped. Entries are parsed in parallel pieces. Duplicate
-//! coordinate entries are summed (as scipy does), off-diagonal entries of a symmetric matrix are
-//! mirrored, and zeros are dropped from the sparse result. Every malformed header, size line or
+//! a comment line and blank lines are skipped. The file is streamed in blocks whose lines are
+//! parsed in parallel pieces, straight into the result (no copy of the whole file or of all its
+//! entries is ever held). Duplicate coordinate entries are summed (as scipy does), off-diagonal
+//! entries of a symmetric matrix are mirrored, and zeros are dropped from the sparse result. Every malformed header, size line or
 //! entry, an index out of range, a wrong number of entries, and NaN or infinite values are an
 //! [`Error::Input`] naming the file and line; no input makes the reader panic.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Seek, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Mutex, PoisonError};
@@ -30,8 +31,12 @@ use crate::{Error, Result};
 /// Largest number of rows or columns accepted when reading (indices are stored as `u32`).
 const MAX_DIM: usize = i32::MAX as usize;
 
-/// Target size in bytes of one parallel parsing piece.
-const PIECE_BYTES: usize = 1 << 20;
+/// Target size in bytes of one parallel parsing piece (small in unit tests, so that they cross
+/// piece and block boundaries).
+const PIECE_BYTES: usize = if cfg!(test) { 1 << 14 } else { 1 << 20 };
+
+/// Bytes of entry lines read (and parsed in parallel pieces) at a time when reading.
+const READ_BLOCK_BYTES: usize = if cfg!(test) { 1 << 16 } else { 8 << 20 };
 
 /// Nonzeros (or values) formatted per parallel block when writing.
 const BLOCK_VALUES: usize = 1 << 15;
@@ -398,20 +403,17 @@ struct Header {
     symmetric: bool,
 }
 
-/// A parsed file before conversion.
-enum Parsed {
-    /// Coordinate entries (0-based row, column, value), in file order, symmetric ones mirrored.
-    Coordinate {
-        rows: usize,
-        cols: usize,
-        entries: Vec<(u32, u32, f64)>,
-    },
-    /// Column-major values.
-    Array {
-        rows: usize,
-        cols: usize,
-        values: Vec<f64>,
-    },
+/// The header of a file: banner, size line, and where the entries start.
+struct Prelude {
+    header: Header,
+    rows: usize,
+    cols: usize,
+    /// Announced number of entries (coordinate files only).
+    nnz: usize,
+    /// Line number of the size line.
+    size_line: usize,
+    /// Bytes of the file after the size line (an upper bound on what the entries can take).
+    body_bytes: u64,
 }
 
 fn bad(path: &Path, line: usize, msg: impl std::fmt::Display) -> Error {
@@ -506,6 +508,85 @@ fn parse_banner(path: &Path, line: &str) -> Result<Header> {
     })
 }
 
+/// Reads one line (without its `\n`) into `buf`; `false` at the end of the file.
+fn read_line(path: &Path, r: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<bool> {
+    buf.clear();
+    let n = r.read_until(b'\n', buf).map_err(|e| Error::io(path, e))?;
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    }
+    Ok(n > 0)
+}
+
+fn line_text<'b>(path: &Path, line: usize, bytes: &'b [u8]) -> Result<&'b str> {
+    std::str::from_utf8(bytes).map_err(|_| bad(path, line, "the file is not valid UTF-8 text"))
+}
+
+/// Reads the banner and the size line, leaving `r` at the first entry line.
+fn read_prelude(path: &Path, r: &mut impl BufRead, file_bytes: u64) -> Result<Prelude> {
+    let mut buf = Vec::new();
+    let mut consumed = 0u64;
+    if !read_line(path, r, &mut buf)? {
+        return Err(bad(path, 1, "empty file: expected a %%MatrixMarket header"));
+    }
+    consumed += buf.len() as u64 + 1;
+    let header = parse_banner(path, line_text(path, 1, &buf)?)?;
+
+    // The size line: the first line that is neither blank nor a comment.
+    let mut line_no = 1;
+    let size_line = loop {
+        line_no += 1;
+        if !read_line(path, r, &mut buf)? {
+            return Err(bad(path, line_no - 1, "missing size line after the header"));
+        }
+        consumed += buf.len() as u64 + 1;
+        let t = line_text(path, line_no, &buf)?.trim_ascii();
+        if !t.is_empty() && !t.starts_with('%') {
+            break t.to_string();
+        }
+    };
+    let expected_fields = match header.format {
+        Format::Coordinate => 3,
+        Format::Array => 2,
+    };
+    let fields: Vec<&str> = size_line.split_ascii_whitespace().collect();
+    let numbers: Vec<usize> = fields.iter().filter_map(|f| f.parse().ok()).collect();
+    if fields.len() != expected_fields || numbers.len() != expected_fields {
+        let want = match header.format {
+            Format::Coordinate => "'rows columns entries'",
+            Format::Array => "'rows columns'",
+        };
+        return Err(bad(
+            path,
+            line_no,
+            format!("malformed size line '{size_line}': expected {want} as non-negative integers"),
+        ));
+    }
+    let (rows, cols) = (numbers[0], numbers[1]);
+    if rows > MAX_DIM || cols > MAX_DIM {
+        return Err(bad(
+            path,
+            line_no,
+            format!("matrix size {rows} x {cols} is too large (at most {MAX_DIM} per dimension)"),
+        ));
+    }
+    if header.symmetric && rows != cols {
+        return Err(bad(
+            path,
+            line_no,
+            format!("a symmetric matrix must be square, not {rows} x {cols}"),
+        ));
+    }
+    Ok(Prelude {
+        header,
+        rows,
+        cols,
+        nnz: numbers.get(2).copied().unwrap_or(0),
+        size_line: line_no,
+        body_bytes: file_bytes.saturating_sub(consumed),
+    })
+}
+
 /// Parses one value token: a finite number.
 fn parse_value(token: &str) -> std::result::Result<f64, String> {
     match token.parse::<f64>() {
@@ -532,14 +613,21 @@ struct Piece<T> {
     error: Option<(usize, String)>,
 }
 
-/// Splits `body` into pieces ending at line boundaries and parses them in parallel with
-/// `parse_line` (called for every non-blank, non-comment line). Returns the items in file order,
-/// or the first error with its absolute line number (`first_line` is the number of the first
-/// line of `body`).
-fn parse_pieces<T, F>(path: &Path, body: &str, first_line: usize, parse_line: F) -> Result<Vec<T>>
+/// Splits `body` into pieces ending at line boundaries, parses them in parallel with
+/// `parse_line` (called for every non-blank, non-comment line) and hands each piece's items
+/// to `sink` in file order. Returns the number of `\n` in `body`, or the first error with its
+/// absolute line number (`first_line` is the number of the first line of `body`).
+fn parse_pieces<T, F, S>(
+    path: &Path,
+    body: &str,
+    first_line: usize,
+    parse_line: &F,
+    sink: &mut S,
+) -> Result<usize>
 where
     T: Send,
     F: Fn(&str, &mut Vec<T>) -> std::result::Result<(), String> + Sync,
+    S: FnMut(Vec<T>) -> Result<()>,
 {
     let bytes = body.as_bytes();
     let mut bounds = vec![0usize];
@@ -580,187 +668,73 @@ where
         })
         .collect();
     let mut line = first_line;
-    let total = pieces.iter().map(|p| p.items.len()).sum();
-    let mut out = Vec::with_capacity(total);
     for piece in pieces {
         if let Some((rel, msg)) = piece.error {
             return Err(bad(path, line + rel, msg));
         }
         line += piece.lines;
-        out.extend(piece.items);
+        sink(piece.items)?;
     }
-    Ok(out)
+    Ok(line - first_line)
 }
 
-/// Reads and parses a whole file.
-fn parse_file(path: &Path) -> Result<Parsed> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        bad(path, line, "the file is not valid UTF-8 text")
-    })?;
-    parse_text(path, text)
-}
-
-/// Returns the next line of `text` from `*pos` (without its `\n`) and advances past it.
-fn next_line<'a>(text: &'a str, pos: &mut usize) -> Option<&'a str> {
-    if *pos >= text.len() {
-        return None;
-    }
-    let rest = &text[*pos..];
-    match rest.find('\n') {
-        Some(i) => {
-            *pos += i + 1;
-            Some(&rest[..i])
+/// Streams the entry lines of `r` (positioned after the size line, whose number is
+/// `size_line`): reads blocks of about [`READ_BLOCK_BYTES`] cut at a line end, parses each
+/// block in parallel pieces ([`parse_pieces`]) and hands the items to `sink` in file order. At
+/// most one block of text and its parsed items are in memory at a time.
+fn stream_entries<T, F, S>(
+    path: &Path,
+    r: &mut impl Read,
+    size_line: usize,
+    parse_line: F,
+    mut sink: S,
+) -> Result<()>
+where
+    T: Send,
+    F: Fn(&str, &mut Vec<T>) -> std::result::Result<(), String> + Sync,
+    S: FnMut(Vec<T>) -> Result<()>,
+{
+    let mut buf: Vec<u8> = Vec::new();
+    let mut line = size_line + 1;
+    let mut target = READ_BLOCK_BYTES;
+    // buf[..searched] is known to hold no '\n' (a line longer than a block is being read).
+    let mut searched = 0;
+    loop {
+        let before = buf.len();
+        if before < target {
+            r.by_ref()
+                .take((target - before) as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io(path, e))?;
         }
-        None => {
-            *pos = text.len();
-            Some(rest)
-        }
-    }
-}
-
-fn parse_text(path: &Path, text: &str) -> Result<Parsed> {
-    let mut pos = 0;
-    let banner = next_line(text, &mut pos)
-        .ok_or_else(|| bad(path, 1, "empty file: expected a %%MatrixMarket header"))?;
-    let header = parse_banner(path, banner)?;
-
-    // The size line: the first line that is neither blank nor a comment.
-    let mut line_no = 1;
-    let size_line = loop {
-        line_no += 1;
-        match next_line(text, &mut pos) {
-            None => return Err(bad(path, line_no - 1, "missing size line after the header")),
-            Some(l) => {
-                let t = l.trim_ascii();
-                if !t.is_empty() && !t.starts_with('%') {
-                    break t;
+        let eof = buf.len() < target;
+        let cut = if eof {
+            buf.len()
+        } else {
+            match buf[searched..].iter().rposition(|&b| b == b'\n') {
+                Some(i) => searched + i + 1,
+                None => {
+                    searched = buf.len();
+                    target += READ_BLOCK_BYTES;
+                    continue;
                 }
             }
-        }
-    };
-    let expected_fields = match header.format {
-        Format::Coordinate => 3,
-        Format::Array => 2,
-    };
-    let fields: Vec<&str> = size_line.split_ascii_whitespace().collect();
-    let numbers: Vec<usize> = fields.iter().filter_map(|f| f.parse().ok()).collect();
-    if fields.len() != expected_fields || numbers.len() != expected_fields {
-        let want = match header.format {
-            Format::Coordinate => "'rows columns entries'",
-            Format::Array => "'rows columns'",
         };
-        return Err(bad(
-            path,
-            line_no,
-            format!("malformed size line '{size_line}': expected {want} as non-negative integers"),
-        ));
-    }
-    let (rows, cols) = (numbers[0], numbers[1]);
-    if rows > MAX_DIM || cols > MAX_DIM {
-        return Err(bad(
-            path,
-            line_no,
-            format!("matrix size {rows} x {cols} is too large (at most {MAX_DIM} per dimension)"),
-        ));
-    }
-    let body = &text[pos..];
-    let first_line = line_no + 1;
-
-    match header.format {
-        Format::Coordinate => {
-            let nnz = numbers[2];
-            if header.symmetric && rows != cols {
-                return Err(bad(
-                    path,
-                    line_no,
-                    format!("a symmetric matrix must be square, not {rows} x {cols}"),
-                ));
-            }
-            let pattern = header.field == Field::Pattern;
-            let n_fields = if pattern { 2 } else { 3 };
-            let mut entries = parse_pieces(path, body, first_line, |line, out| {
-                let mut it = line.split_ascii_whitespace();
-                let (Some(i), Some(j)) = (it.next(), it.next()) else {
-                    return Err(format!("expected {n_fields} fields per entry, found 1"));
-                };
-                let v = if pattern {
-                    1.0
-                } else {
-                    let Some(v) = it.next() else {
-                        return Err(
-                            "expected 3 fields per entry (row column value), found 2".into()
-                        );
-                    };
-                    parse_value(v)?
-                };
-                if it.next().is_some() {
-                    return Err(format!(
-                        "expected {n_fields} fields per entry, found {}",
-                        line.split_ascii_whitespace().count()
-                    ));
-                }
-                out.push((
-                    parse_index(i, rows, "row")?,
-                    parse_index(j, cols, "column")?,
-                    v,
-                ));
-                Ok(())
-            })?;
-            if entries.len() != nnz {
-                let fewer = if entries.len() < nnz {
-                    "too few"
-                } else {
-                    "too many"
-                };
-                return Err(Error::input(format!(
-                    "{}: {fewer} entries: the size line (line {line_no}) announces {nnz}, the file has {}",
-                    path.display(),
-                    entries.len()
-                )));
-            }
-            if header.symmetric {
-                let mirrored: Vec<(u32, u32, f64)> = entries
+        let text = std::str::from_utf8(&buf[..cut]).map_err(|e| {
+            let at = line
+                + buf[..e.valid_up_to()]
                     .iter()
-                    .filter(|e| e.0 != e.1)
-                    .map(|&(i, j, v)| (j, i, v))
-                    .collect();
-                entries.extend(mirrored);
-            }
-            Ok(Parsed::Coordinate {
-                rows,
-                cols,
-                entries,
-            })
+                    .filter(|&&b| b == b'\n')
+                    .count();
+            bad(path, at, "the file is not valid UTF-8 text")
+        })?;
+        line += parse_pieces(path, text, line, &parse_line, &mut sink)?;
+        if eof {
+            return Ok(());
         }
-        Format::Array => {
-            let Some(total) = rows.checked_mul(cols) else {
-                return Err(bad(path, line_no, "matrix size overflows"));
-            };
-            let values = parse_pieces(path, body, first_line, |line, out| {
-                for token in line.split_ascii_whitespace() {
-                    out.push(parse_value(token)?);
-                }
-                Ok(())
-            })?;
-            if values.len() != total {
-                let fewer = if values.len() < total {
-                    "too few"
-                } else {
-                    "too many"
-                };
-                return Err(Error::input(format!(
-                    "{}: {fewer} values: the size line (line {line_no}) announces {rows} x {cols} = {total}, the file has {}",
-                    path.display(),
-                    values.len()
-                )));
-            }
-            Ok(Parsed::Array { rows, cols, values })
-        }
+        buf.drain(..cut);
+        searched = 0;
+        target = buf.len() + READ_BLOCK_BYTES;
     }
 }
 
@@ -779,59 +753,279 @@ fn zeroed_indptr(path: &Path, len: usize) -> Result<Vec<usize>> {
     Ok(v)
 }
 
-/// Builds a CSR matrix from coordinate entries: sorted columns within rows, duplicates summed,
-/// zeros dropped.
-fn csr_from_entries(
-    path: &Path,
+/// Reserves room for `n` more elements, or an [`Error::Input`] naming the file.
+fn reserve<T>(path: &Path, v: &mut Vec<T>, n: usize) -> Result<()> {
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::input(format!(
+            "{}: not enough memory for {n} entries",
+            path.display()
+        ))
+    })
+}
+
+/// Collects coordinate entries straight into the arrays of the CSR result.
+///
+/// Entries that come in row order (as [`write_coordinate`], scipy's `mmwrite` and most
+/// writers produce them) are appended where they belong, so reading needs no memory beyond the
+/// result. The first entry out of row order switches to recording every entry's row (4 bytes
+/// per entry), and [`CsrBuilder::finish`] puts the entries in order with a counting sort.
+struct CsrBuilder {
     rows: usize,
     cols: usize,
-    entries: Vec<(u32, u32, f64)>,
-) -> Result<CsMat<f64>> {
-    // Counting sort by row (stable, so file order is kept within a row).
-    let mut indptr = zeroed_indptr(path, rows + 1)?;
-    for &(i, _, _) in &entries {
-        indptr[i as usize + 1] += 1;
+    /// `counts[r + 1]`: entries of row r so far.
+    counts: Vec<usize>,
+    indices: Vec<usize>,
+    data: Vec<f64>,
+    /// The row of every entry in file order, once an entry came out of row order.
+    row_of: Option<Vec<u32>>,
+    last_row: u32,
+}
+
+impl CsrBuilder {
+    fn new(path: &Path, rows: usize, cols: usize, capacity: usize) -> Result<Self> {
+        let mut b = CsrBuilder {
+            rows,
+            cols,
+            counts: zeroed_indptr(path, rows + 1)?,
+            indices: Vec::new(),
+            data: Vec::new(),
+            row_of: None,
+            last_row: 0,
+        };
+        reserve(path, &mut b.indices, capacity)?;
+        reserve(path, &mut b.data, capacity)?;
+        Ok(b)
     }
-    for r in 0..rows {
-        indptr[r + 1] += indptr[r];
-    }
-    let mut next = indptr.clone();
-    let mut slots: Vec<(u32, f64)> = vec![(0, 0.0); entries.len()];
-    for &(i, j, v) in &entries {
-        let at = &mut next[i as usize];
-        slots[*at] = (j, v);
-        *at += 1;
-    }
-    drop(entries);
-    drop(next);
-    // Sort each row by column, sum duplicates, drop zeros; compact in place.
-    let mut out_ptr = zeroed_indptr(path, rows + 1)?;
-    out_ptr.truncate(1);
-    let mut indices = Vec::with_capacity(slots.len());
-    let mut data = Vec::with_capacity(slots.len());
-    for r in 0..rows {
-        let row = &mut slots[indptr[r]..indptr[r + 1]];
-        if !row.windows(2).all(|w| w[0].0 < w[1].0) {
-            row.sort_by_key(|e| e.0);
-        }
-        let mut k = 0;
-        while k < row.len() {
-            let col = row[k].0;
-            let mut v = row[k].1;
-            k += 1;
-            while k < row.len() && row[k].0 == col {
-                v += row[k].1;
-                k += 1;
+
+    /// Adds entry (i, j) = v (0-based, in range).
+    fn push(&mut self, i: u32, j: u32, v: f64) {
+        match &mut self.row_of {
+            Some(row_of) => row_of.push(i),
+            None if i < self.last_row => {
+                // Everything so far came in row order: the rows follow from the counts.
+                let mut row_of = Vec::with_capacity(self.indices.capacity());
+                for r in 0..self.rows {
+                    row_of.extend(std::iter::repeat_n(r as u32, self.counts[r + 1]));
+                }
+                row_of.push(i);
+                self.row_of = Some(row_of);
             }
-            if v != 0.0 {
-                indices.push(col as usize);
-                data.push(v);
+            None => self.last_row = i,
+        }
+        self.counts[i as usize + 1] += 1;
+        self.indices.push(j as usize);
+        self.data.push(v);
+    }
+
+    /// The CSR matrix: entries in row order, columns sorted within rows (duplicates summed in
+    /// file order), zeros dropped.
+    fn finish(self) -> Result<CsMat<f64>> {
+        let CsrBuilder {
+            rows,
+            cols,
+            counts: mut indptr,
+            mut indices,
+            mut data,
+            row_of,
+            ..
+        } = self;
+        for r in 0..rows {
+            indptr[r + 1] += indptr[r];
+        }
+        if let Some(row_of) = row_of {
+            // Counting sort by row; stable, so file order is kept within a row.
+            let mut next = indptr.clone();
+            let mut sorted_indices = vec![0usize; indices.len()];
+            let mut sorted_data = vec![0.0; data.len()];
+            for (t, &r) in row_of.iter().enumerate() {
+                let at = &mut next[r as usize];
+                sorted_indices[*at] = indices[t];
+                sorted_data[*at] = data[t];
+                *at += 1;
+            }
+            indices = sorted_indices;
+            data = sorted_data;
+        }
+        // Sort each row by column, sum duplicates, drop zeros, compacting in place (a row's
+        // new start is never after its old one).
+        let mut written = 0;
+        let mut start = 0;
+        let mut scratch: Vec<(usize, f64)> = Vec::new();
+        for r in 0..rows {
+            let end = indptr[r + 1];
+            let clean = indices[start..end].windows(2).all(|p| p[0] < p[1])
+                && data[start..end].iter().all(|&v| v != 0.0);
+            if clean {
+                indices.copy_within(start..end, written);
+                data.copy_within(start..end, written);
+                written += end - start;
+            } else {
+                scratch.clear();
+                scratch.extend(
+                    indices[start..end]
+                        .iter()
+                        .copied()
+                        .zip(data[start..end].iter().copied()),
+                );
+                scratch.sort_by_key(|e| e.0);
+                let mut t = 0;
+                while t < scratch.len() {
+                    let (col, mut v) = scratch[t];
+                    t += 1;
+                    while t < scratch.len() && scratch[t].0 == col {
+                        v += scratch[t].1;
+                        t += 1;
+                    }
+                    if v != 0.0 {
+                        indices[written] = col;
+                        data[written] = v;
+                        written += 1;
+                    }
+                }
+            }
+            start = end;
+            indptr[r + 1] = written;
+        }
+        indices.truncate(written);
+        data.truncate(written);
+        CsMat::try_new((rows, cols), indptr, indices, data)
+            .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building CSR: {e}")))
+    }
+}
+
+/// Opens `path` and reads its header.
+fn open(path: &Path) -> Result<(Prelude, BufReader<File>)> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let bytes = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut r = BufReader::new(file);
+    let prelude = read_prelude(path, &mut r, bytes)?;
+    Ok((prelude, r))
+}
+
+/// The "too few / too many" error of a count that disagrees with the size line.
+fn count_error(
+    path: &Path,
+    pre: &Prelude,
+    what: &str,
+    announced: String,
+    expected: usize,
+    found: usize,
+) -> Error {
+    let fewer = if found < expected {
+        "too few"
+    } else {
+        "too many"
+    };
+    Error::input(format!(
+        "{}: {fewer} {what}: the size line (line {}) announces {announced}, the file has {found}",
+        path.display(),
+        pre.size_line
+    ))
+}
+
+/// Reads the entries of a coordinate file into CSR.
+fn read_coordinate(path: &Path, pre: &Prelude, r: &mut impl Read) -> Result<CsMat<f64>> {
+    let (rows, cols, nnz) = (pre.rows, pre.cols, pre.nnz);
+    let pattern = pre.header.field == Field::Pattern;
+    let symmetric = pre.header.symmetric;
+    let n_fields = if pattern { 2 } else { 3 };
+    // An entry takes at least 4 bytes ("1 1\n"): do not trust a size line beyond that.
+    let body_cap = usize::try_from(pre.body_bytes / 4 + 1).unwrap_or(usize::MAX);
+    let capacity = nnz
+        .min(body_cap)
+        .saturating_mul(if symmetric { 2 } else { 1 });
+    let mut builder = CsrBuilder::new(path, rows, cols, capacity)?;
+    let mut seen = 0usize;
+    let parse_line = |line: &str, out: &mut Vec<(u32, u32, f64)>| {
+        let mut it = line.split_ascii_whitespace();
+        let (Some(i), Some(j)) = (it.next(), it.next()) else {
+            return Err(format!("expected {n_fields} fields per entry, found 1"));
+        };
+        let v = if pattern {
+            1.0
+        } else {
+            let Some(v) = it.next() else {
+                return Err("expected 3 fields per entry (row column value), found 2".into());
+            };
+            parse_value(v)?
+        };
+        if it.next().is_some() {
+            return Err(format!(
+                "expected {n_fields} fields per entry, found {}",
+                line.split_ascii_whitespace().count()
+            ));
+        }
+        out.push((
+            parse_index(i, rows, "row")?,
+            parse_index(j, cols, "column")?,
+            v,
+        ));
+        Ok(())
+    };
+    stream_entries(path, r, pre.size_line, parse_line, |items| {
+        for (i, j, v) in items {
+            seen += 1;
+            // Past the announced count only count (the error below names the total).
+            if seen > nnz {
+                continue;
+            }
+            builder.push(i, j, v);
+            if symmetric && i != j {
+                builder.push(j, i, v);
             }
         }
-        out_ptr.push(indices.len());
+        Ok(())
+    })?;
+    if seen != nnz {
+        return Err(count_error(
+            path,
+            pre,
+            "entries",
+            nnz.to_string(),
+            nnz,
+            seen,
+        ));
     }
-    CsMat::try_new((rows, cols), out_ptr, indices, data)
-        .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building CSR: {e}")))
+    builder.finish()
+}
+
+/// Reads the values of an array file (column-major in the file) into a row-major matrix,
+/// placing each value where it belongs as it is parsed.
+fn read_array(path: &Path, pre: &Prelude, r: &mut impl Read) -> Result<Array2<f64>> {
+    let (rows, cols) = (pre.rows, pre.cols);
+    let Some(total) = rows.checked_mul(cols) else {
+        return Err(bad(path, pre.size_line, "matrix size overflows"));
+    };
+    // A value takes at least 2 bytes (a digit and a separator) but the last: a file too short
+    // for `total` values is only counted, not allocated for.
+    let fits = (total as u64) <= pre.body_bytes / 2 + 1;
+    let mut values = Vec::new();
+    if fits {
+        reserve(path, &mut values, total)?;
+        values.resize(total, 0.0);
+    }
+    let mut seen = 0usize;
+    let parse_line = |line: &str, out: &mut Vec<f64>| {
+        for token in line.split_ascii_whitespace() {
+            out.push(parse_value(token)?);
+        }
+        Ok(())
+    };
+    stream_entries(path, r, pre.size_line, parse_line, |items| {
+        for v in items {
+            if fits && seen < total {
+                values[(seen % rows) * cols + seen / rows] = v;
+            }
+            seen += 1;
+        }
+        Ok(())
+    })?;
+    if seen != total {
+        let announced = format!("{rows} x {cols} = {total}");
+        return Err(count_error(path, pre, "values", announced, total, seen));
+    }
+    Array2::from_shape_vec((rows, cols), values)
+        .map_err(|e| Error::Runtime(format!("internal error: {e}")))
 }
 
 /// Reads a Matrix Market file into a CSR matrix. Accepts `coordinate` (real, integer or
@@ -839,22 +1033,20 @@ fn csr_from_entries(
 /// [`Error::Input`] naming the file and line.
 ///
 /// Duplicate coordinate entries are summed, symmetric files are mirrored, zeros are dropped,
-/// columns are sorted within rows.
+/// columns are sorted within rows. The file is streamed: besides the result, reading holds one
+/// block of text and its parsed entries (entries out of row order cost 4 more bytes each).
 pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
-    match parse_file(path)? {
-        Parsed::Coordinate {
-            rows,
-            cols,
-            entries,
-        } => csr_from_entries(path, rows, cols, entries),
-        Parsed::Array { rows, cols, values } => {
-            let mut indptr = zeroed_indptr(path, rows + 1)?;
+    let (pre, mut r) = open(path)?;
+    match pre.header.format {
+        Format::Coordinate => read_coordinate(path, &pre, &mut r),
+        Format::Array => {
+            let a = read_array(path, &pre, &mut r)?;
+            let mut indptr = zeroed_indptr(path, a.nrows() + 1)?;
             indptr.truncate(1);
             let mut indices = Vec::new();
             let mut data = Vec::new();
-            for r in 0..rows {
-                for c in 0..cols {
-                    let v = values[c * rows + r];
+            for row in a.rows() {
+                for (c, &v) in row.iter().enumerate() {
                     if v != 0.0 {
                         indices.push(c);
                         data.push(v);
@@ -862,7 +1054,7 @@ pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
                 }
                 indptr.push(indices.len());
             }
-            CsMat::try_new((rows, cols), indptr, indices, data)
+            CsMat::try_new(a.dim(), indptr, indices, data)
                 .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building CSR: {e}")))
         }
     }
@@ -871,17 +1063,11 @@ pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
 /// Reads a dense `array` Matrix Market file (a `coordinate` file is densified, duplicates
 /// summed).
 pub fn read_dense(path: &Path) -> Result<Array2<f64>> {
-    match parse_file(path)? {
-        Parsed::Array { rows, cols, values } => {
-            let a = Array2::from_shape_vec((cols, rows), values)
-                .map_err(|e| Error::Runtime(format!("internal error: {e}")))?;
-            Ok(a.reversed_axes().as_standard_layout().into_owned())
-        }
-        Parsed::Coordinate {
-            rows,
-            cols,
-            entries,
-        } => {
+    let (pre, mut r) = open(path)?;
+    match pre.header.format {
+        Format::Array => read_array(path, &pre, &mut r),
+        Format::Coordinate => {
+            let (rows, cols) = (pre.rows, pre.cols);
             let total = rows.checked_mul(cols).filter(|&t| t <= (1usize << 34));
             let Some(total) = total else {
                 return Err(Error::input(format!(
@@ -889,6 +1075,7 @@ pub fn read_dense(path: &Path) -> Result<Array2<f64>> {
                     path.display()
                 )));
             };
+            let x = read_coordinate(path, &pre, &mut r)?;
             let mut buf = Vec::new();
             buf.try_reserve_exact(total).map_err(|_| {
                 Error::input(format!(
@@ -897,12 +1084,11 @@ pub fn read_dense(path: &Path) -> Result<Array2<f64>> {
                 ))
             })?;
             buf.resize(total, 0.0);
-            let mut a = Array2::from_shape_vec((rows, cols), buf)
-                .map_err(|e| Error::Runtime(format!("internal error: {e}")))?;
-            for &(i, j, v) in &entries {
-                a[[i as usize, j as usize]] += v;
+            for (&v, (i, j)) in x.iter() {
+                buf[i * cols + j] = v;
             }
-            Ok(a)
+            Array2::from_shape_vec((rows, cols), buf)
+                .map_err(|e| Error::Runtime(format!("internal error: {e}")))
         }
     }
 }
@@ -1204,6 +1390,133 @@ mod tests {
         let msg = err_of(&dir, &text);
         assert!(
             msg.contains(&format!(":{}: value 'oops'", 150_000 + 2)),
+            "{msg}"
+        );
+    }
+
+    /// A coordinate file of `entries` (1-based) in the given order, with a comment and a blank
+    /// line every 1000 entries.
+    fn coordinate_text(rows: usize, cols: usize, entries: &[(usize, usize, f64)]) -> String {
+        let mut text = format!(
+            "%%MatrixMarket matrix coordinate real general\n{rows} {cols} {}\n",
+            entries.len()
+        );
+        for (t, (i, j, v)) in entries.iter().enumerate() {
+            if t % 1000 == 999 {
+                text.push_str("% a comment\n\n");
+            }
+            text.push_str(&format!("{i} {j} {v}\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn entries_in_any_order_across_blocks_give_the_same_matrix() {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let dir = tmp();
+        let (rows, cols) = (500, 300);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        // Duplicates (summed), explicit zeros and pairs that cancel (dropped).
+        let mut entries: Vec<(usize, usize, f64)> = (0..40_000)
+            .map(|_| {
+                let v = match rng.random_range(0..10) {
+                    0 => 0.0,
+                    _ => f64::from(rng.random_range(1..100u32)) / 8.0,
+                };
+                (rng.random_range(1..=rows), rng.random_range(1..=cols), v)
+            })
+            .collect();
+        entries.push((3, 3, 2.5));
+        entries.push((3, 3, -2.5));
+        let mut expected = BTreeMap::new();
+        for &(i, j, v) in &entries {
+            *expected.entry((i - 1, j - 1)).or_insert(0.0) += v;
+        }
+        expected.retain(|_, v| *v != 0.0);
+
+        let mut sorted = entries.clone();
+        sorted.sort_by_key(|e| e.0); // row order, columns in file order
+        entries.shuffle(&mut rng);
+        for (name, list) in [("sorted.mtx", &sorted), ("shuffled.mtx", &entries)] {
+            let text = coordinate_text(rows, cols, list);
+            assert!(text.len() > 4 * READ_BLOCK_BYTES);
+            let x = read_sparse(&write(&dir, name, &text)).unwrap();
+            let got: BTreeMap<(usize, usize), f64> =
+                x.iter().map(|(&v, (i, j))| ((i, j), v)).collect();
+            assert_eq!(got.len(), expected.len(), "{name}");
+            for (key, v) in &expected {
+                let g = got[key];
+                assert!(
+                    (g - v).abs() <= 1e-12 * v.abs(),
+                    "{name} {key:?}: {g} vs {v}"
+                );
+            }
+            assert!(x.is_csr());
+            let d = read_dense(&write(&dir, name, &text)).unwrap();
+            assert_eq!(d.dim(), (rows, cols));
+            assert_eq!(d.iter().filter(|v| **v != 0.0).count(), expected.len());
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_a_block_is_read() {
+        let dir = tmp();
+        let long_comment = format!("%{}\n", "x".repeat(3 * READ_BLOCK_BYTES));
+        let text = format!(
+            "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n{long_comment}2 2 3\n"
+        );
+        let x = read_sparse(&write(&dir, "long.mtx", &text)).unwrap();
+        assert_eq!(x.nnz(), 2);
+        assert_eq!(x.get(1, 1), Some(&3.0));
+        // Line numbers after it are still right.
+        let text = format!(
+            "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n{long_comment}2 2 x\n"
+        );
+        let msg = err_of(&dir, &text);
+        assert!(msg.contains("bad.mtx:5: value 'x'"), "{msg}");
+    }
+
+    #[test]
+    fn a_bogus_size_line_does_not_allocate_for_it() {
+        let dir = tmp();
+        // 10^9 announced values or entries, three present: a count error, no 8 GB buffer.
+        let msg = err_of(
+            &dir,
+            "%%MatrixMarket matrix coordinate real general\n100000 100000 1000000000\n1 1 1\n",
+        );
+        assert!(msg.contains("too few entries"), "{msg}");
+        let p = write(
+            &dir,
+            "a.mtx",
+            "%%MatrixMarket matrix array real general\n100000 10000\n1\n2\n3\n",
+        );
+        let msg = read_dense(&p).unwrap_err().to_string();
+        assert!(
+            msg.contains("too few values") && msg.contains("has 3"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_later_block_names_its_line() {
+        let dir = tmp();
+        let n = 20_000;
+        let mut bytes =
+            format!("%%MatrixMarket matrix coordinate real general\n{n} 1 {n}\n").into_bytes();
+        for i in 1..=n {
+            if i == 15_000 {
+                bytes.extend_from_slice(b"15000 1 \xff\n");
+            } else {
+                bytes.extend_from_slice(format!("{i} 1 0.5\n").as_bytes());
+            }
+        }
+        assert!(bytes.len() > 2 * READ_BLOCK_BYTES);
+        let p = dir.path().join("u.mtx");
+        std::fs::write(&p, &bytes).unwrap();
+        let msg = read_sparse(&p).unwrap_err().to_string();
+        assert!(
+            msg.contains("u.mtx:15002: the file is not valid UTF-8"),
             "{msg}"
         );
     }
