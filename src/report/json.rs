@@ -28,6 +28,7 @@ use serde::Serialize;
 use super::{write_atomic, FitRun, OutputOptions};
 use crate::nmf::{Init, Loss, Metrics, NmfParams, Solver};
 use crate::topics::{finite, TopicSet};
+use crate::vectorize::DocInfo;
 use crate::{Error, Result};
 
 /// The schema version written in `topics.json`.
@@ -49,7 +50,57 @@ pub struct TopicsJson<'a> {
     /// One entry per topic, in the model's order.
     pub topics: Vec<TopicJson<'a>>,
     /// One entry per document, in row order.
-    pub documents: Vec<DocumentJson<'a>>,
+    pub documents: DocumentsJson<'a>,
+}
+
+/// The `documents` section, serialized one document at a time as it is written (a corpus of
+/// 60,000 documents would otherwise hold a second copy of its topic weights in memory).
+#[derive(Debug, Clone, Copy)]
+pub struct DocumentsJson<'a> {
+    documents: &'a [DocInfo],
+    set: &'a TopicSet,
+}
+
+impl<'a> DocumentsJson<'a> {
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// Whether there are no documents.
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+    }
+
+    /// The entry of document `i` (row `i` of X).
+    ///
+    /// # Panics
+    /// If `i` is out of range.
+    pub fn get(&self, i: usize) -> DocumentJson<'a> {
+        let doc = &self.documents[i];
+        let mut weights: Vec<(usize, f64)> = self
+            .set
+            .doc_weights
+            .row(i)
+            .iter()
+            .enumerate()
+            .filter(|&(_, &v)| v > 0.0 && v.is_finite())
+            .map(|(t, &v)| (t, v))
+            .collect();
+        weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        DocumentJson {
+            id: &doc.id,
+            label: doc.label.as_deref(),
+            dominant_topic: self.set.dominant[i],
+            weights,
+        }
+    }
+}
+
+impl Serialize for DocumentsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq((0..self.len()).map(|i| self.get(i)))
+    }
 }
 
 /// `corpus` section.
@@ -237,29 +288,10 @@ pub fn topics_json<'a>(
                 .collect(),
         })
         .collect();
-    let documents = run
-        .dtm
-        .documents
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| {
-            let mut weights: Vec<(usize, f64)> = set
-                .doc_weights
-                .row(i)
-                .iter()
-                .enumerate()
-                .filter(|&(_, &v)| v > 0.0 && v.is_finite())
-                .map(|(t, &v)| (t, v))
-                .collect();
-            weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            DocumentJson {
-                id: &doc.id,
-                label: doc.label.as_deref(),
-                dominant_topic: set.dominant[i],
-                weights,
-            }
-        })
-        .collect();
+    let documents = DocumentsJson {
+        documents: &run.dtm.documents,
+        set,
+    };
     TopicsJson {
         version: TOPICS_JSON_VERSION,
         corpus: CorpusJson {
