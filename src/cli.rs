@@ -547,7 +547,7 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
     }
 
     // The parameters as recorded in the outputs; the factors W0/H0 live only in `valid`, which
-    // is dropped after the fit so they do not stay in memory while the outputs are written.
+    // the fit consumes, so they do not stay in memory while the outputs are written.
     let recorded = params.clone();
     if params.init == Init::Custom {
         let (Some(w0), Some(h0)) = (&cmd.nmf.w0, &cmd.nmf.h0) else {
@@ -598,8 +598,8 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
             pb.set_prefix(format!("loss {objective:.6e}"));
         }
     };
-    let model = valid.fit(&dtm.x, &mut progress)?;
-    drop(valid);
+    // Consumes the parameters: a custom W0 becomes W instead of being copied.
+    let model = valid.into_fit(&dtm.x, &mut progress)?;
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }

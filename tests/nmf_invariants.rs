@@ -379,3 +379,22 @@ fn transform_rejects_a_mismatched_h() {
         Err(NmfError::Data(_))
     ));
 }
+
+#[test]
+fn into_fit_moves_custom_factors_and_gives_the_same_bits() {
+    let x = random_sparse(30, 20, 0.3, 11);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let p = custom(&x, 3, 5).loss(loss).max_iter(25).tol(0.0);
+        let borrowed = fit(&x, p.clone());
+        let moved = p.check().unwrap().into_fit(&x, &mut |_, _| {}).unwrap();
+        let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&borrowed.w), bits(&moved.w), "{loss}");
+        assert_eq!(bits(&borrowed.h), bits(&moved.h), "{loss}");
+    }
+    // A W0 of the wrong shape is still an error when moved.
+    let p = NmfParams::new(2).custom_init(Array2::ones((7, 2)), Array2::ones((2, 20)));
+    assert!(matches!(
+        p.check().unwrap().into_fit(&x, &mut |_, _| {}),
+        Err(NmfError::Data(_))
+    ));
+}

@@ -200,12 +200,33 @@ impl NmfValidParams {
         x: &CsMat<f64>,
         progress: &mut dyn FnMut(usize, f64),
     ) -> Result<NmfModel, NmfError> {
+        self.fit_from(x, None, progress)
+    }
+
+    /// [`NmfValidParams::fit`], consuming the parameters: custom starting factors are moved
+    /// into the solver instead of copied (W0 is n × k, as large as W itself).
+    pub fn into_fit(
+        mut self,
+        x: &CsMat<f64>,
+        progress: &mut dyn FnMut(usize, f64),
+    ) -> Result<NmfModel, NmfError> {
+        let w0 = self.0.w0.take();
+        self.fit_from(x, w0, progress)
+    }
+
+    /// The fit, with the custom W0 given apart from the parameters when it is owned.
+    fn fit_from(
+        &self,
+        x: &CsMat<f64>,
+        owned_w0: Option<Array2<f64>>,
+        progress: &mut dyn FnMut(usize, f64),
+    ) -> Result<NmfModel, NmfError> {
         let start = std::time::Instant::now();
         let mut xs = data::Sparse::new(x)?;
         let p = self.params();
-        let (w0, h0) = start::initial_factors(x, xs.nrows(), xs.ncols(), p)?;
+        let (w0, h0) = start::initial_factors(x, xs.nrows(), xs.ncols(), p, owned_w0)?;
         let reg = self.regularization(xs.nrows(), xs.ncols());
-        let out = mu::solve(&mut xs, w0.view(), &h0, true, p, reg, progress);
+        let out = mu::solve(&mut xs, w0, &h0, true, p, reg, progress);
         let seconds = start.elapsed().as_secs_f64();
         Ok(model::assemble(out, seconds))
     }
@@ -258,6 +279,14 @@ pub fn transform(
     let mut p = params.params().clone();
     p.k = k;
     let reg = params.regularization(xs.nrows(), xs.ncols());
-    let out = mu::solve(&mut xs, w0.view(), h, false, &p, reg, &mut |_, _| {});
+    let out = mu::solve(
+        &mut xs,
+        std::borrow::Cow::Owned(w0),
+        h,
+        false,
+        &p,
+        reg,
+        &mut |_, _| {},
+    );
     Ok(out.w)
 }

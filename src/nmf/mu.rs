@@ -11,7 +11,9 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView2};
+use std::borrow::Cow;
+
+use ndarray::Array2;
 
 use super::data::Sparse;
 use super::{Loss, NmfParams, Regularization};
@@ -56,7 +58,7 @@ fn err_of(div: f64) -> f64 {
 /// stays fixed (transform). Parameters are assumed validated and shapes consistent.
 pub(crate) fn solve(
     xs: &mut Sparse<'_>,
-    w0: ArrayView2<'_, f64>,
+    w0: Cow<'_, Array2<f64>>,
     h: &Array2<f64>,
     update_h: bool,
     p: &NmfParams,
@@ -78,7 +80,17 @@ pub(crate) fn solve(
     let x = xs.x();
     let gram = !kl;
 
-    let mut w: Vec<f64> = w0.iter().copied().collect();
+    // An owned, standard-layout W0 becomes W without a copy.
+    let mut w: Vec<f64> = match w0 {
+        Cow::Owned(a) if a.is_standard_layout() => {
+            // Contiguous in row-major order: the values are v[offset..offset + n·k].
+            let (mut v, offset) = a.into_raw_vec_and_offset();
+            v.drain(..offset.unwrap_or(0));
+            v.truncate(n * k);
+            v
+        }
+        other => other.iter().copied().collect(),
+    };
     let mut ht: Vec<f64> = h.t().iter().copied().collect();
     // W needs a second buffer only at iterations with a stopping check (the solver may stop
     // at the W it started the iteration with); H is always updated in place.

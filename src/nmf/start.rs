@@ -15,20 +15,35 @@ use crate::kernels::{csr_mul_dense, dense_mul_small, factor_stats};
 pub(crate) type Factor<'p> = Cow<'p, Array2<f64>>;
 
 /// W0 (n × k) and H0 (k × m) for a fit. The single call site of the initialization. Custom
-/// factors are checked and borrowed from `p`, not copied.
+/// factors are checked and borrowed from `p`, not copied; `owned_w0`, when given, is the
+/// custom W0 taken out of `p` by the caller (and used instead of `p.w0`).
 pub(crate) fn initial_factors<'p>(
     x: &CsMat<f64>,
     n: usize,
     m: usize,
     p: &'p NmfParams,
+    owned_w0: Option<Array2<f64>>,
 ) -> Result<(Factor<'p>, Factor<'p>), NmfError> {
     debug_assert_eq!((x.rows(), x.cols()), (n, m));
-    if let (Init::Custom, Some(w0), Some(h0)) = (p.init, p.w0.as_ref(), p.h0.as_ref()) {
-        super::init::check_custom(x, p.k, w0, h0)?;
-        return Ok((Cow::Borrowed(w0), Cow::Borrowed(h0)));
+    if p.init == Init::Custom {
+        let w0 = match owned_w0 {
+            Some(w) => Cow::Owned(w),
+            None => {
+                p.w0.as_ref()
+                    .map(Cow::Borrowed)
+                    .ok_or_else(missing_custom)?
+            }
+        };
+        let h0 = p.h0.as_ref().ok_or_else(missing_custom)?;
+        super::init::check_custom(x, p.k, &w0, h0)?;
+        return Ok((w0, Cow::Borrowed(h0)));
     }
     let (w0, h0) = super::init::initialize(x, p.k, p.init, p.seed, p.w0.as_ref(), p.h0.as_ref())?;
     Ok((Cow::Owned(w0), Cow::Owned(h0)))
+}
+
+fn missing_custom() -> NmfError {
+    NmfError::Params("--init custom needs both --w0 and --h0".into())
 }
 
 /// The start of `transform`: `max(X·Hᵀ·(HHᵀ + δI)⁻¹, 0)` (δ = 1e-10·tr(HHᵀ)/k keeps the
