@@ -909,28 +909,22 @@ macro_rules! by_lanes {
 /// part scatters into its own buffer; the buffers are summed in part order).
 pub const SCATTER_PARTS: usize = 2;
 
+/// buf_j += x_ij·a_i for the rows i = row0, row0 + 1, … of `a_block` (row-major, one row per
+/// row of X from `row0`) and their stored entries j; rows in order, entries in storage order.
 #[multiversion(targets(
     "x86_64+avx512f+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
     "x86_64+avx",
     "aarch64+neon"
 ))]
-fn scatter_part<'x>(
-    x: CsrRef<'x>,
-    rows: std::ops::Range<usize>,
-    a: &[f64],
-    k: usize,
-    buf: &mut [f64],
-) {
+fn scatter_block<'x>(x: CsrRef<'x>, row0: usize, a_block: &[f64], k: usize, buf: &mut [f64]) {
     let fma = target_cfg_f!(target_feature = "fma");
-    buf.fill(0.0);
     const WITH_FMA: bool = true;
-    if fma && by_lanes!(k, WITH_FMA, scatter_rows_lanes(x, rows.clone(), a, buf)) {
+    if fma && by_lanes!(k, WITH_FMA, scatter_rows_lanes(x, row0, a_block, buf)) {
         return;
     }
-    for i in rows {
-        let ai = &a[i * k..(i + 1) * k];
-        let (cols, vals) = x.row(i);
+    for (r, ai) in a_block.chunks_exact(k).enumerate() {
+        let (cols, vals) = x.row(row0 + r);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
             if let Some(&jn) = cols.get(t + PREFETCH_AHEAD) {
                 prefetch_row(buf.as_ptr().wrapping_add(jn * k), k);
@@ -945,19 +939,19 @@ fn scatter_part<'x>(
     }
 }
 
-/// The loop of [`scatter_part`] for k = 4·C: each row a_i is held in registers while it is
+/// The loop of [`scatter_block`] for k = 4·C: each row a_i is held in registers while it is
 /// added into the rows buf_j of its stored entries (prefetched ahead).
 #[inline(always)]
 fn scatter_rows_lanes<const C: usize, const FMA: bool>(
     x: CsrRef<'_>,
-    rows: std::ops::Range<usize>,
-    a: &[f64],
+    row0: usize,
+    a_block: &[f64],
     buf: &mut [f64],
 ) {
     let k = 4 * C;
-    for i in rows {
-        let ai = lanes_load::<C>(&a[i * k..(i + 1) * k]);
-        let (cols, vals) = x.row(i);
+    for (r, ar) in a_block.chunks_exact(k).enumerate() {
+        let ai = lanes_load::<C>(ar);
+        let (cols, vals) = x.row(row0 + r);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
             prefetch_ahead(cols, t, buf, k);
             let bj = &mut buf[j * k..(j + 1) * k];
@@ -995,25 +989,15 @@ pub fn csr_transpose_mul_dense(x: CsrRef<'_>, a: &[f64], k: usize, out: &mut [f6
     let mk = x.ncols * k;
     let mut extra = vec![0.0; (SCATTER_PARTS - 1) * mk];
     let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(SCATTER_PARTS);
-    bufs.push(out);
+    bufs.push(&mut *out);
     bufs.extend(extra.chunks_exact_mut(mk.max(1)).take(SCATTER_PARTS - 1));
-    bufs.par_iter_mut()
-        .enumerate()
-        .for_each(|(p, buf)| scatter_part(x, cuts[p]..cuts[p + 1], a, k, buf));
-    let (first, rest) = bufs.split_at_mut(1);
-    let out = &mut *first[0];
-    let rest: Vec<&[f64]> = rest.iter().map(|b| &**b).collect();
-    out.par_chunks_mut(ROW_BLOCK * k)
-        .enumerate()
-        .for_each(|(blk, ob)| {
-            let s = blk * ROW_BLOCK * k;
-            let len = ob.len();
-            for r in &rest {
-                for (o, v) in ob.iter_mut().zip(&r[s..s + len]) {
-                    *o += v;
-                }
-            }
-        });
+    bufs.par_iter_mut().enumerate().for_each(|(p, buf)| {
+        buf.fill(0.0);
+        let rows = cuts[p]..cuts[p + 1];
+        scatter_block(x, rows.start, &a[rows.start * k..rows.end * k], k, buf);
+    });
+    drop(bufs);
+    add_buffers(out, &extra, k);
 }
 
 #[multiversion(targets(
@@ -1570,6 +1554,351 @@ pub fn dense_mul_small(a: &[f64], m: &[f64], k: usize, out: &mut [f64]) {
         });
 }
 
+// ---------------------------------------------------------------------------------------------
+// The fused KL pass: the W update and the numerator of the H update in one pass over X.
+//
+// The KL H update needs Wᵀ·R, a sum over the rows of X, which a row pass can only scatter.
+// Each fixed part of the rows scatters into its own m × k buffer while it updates its rows of
+// W, so X is read once per iteration, the rows h_j the W update just gathered are still in
+// cache for the ratios r_ij, and no transposed copy of X is kept. (For Frobenius the same
+// fusion measured ~8% slower than the dynamic W pass followed by [`csr_transpose_mul_dense`]
+// on the Debian matrix: its scatter needs no dots with h_j, so there is nothing to share,
+// and the fixed parts balance worse than dynamic blocks.)
+
+/// Number of fixed parts the rows of X are cut into by the fused pass, for a matrix with
+/// `nnz` stored entries and `m` columns at rank `k`: at least 2 (so two threads share the
+/// work), more for matrices with many entries per column, with the part buffers (`parts·m·k`
+/// values) kept under a quarter of the storage of X (16 bytes per entry); at most 16. Depends
+/// on the matrix only, never on the thread count, so results do not either.
+pub fn scatter_parts(nnz: usize, m: usize, k: usize) -> usize {
+    (nnz / (2 * m * k).max(1)).clamp(2, 16)
+}
+
+/// out ← out + Σ_p rest_p, block-parallel, the buffers added in order (deterministic).
+fn add_buffers(out: &mut [f64], rest: &[f64], k: usize) {
+    let len = out.len();
+    if len == 0 {
+        return;
+    }
+    out.par_chunks_mut(ROW_BLOCK * k)
+        .enumerate()
+        .for_each(|(blk, ob)| {
+            let (s, n) = (blk * ROW_BLOCK * k, ob.len());
+            for r in rest.chunks_exact(len) {
+                for (o, v) in ob.iter_mut().zip(&r[s..s + n]) {
+                    *o += v;
+                }
+            }
+        });
+}
+
+/// Runs a row pass over the [`scatter_parts`] fixed parts of the rows of X (cut at block
+/// boundaries, about equal numbers of stored entries), one task per part. In a part, blocks of
+/// [`ROW_BLOCK`] rows are taken in order: `block(row0, out_block, partials)` updates the block
+/// and `scatter(row0, new_block, buf)` adds its contribution to the part's m × k buffer. The
+/// first buffer is `num`; the others live in `extra` (resized as needed); they are summed into
+/// `num` in part order. Returns the block partials summed in block order, as [`blocks`] does.
+#[allow(clippy::too_many_arguments)]
+fn parts_pass<F, S>(
+    x: CsrRef<'_>,
+    k: usize,
+    stride: usize,
+    out: &mut [f64],
+    num: &mut [f64],
+    extra: &mut Vec<f64>,
+    block: F,
+    scatter: S,
+) -> Vec<f64>
+where
+    F: Fn(usize, &mut [f64], &mut [f64]) + Sync,
+    S: Fn(usize, &[f64], &mut [f64]) + Sync,
+{
+    let nblocks = x.nrows.div_ceil(ROW_BLOCK).max(1);
+    let parts = scatter_parts(x.nnz(), x.ncols, k);
+    // Part p covers the blocks cuts[p]..cuts[p + 1].
+    let mut cuts = vec![0usize];
+    for p in 1..parts {
+        let target = x.nnz() * p / parts;
+        let row = x.indptr.partition_point(|&q| q < target).min(x.nrows);
+        let blk = (row / ROW_BLOCK).min(nblocks);
+        cuts.push(blk.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(nblocks);
+    let mk = x.ncols * k;
+    extra.clear();
+    extra.resize((parts - 1) * mk, 0.0);
+    let mut partials = vec![0.0; nblocks * stride];
+
+    let mut tasks = Vec::with_capacity(parts);
+    let (mut out_rest, mut part_rest) = (out, &mut partials[..]);
+    let mut bufs = std::iter::once(&mut *num).chain(extra.chunks_exact_mut(mk.max(1)));
+    for p in 0..parts {
+        let (b0, b1) = (cuts[p], cuts[p + 1]);
+        let rows = (b1 * ROW_BLOCK).min(x.nrows) - (b0 * ROW_BLOCK).min(x.nrows);
+        let (o, rest) = std::mem::take(&mut out_rest).split_at_mut(rows * k);
+        out_rest = rest;
+        let (pp, rest) = std::mem::take(&mut part_rest).split_at_mut((b1 - b0) * stride);
+        part_rest = rest;
+        let buf = bufs.next().unwrap_or_default();
+        tasks.push((b0, o, pp, buf));
+    }
+    tasks.into_par_iter().for_each(|(b0, o, pp, buf)| {
+        buf.fill(0.0);
+        for (t, (ob, pb)) in o
+            .chunks_mut(ROW_BLOCK * k)
+            .zip(pp.chunks_mut(stride))
+            .enumerate()
+        {
+            let row0 = (b0 + t) * ROW_BLOCK;
+            block(row0, ob, pb);
+            scatter(row0, ob, buf);
+        }
+    });
+    add_buffers(num, extra, k);
+
+    let mut total = vec![0.0; stride];
+    for pb in partials.chunks_exact(stride) {
+        for (t, p) in total.iter_mut().zip(pb) {
+            *t += p;
+        }
+    }
+    total
+}
+
+/// buf_j += r_ij·a_i with r_ij = x_ij / max(a_i·b_j, ε), for the rows of `a_block` (rows
+/// row0, row0 + 1, … of X) and their stored entries.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn kl_scatter_block<'x>(
+    x: CsrRef<'x>,
+    row0: usize,
+    a_block: &[f64],
+    b: &[f64],
+    k: usize,
+    buf: &mut [f64],
+) {
+    if target_cfg_f!(target_feature = "fma") {
+        kl_scatter_inner::<true>(x, row0, a_block, b, k, buf);
+    } else {
+        kl_scatter_inner::<false>(x, row0, a_block, b, k, buf);
+    }
+}
+
+#[inline(always)]
+fn kl_scatter_inner<const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a_block: &[f64],
+    b: &[f64],
+    k: usize,
+    buf: &mut [f64],
+) {
+    if FMA && by_lanes!(k, FMA, kl_scatter_lanes(x, row0, a_block, b, buf)) {
+        return;
+    }
+    for (r, ai) in a_block.chunks_exact(k).enumerate() {
+        let (cols, vals) = x.row(row0 + r);
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            prefetch_ahead(cols, t, b, k);
+            let wh = dot::<FMA>(ai, &b[j * k..(j + 1) * k]);
+            let whc = if wh < EPSILON { EPSILON } else { wh };
+            axpy::<FMA>(v / whc, ai, &mut buf[j * k..(j + 1) * k]);
+        }
+    }
+}
+
+/// [`kl_scatter_inner`] for k = 4·C, in three phases per row as [`kl_rows_lanes`]: the dots,
+/// the ratios (vectorized), then the scatter of ratio·a_i (the rows b_j and buf_j of the row's
+/// entries are prefetched).
+#[inline(always)]
+fn kl_scatter_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a_block: &[f64],
+    b: &[f64],
+    buf: &mut [f64],
+) {
+    let k = 4 * C;
+    let mut ratio: Vec<f64> = Vec::new();
+    for (r, ar) in a_block.chunks_exact(k).enumerate() {
+        let ai = lanes_load::<C>(ar);
+        let (cols, vals) = x.row(row0 + r);
+        ratio.clear();
+        ratio.resize(cols.len(), 0.0);
+        for (t, (&j, w)) in cols.iter().zip(ratio.iter_mut()).enumerate() {
+            prefetch_ahead(cols, t, b, k);
+            *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
+        }
+        kl_ratios::<FMA>(vals, &mut ratio, false);
+        for (t, (&j, &q)) in cols.iter().zip(&ratio).enumerate() {
+            prefetch_ahead(cols, t, buf, k);
+            let bj = &mut buf[j * k..(j + 1) * k];
+            for c in 0..C {
+                for l in 0..4 {
+                    bj[4 * c + l] = madd::<FMA>(q, ai[c][l], bj[4 * c + l]);
+                }
+            }
+        }
+    }
+}
+
+/// The KL multiplicative update of W fused with the numerator of the H update, in one pass
+/// over X. With `a` = W_t (or `None`: W_t is `out`, updated in place), B = Ht and
+/// `den_base` = H𝟙 + l1_W it writes W_{t+1} to `out` exactly as [`mu_kl_rows`] (no floor, no
+/// Gram matrix) and returns the same statistics, and it also computes
+///
+/// ```text
+/// num_j = Σ_i r_ij · w_i,    r_ij = x_ij / max(w_i·h_j, ε)   (w_i: row i of W_{t+1})
+/// ```
+///
+/// — the numerator (Wᵀ·R)ᵀ of the H update, as an m × k row-major matrix — by scattering each
+/// new row of W right after it is computed. `extra` holds the part buffers
+/// (`(parts − 1)·m·k` values, see [`scatter_parts`]); keep it between calls.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+pub fn mu_kl_rows_scatter(
+    x: CsrRef<'_>,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    with_log: bool,
+    out: &mut [f64],
+    num: &mut [f64],
+    extra: &mut Vec<f64>,
+) -> PassStats {
+    assert!(k >= 1, "mu_kl_rows_scatter: k must be at least 1");
+    if let Some(a) = a {
+        check_factor("mu_kl_rows_scatter: A", a, x.nrows, k);
+    }
+    check_factor("mu_kl_rows_scatter: B", b, x.ncols, k);
+    check_factor("mu_kl_rows_scatter: out", out, x.nrows, k);
+    check_factor("mu_kl_rows_scatter: num", num, x.ncols, k);
+    assert_eq!(
+        den_base.len(),
+        k,
+        "mu_kl_rows_scatter: den_base must have k entries"
+    );
+    let stride = SCALARS + k;
+    let total = parts_pass(
+        x,
+        k,
+        stride,
+        out,
+        num,
+        extra,
+        |row0, ob, pb| {
+            kl_block(
+                x, row0, a, b, k, den_base, l2, false, with_log, false, ob, pb,
+            )
+        },
+        |row0, nb, buf| kl_scatter_block(x, row0, nb, b, k, buf),
+    );
+    split_stats(&total, k, false)
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn kl_num_block(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    part: &mut [f64],
+) {
+    if target_cfg_f!(target_feature = "fma") {
+        kl_num_inner::<true>(a, num, k, den_base, l2, floor, part);
+    } else {
+        kl_num_inner::<false>(a, num, k, den_base, l2, floor, part);
+    }
+}
+
+#[inline(always)]
+fn kl_num_inner<const FMA: bool>(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+    part: &mut [f64],
+) {
+    for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
+        add_old_row::<FMA>(o, part);
+        for l in 0..k {
+            let mut den = den_base[l] + l2 * o[l];
+            if den == 0.0 {
+                den = EPSILON;
+            }
+            let mut val = o[l] * (nr[l] / den);
+            if floor && val < f64::EPSILON {
+                val = 0.0;
+            }
+            o[l] = val;
+        }
+        add_new_row::<FMA>(o, part, false);
+    }
+}
+
+/// The KL multiplicative update of A in place from a precomputed numerator `num` (row-major
+/// like A, e.g. from [`mu_kl_rows_scatter`]):
+///
+/// ```text
+/// a_jl ← a_jl · num_jl / d_jl,     d_jl = den_base_l + l2·a_jl   (0 → ε)
+/// ```
+///
+/// then, with `floor`, values below `f64::EPSILON` set to 0. With A = Ht and
+/// `den_base = Wᵀ𝟙 (zeros → 1) + l1_H` this is scikit-learn's H update. Returns ‖A_old‖₁,
+/// ‖A_old‖²_F and the new A's statistics (no Gram matrix); the log and cross terms are 0.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_kl_from_numerator(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    den_base: &[f64],
+    l2: f64,
+    floor: bool,
+) -> PassStats {
+    assert!(
+        k >= 1 && a.len().is_multiple_of(k),
+        "mu_kl_from_numerator: A must be rows × k"
+    );
+    assert_eq!(
+        num.len(),
+        a.len(),
+        "mu_kl_from_numerator: num must have A's shape"
+    );
+    assert_eq!(
+        den_base.len(),
+        k,
+        "mu_kl_from_numerator: den_base must have k entries"
+    );
+    let rows = a.len() / k;
+    let stride = SCALARS + k;
+    let total = blocks(rows, k, stride, a, |row0, ob, pb| {
+        let s = row0 * k;
+        kl_num_block(ob, &num[s..s + ob.len()], k, den_base, l2, floor, pb)
+    });
+    split_stats(&total, k, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1783,6 +2112,150 @@ mod tests {
         assert!((sw.old_sq - sg.old_sq).abs() <= 1e-12 * sw.old_sq);
         for (p, q) in sw.new.gram.iter().zip(&sg.new.gram) {
             assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0));
+        }
+    }
+
+    /// The fused KL pass on an n × m sample: its W equals [`mu_kl_rows`]'s bit for bit (same
+    /// block kernel), in place or not; its numerator equals the dense formula with the new W;
+    /// and everything is bit-identical with 1 and 2 threads.
+    fn kl_scatter_check(n: usize, m: usize, k: usize) {
+        let x = sample(n, m, 21);
+        let (a, b) = (factor(n, k, 22), factor(m, k, 23));
+        let den: Vec<f64> = (0..k).map(|l| 0.3 + l as f64).collect();
+        let mut want = vec![0.0; n * k];
+        let sw = mu_kl_rows(
+            x.view(),
+            &a,
+            &b,
+            k,
+            &den,
+            0.2,
+            false,
+            true,
+            false,
+            &mut want,
+        );
+        let run = |threads: usize, in_place: bool| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut out = if in_place {
+                    a.clone()
+                } else {
+                    vec![f64::NAN; n * k]
+                };
+                let mut num = vec![f64::NAN; m * k];
+                let mut extra = vec![f64::NAN; 3];
+                let src = (!in_place).then_some(&a[..]);
+                let st = mu_kl_rows_scatter(
+                    x.view(),
+                    src,
+                    &b,
+                    k,
+                    &den,
+                    0.2,
+                    true,
+                    &mut out,
+                    &mut num,
+                    &mut extra,
+                );
+                (out, num, st)
+            })
+        };
+        let (out, num, st) = run(2, false);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&out), bits(&want), "n={n} m={m} k={k}");
+        assert_eq!(st, sw);
+        for (threads, in_place) in [(1, false), (1, true), (2, true)] {
+            let (o, nu, s) = run(threads, in_place);
+            assert_eq!(bits(&o), bits(&out));
+            assert_eq!(bits(&nu), bits(&num), "numerator with {threads} threads");
+            assert_eq!(s, st);
+        }
+        let d = dense(x.view());
+        let mut expect = vec![0.0; m * k];
+        for i in 0..n {
+            for j in 0..m {
+                let xv = d[i * m + j];
+                if xv == 0.0 {
+                    continue;
+                }
+                let wh: f64 = (0..k).map(|l| out[i * k + l] * b[j * k + l]).sum();
+                for l in 0..k {
+                    expect[j * k + l] += xv / wh.max(EPSILON) * out[i * k + l];
+                }
+            }
+        }
+        for (g, e) in num.iter().zip(&expect) {
+            assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{g} vs {e}");
+        }
+    }
+
+    #[test]
+    fn fused_kl_pass_matches_the_row_pass_and_the_dense_numerator() {
+        // (260, 19, 4) has more parts than blocks (some parts are empty), (3, 50, 4) a
+        // single block, k = 7 takes the generic loops, k = 20 the register path.
+        assert!(scatter_parts(sample(260, 19, 21).view().nnz(), 19, 4) > 2);
+        for (n, m, k) in [
+            (260, 19, 4),
+            (260, 19, 7),
+            (300, 41, 20),
+            (3, 50, 4),
+            (129, 5, 8),
+        ] {
+            kl_scatter_check(n, m, k);
+        }
+    }
+
+    #[test]
+    fn kl_update_from_numerator_equals_the_sparse_pass() {
+        // The H update from the fused numerator equals the KL row pass over Xᵀ with the
+        // floor, for both the values and the statistics.
+        let (n, m, k) = (200, 29, 20);
+        let x = sample(n, m, 24);
+        let (w, mut ht) = (factor(n, k, 25), factor(m, k, 26));
+        ht[3] = 1e-300; // floored to 0 by both
+        let den: Vec<f64> = (0..k).map(|l| 1.0 + 0.1 * l as f64).collect();
+        let xt = csr_transpose(x.view());
+        let mut want = vec![0.0; m * k];
+        let sw = mu_kl_rows(
+            xt.view(),
+            &ht,
+            &w,
+            k,
+            &den,
+            0.3,
+            true,
+            false,
+            false,
+            &mut want,
+        );
+        // The numerator Wᵀ·R, summed densely.
+        let d = dense(x.view());
+        let mut num = vec![0.0; m * k];
+        for i in 0..n {
+            for j in 0..m {
+                let xv = d[i * m + j];
+                if xv != 0.0 {
+                    let wh: f64 = (0..k).map(|l| w[i * k + l] * ht[j * k + l]).sum();
+                    for l in 0..k {
+                        num[j * k + l] += xv / wh.max(EPSILON) * w[i * k + l];
+                    }
+                }
+            }
+        }
+        let mut got = ht.clone();
+        let sg = mu_kl_from_numerator(&mut got, &num, k, &den, 0.3, true);
+        assert_eq!(got[3], 0.0);
+        for (p, q) in got.iter().zip(&want) {
+            assert!((p - q).abs() <= 1e-12 * q.abs().max(1.0), "{p} vs {q}");
+        }
+        assert!((sw.old_l1 - sg.old_l1).abs() <= 1e-12 * sw.old_l1);
+        assert!((sw.new.l1 - sg.new.l1).abs() <= 1e-12 * sw.new.l1);
+        for (p, q) in sw.new.colsum.iter().zip(&sg.new.colsum) {
+            assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0));
         }
     }
 

@@ -1,4 +1,4 @@
-//! The data matrix as the solver sees it: X in CSR and, when needed, a CSR copy of Xᵀ, plus
+//! The data matrix as the solver sees it: X in CSR (borrowed, or converted once from CSC), plus
 //! validation of X and of dense factors.
 
 use std::borrow::Cow;
@@ -25,11 +25,10 @@ impl Held<'_> {
     }
 }
 
-/// X (documents × terms) in CSR, and Xᵀ in CSR once [`Sparse::ensure_transpose`] ran.
+/// X (documents × terms) in CSR.
 #[derive(Debug)]
 pub(crate) struct Sparse<'a> {
     x: Held<'a>,
-    xt: Option<Held<'a>>,
 }
 
 impl<'a> Sparse<'a> {
@@ -62,13 +61,11 @@ impl<'a> Sparse<'a> {
         };
         check_entries(raw.view(), x.is_csr())?;
         Ok(if x.is_csr() {
-            Sparse { x: raw, xt: None }
+            Sparse { x: raw }
         } else {
-            let xt = raw;
-            let xr = Held::Owned(csr_transpose(xt.view()));
+            // The CSC arrays of X are the CSR arrays of Xᵀ.
             Sparse {
-                x: xr,
-                xt: Some(xt),
+                x: Held::Owned(csr_transpose(raw.view())),
             }
         })
     }
@@ -76,24 +73,6 @@ impl<'a> Sparse<'a> {
     /// X in CSR.
     pub(crate) fn x(&self) -> CsrRef<'_> {
         self.x.view()
-    }
-
-    /// Xᵀ in CSR (call [`Sparse::ensure_transpose`] first).
-    ///
-    /// # Panics
-    /// If the transpose has not been built.
-    pub(crate) fn xt(&self) -> CsrRef<'_> {
-        self.xt
-            .as_ref()
-            .expect("the transpose of X is built before use")
-            .view()
-    }
-
-    /// Builds the CSR copy of Xᵀ if it is not there yet.
-    pub(crate) fn ensure_transpose(&mut self) {
-        if self.xt.is_none() {
-            self.xt = Some(Held::Owned(csr_transpose(self.x.view())));
-        }
     }
 
     /// Number of documents.

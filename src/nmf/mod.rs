@@ -222,11 +222,11 @@ impl NmfValidParams {
         progress: &mut dyn FnMut(usize, f64),
     ) -> Result<NmfModel, NmfError> {
         let start = std::time::Instant::now();
-        let mut xs = data::Sparse::new(x)?;
+        let xs = data::Sparse::new(x)?;
         let p = self.params();
         let (w0, h0) = start::initial_factors(x, xs.nrows(), xs.ncols(), p, owned_w0)?;
         let reg = self.regularization(xs.nrows(), xs.ncols());
-        let out = mu::solve(&mut xs, w0, &h0, true, p, reg, progress);
+        let out = mu::solve(&xs, w0, &h0, true, p, reg, progress);
         let seconds = start.elapsed().as_secs_f64();
         Ok(model::assemble(out, seconds))
     }
@@ -247,7 +247,7 @@ pub fn transform(
     params: &NmfValidParams,
     w0: Option<Array2<f64>>,
 ) -> Result<Array2<f64>, NmfError> {
-    let mut xs = data::Sparse::new(x)?;
+    let xs = data::Sparse::new(x)?;
     let k = h.nrows();
     if k == 0 {
         return Err(NmfError::Data("H has no topics (0 rows)".into()));
@@ -280,7 +280,7 @@ pub fn transform(
     p.k = k;
     let reg = params.regularization(xs.nrows(), xs.ncols());
     let out = mu::solve(
-        &mut xs,
+        &xs,
         std::borrow::Cow::Owned(w0),
         h,
         false,

@@ -1,17 +1,21 @@
 //! The multiplicative-update solver (scikit-learn's `solver="mu"`), shared by `fit` (W and H
 //! updated) and `transform` (H fixed).
 //!
-//! Each iteration is two row-parallel passes: the W pass over X (reads W_t, H_t, writes
-//! W_{t+1}) and the H pass over Xᵀ (reads H_t and the new W_{t+1}, writes H_{t+1}). Each
-//! pass reads only row i of the factor it updates before writing row i, so both are done in
-//! place, except the W pass at a stopping check (tol > 0, every 10 iterations), which writes
-//! a second buffer: the W pass of iteration t+1 reports the divergence of (W_t, H_t), and if
-//! the check says stop, the solver returns (W_t, H_t) without undoing anything. The statistics each pass needs from the other factor
-//! (column sums for KL, the k×k Gram matrix for Frobenius) come out of the pass that wrote it.
-
-use std::time::Instant;
+//! Each iteration is a row-parallel W pass over X (reads W_t, H_t, writes W_{t+1}), then the
+//! H update from its numerator, an m × k matrix that is a sum over the rows of X: for
+//! Frobenius Xᵀ·W_{t+1}, scattered by a second pass over X ([`csr_transpose_mul_dense`]); for
+//! KL Wᵀ·R with r_ij = x_ij / max(w_i·h_j, ε) for the new W, scattered by the W pass itself
+//! as each new row w_i is computed ([`mu_kl_rows_scatter`]). No transposed copy of X is kept.
+//!
+//! W is updated in place (a row is read before it is written), except by the W pass at a
+//! stopping check (tol > 0, every 10 iterations), which writes a second buffer: the W pass of
+//! iteration t+1 reports the divergence of (W_t, H_t), and if the check says stop, the solver
+//! returns (W_t, H_t) without undoing anything. The statistics each update needs from the
+//! other factor (column sums for KL, the k×k Gram matrix for Frobenius) come out of the pass
+//! that wrote it.
 
 use std::borrow::Cow;
+use std::time::Instant;
 
 use ndarray::Array2;
 
@@ -19,8 +23,8 @@ use super::data::Sparse;
 use super::{Loss, NmfParams, Regularization};
 use crate::kernels::{
     csr_transpose_mul_dense, eval_at_nonzeros, factor_stats, mu_frobenius_from_numerator,
-    mu_frobenius_rows, mu_frobenius_rows_in_place, mu_kl_rows, mu_kl_rows_in_place, trace_product,
-    EPSILON,
+    mu_frobenius_rows, mu_frobenius_rows_in_place, mu_kl_from_numerator, mu_kl_rows,
+    mu_kl_rows_in_place, mu_kl_rows_scatter, trace_product, EPSILON,
 };
 
 /// What the solver hands back.
@@ -57,7 +61,7 @@ fn err_of(div: f64) -> f64 {
 /// Runs multiplicative updates from `w0` (n × k) and `h` (k × m). With `update_h` false, H
 /// stays fixed (transform). Parameters are assumed validated and shapes consistent.
 pub(crate) fn solve(
-    xs: &mut Sparse<'_>,
+    xs: &Sparse<'_>,
     w0: Cow<'_, Array2<f64>>,
     h: &Array2<f64>,
     update_h: bool,
@@ -71,12 +75,6 @@ pub(crate) fn solve(
     assert_eq!(w0.dim(), (n, k), "W0 has the shape n × k");
     assert_eq!(h.ncols(), m, "H has the shape k × m");
     let kl = p.loss == Loss::Kl;
-    // KL gathers rows of W through a CSR copy of Xᵀ; Frobenius computes Xᵀ·W by scattering
-    // the rows of X into an m × k numerator instead (no transposed copy).
-    if update_h && kl {
-        xs.ensure_transpose();
-    }
-    let xs = &*xs;
     let x = xs.x();
     let gram = !kl;
 
@@ -96,11 +94,14 @@ pub(crate) fn solve(
     // at the W it started the iteration with); H is always updated in place.
     let checks = p.tol > 0.0;
     let mut wn = if checks { vec![0.0; n * k] } else { Vec::new() };
-    let mut hnum = if update_h && !kl {
+    // The numerator of the H update (m × k) — scattered by the fused W pass for KL, by
+    // `csr_transpose_mul_dense` for Frobenius — and the KL scatter's other part buffers.
+    let mut hnum = if update_h {
         vec![0.0; m * k]
     } else {
         Vec::new()
     };
+    let mut hparts = Vec::new();
     let mut ws = factor_stats(&w, k, gram);
     let mut hs = factor_stats(&ht, k, gram);
 
@@ -120,6 +121,17 @@ pub(crate) fn solve(
         let check_now = checks && t > 0 && t % 10 == 0;
         let den: Vec<f64> = hs.colsum.iter().map(|s| s + reg.l1_w).collect();
         let st = match (kl, check_now) {
+            // KL with H updated: the fused pass computes W_{t+1} and the numerator of the H
+            // update in one pass over X.
+            (true, _) if update_h => {
+                let (a, out): (Option<&[f64]>, &mut [f64]) = if check_now {
+                    (Some(&w), &mut wn)
+                } else {
+                    (None, &mut w)
+                };
+                let (num, parts) = (&mut hnum, &mut hparts);
+                mu_kl_rows_scatter(x, a, &ht, k, &den, reg.l2_w, true, out, num, parts)
+            }
             (true, true) => mu_kl_rows(x, &w, &ht, k, &den, reg.l2_w, false, true, false, &mut wn),
             (true, false) => {
                 mu_kl_rows_in_place(x, &mut w, &ht, k, &den, reg.l2_w, false, true, false)
@@ -159,14 +171,13 @@ pub(crate) fn solve(
 
         if update_h {
             let st = if kl {
-                let xt = xs.xt();
                 // scikit-learn replaces zero column sums of W by 1 in the H update.
                 let den: Vec<f64> = ws
                     .colsum
                     .iter()
                     .map(|&s| if s == 0.0 { 1.0 } else { s } + reg.l1_h)
                     .collect();
-                mu_kl_rows_in_place(xt, &mut ht, &w, k, &den, reg.l2_h, true, false, false)
+                mu_kl_from_numerator(&mut ht, &hnum, k, &den, reg.l2_h, true)
             } else {
                 csr_transpose_mul_dense(x, &w, k, &mut hnum);
                 mu_frobenius_from_numerator(&mut ht, &hnum, k, &ws.gram, reg.l1_h, reg.l2_h, true)
@@ -195,7 +206,7 @@ pub(crate) fn solve(
             converged = true;
         }
     }
-    drop((wn, hnum));
+    drop((wn, hnum, hparts));
     let w = Array2::from_shape_vec((n, k), w).expect("n × k values");
     let h = Array2::from_shape_vec((m, k), ht)
         .expect("m × k values")
