@@ -112,6 +112,14 @@ impl<'a> CsrRef<'a> {
         let (s, e) = (self.indptr[i], self.indptr[i + 1]);
         (&self.indices[s..e], &self.data[s..e])
     }
+
+    /// The column indices of row `i` followed by up to [`PREFETCH_AHEAD`] indices of the next
+    /// rows, so that a loop over the row can prefetch across the row's end.
+    #[inline(always)]
+    fn row_ahead(&self, i: usize) -> &'a [usize] {
+        let (s, e) = (self.indptr[i], self.indptr[i + 1]);
+        &self.indices[s..(e + PREFETCH_AHEAD).min(self.indptr[self.nrows])]
+    }
 }
 
 /// An owned CSR matrix (used for the transposed copy of X).
@@ -556,8 +564,9 @@ fn csr_dense_block<'x>(x: CsrRef<'x>, row0: usize, b: &[f64], k: usize, out: &mu
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         o.fill(0.0);
         let (cols, vals) = x.row(row0 + r);
+        let ahead = x.row_ahead(row0 + r);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(ahead, t, b, k);
             let bj = &b[j * k..(j + 1) * k];
             if fma {
                 axpy::<true>(v, bj, o);
@@ -705,6 +714,7 @@ fn lanes_old_stats<const C: usize, const FMA: bool>(a: &Lanes<C>, part: &mut [f6
 
 /// Σ_t v_t·b[j_t] over one CSR row (k = 4·C), with two independent accumulator sets (even
 /// and odd entries, added at the end) to halve the fused-multiply-add dependency chain.
+/// `cols` may run past the row (see [`CsrRef::row_ahead`]); the row has `vals.len()` entries.
 #[inline(always)]
 fn lanes_row_sum<const C: usize, const FMA: bool>(
     cols: &[usize],
@@ -715,7 +725,7 @@ fn lanes_row_sum<const C: usize, const FMA: bool>(
     let k = 4 * C;
     let mut s0: Lanes<C> = [[0.0; 4]; C];
     let mut s1: Lanes<C> = [[0.0; 4]; C];
-    let n = cols.len().min(vals.len());
+    let n = vals.len();
     let mut t = 0;
     while t + 1 < n {
         if prefetch {
@@ -758,8 +768,9 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
         let ai = lanes_load::<C>(old_row(a, i, k, o));
-        let (cols, vals) = x.row(i);
-        let num = lanes_row_sum::<C, FMA>(cols, vals, b, true);
+        let vals = x.row(i).1;
+        let ahead = x.row_ahead(i);
+        let num = lanes_row_sum::<C, FMA>(ahead, vals, b, true);
         let flat_num: [f64; 32] = {
             let mut f = [0.0; 32];
             for c in 0..C {
@@ -817,10 +828,11 @@ fn kl_rows_lanes<const C: usize, const FMA: bool>(
         let i = row0 + r;
         let ai = lanes_load::<C>(old_row(a, i, k, o));
         let (cols, vals) = x.row(i);
+        let ahead = x.row_ahead(i);
         ratio.clear();
         ratio.resize(cols.len(), 0.0);
         for (t, (&j, w)) in cols.iter().zip(ratio.iter_mut()).enumerate() {
-            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(ahead, t, b, k);
             *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
         }
         let (c, l) = kl_ratios::<FMA>(vals, &mut ratio, with_log);
@@ -925,10 +937,9 @@ fn scatter_block<'x>(x: CsrRef<'x>, row0: usize, a_block: &[f64], k: usize, buf:
     }
     for (r, ai) in a_block.chunks_exact(k).enumerate() {
         let (cols, vals) = x.row(row0 + r);
+        let ahead = x.row_ahead(row0 + r);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            if let Some(&jn) = cols.get(t + PREFETCH_AHEAD) {
-                prefetch_row(buf.as_ptr().wrapping_add(jn * k), k);
-            }
+            prefetch_ahead(ahead, t, buf, k);
             let bj = &mut buf[j * k..(j + 1) * k];
             if fma {
                 axpy::<true>(v, ai, bj);
@@ -952,8 +963,9 @@ fn scatter_rows_lanes<const C: usize, const FMA: bool>(
     for (r, ar) in a_block.chunks_exact(k).enumerate() {
         let ai = lanes_load::<C>(ar);
         let (cols, vals) = x.row(row0 + r);
+        let ahead = x.row_ahead(row0 + r);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(cols, t, buf, k);
+            prefetch_ahead(ahead, t, buf, k);
             let bj = &mut buf[j * k..(j + 1) * k];
             for c in 0..C {
                 for l in 0..4 {
@@ -1191,10 +1203,11 @@ fn kl_rows_inner<const FMA: bool>(
         let ai = &old[..];
         acc.fill(0.0);
         let (cols, vals) = x.row(i);
+        let ahead = x.row_ahead(i);
         lx.clear();
         ld.clear();
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(ahead, t, b, k);
             let bj = &b[j * k..(j + 1) * k];
             let wh = dot::<FMA>(ai, bj);
             let whc = if wh < EPSILON { EPSILON } else { wh };
@@ -1372,8 +1385,9 @@ fn frobenius_rows_inner<const FMA: bool>(
         let ai = &old[..];
         num.fill(0.0);
         let (cols, vals) = x.row(i);
+        let ahead = x.row_ahead(i);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(ahead, t, b, k);
             axpy::<FMA>(v, &b[j * k..(j + 1) * k], &mut num);
         }
         cross += dot::<FMA>(ai, &num);
@@ -1484,8 +1498,9 @@ fn eval_block<'x>(
     for i in rows {
         let ai = &a[i * k..(i + 1) * k];
         let (cols, vals) = x.row(i);
+        let ahead = x.row_ahead(i);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(ahead, t, b, k);
             let bj = &b[j * k..(j + 1) * k];
             let wh = if fma {
                 dot::<true>(ai, bj)
@@ -1702,8 +1717,9 @@ fn kl_scatter_inner<const FMA: bool>(
     }
     for (r, ai) in a_block.chunks_exact(k).enumerate() {
         let (cols, vals) = x.row(row0 + r);
+        let ahead = x.row_ahead(row0 + r);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(ahead, t, b, k);
             let wh = dot::<FMA>(ai, &b[j * k..(j + 1) * k]);
             let whc = if wh < EPSILON { EPSILON } else { wh };
             axpy::<FMA>(v / whc, ai, &mut buf[j * k..(j + 1) * k]);
@@ -1727,15 +1743,16 @@ fn kl_scatter_lanes<const C: usize, const FMA: bool>(
     for (r, ar) in a_block.chunks_exact(k).enumerate() {
         let ai = lanes_load::<C>(ar);
         let (cols, vals) = x.row(row0 + r);
+        let ahead = x.row_ahead(row0 + r);
         ratio.clear();
         ratio.resize(cols.len(), 0.0);
         for (t, (&j, w)) in cols.iter().zip(ratio.iter_mut()).enumerate() {
-            prefetch_ahead(cols, t, b, k);
+            prefetch_ahead(ahead, t, b, k);
             *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
         }
         kl_ratios::<FMA>(vals, &mut ratio, false);
         for (t, (&j, &q)) in cols.iter().zip(&ratio).enumerate() {
-            prefetch_ahead(cols, t, buf, k);
+            prefetch_ahead(ahead, t, buf, k);
             let bj = &mut buf[j * k..(j + 1) * k];
             for c in 0..C {
                 for l in 0..4 {
