@@ -7,7 +7,9 @@
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use nmf_topics::kernels::{
-    csr_mul_dense, csr_transpose, factor_stats, mu_frobenius_rows, mu_kl_rows, Csr,
+    csr_mul_dense, csr_transpose, csr_transpose_mul_dense, factor_stats,
+    mu_frobenius_from_numerator, mu_frobenius_rows, mu_kl_from_numerator, mu_kl_rows,
+    mu_kl_rows_scatter, Csr,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -102,6 +104,33 @@ fn kernels(c: &mut Criterion) {
                 )
             })
         });
+        let mut num = vec![0.0; m * K];
+        g.bench_with_input(
+            BenchmarkId::new("csr_transpose_mul_dense", &label),
+            &x,
+            |b, x| b.iter(|| csr_transpose_mul_dense(x.view(), black_box(&w), K, &mut num)),
+        );
+        let mut parts = Vec::new();
+        g.bench_with_input(
+            BenchmarkId::new("mu_kl_rows_scatter", &label),
+            &x,
+            |b, x| {
+                b.iter(|| {
+                    mu_kl_rows_scatter(
+                        x.view(),
+                        Some(&w),
+                        black_box(&ht),
+                        K,
+                        &den,
+                        0.0,
+                        true,
+                        &mut out,
+                        &mut num,
+                        &mut parts,
+                    )
+                })
+            },
+        );
         g.bench_with_input(BenchmarkId::new("csr_transpose", &label), &x, |b, x| {
             b.iter(|| csr_transpose(black_box(x.view())))
         });
@@ -109,51 +138,46 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
-/// One whole MU iteration (W pass over X, H pass over Xᵀ), as the solver runs it.
+/// One whole MU iteration as the solver runs it: for KL the fused W pass (which also scatters
+/// the numerator of the H update) and the H update from it; for Frobenius the W pass, the
+/// scatter of Xᵀ·W and the H update from it.
 fn iteration(c: &mut Criterion) {
     let mut g = c.benchmark_group("iteration");
     g.sample_size(10);
     for &(n, m, nnz) in &SIZES {
         let x = synthetic(n, m, nnz, 1);
-        let xt = csr_transpose(x.view());
         let label = format!("{n}x{m}");
         let (w, ht) = (factor(n, 2), factor(m, 3));
         let (mut wn, mut htn) = (vec![0.0; n * K], vec![0.0; m * K]);
+        let (mut num, mut parts) = (vec![0.0; m * K], Vec::new());
         g.throughput(Throughput::Elements(x.indices.len() as u64));
         g.bench_function(BenchmarkId::new("kl", &label), |b| {
             b.iter(|| {
                 let den = factor_stats(&ht, K, false).colsum;
-                let st = mu_kl_rows(x.view(), &w, &ht, K, &den, 0.0, false, true, false, &mut wn);
-                let den: Vec<f64> = st.new.colsum.iter().map(|s| s.max(1.0)).collect();
-                mu_kl_rows(
-                    xt.view(),
+                let st = mu_kl_rows_scatter(
+                    x.view(),
+                    Some(&w),
                     &ht,
-                    &wn,
                     K,
                     &den,
                     0.0,
                     true,
-                    false,
-                    false,
-                    &mut htn,
-                )
+                    &mut wn,
+                    &mut num,
+                    &mut parts,
+                );
+                let den: Vec<f64> = st.new.colsum.iter().map(|s| s.max(1.0)).collect();
+                htn.copy_from_slice(&ht);
+                mu_kl_from_numerator(&mut htn, &num, K, &den, 0.0, true)
             })
         });
         g.bench_function(BenchmarkId::new("frobenius", &label), |b| {
             b.iter(|| {
                 let gh = factor_stats(&ht, K, true).gram;
                 let st = mu_frobenius_rows(x.view(), &w, &ht, K, &gh, 0.0, 0.0, true, &mut wn);
-                mu_frobenius_rows(
-                    xt.view(),
-                    &ht,
-                    &wn,
-                    K,
-                    &st.new.gram,
-                    0.0,
-                    0.0,
-                    true,
-                    &mut htn,
-                )
+                csr_transpose_mul_dense(x.view(), &wn, K, &mut num);
+                htn.copy_from_slice(&ht);
+                mu_frobenius_from_numerator(&mut htn, &num, K, &st.new.gram, 0.0, 0.0, true)
             })
         });
     }
