@@ -104,13 +104,14 @@ fn kernels(c: &mut Criterion) {
                 )
             })
         });
-        let mut num = vec![0.0; m * K];
+        let (mut num, mut parts) = (vec![0.0; m * K], Vec::new());
         g.bench_with_input(
             BenchmarkId::new("csr_transpose_mul_dense", &label),
             &x,
-            |b, x| b.iter(|| csr_transpose_mul_dense(x.view(), black_box(&w), K, &mut num)),
+            |b, x| {
+                b.iter(|| csr_transpose_mul_dense(x.view(), black_box(&w), K, &mut num, &mut parts))
+            },
         );
-        let mut parts = Vec::new();
         g.bench_with_input(
             BenchmarkId::new("mu_kl_rows_scatter", &label),
             &x,
@@ -175,7 +176,7 @@ fn iteration(c: &mut Criterion) {
             b.iter(|| {
                 let gh = factor_stats(&ht, K, true).gram;
                 let st = mu_frobenius_rows(x.view(), &w, &ht, K, &gh, 0.0, 0.0, true, &mut wn);
-                csr_transpose_mul_dense(x.view(), &wn, K, &mut num);
+                csr_transpose_mul_dense(x.view(), &wn, K, &mut num, &mut parts);
                 htn.copy_from_slice(&ht);
                 mu_frobenius_from_numerator(&mut htn, &num, K, &st.new.gram, 0.0, 0.0, true)
             })

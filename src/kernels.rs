@@ -3,12 +3,14 @@
 //! Everything here works on plain slices: a CSR matrix is borrowed as a [`CsrRef`] (row pointers,
 //! column indices, values) and a dense factor is a row-major `rows × k` slice, so row `i` is the
 //! contiguous `a[i*k..(i+1)*k]`. The NMF solver keeps both factors in this layout: W as
-//! documents × k and H **transposed** as terms × k (`Ht`). Then every product the updates need is
-//! a CSR × dense product with a contiguous output row per CSR row:
+//! documents × k and H **transposed** as terms × k (`Ht`). The products the updates need:
 //!
-//! - X·Hᵀ = X·Ht (X in CSR, documents × k),
-//! - (Wᵀ·X)ᵀ = Xᵀ·W (a CSR copy of Xᵀ, built once per fit by [`csr_transpose`], terms × k),
-//!   or, without the copy, by scattering the rows of X ([`csr_transpose_mul_dense`]).
+//! - X·Hᵀ = X·Ht (X in CSR, documents × k): a gather per stored entry, one output row per
+//!   CSR row ([`mu_kl_rows`], [`mu_frobenius_rows`], [`csr_mul_dense`]);
+//! - (Wᵀ·X)ᵀ = Xᵀ·W and the KL numerator (Wᵀ·R)ᵀ (terms × k): sums over the rows of X, made
+//!   by scattering each row into a per-part buffer ([`csr_transpose_mul_dense`], and fused
+//!   into the KL W pass by [`mu_kl_rows_scatter`]), so the solver keeps no transposed copy of
+//!   X ([`csr_transpose`] remains for CSC input and for tests).
 //!
 //! For k = 4, 8, …, 32 the per-row k-vectors are held in registers (specialized loops); other
 //! k take generic loops over slices.
@@ -17,7 +19,9 @@
 //! Every kernel is row-parallel with rayon and has exactly one writer per output row. Rows are
 //! cut into fixed blocks of [`ROW_BLOCK`] rows (independent of the number of threads); scalar and
 //! k-vector reductions are summed sequentially inside a block and then over the blocks in block
-//! order. So the same inputs give bit-identical outputs with 1 thread or 16.
+//! order. The scatters cut the rows into a fixed number of parts that depends on the matrix
+//! only ([`scatter_parts`]), each with its own buffer, and add the buffers in part order. So
+//! the same inputs give bit-identical outputs with 1 thread or 16.
 //!
 //! # Vector code
 //! The per-block loops are compiled several times with the `multiversion` crate (AVX-512,
@@ -30,7 +34,8 @@
 //! One pass of [`mu_kl_rows`] or [`mu_frobenius_rows`] costs about `2·nnz·k` multiply-adds plus
 //! `rows·k` (KL) or `rows·k²` (Frobenius) dense work, reads the CSR arrays once and gathers
 //! rows of the other factor; it needs no temporaries beyond one k-vector per block and the
-//! per-block partial sums. Memory is never `nnz × k`.
+//! per-block partial sums. The scatters add `(parts − 1)·m·k` values of part buffers. Memory is
+//! never `nnz × k`.
 
 use multiversion::multiversion;
 use multiversion::target::target_cfg_f;
@@ -122,7 +127,7 @@ impl<'a> CsrRef<'a> {
     }
 }
 
-/// An owned CSR matrix (used for the transposed copy of X).
+/// An owned CSR matrix (X converted from CSC input, or a transposed copy).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Csr {
     /// Number of rows.
@@ -917,10 +922,6 @@ macro_rules! by_lanes {
     };
 }
 
-/// Number of fixed parts the rows of X are cut into by [`csr_transpose_mul_dense`] (each
-/// part scatters into its own buffer; the buffers are summed in part order).
-pub const SCATTER_PARTS: usize = 2;
-
 /// buf_j += x_ij·a_i for the rows i = row0, row0 + 1, … of `a_block` (row-major, one row per
 /// row of X from `row0`) and their stored entries j; rows in order, entries in storage order.
 #[multiversion(targets(
@@ -977,39 +978,49 @@ fn scatter_rows_lanes<const C: usize, const FMA: bool>(
 }
 
 /// out ← Xᵀ·A for a CSR `X` (n × m) and a row-major `A` (n × k); `out` is row-major m × k —
-/// without a transposed copy of X: the rows of X are cut into [`SCATTER_PARTS`] fixed parts
+/// without a transposed copy of X: the rows of X are cut into [`scatter_parts`] fixed parts
 /// of about equal numbers of stored entries; each part adds x_ij·a_i into row j of its own
-/// m × k buffer (rows of A read in order, the scattered rows stay cache-resident for
-/// moderate m), then the buffers are summed in part order. The parts do not depend on the
-/// thread count, so the result is deterministic. Extra memory: `(SCATTER_PARTS − 1)·m·k`.
+/// m × k buffer (rows of A read in order), then the buffers are summed in part order. The
+/// parts do not depend on the thread count, so the result is deterministic. The buffers of
+/// the parts after the first live in `extra` (`(parts − 1)·m·k` values, resized as needed;
+/// keep it between calls).
 ///
 /// # Panics
 /// If the shapes do not agree.
 #[track_caller]
-pub fn csr_transpose_mul_dense(x: CsrRef<'_>, a: &[f64], k: usize, out: &mut [f64]) {
+pub fn csr_transpose_mul_dense(
+    x: CsrRef<'_>,
+    a: &[f64],
+    k: usize,
+    out: &mut [f64],
+    extra: &mut Vec<f64>,
+) {
     assert!(k >= 1, "csr_transpose_mul_dense: k must be at least 1");
     check_factor("csr_transpose_mul_dense: A", a, x.nrows, k);
     check_factor("csr_transpose_mul_dense: out", out, x.ncols, k);
-    let nnz = x.nnz();
+    let (nnz, mk) = (x.nnz(), x.ncols * k);
+    let parts = scatter_parts(nnz, x.ncols, k);
     let mut cuts = vec![0usize];
-    for p in 1..SCATTER_PARTS {
-        let target = nnz * p / SCATTER_PARTS;
-        let r = x.indptr.partition_point(|&q| q < target).min(x.nrows);
+    for p in 1..parts {
+        let r = x
+            .indptr
+            .partition_point(|&q| q < nnz * p / parts)
+            .min(x.nrows);
         cuts.push(r.max(*cuts.last().unwrap_or(&0)));
     }
     cuts.push(x.nrows);
-    let mk = x.ncols * k;
-    let mut extra = vec![0.0; (SCATTER_PARTS - 1) * mk];
-    let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(SCATTER_PARTS);
+    extra.clear();
+    extra.resize((parts - 1) * mk, 0.0);
+    let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(parts);
     bufs.push(&mut *out);
-    bufs.extend(extra.chunks_exact_mut(mk.max(1)).take(SCATTER_PARTS - 1));
+    bufs.extend(extra.chunks_exact_mut(mk.max(1)).take(parts - 1));
     bufs.par_iter_mut().enumerate().for_each(|(p, buf)| {
         buf.fill(0.0);
         let rows = cuts[p]..cuts[p + 1];
         scatter_block(x, rows.start, &a[rows.start * k..rows.end * k], k, buf);
     });
     drop(bufs);
-    add_buffers(out, &extra, k);
+    add_buffers(out, extra, k);
 }
 
 #[multiversion(targets(
@@ -1580,7 +1591,7 @@ pub fn dense_mul_small(a: &[f64], m: &[f64], k: usize, out: &mut [f64]) {
 // on the Debian matrix: its scatter needs no dots with h_j, so there is nothing to share,
 // and the fixed parts balance worse than dynamic blocks.)
 
-/// Number of fixed parts the rows of X are cut into by the fused pass, for a matrix with
+/// Number of fixed parts the rows of X are cut into by the scatters, for a matrix with
 /// `nnz` stored entries and `m` columns at rank `k`: at least 2 (so two threads share the
 /// work), more for matrices with many entries per column, with the part buffers (`parts·m·k`
 /// values) kept under a quarter of the storage of X (16 bytes per entry); at most 16. Depends
@@ -2103,7 +2114,7 @@ mod tests {
             let mut want = vec![0.0; m * k];
             csr_mul_dense(csr_transpose(x.view()).view(), &a, k, &mut want);
             let mut got = vec![f64::NAN; m * k];
-            csr_transpose_mul_dense(x.view(), &a, k, &mut got);
+            csr_transpose_mul_dense(x.view(), &a, k, &mut got, &mut Vec::new());
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
             }
@@ -2120,7 +2131,7 @@ mod tests {
         let mut want = vec![0.0; m * k];
         let sw = mu_frobenius_rows(xt.view(), &ht, &w, k, &g, 0.1, 0.2, true, &mut want);
         let mut num = vec![0.0; m * k];
-        csr_transpose_mul_dense(x.view(), &w, k, &mut num);
+        csr_transpose_mul_dense(x.view(), &w, k, &mut num, &mut Vec::new());
         let mut got = ht.clone();
         let sg = mu_frobenius_from_numerator(&mut got, &num, k, &g, 0.1, 0.2, true);
         for (p, q) in got.iter().zip(&want) {

@@ -95,7 +95,7 @@ pub(crate) fn solve(
     let checks = p.tol > 0.0;
     let mut wn = if checks { vec![0.0; n * k] } else { Vec::new() };
     // The numerator of the H update (m × k) — scattered by the fused W pass for KL, by
-    // `csr_transpose_mul_dense` for Frobenius — and the KL scatter's other part buffers.
+    // `csr_transpose_mul_dense` for Frobenius — and the other part buffers of the scatter.
     let mut hnum = if update_h {
         vec![0.0; m * k]
     } else {
@@ -179,7 +179,7 @@ pub(crate) fn solve(
                     .collect();
                 mu_kl_from_numerator(&mut ht, &hnum, k, &den, reg.l2_h, true)
             } else {
-                csr_transpose_mul_dense(x, &w, k, &mut hnum);
+                csr_transpose_mul_dense(x, &w, k, &mut hnum, &mut hparts);
                 mu_frobenius_from_numerator(&mut ht, &hnum, k, &ws.gram, reg.l1_h, reg.l2_h, true)
             };
             hs = st.new;
