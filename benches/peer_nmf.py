@@ -3,13 +3,16 @@
 
 Both run on the same Matrix Market file with the same fixed custom initialization (seeded,
 written as W0.mtx / H0.mtx in Matrix Market array format), tol = 0 and the same number of
-iterations, each in its own subprocess, side by side in one run. Printed per loss: seconds
-per iteration of each and their ratio, the final reconstruction errors (sklearn's
-reconstruction_err_ vs ours, sqrt(2 * divergence)) and their relative difference, and the
-peak resident memory of each process (GNU time's %M, measured per child).
+iterations, each in its own subprocess, side by side in one run: `--reps` rounds (default 3),
+each running sklearn then nmf-topics for every loss. Printed per loss, as medians over the
+rounds: seconds per iteration of each and their ratio (the median of the per-round ratios,
+which are listed too), the final reconstruction errors (sklearn's reconstruction_err_ vs ours,
+sqrt(2 * divergence)) and their relative difference, and the peak resident memory of each
+process (GNU time's %M, measured per child).
 
     python3 benches/peer_nmf.py [--matrix data/debian/matrix.mtx] [--bin target/release/nmf-topics]
-                                [-k 20] [--iters 100] [--loss kl,frobenius] [--skip-ours]
+                                [-k 20] [--iters 100] [--loss kl,frobenius] [--reps 3]
+                                [--skip-ours] [--skip-sklearn]
 
 Without the matrix file, a synthetic uniformly random sparse matrix of 59000 x 20000 with about
 2.5M stored entries (seeded) is written to the work directory and used instead.
@@ -120,6 +123,46 @@ def prepare(args, work):
     return matrix, w0_path, h0_path, x.shape, x.nnz
 
 
+def run_pair(args, loss, matrix, w0, h0, work):
+    """One sklearn run and one nmf-topics run of `loss`, each in its own process; returns the
+    measured figures (keys missing for a side that was skipped or failed)."""
+    row = {}
+    if not args.skip_sklearn:
+        out = os.path.join(work, f"sklearn_{loss}.json")
+        cmd = [sys.executable, HERE, "--worker", "sklearn", "--matrix", matrix, "--w0", w0,
+               "--h0", h0, "--loss", loss, "--iters", str(args.iters), "-k", str(args.k),
+               "--out", out]
+        code, rss, wall, err = run_child(cmd)
+        if code != 0:
+            print(f"sklearn ({loss}) failed with exit code {code}:\n{err}")
+        else:
+            with open(out) as f:
+                r = json.load(f)
+            row.update(sk_spi=r["seconds_per_iteration"], sk_err=r["reconstruction_error"],
+                       sk_rss=rss, sk_version=r["sklearn_version"])
+    if not args.skip_ours:
+        out = os.path.join(work, f"ours_{loss}")
+        cmd = [args.bin, "fit", "--matrix", matrix, "-k", str(args.k), "--init", "custom",
+               "--w0", w0, "--h0", h0, "--solver", "mu", "--loss", loss, "--tol", "0",
+               "--max-iter", str(args.iters), "--out", out, "--quiet"]
+        if not os.path.exists(args.bin):
+            print(f"{args.bin} not found; build it with `cargo build --release`")
+        else:
+            code, rss, wall, err = run_child(cmd)
+            if code != 0:
+                print(f"nmf-topics ({loss}) failed with exit code {code}:\n{err}")
+            else:
+                with open(os.path.join(out, "topics.json")) as f:
+                    r = json.load(f)
+                div = r["metrics"].get("divergence")
+                ours_err = r["metrics"].get("reconstruction_error")
+                if div is not None:
+                    ours_err = float(np.sqrt(2.0 * max(div, 0.0)))
+                row.update(our_spi=r["fit"]["seconds_per_iteration"], our_err=ours_err,
+                           our_rss=rss)
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--matrix", default="data/debian/matrix.mtx")
@@ -128,6 +171,8 @@ def main():
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--loss", default="kl,frobenius")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reps", type=int, default=3,
+                    help="runs of each side per loss, alternating; medians are printed")
     ap.add_argument("--work", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--skip-ours", action="store_true")
     ap.add_argument("--skip-sklearn", action="store_true")
@@ -145,43 +190,25 @@ def main():
     os.makedirs(work, exist_ok=True)
     matrix, w0, h0, shape, nnz = prepare(args, work)
     print(f"matrix {matrix}: {shape[0]} x {shape[1]}, nnz {nnz}; k = {args.k}, "
-          f"{args.iters} iterations, tol 0, custom init (seed {args.seed}); work dir {work}")
+          f"{args.iters} iterations, tol 0, custom init (seed {args.seed}); "
+          f"{args.reps} runs of each side, medians; work dir {work}")
+    runs = {loss: [] for loss in args.loss.split(",")}
+    for rep in range(args.reps):
+        for loss in runs:
+            runs[loss].append(run_pair(args, loss, matrix, w0, h0, work))
     rows = []
-    for loss in args.loss.split(","):
+    for loss, reps in runs.items():
         row = {"loss": loss}
-        if not args.skip_sklearn:
-            out = os.path.join(work, f"sklearn_{loss}.json")
-            cmd = [sys.executable, HERE, "--worker", "sklearn", "--matrix", matrix, "--w0", w0,
-                   "--h0", h0, "--loss", loss, "--iters", str(args.iters), "-k", str(args.k),
-                   "--out", out]
-            code, rss, wall, err = run_child(cmd)
-            if code != 0:
-                print(f"sklearn ({loss}) failed with exit code {code}:\n{err}")
-            else:
-                with open(out) as f:
-                    r = json.load(f)
-                row.update(sk_spi=r["seconds_per_iteration"], sk_err=r["reconstruction_error"],
-                           sk_rss=rss, sk_version=r["sklearn_version"])
-        if not args.skip_ours:
-            out = os.path.join(work, f"ours_{loss}")
-            cmd = [args.bin, "fit", "--matrix", matrix, "-k", str(args.k), "--init", "custom",
-                   "--w0", w0, "--h0", h0, "--solver", "mu", "--loss", loss, "--tol", "0",
-                   "--max-iter", str(args.iters), "--out", out, "--quiet"]
-            if not os.path.exists(args.bin):
-                print(f"{args.bin} not found; build it with `cargo build --release`")
-            else:
-                code, rss, wall, err = run_child(cmd)
-                if code != 0:
-                    print(f"nmf-topics ({loss}) failed with exit code {code}:\n{err}")
-                else:
-                    with open(os.path.join(out, "topics.json")) as f:
-                        r = json.load(f)
-                    div = r["metrics"].get("divergence")
-                    ours_err = r["metrics"].get("reconstruction_error")
-                    if div is not None:
-                        ours_err = float(np.sqrt(2.0 * max(div, 0.0)))
-                    row.update(our_spi=r["fit"]["seconds_per_iteration"], our_err=ours_err,
-                               our_rss=rss)
+        for key in ("sk_spi", "sk_err", "sk_rss", "our_spi", "our_err", "our_rss"):
+            vals = [r[key] for r in reps if key in r]
+            if vals:
+                row[key] = float(np.median(vals))
+        pairs = [r["our_spi"] / r["sk_spi"] for r in reps if "our_spi" in r and "sk_spi" in r]
+        if pairs:
+            row["ratios"] = pairs
+        versions = [r["sk_version"] for r in reps if "sk_version" in r]
+        if versions:
+            row["sk_version"] = versions[0]
         rows.append(row)
 
     print()
@@ -190,13 +217,17 @@ def main():
     for r in rows:
         def g(key, fmt):
             return format(r[key], fmt) if key in r else "-"
-        ratio = f"{r['our_spi'] / r['sk_spi']:.3f}" if "our_spi" in r and "sk_spi" in r else "-"
+        ratio = f"{float(np.median(r['ratios'])):.3f}" if "ratios" in r else "-"
         rel = (f"{abs(r['our_err'] - r['sk_err']) / r['sk_err']:.1e}"
                if "our_err" in r and "sk_err" in r else "-")
         mem = f"{r['our_rss'] / r['sk_rss']:.3f}" if "our_rss" in r and "sk_rss" in r else "-"
         print(f"{r['loss']:<10} {g('sk_spi', '.4f'):>12} {g('our_spi', '.4f'):>10} {ratio:>7} "
               f"{g('sk_err', '.8g'):>14} {g('our_err', '.8g'):>14} {rel:>9} "
               f"{g('sk_rss', '.0f'):>8} {g('our_rss', '.0f'):>8} {mem:>9}")
+    for r in rows:
+        if "ratios" in r:
+            print(f"{r['loss']}: time ratio of each run: "
+                  + ", ".join(f"{q:.3f}" for q in r["ratios"]))
     if rows and "sk_version" in rows[0]:
         print(f"(scikit-learn {rows[0]['sk_version']}, numpy {np.__version__})")
 
