@@ -21,10 +21,11 @@
 //! (diagonal ratio of R below 1e-6). Between power iterations a single CholeskyQR step suffices
 //! (scikit-learn normalizes them with LU; only the spanned subspace matters there).
 //!
-//! Parallelism and determinism: the sparse products X·B and Xᵀ·B (the latter through a CSR copy of
-//! Xᵀ built once) and the dense row-wise products run row-parallel with rayon, one writer per
-//! output row; Gram matrices are reduced over fixed chunks of rows summed in order. The same seed
-//! gives identical bits with any number of threads.
+//! Parallelism and determinism: the sparse product X·B and the dense row-wise products run
+//! row-parallel with rayon, one writer per output row; Xᵀ·B is scattered from the rows of X into
+//! fixed parts summed in order (no transposed copy of X, see [`crate::kernels`]); Gram matrices
+//! are reduced over fixed chunks of rows summed in order. The same seed gives identical bits with
+//! any number of threads.
 
 use nalgebra::DMatrix;
 use ndarray::{Array1, Array2};
@@ -35,6 +36,7 @@ use rayon::prelude::*;
 use sprs::CsMat;
 
 use super::NmfError;
+use crate::kernels::{csr_transpose_mul_dense, CsrRef};
 
 /// Number of oversampling columns p of the range finder (scikit-learn's `n_oversamples`).
 pub const OVERSAMPLES: usize = 10;
@@ -109,8 +111,19 @@ pub fn randomized_svd_with(
         csr_copy = x.to_csr();
         &csr_copy
     };
-    // CSR copy of Xᵀ, built once: Xᵀ·B is then row-parallel like X·B
-    let at = a.transpose_view().to_csr();
+    // Xᵀ·B is scattered from the rows of X (no transposed copy of X); `parts` keeps the
+    // scatter's part buffers between the products.
+    let indptr = a.proper_indptr();
+    let nnz = indptr[n];
+    let s0 = a.indptr().index(0);
+    let xr = CsrRef::new(
+        n,
+        m,
+        &indptr,
+        &a.indices()[s0..s0 + nnz],
+        &a.data()[s0..s0 + nnz],
+    );
+    let mut parts = Vec::new();
     let c = (k + oversamples).min(n).min(m);
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -121,13 +134,14 @@ pub fn randomized_svd_with(
     for _ in 0..power_iterations {
         let mut y = csr_times_dense(a, &omega);
         normalize_power_step(&mut y);
-        omega = csr_times_dense(&at, &y);
+        omega = csr_t_times_dense(xr, &y, &mut parts);
         normalize_power_step(&mut omega);
     }
     let mut q = csr_times_dense(a, &omega);
     orthonormalize(&mut q);
     // Bᵀ = Xᵀ·Q = Q₂·R
-    let mut q2 = csr_times_dense(&at, &q);
+    let mut q2 = csr_t_times_dense(xr, &q, &mut parts);
+    drop(parts);
     let r = orthonormalize(&mut q2);
     let svd = r
         .try_svd(true, true, f64::EPSILON, 100_000)
@@ -194,6 +208,23 @@ fn csr_times_dense(a: &CsMat<f64>, b: &Array2<f64>) -> Array2<f64> {
                 }
             }
         });
+    }
+    out
+}
+
+/// out = Xᵀ·B for a CSR X (r × t) and a dense row-major B (r × c), by the kernels' scatter
+/// over fixed parts of the rows of X ([`csr_transpose_mul_dense`]; `parts` holds its part
+/// buffers).
+fn csr_t_times_dense(x: CsrRef<'_>, b: &Array2<f64>, parts: &mut Vec<f64>) -> Array2<f64> {
+    debug_assert_eq!(x.nrows, b.nrows());
+    let c = b.ncols();
+    let mut out = Array2::<f64>::zeros((x.ncols, c));
+    if c == 0 {
+        return out;
+    }
+    let b = b.as_standard_layout();
+    if let (Some(bs), Some(os)) = (b.as_slice(), out.as_slice_mut()) {
+        csr_transpose_mul_dense(x, bs, c, os, parts);
     }
     out
 }
