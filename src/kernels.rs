@@ -655,6 +655,29 @@ fn lanes_dot<const C: usize, const FMA: bool>(a: &Lanes<C>, b: &[f64]) -> f64 {
     (s[0] + s[2]) + (s[1] + s[3])
 }
 
+/// a·G for a k-vector `a` (k = 4·C) and a row-major k×k `G`: the rows of G weighted by the
+/// even entries of `a` and by the odd ones are summed into two accumulators (two independent
+/// chains of fused multiply-adds), added at the end.
+#[inline(always)]
+fn lanes_vec_mat<const C: usize, const FMA: bool>(a: &Lanes<C>, g: &[f64]) -> Lanes<C> {
+    let k = 4 * C;
+    let mut even: Lanes<C> = [[0.0; 4]; C];
+    let mut odd: Lanes<C> = [[0.0; 4]; C];
+    for (c, ac) in a.iter().enumerate() {
+        for l in (0..4).step_by(2) {
+            let m = 4 * c + l;
+            lanes_axpy::<C, FMA>(ac[l], &g[m * k..(m + 1) * k], &mut even);
+            lanes_axpy::<C, FMA>(ac[l + 1], &g[(m + 1) * k..(m + 2) * k], &mut odd);
+        }
+    }
+    for c in 0..C {
+        for l in 0..4 {
+            even[c][l] += odd[c][l];
+        }
+    }
+    even
+}
+
 /// Adds the statistics of the new block rows `out` (rows × 4C, row-major) to `part`: ‖·‖₁,
 /// ‖·‖²_F and the column sums row by row, and (when `gram`) the full Gram matrix one row at
 /// a time, G_m ← G_m + Σ_r o_rm·o_r, with the row of G kept in registers over the block.
@@ -687,17 +710,24 @@ fn lanes_block_stats<const C: usize, const FMA: bool>(out: &[f64], part: &mut [f
         }
     }
     if gram {
-        for m in 0..k {
-            let mut g: Lanes<C> = [[0.0; 4]; C];
-            for o in out.chunks_exact(k) {
-                lanes_axpy::<C, FMA>(o[m], o, &mut g);
-            }
-            let gm = &mut rest[m * k..(m + 1) * k];
+        // Two rows of G at a time: two independent accumulator chains per lane (each row of G
+        // is still summed over the block's rows in order, so the bits do not change).
+        let add = |gm: &mut [f64], g: &Lanes<C>| {
             for (c, gc) in g.iter().enumerate() {
                 for l in 0..4 {
                     gm[4 * c + l] += gc[l];
                 }
             }
+        };
+        for m in (0..k).step_by(2) {
+            let mut g0: Lanes<C> = [[0.0; 4]; C];
+            let mut g1: Lanes<C> = [[0.0; 4]; C];
+            for o in out.chunks_exact(k) {
+                lanes_axpy::<C, FMA>(o[m], o, &mut g0);
+                lanes_axpy::<C, FMA>(o[m + 1], o, &mut g1);
+            }
+            add(&mut rest[m * k..(m + 1) * k], &g0);
+            add(&mut rest[(m + 1) * k..(m + 2) * k], &g1);
         }
     }
 }
@@ -784,13 +814,7 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
             f
         };
         cross += lanes_dot::<C, FMA>(&ai, &flat_num);
-        let mut den: Lanes<C> = [[0.0; 4]; C];
-        for (c, ac) in ai.iter().enumerate() {
-            for (l, &am) in ac.iter().enumerate() {
-                let m = 4 * c + l;
-                lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
-            }
-        }
+        let den = lanes_vec_mat::<C, FMA>(&ai, g);
         for c in 0..C {
             for l in 0..4 {
                 let mut d = den[c][l] + l1 + l2 * ai[c][l];
@@ -1082,13 +1106,7 @@ fn num_rows_lanes<const C: usize, const FMA: bool>(
     let k = 4 * C;
     for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
         let ai = lanes_load::<C>(o);
-        let mut den: Lanes<C> = [[0.0; 4]; C];
-        for (c, ac) in ai.iter().enumerate() {
-            for (l, &am) in ac.iter().enumerate() {
-                let m = 4 * c + l;
-                lanes_axpy::<C, FMA>(am, &g[m * k..(m + 1) * k], &mut den);
-            }
-        }
+        let den = lanes_vec_mat::<C, FMA>(&ai, g);
         for c in 0..C {
             for l in 0..4 {
                 let mut d = den[c][l] + l1 + l2 * ai[c][l];
