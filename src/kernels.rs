@@ -870,15 +870,7 @@ fn kl_rows_lanes<const C: usize, const FMA: bool>(
         let acc = lanes_row_sum::<C, FMA>(cols, &ratio, b, false);
         for c in 0..C {
             for l in 0..4 {
-                let mut den = den_base[4 * c + l] + l2 * ai[c][l];
-                if den == 0.0 {
-                    den = EPSILON;
-                }
-                let mut val = ai[c][l] * (acc[c][l] / den);
-                if floor && val < f64::EPSILON {
-                    val = 0.0;
-                }
-                o[4 * c + l] = val;
+                o[4 * c + l] = kl_update(ai[c][l], acc[c][l], den_base[4 * c + l], l2, floor);
             }
         }
         lanes_old_stats::<C, FMA>(&ai, part);
@@ -886,6 +878,23 @@ fn kl_rows_lanes<const C: usize, const FMA: bool>(
     lanes_block_stats::<C, FMA>(out, part, gram);
     part[S_LOG] += logsum;
     part[S_CROSS] += cross;
+}
+
+/// The KL multiplicative update of one entry a with numerator `num`:
+/// `a · (num / d)`, d = den_base + l2·a (0 → ε), then 0 if `floor` and the result is below
+/// `f64::EPSILON`.
+#[inline(always)]
+fn kl_update(a: f64, num: f64, den_base: f64, l2: f64, floor: bool) -> f64 {
+    let mut den = den_base + l2 * a;
+    if den == 0.0 {
+        den = EPSILON;
+    }
+    let val = a * (num / den);
+    if floor && val < f64::EPSILON {
+        0.0
+    } else {
+        val
+    }
 }
 
 /// Turns the dots w_t of one row into the ratios x_t / max(w_t, ε) in place and returns
@@ -988,14 +997,27 @@ fn scatter_rows_lanes<const C: usize, const FMA: bool>(
     for (r, ar) in a_block.chunks_exact(k).enumerate() {
         let ai = lanes_load::<C>(ar);
         let (cols, vals) = x.row(row0 + r);
-        let ahead = x.row_ahead(row0 + r);
-        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(ahead, t, buf, k);
-            let bj = &mut buf[j * k..(j + 1) * k];
-            for c in 0..C {
-                for l in 0..4 {
-                    bj[4 * c + l] = madd::<FMA>(v, ai[c][l], bj[4 * c + l]);
-                }
+        lanes_scatter_row::<C, FMA>(cols, x.row_ahead(row0 + r), vals, &ai, buf);
+    }
+}
+
+/// buf_{j_t} += v_t·a for the stored entries t of one CSR row (columns `cols`, weights `v`;
+/// k = 4·C), with the rows of `buf` prefetched ahead through `ahead` ([`CsrRef::row_ahead`]).
+#[inline(always)]
+fn lanes_scatter_row<const C: usize, const FMA: bool>(
+    cols: &[usize],
+    ahead: &[usize],
+    v: &[f64],
+    a: &Lanes<C>,
+    buf: &mut [f64],
+) {
+    let k = 4 * C;
+    for (t, (&j, &vt)) in cols.iter().zip(v).enumerate() {
+        prefetch_ahead(ahead, t, buf, k);
+        let bj = &mut buf[j * k..(j + 1) * k];
+        for c in 0..C {
+            for l in 0..4 {
+                bj[4 * c + l] = madd::<FMA>(vt, a[c][l], bj[4 * c + l]);
             }
         }
     }
@@ -1251,15 +1273,7 @@ fn kl_rows_inner<const FMA: bool>(
             logsum += xlogx_ratio_sum(&lx, &ld);
         }
         for l in 0..k {
-            let mut den = den_base[l] + l2 * ai[l];
-            if den == 0.0 {
-                den = EPSILON;
-            }
-            let mut val = ai[l] * (acc[l] / den);
-            if floor && val < f64::EPSILON {
-                val = 0.0;
-            }
-            o[l] = val;
+            o[l] = kl_update(ai[l], acc[l], den_base[l], l2, floor);
         }
         add_old_row::<FMA>(ai, part);
         add_new_row::<FMA>(o, part, gram);
@@ -1780,15 +1794,7 @@ fn kl_scatter_lanes<const C: usize, const FMA: bool>(
             *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
         }
         kl_ratios::<FMA>(vals, &mut ratio, false);
-        for (t, (&j, &q)) in cols.iter().zip(&ratio).enumerate() {
-            prefetch_ahead(ahead, t, buf, k);
-            let bj = &mut buf[j * k..(j + 1) * k];
-            for c in 0..C {
-                for l in 0..4 {
-                    bj[4 * c + l] = madd::<FMA>(q, ai[c][l], bj[4 * c + l]);
-                }
-            }
-        }
+        lanes_scatter_row::<C, FMA>(cols, ahead, &ratio, &ai, buf);
     }
 }
 
@@ -1886,15 +1892,7 @@ fn kl_num_inner<const FMA: bool>(
     for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
         add_old_row::<FMA>(o, part);
         for l in 0..k {
-            let mut den = den_base[l] + l2 * o[l];
-            if den == 0.0 {
-                den = EPSILON;
-            }
-            let mut val = o[l] * (nr[l] / den);
-            if floor && val < f64::EPSILON {
-                val = 0.0;
-            }
-            o[l] = val;
+            o[l] = kl_update(o[l], nr[l], den_base[l], l2, floor);
         }
         add_new_row::<FMA>(o, part, false);
     }
