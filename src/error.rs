@@ -2,7 +2,7 @@
 //!
 //! Every error carries enough context to be printed as one line naming the file or option at
 //! fault. [`Error::exit_code`] maps an error to the command line's exit codes: 2 for bad usage or
-//! bad input, 1 for runtime failures.
+//! bad input (a missing input file among them), 1 for runtime failures.
 
 use std::path::PathBuf;
 
@@ -15,13 +15,15 @@ pub enum Error {
     /// or option.
     #[error("{0}")]
     Input(String),
-    /// An I/O failure on a named file (exit code 1).
-    #[error("{}: {source}", path.display())]
+    /// An I/O failure on a named file: exit code 2 when the file does not exist (a wrong path
+    /// on the command line), 1 otherwise. The message is the path and the OS error; the OS
+    /// error is not also reported as a separate source, so a printed error chain shows it once.
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file or folder that could not be read or written.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A failure of the factorization (bad parameters are exit code 2, the rest 1).
     #[error(transparent)]
@@ -41,7 +43,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 
@@ -49,6 +51,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input(_) => 2,
+            Error::Io { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound => 2,
             Error::Nmf(e) if e.is_bad_input() => 2,
             _ => 1,
         }

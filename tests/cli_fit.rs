@@ -264,3 +264,38 @@ fn negative_or_malformed_matrix_is_rejected() {
     .expect_code(2)
     .stderr_has("bad.mtx");
 }
+
+#[test]
+fn missing_input_files_are_one_line_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "x.mtx",
+        "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1.0\n2 2 3.0\n",
+    );
+    for (args, needle) in [
+        (vec!["--matrix", "absent.mtx"], "absent.mtx"),
+        (
+            vec![
+                "--matrix",
+                "x.mtx",
+                "--init",
+                "custom",
+                "--w0",
+                "no-w0.mtx",
+                "--h0",
+                "x.mtx",
+            ],
+            "no-w0.mtx",
+        ),
+    ] {
+        let mut all = vec!["fit", "-k", "1", "--out", "o"];
+        all.extend(args);
+        let r = run(tmp.path(), &all);
+        r.expect_code(2).stderr_has(needle);
+        let errors: Vec<&str> = r.stderr.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "{}", r.stderr);
+        // the OS error is said once, not repeated by the error chain
+        assert_eq!(errors[0].matches("os error").count(), 1, "{}", errors[0]);
+    }
+}
