@@ -8,8 +8,8 @@
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use nmf_topics::kernels::{
     csr_mul_dense, csr_transpose, csr_transpose_mul_dense, factor_stats,
-    mu_frobenius_from_numerator, mu_frobenius_rows, mu_frobenius_rows_scatter,
-    mu_kl_from_numerator, mu_kl_rows, mu_kl_rows_scatter, Csr,
+    mu_frobenius_from_numerator, mu_frobenius_rows, mu_kl_from_numerator, mu_kl_rows,
+    mu_kl_rows_scatter, Csr,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -132,27 +132,6 @@ fn kernels(c: &mut Criterion) {
                 })
             },
         );
-        g.bench_with_input(
-            BenchmarkId::new("mu_frobenius_rows_scatter", &label),
-            &x,
-            |b, x| {
-                b.iter(|| {
-                    mu_frobenius_rows_scatter(
-                        x.view(),
-                        Some(&w),
-                        black_box(&ht),
-                        K,
-                        &gram,
-                        0.0,
-                        0.0,
-                        true,
-                        &mut out,
-                        &mut num,
-                        &mut parts,
-                    )
-                })
-            },
-        );
         g.bench_with_input(BenchmarkId::new("csr_transpose", &label), &x, |b, x| {
             b.iter(|| csr_transpose(black_box(x.view())))
         });
@@ -160,8 +139,9 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
-/// One whole MU iteration as the solver runs it: the fused W pass (which also scatters the
-/// numerator of the H update: Wᵀ·R for KL, Xᵀ·W for Frobenius) and the H update from it.
+/// One whole MU iteration as the solver runs it: for KL the fused W pass (which also scatters
+/// the numerator of the H update) and the H update from it; for Frobenius the W pass, the
+/// scatter of Xᵀ·W and the H update from it.
 fn iteration(c: &mut Criterion) {
     let mut g = c.benchmark_group("iteration");
     g.sample_size(10);
@@ -195,19 +175,8 @@ fn iteration(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("frobenius", &label), |b| {
             b.iter(|| {
                 let gh = factor_stats(&ht, K, true).gram;
-                let st = mu_frobenius_rows_scatter(
-                    x.view(),
-                    Some(&w),
-                    &ht,
-                    K,
-                    &gh,
-                    0.0,
-                    0.0,
-                    true,
-                    &mut wn,
-                    &mut num,
-                    &mut parts,
-                );
+                let st = mu_frobenius_rows(x.view(), &w, &ht, K, &gh, 0.0, 0.0, true, &mut wn);
+                csr_transpose_mul_dense(x.view(), &wn, K, &mut num, &mut parts);
                 htn.copy_from_slice(&ht);
                 mu_frobenius_from_numerator(&mut htn, &num, K, &st.new.gram, 0.0, 0.0, true)
             })

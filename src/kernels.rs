@@ -9,9 +9,8 @@
 //!   CSR row ([`mu_kl_rows`], [`mu_frobenius_rows`], [`csr_mul_dense`]);
 //! - (Wᵀ·X)ᵀ = Xᵀ·W and the KL numerator (Wᵀ·R)ᵀ (terms × k): sums over the rows of X, made
 //!   by scattering each row into a per-part buffer ([`csr_transpose_mul_dense`], and fused
-//!   into the W passes by [`mu_frobenius_rows_scatter`] and [`mu_kl_rows_scatter`]), so the
-//!   solver keeps no transposed copy of X ([`csr_transpose`] remains for CSC input and for
-//!   tests).
+//!   into the KL W pass by [`mu_kl_rows_scatter`]), so the solver keeps no transposed copy of
+//!   X ([`csr_transpose`] remains for CSC input and for tests).
 //!
 //! For k = 4, 8, …, 32 the per-row k-vectors are held in registers (specialized loops); other
 //! k take generic loops over slices.
@@ -1500,59 +1499,6 @@ pub fn mu_frobenius_rows_in_place(
     frobenius_pass(x, None, b, k, g, l1, l2, gram, a)
 }
 
-/// The Frobenius multiplicative update of W fused with the numerator of the H update, in one
-/// pass over X. With `a` = W_t (or `None`: W_t is `out`, updated in place), B = Ht and
-/// G = HHᵀ it writes W_{t+1} to `out` exactly as [`mu_frobenius_rows`] and returns the same
-/// statistics, and it also computes
-///
-/// ```text
-/// num_j = Σ_i x_ij · w_i      (w_i: row i of W_{t+1}),  i.e. num = Xᵀ·W_{t+1}
-/// ```
-///
-/// — the numerator (W_{t+1}ᵀ·X)ᵀ of the H update, m × k row-major — by scattering each block
-/// of new rows of W right after it is computed, while the block's rows of X are still in
-/// cache (one pass over X per iteration instead of two). `extra` holds the part buffers
-/// (`(parts − 1)·m·k` values, see [`scatter_parts`]); keep it between calls.
-///
-/// # Panics
-/// If the shapes do not agree.
-#[track_caller]
-#[allow(clippy::too_many_arguments)]
-pub fn mu_frobenius_rows_scatter(
-    x: CsrRef<'_>,
-    a: Option<&[f64]>,
-    b: &[f64],
-    k: usize,
-    g: &[f64],
-    l1: f64,
-    l2: f64,
-    gram: bool,
-    out: &mut [f64],
-    num: &mut [f64],
-    extra: &mut Vec<f64>,
-) -> PassStats {
-    assert!(k >= 1, "mu_frobenius_rows_scatter: k must be at least 1");
-    if let Some(a) = a {
-        check_factor("mu_frobenius_rows_scatter: A", a, x.nrows, k);
-    }
-    check_factor("mu_frobenius_rows_scatter: B", b, x.ncols, k);
-    check_factor("mu_frobenius_rows_scatter: out", out, x.nrows, k);
-    check_factor("mu_frobenius_rows_scatter: num", num, x.ncols, k);
-    assert_eq!(g.len(), k * k, "mu_frobenius_rows_scatter: G must be k×k");
-    let stride = SCALARS + k + if gram { k * k } else { 0 };
-    let total = parts_pass(
-        x,
-        k,
-        stride,
-        out,
-        num,
-        extra,
-        |row0, ob, pb| frobenius_block(x, row0, a, b, k, g, l1, l2, gram, ob, pb),
-        |row0, nb, buf| scatter_block(x, row0, nb, k, buf),
-    );
-    split_stats(&total, k, gram)
-}
-
 #[track_caller]
 fn frobenius_pass(
     x: CsrRef<'_>,
@@ -2304,84 +2250,6 @@ mod tests {
             (129, 5, 8),
         ] {
             kl_scatter_check(n, m, k);
-        }
-    }
-
-    /// The fused Frobenius pass on an n × m sample: its W and statistics equal
-    /// [`mu_frobenius_rows`]'s bit for bit (same block kernel), in place or not; its numerator
-    /// equals Xᵀ·W_new computed densely; everything is bit-identical with 1 and 2 threads.
-    fn frobenius_scatter_check(n: usize, m: usize, k: usize) {
-        let x = sample(n, m, 31);
-        let (a, b) = (factor(n, k, 32), factor(m, k, 33));
-        let g = factor_stats(&b, k, true).gram;
-        let mut want = vec![0.0; n * k];
-        let sw = mu_frobenius_rows(x.view(), &a, &b, k, &g, 0.1, 0.2, true, &mut want);
-        let run = |threads: usize, in_place: bool| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                let mut out = if in_place {
-                    a.clone()
-                } else {
-                    vec![f64::NAN; n * k]
-                };
-                let mut num = vec![f64::NAN; m * k];
-                let mut extra = vec![f64::NAN; 5];
-                let src = (!in_place).then_some(&a[..]);
-                let st = mu_frobenius_rows_scatter(
-                    x.view(),
-                    src,
-                    &b,
-                    k,
-                    &g,
-                    0.1,
-                    0.2,
-                    true,
-                    &mut out,
-                    &mut num,
-                    &mut extra,
-                );
-                (out, num, st)
-            })
-        };
-        let (out, num, st) = run(2, false);
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&out), bits(&want), "n={n} m={m} k={k}");
-        assert_eq!(st, sw);
-        for (threads, in_place) in [(1, false), (1, true), (2, true)] {
-            let (o, nu, s) = run(threads, in_place);
-            assert_eq!(bits(&o), bits(&out));
-            assert_eq!(bits(&nu), bits(&num), "numerator with {threads} threads");
-            assert_eq!(s, st);
-        }
-        let d = dense(x.view());
-        let mut expect = vec![0.0; m * k];
-        for i in 0..n {
-            for j in 0..m {
-                for l in 0..k {
-                    expect[j * k + l] += d[i * m + j] * out[i * k + l];
-                }
-            }
-        }
-        for (g, e) in num.iter().zip(&expect) {
-            assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{g} vs {e}");
-        }
-    }
-
-    #[test]
-    fn fused_frobenius_pass_matches_the_row_pass_and_the_dense_numerator() {
-        // As for KL: more parts than blocks, generic k, register k, one block, an empty X.
-        for (n, m, k) in [
-            (260, 19, 4),
-            (260, 19, 7),
-            (300, 41, 20),
-            (3, 50, 4),
-            (129, 5, 8),
-            (0, 6, 3),
-        ] {
-            frobenius_scatter_check(n, m, k);
         }
     }
 

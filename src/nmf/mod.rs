@@ -38,9 +38,8 @@
 //! # Implementation
 //! W is kept as documents × k and H transposed (terms × k), both row-major. The W update is a
 //! row-parallel pass over X in CSR; the numerator of the H update, a sum over the rows of X
-//! (Xᵀ·W for Frobenius, Wᵀ·R for KL), is scattered from the rows of X into fixed parts by the
-//! W pass itself, right after each block of new rows of W, so an iteration reads X once (see
-//! [`crate::kernels`]). No
+//! (Xᵀ·W for Frobenius, Wᵀ·R for KL), is scattered from the rows of X into fixed parts — for
+//! KL by the W pass itself, right after each new row of W (see [`crate::kernels`]). No
 //! transposed copy of X is made, W and H are updated in place, and nothing of size
 //! documents × terms or nnz × k is ever formed: memory is O(nnz + (n_docs + P·n_terms)·k) with
 //! P the number of scatter parts (2 on the Debian matrix). All reductions are done over fixed

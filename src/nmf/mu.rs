@@ -3,10 +3,9 @@
 //!
 //! Each iteration is a row-parallel W pass over X (reads W_t, H_t, writes W_{t+1}), then the
 //! H update from its numerator, an m × k matrix that is a sum over the rows of X: for
-//! Frobenius Xᵀ·W_{t+1} ([`mu_frobenius_rows_scatter`]), for KL Wᵀ·R with
-//! r_ij = x_ij / max(w_i·h_j, ε) for the new W ([`mu_kl_rows_scatter`]), both scattered by the
-//! W pass itself as each block of new rows of W is computed. So an iteration reads X once,
-//! and no transposed copy of X is kept.
+//! Frobenius Xᵀ·W_{t+1}, scattered by a second pass over X ([`csr_transpose_mul_dense`]); for
+//! KL Wᵀ·R with r_ij = x_ij / max(w_i·h_j, ε) for the new W, scattered by the W pass itself
+//! as each new row w_i is computed ([`mu_kl_rows_scatter`]). No transposed copy of X is kept.
 //!
 //! W is updated in place (a row is read before it is written), except by the W pass at a
 //! stopping check (tol > 0, every 10 iterations), which writes a second buffer: the W pass of
@@ -23,8 +22,8 @@ use ndarray::Array2;
 use super::data::Sparse;
 use super::{Loss, NmfParams, Regularization};
 use crate::kernels::{
-    eval_at_nonzeros, factor_stats, mu_frobenius_from_numerator, mu_frobenius_rows,
-    mu_frobenius_rows_in_place, mu_frobenius_rows_scatter, mu_kl_from_numerator, mu_kl_rows,
+    csr_transpose_mul_dense, eval_at_nonzeros, factor_stats, mu_frobenius_from_numerator,
+    mu_frobenius_rows, mu_frobenius_rows_in_place, mu_kl_from_numerator, mu_kl_rows,
     mu_kl_rows_in_place, mu_kl_rows_scatter, trace_product, EPSILON,
 };
 
@@ -95,8 +94,8 @@ pub(crate) fn solve(
     // at the W it started the iteration with); H is always updated in place.
     let checks = p.tol > 0.0;
     let mut wn = if checks { vec![0.0; n * k] } else { Vec::new() };
-    // The numerator of the H update (m × k), scattered by the fused W pass, and the other part
-    // buffers of the scatter.
+    // The numerator of the H update (m × k) — scattered by the fused W pass for KL, by
+    // `csr_transpose_mul_dense` for Frobenius — and the other part buffers of the scatter.
     let mut hnum = if update_h {
         vec![0.0; m * k]
     } else {
@@ -136,18 +135,6 @@ pub(crate) fn solve(
             (true, true) => mu_kl_rows(x, &w, &ht, k, &den, reg.l2_w, false, true, false, &mut wn),
             (true, false) => {
                 mu_kl_rows_in_place(x, &mut w, &ht, k, &den, reg.l2_w, false, true, false)
-            }
-            // Frobenius with H updated: the fused pass computes W_{t+1} and Xᵀ·W_{t+1}, the
-            // numerator of the H update, in one pass over X.
-            (false, _) if update_h => {
-                let (a, out): (Option<&[f64]>, &mut [f64]) = if check_now {
-                    (Some(&w), &mut wn)
-                } else {
-                    (None, &mut w)
-                };
-                let (num, parts) = (&mut hnum, &mut hparts);
-                let (l1, l2) = (reg.l1_w, reg.l2_w);
-                mu_frobenius_rows_scatter(x, a, &ht, k, &hs.gram, l1, l2, true, out, num, parts)
             }
             (false, true) => {
                 mu_frobenius_rows(x, &w, &ht, k, &hs.gram, reg.l1_w, reg.l2_w, true, &mut wn)
@@ -192,6 +179,7 @@ pub(crate) fn solve(
                     .collect();
                 mu_kl_from_numerator(&mut ht, &hnum, k, &den, reg.l2_h, true)
             } else {
+                csr_transpose_mul_dense(x, &w, k, &mut hnum, &mut hparts);
                 mu_frobenius_from_numerator(&mut ht, &hnum, k, &ws.gram, reg.l1_h, reg.l2_h, true)
             };
             hs = st.new;
