@@ -631,6 +631,82 @@ fn lanes_load<const C: usize>(s: &[f64]) -> Lanes<C> {
     v
 }
 
+/// A row-major `rows × 4C` factor seen as a slice of rows of lanes, so that row `j` is one
+/// bounds-checked index (`rows[j]`) instead of a sub-slice with an overflow check and two bound
+/// checks per stored entry in the hot loops.
+#[inline(always)]
+fn lane_rows<const C: usize>(b: &[f64]) -> &[Lanes<C>] {
+    b.as_chunks::<4>().0.as_chunks::<C>().0
+}
+
+/// [`lane_rows`] for a factor that is written to.
+#[inline(always)]
+fn lane_rows_mut<const C: usize>(b: &mut [f64]) -> &mut [Lanes<C>] {
+    b.as_chunks_mut::<4>().0.as_chunks_mut::<C>().0
+}
+
+/// Prefetches row `j` of a lane-row factor (see [`prefetch_row`]).
+#[inline(always)]
+fn prefetch_lanes<const C: usize>(rows: &[Lanes<C>], j: usize) {
+    prefetch_row(rows.as_ptr().wrapping_add(j) as *const f64, 4 * C);
+}
+
+/// The prefetch targets of a row's stored entries: `ahead` is the row's column indices
+/// followed by those of the next rows ([`CsrRef::row_ahead`]); entry `t` prefetches the row
+/// for entry `t + PREFETCH_AHEAD`, which exists for the first `min(n, len)` entries.
+#[inline(always)]
+fn prefetch_targets(ahead: &[usize], n: usize) -> &[usize] {
+    let pf = ahead.get(PREFETCH_AHEAD..).unwrap_or(&[]);
+    &pf[..pf.len().min(n)]
+}
+
+/// out_t = a·b[j_t] for the stored entries t of one CSR row (columns `cols`; k = 4·C), with
+/// the rows of b prefetched ahead through `ahead` ([`CsrRef::row_ahead`]).
+#[inline(always)]
+fn lanes_dots<const C: usize, const FMA: bool>(
+    cols: &[usize],
+    ahead: &[usize],
+    a: &Lanes<C>,
+    b: &[f64],
+    out: &mut [f64],
+) {
+    let rows = lane_rows::<C>(b);
+    let n = out.len().min(cols.len());
+    let (cols, out) = (&cols[..n], &mut out[..n]);
+    let pf = prefetch_targets(ahead, n);
+    let np = pf.len();
+    let (head, tail) = out.split_at_mut(np);
+    for ((&j, w), &p) in cols[..np].iter().zip(head).zip(pf) {
+        prefetch_lanes(rows, p);
+        *w = lanes_dot_lanes::<C, FMA>(a, &rows[j]);
+    }
+    for (&j, w) in cols[np..].iter().zip(tail) {
+        *w = lanes_dot_lanes::<C, FMA>(a, &rows[j]);
+    }
+}
+
+/// s ← s + α·r for two k-vectors held as lanes (k = 4·C).
+#[inline(always)]
+fn lanes_add_scaled<const C: usize, const FMA: bool>(alpha: f64, r: &Lanes<C>, s: &mut Lanes<C>) {
+    for c in 0..C {
+        for l in 0..4 {
+            s[c][l] = madd::<FMA>(alpha, r[c][l], s[c][l]);
+        }
+    }
+}
+
+/// Σ_l a_l·r_l for two k-vectors held as lanes, summed as [`lanes_dot`] does.
+#[inline(always)]
+fn lanes_dot_lanes<const C: usize, const FMA: bool>(a: &Lanes<C>, r: &Lanes<C>) -> f64 {
+    let mut s = [0.0f64; 4];
+    for c in 0..C {
+        for l in 0..4 {
+            s[l] = madd::<FMA>(a[c][l], r[c][l], s[l]);
+        }
+    }
+    (s[0] + s[2]) + (s[1] + s[3])
+}
+
 /// y ← y + α·x for a k-vector slice `x` (k = 4·C).
 #[inline(always)]
 fn lanes_axpy<const C: usize, const FMA: bool>(alpha: f64, x: &[f64], y: &mut Lanes<C>) {
@@ -750,6 +826,7 @@ fn lanes_old_stats<const C: usize, const FMA: bool>(a: &Lanes<C>, part: &mut [f6
 /// Σ_t v_t·b[j_t] over one CSR row (k = 4·C), with two independent accumulator sets (even
 /// and odd entries, added at the end) to halve the fused-multiply-add dependency chain.
 /// `cols` may run past the row (see [`CsrRef::row_ahead`]); the row has `vals.len()` entries.
+/// With `prefetch`, entry t prefetches the row of b for entry t + [`PREFETCH_AHEAD`].
 #[inline(always)]
 fn lanes_row_sum<const C: usize, const FMA: bool>(
     cols: &[usize],
@@ -757,24 +834,36 @@ fn lanes_row_sum<const C: usize, const FMA: bool>(
     b: &[f64],
     prefetch: bool,
 ) -> Lanes<C> {
-    let k = 4 * C;
+    let rows = lane_rows::<C>(b);
+    let n = vals.len();
+    let (ahead, cols) = (cols, &cols[..n]);
     let mut s0: Lanes<C> = [[0.0; 4]; C];
     let mut s1: Lanes<C> = [[0.0; 4]; C];
-    let n = vals.len();
+    // Pairs of entries with prefetch targets first (an even count), then the other pairs.
     let mut t = 0;
-    while t + 1 < n {
-        if prefetch {
-            prefetch_ahead(cols, t, b, k);
-            prefetch_ahead(cols, t + 1, b, k);
+    if prefetch {
+        let pf = prefetch_targets(ahead, n);
+        let np = pf.len() & !1;
+        for ((jj, vv), pp) in cols[..np]
+            .chunks_exact(2)
+            .zip(vals[..np].chunks_exact(2))
+            .zip(pf[..np].chunks_exact(2))
+        {
+            prefetch_lanes(rows, pp[0]);
+            prefetch_lanes(rows, pp[1]);
+            lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0]], &mut s0);
+            lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1]], &mut s1);
         }
-        let (j0, j1) = (cols[t], cols[t + 1]);
-        lanes_axpy::<C, FMA>(vals[t], &b[j0 * k..(j0 + 1) * k], &mut s0);
-        lanes_axpy::<C, FMA>(vals[t + 1], &b[j1 * k..(j1 + 1) * k], &mut s1);
-        t += 2;
+        t = np;
     }
-    if t < n {
-        let j = cols[t];
-        lanes_axpy::<C, FMA>(vals[t], &b[j * k..(j + 1) * k], &mut s0);
+    let (ct, vt) = (&cols[t..], &vals[t..]);
+    for (jj, vv) in ct.chunks_exact(2).zip(vt.chunks_exact(2)) {
+        lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0]], &mut s0);
+        lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1]], &mut s1);
+    }
+    if ct.len() % 2 == 1 {
+        let last = ct.len() - 1;
+        lanes_add_scaled::<C, FMA>(vt[last], &rows[ct[last]], &mut s0);
     }
     for c in 0..C {
         for l in 0..4 {
@@ -860,10 +949,7 @@ fn kl_rows_lanes<const C: usize, const FMA: bool>(
         let ahead = x.row_ahead(i);
         ratio.clear();
         ratio.resize(cols.len(), 0.0);
-        for (t, (&j, w)) in cols.iter().zip(ratio.iter_mut()).enumerate() {
-            prefetch_ahead(ahead, t, b, k);
-            *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
-        }
+        lanes_dots::<C, FMA>(cols, ahead, &ai, b, &mut ratio);
         let (c, l) = kl_ratios::<FMA>(vals, &mut ratio, with_log);
         cross += c;
         logsum += l;
@@ -1011,15 +1097,17 @@ fn lanes_scatter_row<const C: usize, const FMA: bool>(
     a: &Lanes<C>,
     buf: &mut [f64],
 ) {
-    let k = 4 * C;
-    for (t, (&j, &vt)) in cols.iter().zip(v).enumerate() {
-        prefetch_ahead(ahead, t, buf, k);
-        let bj = &mut buf[j * k..(j + 1) * k];
-        for c in 0..C {
-            for l in 0..4 {
-                bj[4 * c + l] = madd::<FMA>(vt, a[c][l], bj[4 * c + l]);
-            }
-        }
+    let rows = lane_rows_mut::<C>(buf);
+    let n = v.len().min(cols.len());
+    let (cols, v) = (&cols[..n], &v[..n]);
+    let pf = prefetch_targets(ahead, n);
+    let np = pf.len();
+    for ((&j, &vt), &p) in cols[..np].iter().zip(&v[..np]).zip(pf) {
+        prefetch_lanes(rows, p);
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j]);
+    }
+    for (&j, &vt) in cols[np..].iter().zip(&v[np..]) {
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j]);
     }
 }
 
@@ -1789,10 +1877,7 @@ fn kl_scatter_lanes<const C: usize, const FMA: bool>(
         let ahead = x.row_ahead(row0 + r);
         ratio.clear();
         ratio.resize(cols.len(), 0.0);
-        for (t, (&j, w)) in cols.iter().zip(ratio.iter_mut()).enumerate() {
-            prefetch_ahead(ahead, t, b, k);
-            *w = lanes_dot::<C, FMA>(&ai, &b[j * k..(j + 1) * k]);
-        }
+        lanes_dots::<C, FMA>(cols, ahead, &ai, b, &mut ratio);
         kl_ratios::<FMA>(vals, &mut ratio, false);
         lanes_scatter_row::<C, FMA>(cols, ahead, &ratio, &ai, buf);
     }
