@@ -47,11 +47,12 @@
 //! of threads.
 //!
 //! Measured on 2 shared cores (AVX-512 clone selected at run time), the Debian matrix
-//! (63 666 × 18 769, 1.86M stored entries), k = 20, the same custom start, 100 iterations,
-//! tol 0, medians of three rounds (`benches/peer_nmf.py`): KL 0.021 s/iteration against
-//! scikit-learn 1.9.1's 0.64 s (0.032×), Frobenius 0.0092 s against 0.036 s (0.255×);
-//! reconstruction errors equal to ~5e-15 relative; process peak 80 MiB against
-//! scikit-learn's 240 MiB (KL) and 185 MiB (Frobenius).
+//! (63 681 × 18 769, 1.86M stored entries), k = 20, the same custom start, 100 iterations,
+//! tol 0, medians of five rounds (`benches/peer_nmf.py`): KL 0.030 s/iteration against
+//! scikit-learn 1.9.1's 0.89 s (0.036×), Frobenius 0.0135 s against 0.052 s (0.264×; 0.26–0.30×
+//! across runs on the same day, the machine's speed drifting); reconstruction errors equal to
+//! ~3e-15 relative; process peak 80 MiB against scikit-learn's 240 MiB (KL) and 186 MiB
+//! (Frobenius).
 //!
 //! # Example
 //! ```
