@@ -485,6 +485,17 @@ fn add_old_row<const FMA: bool>(v: &[f64], part: &mut [f64]) {
     part[S_OLD_SQ] += sq;
 }
 
+/// Checks that `a` is rows × k (k ≥ 1) and `num` has its shape; returns the number of rows.
+#[track_caller]
+fn check_numerator(name: &str, a: &[f64], num: &[f64], k: usize) -> usize {
+    assert!(
+        k >= 1 && a.len().is_multiple_of(k),
+        "{name}: A must be rows × k"
+    );
+    assert_eq!(num.len(), a.len(), "{name}: num must have A's shape");
+    a.len() / k
+}
+
 #[track_caller]
 fn check_factor(name: &str, a: &[f64], rows: usize, k: usize) {
     assert_eq!(
@@ -1253,17 +1264,8 @@ pub fn mu_frobenius_from_numerator(
     l2: f64,
     gram: bool,
 ) -> PassStats {
-    assert!(
-        k >= 1 && a.len().is_multiple_of(k),
-        "mu_frobenius_from_numerator: A must be rows × k"
-    );
-    assert_eq!(
-        num.len(),
-        a.len(),
-        "mu_frobenius_from_numerator: num must have A's shape"
-    );
+    let rows = check_numerator("mu_frobenius_from_numerator", a, num, k);
     assert_eq!(g.len(), k * k, "mu_frobenius_from_numerator: G must be k×k");
-    let rows = a.len() / k;
     let stride = SCALARS + k + if gram { k * k } else { 0 };
     let total = blocks(rows, k, stride, a, |row0, ob, pb| {
         let s = row0 * k;
@@ -2005,21 +2007,12 @@ pub fn mu_kl_from_numerator(
     l2: f64,
     floor: bool,
 ) -> PassStats {
-    assert!(
-        k >= 1 && a.len().is_multiple_of(k),
-        "mu_kl_from_numerator: A must be rows × k"
-    );
-    assert_eq!(
-        num.len(),
-        a.len(),
-        "mu_kl_from_numerator: num must have A's shape"
-    );
+    let rows = check_numerator("mu_kl_from_numerator", a, num, k);
     assert_eq!(
         den_base.len(),
         k,
         "mu_kl_from_numerator: den_base must have k entries"
     );
-    let rows = a.len() / k;
     let stride = SCALARS + k;
     let total = blocks(rows, k, stride, a, |row0, ob, pb| {
         let s = row0 * k;
