@@ -706,7 +706,8 @@ fn lanes_add_scaled<const C: usize, const FMA: bool>(alpha: f64, r: &Lanes<C>, s
     }
 }
 
-/// Σ_l a_l·r_l for two k-vectors held as lanes, summed as [`lanes_dot`] does.
+/// Σ_l a_l·r_l for two k-vectors held as lanes: lane-wise products summed over the chunks,
+/// then the 4 lanes pairwise.
 #[inline(always)]
 fn lanes_dot_lanes<const C: usize, const FMA: bool>(a: &Lanes<C>, r: &Lanes<C>) -> f64 {
     let mut s = [0.0f64; 4];
@@ -727,19 +728,6 @@ fn lanes_axpy<const C: usize, const FMA: bool>(alpha: f64, x: &[f64], y: &mut La
             yc[l] = madd::<FMA>(alpha, x[4 * c + l], yc[l]);
         }
     }
-}
-
-/// Σ_l a_l·b_l: lane-wise products summed over the chunks, then the 4 lanes pairwise.
-#[inline(always)]
-fn lanes_dot<const C: usize, const FMA: bool>(a: &Lanes<C>, b: &[f64]) -> f64 {
-    let b = &b[..4 * C];
-    let mut s = [0.0f64; 4];
-    for (c, ac) in a.iter().enumerate() {
-        for l in 0..4 {
-            s[l] = madd::<FMA>(ac[l], b[4 * c + l], s[l]);
-        }
-    }
-    (s[0] + s[2]) + (s[1] + s[3])
 }
 
 /// a·G for a k-vector `a` (k = 4·C) and a row-major k×k `G`: the rows of G weighted by the
@@ -851,23 +839,23 @@ fn lanes_row_sum<const C: usize, const FMA: bool>(
     let mut s0: Lanes<C> = [[0.0; 4]; C];
     let mut s1: Lanes<C> = [[0.0; 4]; C];
     // Pairs of entries with prefetch targets first (an even count), then the other pairs.
-    let mut t = 0;
-    if prefetch {
-        let pf = prefetch_targets(ahead, n);
-        let np = pf.len() & !1;
-        for ((jj, vv), pp) in cols[..np]
-            .chunks_exact(2)
-            .zip(vals[..np].chunks_exact(2))
-            .zip(pf[..np].chunks_exact(2))
-        {
-            prefetch_lanes(rows, pp[0]);
-            prefetch_lanes(rows, pp[1]);
-            lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0]], &mut s0);
-            lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1]], &mut s1);
-        }
-        t = np;
+    let pf = if prefetch {
+        prefetch_targets(ahead, n)
+    } else {
+        &[]
+    };
+    let np = pf.len() & !1;
+    for ((jj, vv), pp) in cols[..np]
+        .chunks_exact(2)
+        .zip(vals[..np].chunks_exact(2))
+        .zip(pf[..np].chunks_exact(2))
+    {
+        prefetch_lanes(rows, pp[0]);
+        prefetch_lanes(rows, pp[1]);
+        lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0]], &mut s0);
+        lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1]], &mut s1);
     }
-    let (ct, vt) = (&cols[t..], &vals[t..]);
+    let (ct, vt) = (&cols[np..], &vals[np..]);
     for (jj, vv) in ct.chunks_exact(2).zip(vt.chunks_exact(2)) {
         lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0]], &mut s0);
         lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1]], &mut s1);
@@ -906,14 +894,7 @@ fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
         let vals = x.row(i).1;
         let ahead = x.row_ahead(i);
         let num = lanes_row_sum::<C, FMA>(ahead, vals, b, true);
-        let flat_num: [f64; 32] = {
-            let mut f = [0.0; 32];
-            for c in 0..C {
-                f[4 * c..4 * c + 4].copy_from_slice(&num[c]);
-            }
-            f
-        };
-        cross += lanes_dot::<C, FMA>(&ai, &flat_num);
+        cross += lanes_dot_lanes::<C, FMA>(&ai, &num);
         let den = lanes_vec_mat::<C, FMA>(&ai, g);
         for c in 0..C {
             for l in 0..4 {
