@@ -7,9 +7,11 @@
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use nmf_topics::kernels::{
-    csr_mul_dense, csr_transpose, csr_transpose_mul_dense, factor_stats,
+    csr_mul_dense, csr_transpose, csr_transpose_mul_dense, factor_stats, Csr,
+};
+use nmf_topics::nmf::mu::{
     mu_frobenius_from_numerator, mu_frobenius_rows, mu_kl_from_numerator, mu_kl_rows,
-    mu_kl_rows_scatter, Csr,
+    mu_kl_rows_scatter,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

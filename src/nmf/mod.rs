@@ -89,7 +89,7 @@ mod data;
 mod hyperparams;
 mod metrics;
 mod model;
-mod mu;
+pub mod mu;
 mod start;
 
 pub use hyperparams::{NmfParams, NmfValidParams, Regularization};

@@ -1,0 +1,233 @@
+//! Sums over the rows of X — Xᵀ·A and friends — scattered from the rows of X into part
+//! buffers, without a transposed copy of X (see the module docs of [`crate::kernels`] for the
+//! scheme and why its bits do not depend on the thread count).
+
+use multiversion::multiversion;
+use multiversion::target::target_cfg_f;
+use rayon::prelude::*;
+
+use super::reduce::check_factor;
+use super::simd::*;
+use super::{CsrRef, ROW_BLOCK};
+
+/// buf_j += x_ij·a_i for the rows i = row0, row0 + 1, … of `a_block` (row-major, one row per
+/// row of X from `row0`) and their stored entries j; rows in order, entries in storage order.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+pub(crate) fn scatter_block<'x>(
+    x: CsrRef<'x>,
+    row0: usize,
+    a_block: &[f64],
+    k: usize,
+    buf: &mut [f64],
+) {
+    let fma = target_cfg_f!(target_feature = "fma");
+    const WITH_FMA: bool = true;
+    if fma && by_lanes!(k, WITH_FMA, scatter_rows_lanes(x, row0, a_block, buf)) {
+        return;
+    }
+    for (r, ai) in a_block.chunks_exact(k).enumerate() {
+        let (cols, vals) = x.row(row0 + r);
+        let ahead = x.row_ahead(row0 + r);
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            prefetch_ahead(ahead, t, buf, k);
+            let bj = &mut buf[j * k..(j + 1) * k];
+            if fma {
+                axpy::<true>(v, ai, bj);
+            } else {
+                axpy::<false>(v, ai, bj);
+            }
+        }
+    }
+}
+
+/// The loop of [`scatter_block`] for k = 4·C: each row a_i is held in registers while it is
+/// added into the rows buf_j of its stored entries (prefetched ahead).
+#[inline(always)]
+pub(crate) fn scatter_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a_block: &[f64],
+    buf: &mut [f64],
+) {
+    let k = 4 * C;
+    for (r, ar) in a_block.chunks_exact(k).enumerate() {
+        let ai = lanes_load::<C>(ar);
+        let (cols, vals) = x.row(row0 + r);
+        lanes_scatter_row::<C, FMA>(cols, x.row_ahead(row0 + r), vals, &ai, buf);
+    }
+}
+
+/// buf_{j_t} += v_t·a for the stored entries t of one CSR row (columns `cols`, weights `v`;
+/// k = 4·C), with the rows of `buf` prefetched ahead through `ahead` ([`CsrRef::row_ahead`]).
+#[inline(always)]
+pub(crate) fn lanes_scatter_row<const C: usize, const FMA: bool>(
+    cols: &[usize],
+    ahead: &[usize],
+    v: &[f64],
+    a: &Lanes<C>,
+    buf: &mut [f64],
+) {
+    let rows = lane_rows_mut::<C>(buf);
+    let n = v.len().min(cols.len());
+    let (cols, v) = (&cols[..n], &v[..n]);
+    let pf = prefetch_targets(ahead, n);
+    let np = pf.len();
+    for ((&j, &vt), &p) in cols[..np].iter().zip(&v[..np]).zip(pf) {
+        prefetch_lanes(rows, p);
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j]);
+    }
+    for (&j, &vt) in cols[np..].iter().zip(&v[np..]) {
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j]);
+    }
+}
+
+/// out ← Xᵀ·A for a CSR `X` (n × m) and a row-major `A` (n × k); `out` is row-major m × k —
+/// without a transposed copy of X: the rows of X are cut into [`scatter_parts`] fixed parts
+/// of about equal numbers of stored entries; each part adds x_ij·a_i into row j of its own
+/// m × k buffer (rows of A read in order), then the buffers are summed in part order. The
+/// parts do not depend on the thread count, so the result is deterministic. The buffers of
+/// the parts after the first live in `extra` (`(parts − 1)·m·k` values, resized as needed;
+/// keep it between calls).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csr_transpose_mul_dense(
+    x: CsrRef<'_>,
+    a: &[f64],
+    k: usize,
+    out: &mut [f64],
+    extra: &mut Vec<f64>,
+) {
+    assert!(k >= 1, "csr_transpose_mul_dense: k must be at least 1");
+    check_factor("csr_transpose_mul_dense: A", a, x.nrows, k);
+    check_factor("csr_transpose_mul_dense: out", out, x.ncols, k);
+    let (nnz, mk) = (x.nnz(), x.ncols * k);
+    let parts = scatter_parts(nnz, x.ncols, k);
+    let mut cuts = vec![0usize];
+    for p in 1..parts {
+        let r = x
+            .indptr
+            .partition_point(|&q| q < nnz * p / parts)
+            .min(x.nrows);
+        cuts.push(r.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(x.nrows);
+    extra.clear();
+    extra.resize((parts - 1) * mk, 0.0);
+    let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(parts);
+    bufs.push(&mut *out);
+    bufs.extend(extra.chunks_exact_mut(mk.max(1)).take(parts - 1));
+    bufs.par_iter_mut().enumerate().for_each(|(p, buf)| {
+        buf.fill(0.0);
+        let rows = cuts[p]..cuts[p + 1];
+        scatter_block(x, rows.start, &a[rows.start * k..rows.end * k], k, buf);
+    });
+    drop(bufs);
+    add_buffers(out, extra, k);
+}
+
+/// Number of fixed parts the rows of X are cut into by the scatters, for a matrix with
+/// `nnz` stored entries and `m` columns at rank `k`: at least 2 (so two threads share the
+/// work), more for matrices with many entries per column, with the part buffers (`parts·m·k`
+/// values) kept under a quarter of the storage of X (16 bytes per entry); at most 16. Depends
+/// on the matrix only, never on the thread count, so results do not either.
+pub fn scatter_parts(nnz: usize, m: usize, k: usize) -> usize {
+    (nnz / (2 * m * k).max(1)).clamp(2, 16)
+}
+
+/// out ← out + Σ_p rest_p, block-parallel, the buffers added in order (deterministic).
+pub(crate) fn add_buffers(out: &mut [f64], rest: &[f64], k: usize) {
+    let len = out.len();
+    if len == 0 {
+        return;
+    }
+    out.par_chunks_mut(ROW_BLOCK * k)
+        .enumerate()
+        .for_each(|(blk, ob)| {
+            let (s, n) = (blk * ROW_BLOCK * k, ob.len());
+            for r in rest.chunks_exact(len) {
+                for (o, v) in ob.iter_mut().zip(&r[s..s + n]) {
+                    *o += v;
+                }
+            }
+        });
+}
+
+/// Runs a row pass over the [`scatter_parts`] fixed parts of the rows of X (cut at block
+/// boundaries, about equal numbers of stored entries), one task per part. In a part, blocks of
+/// [`ROW_BLOCK`] rows are taken in order: `block(row0, out_block, partials)` updates the block
+/// and `scatter(row0, new_block, buf)` adds its contribution to the part's m × k buffer. The
+/// first buffer is `num`; the others live in `extra` (resized as needed); they are summed into
+/// `num` in part order. Returns the block partials summed in block order, as [`blocks`] does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn parts_pass<F, S>(
+    x: CsrRef<'_>,
+    k: usize,
+    stride: usize,
+    out: &mut [f64],
+    num: &mut [f64],
+    extra: &mut Vec<f64>,
+    block: F,
+    scatter: S,
+) -> Vec<f64>
+where
+    F: Fn(usize, &mut [f64], &mut [f64]) + Sync,
+    S: Fn(usize, &[f64], &mut [f64]) + Sync,
+{
+    let nblocks = x.nrows.div_ceil(ROW_BLOCK).max(1);
+    let parts = scatter_parts(x.nnz(), x.ncols, k);
+    // Part p covers the blocks cuts[p]..cuts[p + 1].
+    let mut cuts = vec![0usize];
+    for p in 1..parts {
+        let target = x.nnz() * p / parts;
+        let row = x.indptr.partition_point(|&q| q < target).min(x.nrows);
+        let blk = (row / ROW_BLOCK).min(nblocks);
+        cuts.push(blk.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(nblocks);
+    let mk = x.ncols * k;
+    extra.clear();
+    extra.resize((parts - 1) * mk, 0.0);
+    let mut partials = vec![0.0; nblocks * stride];
+
+    let mut tasks = Vec::with_capacity(parts);
+    let (mut out_rest, mut part_rest) = (out, &mut partials[..]);
+    let mut bufs = std::iter::once(&mut *num).chain(extra.chunks_exact_mut(mk.max(1)));
+    for p in 0..parts {
+        let (b0, b1) = (cuts[p], cuts[p + 1]);
+        let rows = (b1 * ROW_BLOCK).min(x.nrows) - (b0 * ROW_BLOCK).min(x.nrows);
+        let (o, rest) = std::mem::take(&mut out_rest).split_at_mut(rows * k);
+        out_rest = rest;
+        let (pp, rest) = std::mem::take(&mut part_rest).split_at_mut((b1 - b0) * stride);
+        part_rest = rest;
+        let buf = bufs.next().unwrap_or_default();
+        tasks.push((b0, o, pp, buf));
+    }
+    tasks.into_par_iter().for_each(|(b0, o, pp, buf)| {
+        buf.fill(0.0);
+        for (t, (ob, pb)) in o
+            .chunks_mut(ROW_BLOCK * k)
+            .zip(pp.chunks_mut(stride))
+            .enumerate()
+        {
+            let row0 = (b0 + t) * ROW_BLOCK;
+            block(row0, ob, pb);
+            scatter(row0, ob, buf);
+        }
+    });
+    add_buffers(num, extra, k);
+
+    let mut total = vec![0.0; stride];
+    for pb in partials.chunks_exact(stride) {
+        for (t, p) in total.iter_mut().zip(pb) {
+            *t += p;
+        }
+    }
+    total
+}

@@ -1,0 +1,308 @@
+//! The Frobenius multiplicative updates: the W row pass over X and the update from a
+//! precomputed numerator (the H update).
+
+use multiversion::multiversion;
+use multiversion::target::target_cfg_f;
+
+use super::old_row;
+use crate::kernels::reduce::*;
+use crate::kernels::simd::*;
+use crate::kernels::{CsrRef, EPSILON};
+
+/// [`frobenius_rows_inner`] for k = 4·C.
+#[inline(always)]
+pub(crate) fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a: Option<&[f64]>,
+    b: &[f64],
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    let mut cross = 0.0;
+    for (r, o) in out.chunks_exact_mut(k).enumerate() {
+        let i = row0 + r;
+        let ai = lanes_load::<C>(old_row(a, i, k, o));
+        let vals = x.row(i).1;
+        let ahead = x.row_ahead(i);
+        let num = lanes_row_sum::<C, FMA>(ahead, vals, b, true);
+        cross += lanes_dot_lanes::<C, FMA>(&ai, &num);
+        let den = lanes_vec_mat::<C, FMA>(&ai, g);
+        for c in 0..C {
+            for l in 0..4 {
+                let mut d = den[c][l] + l1 + l2 * ai[c][l];
+                if d == 0.0 {
+                    d = EPSILON;
+                }
+                o[4 * c + l] = ai[c][l] * (num[c][l] / d);
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(out, part, gram);
+    part[S_CROSS] += cross;
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+pub(crate) fn frobenius_num_block(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    part: &mut [f64],
+) {
+    let fma = target_cfg_f!(target_feature = "fma");
+    const WITH_FMA: bool = true;
+    if fma && by_lanes!(k, WITH_FMA, num_rows_lanes(a, num, g, l1, l2, gram, part)) {
+        return;
+    }
+    let mut den = vec![0.0; k];
+    for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
+        if fma {
+            vec_mat::<true>(o, g, &mut den);
+            add_old_row::<true>(o, part);
+        } else {
+            vec_mat::<false>(o, g, &mut den);
+            add_old_row::<false>(o, part);
+        }
+        for l in 0..k {
+            let mut d = den[l] + l1 + l2 * o[l];
+            if d == 0.0 {
+                d = EPSILON;
+            }
+            o[l] *= nr[l] / d;
+        }
+        if fma {
+            add_new_row::<true>(o, part, gram);
+        } else {
+            add_new_row::<false>(o, part, gram);
+        }
+    }
+}
+
+/// [`frobenius_num_block`] for k = 4·C.
+#[inline(always)]
+pub(crate) fn num_rows_lanes<const C: usize, const FMA: bool>(
+    a: &mut [f64],
+    num: &[f64],
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    part: &mut [f64],
+) {
+    let k = 4 * C;
+    for (o, nr) in a.chunks_exact_mut(k).zip(num.chunks_exact(k)) {
+        let ai = lanes_load::<C>(o);
+        let den = lanes_vec_mat::<C, FMA>(&ai, g);
+        for c in 0..C {
+            for l in 0..4 {
+                let mut d = den[c][l] + l1 + l2 * ai[c][l];
+                if d == 0.0 {
+                    d = EPSILON;
+                }
+                o[4 * c + l] = ai[c][l] * (nr[4 * c + l] / d);
+            }
+        }
+        lanes_old_stats::<C, FMA>(&ai, part);
+    }
+    lanes_block_stats::<C, FMA>(a, part, gram);
+}
+
+/// The Frobenius multiplicative update of A in place from a precomputed numerator `num`
+/// (row-major like A, e.g. Xᵀ·W from [`csr_transpose_mul_dense`]):
+///
+/// ```text
+/// a_il ← a_il · num_il / d_il,     d_il = (a_i·G)_l + l1 + l2·a_il   (0 → ε)
+/// ```
+///
+/// Returns ‖A_old‖₁, ‖A_old‖²_F and the new A's statistics (its Gram matrix when `gram`);
+/// the cross term is 0.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_frobenius_from_numerator(
+    a: &mut [f64],
+    num: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+) -> PassStats {
+    let rows = check_numerator("mu_frobenius_from_numerator", a, num, k);
+    assert_eq!(g.len(), k * k, "mu_frobenius_from_numerator: G must be k×k");
+    let stride = SCALARS + k + if gram { k * k } else { 0 };
+    let total = blocks(rows, k, stride, a, |row0, ob, pb| {
+        let s = row0 * k;
+        frobenius_num_block(ob, &num[s..s + ob.len()], k, g, l1, l2, gram, pb)
+    });
+    split_stats(&total, k, gram)
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+pub(crate) fn frobenius_block<'x>(
+    x: CsrRef<'x>,
+    row0: usize,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    if target_cfg_f!(target_feature = "fma") {
+        frobenius_rows_inner::<true>(x, row0, a, b, k, g, l1, l2, gram, out, part);
+    } else {
+        frobenius_rows_inner::<false>(x, row0, a, b, k, g, l1, l2, gram, out, part);
+    }
+}
+
+#[inline(always)]
+pub(crate) fn frobenius_rows_inner<const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    if FMA
+        && by_lanes!(
+            k,
+            FMA,
+            frobenius_rows_lanes(x, row0, a, b, g, l1, l2, gram, out, part)
+        )
+    {
+        return;
+    }
+    let mut num = vec![0.0; k];
+    let mut den = vec![0.0; k];
+    let mut old = vec![0.0; k];
+    let mut cross = 0.0;
+    for (r, o) in out.chunks_exact_mut(k).enumerate() {
+        let i = row0 + r;
+        old.copy_from_slice(old_row(a, i, k, o));
+        let ai = &old[..];
+        num.fill(0.0);
+        let (cols, vals) = x.row(i);
+        let ahead = x.row_ahead(i);
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            prefetch_ahead(ahead, t, b, k);
+            axpy::<FMA>(v, &b[j * k..(j + 1) * k], &mut num);
+        }
+        cross += dot::<FMA>(ai, &num);
+        vec_mat::<FMA>(ai, g, &mut den);
+        for l in 0..k {
+            let mut d = den[l] + l1 + l2 * ai[l];
+            if d == 0.0 {
+                d = EPSILON;
+            }
+            o[l] = ai[l] * (num[l] / d);
+        }
+        add_old_row::<FMA>(ai, part);
+        add_new_row::<FMA>(o, part, gram);
+    }
+    part[S_CROSS] += cross;
+}
+
+/// One multiplicative update of A for the Frobenius objective ½‖X − A·Bᵀ‖²_F, written to
+/// `out` (row-major like `a`):
+///
+/// ```text
+/// out_il = a_il · (x_i·B)_l / d_il,     d_il = (a_i·G)_l + l1 + l2·a_il   (0 → ε)
+/// ```
+///
+/// where `G = BᵀB` (row-major k×k, symmetric). With A = W, B = Ht, G = HHᵀ it is
+/// scikit-learn's W update `W ⊙ XHᵀ ⊘ (W·HHᵀ + l1 + l2·W)`; with Xᵀ, A = Ht, B = W, G = WᵀW it
+/// is the H update. The numerator row x_i·B is accumulated in a k-vector and used at once.
+///
+/// Also returns tr(Aᵀ·X·B) = Σ_i a_i·(x_i·B) for the old A (the Frobenius cross term), ‖A‖₁,
+/// ‖A‖²_F, and the new A's statistics (its Gram matrix when `gram`).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_frobenius_rows(
+    x: CsrRef<'_>,
+    a: &[f64],
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+) -> PassStats {
+    check_factor("mu_frobenius_rows: A", a, x.nrows, k);
+    frobenius_pass(x, Some(a), b, k, g, l1, l2, gram, out)
+}
+
+/// [`mu_frobenius_rows`] with the result written over `a` itself (each row is read before
+/// it is written; no second factor buffer). Same values and statistics.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn mu_frobenius_rows_in_place(
+    x: CsrRef<'_>,
+    a: &mut [f64],
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+) -> PassStats {
+    frobenius_pass(x, None, b, k, g, l1, l2, gram, a)
+}
+
+#[track_caller]
+pub(crate) fn frobenius_pass(
+    x: CsrRef<'_>,
+    a: Option<&[f64]>,
+    b: &[f64],
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    gram: bool,
+    out: &mut [f64],
+) -> PassStats {
+    assert!(k >= 1, "mu_frobenius_rows: k must be at least 1");
+    check_factor("mu_frobenius_rows: B", b, x.ncols, k);
+    check_factor("mu_frobenius_rows: out", out, x.nrows, k);
+    assert_eq!(g.len(), k * k, "mu_frobenius_rows: G must be k×k");
+    let stride = SCALARS + k + if gram { k * k } else { 0 };
+    let total = blocks(x.nrows, k, stride, out, |row0, ob, pb| {
+        frobenius_block(x, row0, a, b, k, g, l1, l2, gram, ob, pb)
+    });
+    split_stats(&total, k, gram)
+}
