@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use nmf_topics::corpus::{self, Corpus, CorpusOptions};
-use nmf_topics::nmf::{self, Init, Loss, NmfParams, Solver};
+use nmf_topics::nmf::{self, AlsVariant, Init, Loss, NmfParams, Solver};
 use nmf_topics::report::model::ModelFile;
 use nmf_topics::report::{self, FitRun, OutputOptions};
 use nmf_topics::text::{Analyzer, AnalyzerConfig, StopwordSpec};
@@ -132,14 +132,22 @@ struct NmfArgs {
     #[arg(short = 'k', long = "topics", default_value_t = 10, value_name = "K")]
     k: usize,
     /// Objective: Frobenius norm or generalized Kullback-Leibler divergence.
-    #[arg(long, value_enum, default_value_t = Loss::Frobenius)]
-    loss: Loss,
-    /// Algorithm.
-    #[arg(long, value_enum, default_value_t = Solver::Mu)]
-    solver: Solver,
+    #[arg(long, value_enum, default_value_t = LossArg::Frobenius)]
+    loss: LossArg,
+    /// Algorithm [default: hals for --loss frobenius, mu for --loss kl].
+    #[arg(long, value_enum, hide_possible_values = false)]
+    solver: Option<SolverArg>,
+    /// hals: visit the coordinates in a seeded random order in every update (cyclic order
+    /// otherwise).
+    #[arg(long)]
+    shuffle: bool,
+    /// als: exact non-negative least squares, or unconstrained least squares clipped at 0
+    /// (cheaper, not monotone) [default: exact].
+    #[arg(long, value_enum)]
+    als_variant: Option<AlsVariantArg>,
     /// Initialization.
-    #[arg(long, value_enum, default_value_t = Init::Nndsvda)]
-    init: Init,
+    #[arg(long, value_enum, default_value_t = InitArg::Nndsvda)]
+    init: InitArg,
     /// Initial W (documents × k, Matrix Market) for --init custom.
     #[arg(long, value_name = "W0.mtx")]
     w0: Option<PathBuf>,
@@ -261,6 +269,90 @@ struct CommonArgs {
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+/// The CLI's names of the library's [`Loss`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LossArg {
+    /// ½‖X − WH‖²_F
+    Frobenius,
+    /// generalized Kullback-Leibler divergence
+    Kl,
+}
+
+/// The CLI's names of the library's [`Solver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SolverArg {
+    /// multiplicative updates (frobenius, kl)
+    Mu,
+    /// coordinate descent, scikit-learn's cd (frobenius)
+    Hals,
+    /// alternating non-negative least squares (frobenius)
+    Als,
+}
+
+/// The CLI's names of the library's [`AlsVariant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AlsVariantArg {
+    /// exact NNLS (block principal pivoting)
+    Exact,
+    /// least squares, then negatives set to 0
+    Projected,
+}
+
+/// The CLI's names of the library's [`Init`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum InitArg {
+    /// |N(0,1)|·√(mean(X)/k)
+    Random,
+    /// non-negative double SVD
+    Nndsvd,
+    /// NNDSVD with zeros filled by mean(X)
+    Nndsvda,
+    /// NNDSVD with zeros filled by small random values
+    Nndsvdar,
+    /// --w0 and --h0
+    Custom,
+}
+
+impl From<LossArg> for Loss {
+    fn from(a: LossArg) -> Loss {
+        match a {
+            LossArg::Frobenius => Loss::Frobenius,
+            LossArg::Kl => Loss::Kl,
+        }
+    }
+}
+
+impl From<SolverArg> for Solver {
+    fn from(a: SolverArg) -> Solver {
+        match a {
+            SolverArg::Mu => Solver::Mu,
+            SolverArg::Hals => Solver::Hals,
+            SolverArg::Als => Solver::Als,
+        }
+    }
+}
+
+impl From<AlsVariantArg> for AlsVariant {
+    fn from(a: AlsVariantArg) -> AlsVariant {
+        match a {
+            AlsVariantArg::Exact => AlsVariant::Exact,
+            AlsVariantArg::Projected => AlsVariant::Projected,
+        }
+    }
+}
+
+impl From<InitArg> for Init {
+    fn from(a: InitArg) -> Init {
+        match a {
+            InitArg::Random => Init::Random,
+            InitArg::Nndsvd => Init::Nndsvd,
+            InitArg::Nndsvda => Init::Nndsvda,
+            InitArg::Nndsvdar => Init::Nndsvdar,
+            InitArg::Custom => Init::Custom,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -634,9 +726,11 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
 
 fn nmf_params(a: &NmfArgs) -> anyhow::Result<NmfParams> {
     let mut p = NmfParams::new(a.k);
-    p.loss = a.loss;
-    p.solver = a.solver;
-    p.init = a.init;
+    p.loss = a.loss.into();
+    p.solver = a.solver.map(Solver::from);
+    p.shuffle = a.shuffle;
+    p.als_variant = a.als_variant.map(AlsVariant::from);
+    p.init = a.init.into();
     p.alpha_w = a.alpha_w;
     p.alpha_h = a.alpha_h;
     p.l1_ratio = a.l1_ratio;

@@ -649,6 +649,7 @@ mod tests {
             seconds: 0.0,
             seconds_per_iteration: 0.0,
             metrics: Metrics::default(),
+            ..NmfModel::default()
         }
     }
 

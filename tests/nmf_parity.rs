@@ -1,12 +1,14 @@
-//! Parity with scikit-learn's `NMF(solver="mu", init="custom")`.
+//! Parity with scikit-learn's `NMF(solver="mu")` and `NMF(solver="cd", shuffle=False)`, with
+//! `init="custom"`.
 //!
-//! Expected factors come from scikit-learn 1.9.1 (the version is stored in the fixture),
-//! produced by `tools/make_nmf_fixture.py`: a fixed 30×20 sparse matrix with an all-zero row
-//! and column, fixed W0/H0 (k = 4), 10 and 50 iterations with `tol = 0`, Frobenius and KL,
-//! without and with L1/L2 penalties.
+//! Expected factors come from scikit-learn 1.9.1 (the version is stored in the fixtures),
+//! produced by `tools/make_nmf_fixture.py` (mu) and `tools/make_cd_fixture.py` (cd): a fixed
+//! 30×20 sparse matrix with an all-zero row and column, fixed W0/H0 (k = 4), `tol = 0`,
+//! without and with L1/L2 penalties; mu for 10 and 50 iterations with Frobenius and KL, cd for
+//! 1, 10 and 50 iterations.
 
 use ndarray::Array2;
-use nmf_topics::nmf::{Loss, NmfParams};
+use nmf_topics::nmf::{Loss, NmfParams, Solver};
 use serde::Deserialize;
 use sprs::TriMat;
 
@@ -25,6 +27,7 @@ struct Fixture {
 
 #[derive(Deserialize)]
 struct Case {
+    #[serde(default)]
     loss: String,
     alpha_w: f64,
     alpha_h: Option<f64>,
@@ -52,25 +55,26 @@ fn rel_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     diff / scale
 }
 
-fn load() -> Fixture {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/nmf_mu.json"
-    ))
-    .expect("fixture present");
+fn load(name: &str) -> Fixture {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("fixture present");
     serde_json::from_str(&text).expect("fixture parses")
 }
 
-#[test]
-fn mu_matches_scikit_learn_to_1e_6() {
-    let fx = load();
-    assert!(fx.sklearn_version.starts_with("1."));
+fn matrix(fx: &Fixture) -> sprs::CsMat<f64> {
     let [n, m] = fx.shape;
     let mut t = TriMat::new((n, m));
     for ((&i, &j), &v) in fx.x_rows.iter().zip(&fx.x_cols).zip(&fx.x_vals) {
         t.add_triplet(i, j, v);
     }
-    let x = t.to_csr();
+    t.to_csr()
+}
+
+#[test]
+fn mu_matches_scikit_learn_to_1e_6() {
+    let fx = load("nmf_mu.json");
+    assert!(fx.sklearn_version.starts_with("1."));
+    let x = matrix(&fx);
     let (w0, h0) = (array(&fx.w0), array(&fx.h0));
     assert_eq!(fx.cases.len(), 16);
     for c in &fx.cases {
@@ -80,6 +84,7 @@ fn mu_matches_scikit_learn_to_1e_6() {
             Loss::Frobenius
         };
         let model = NmfParams::new(fx.k)
+            .solver(Solver::Mu)
             .loss(loss)
             .custom_init(w0.clone(), h0.clone())
             .alpha_w(c.alpha_w)
@@ -97,6 +102,42 @@ fn mu_matches_scikit_learn_to_1e_6() {
         );
         assert_eq!(model.iterations, c.n_iter, "{what}");
         assert_eq!(model.history.len(), c.n_iter, "{what}");
+        let dw = rel_diff(&model.w, &array(&c.w));
+        let dh = rel_diff(&model.h, &array(&c.h));
+        eprintln!("{what}: dW {dw:.1e} dH {dh:.1e}");
+        assert!(dw < 1e-6, "{what}: W differs by {dw:e}");
+        assert!(dh < 1e-6, "{what}: H differs by {dh:e}");
+        let de = (model.metrics.reconstruction_error - c.reconstruction_err).abs()
+            / c.reconstruction_err;
+        assert!(de < 1e-6, "{what}: reconstruction error differs by {de:e}");
+    }
+}
+
+#[test]
+fn hals_matches_scikit_learn_coordinate_descent_to_1e_6() {
+    let fx = load("nmf_cd.json");
+    assert!(fx.sklearn_version.starts_with("1."));
+    let x = matrix(&fx);
+    let (w0, h0) = (array(&fx.w0), array(&fx.h0));
+    assert_eq!(fx.cases.len(), 12);
+    for c in &fx.cases {
+        let model = NmfParams::new(fx.k)
+            .solver(Solver::Hals)
+            .custom_init(w0.clone(), h0.clone())
+            .alpha_w(c.alpha_w)
+            .alpha_h(c.alpha_h)
+            .l1_ratio(c.l1_ratio)
+            .tol(0.0)
+            .max_iter(c.max_iter)
+            .check()
+            .unwrap()
+            .fit(&x, &mut |_, _| {})
+            .unwrap();
+        let what = format!(
+            "cd alpha_w={} alpha_h={:?} l1_ratio={} iters={}",
+            c.alpha_w, c.alpha_h, c.l1_ratio, c.max_iter
+        );
+        assert_eq!(model.iterations, c.n_iter, "{what}");
         let dw = rel_diff(&model.w, &array(&c.w));
         let dh = rel_diff(&model.h, &array(&c.h));
         eprintln!("{what}: dW {dw:.1e} dH {dh:.1e}");

@@ -146,6 +146,8 @@ pub fn synthetic() -> Fixture {
         converged: true,
         seconds: 0.012,
         seconds_per_iteration: 0.0,
+        init_seconds: 0.0,
+        method: Default::default(),
         metrics: Metrics {
             loss: 2.6,
             divergence: 2.6,
@@ -228,6 +230,7 @@ pub fn large(n: usize, k: usize, m: usize) -> Fixture {
         seconds: 1.0,
         seconds_per_iteration: 0.0,
         metrics: Metrics::default(),
+        ..NmfModel::default()
     };
     Fixture {
         dtm,

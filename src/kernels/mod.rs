@@ -16,6 +16,7 @@ pub use reduce::{factor_stats, trace_product, FactorStats, PassStats};
 pub use scatter::{csr_transpose_mul_dense, scatter_parts};
 pub(crate) use scatter::{lanes_scatter_row, parts_pass};
 pub use simd::ln_fast;
+pub(crate) use spmm::csr_dense_block;
 pub use spmm::{csr_mul_dense, dense_mul_small};
 
 /// scikit-learn's `EPSILON`: the machine epsilon of `f32` (≈ 1.19e-7), used to keep

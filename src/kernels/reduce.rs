@@ -10,13 +10,15 @@ use super::simd::*;
 use super::ROW_BLOCK;
 
 /// Number of scalar slots at the start of a block's partial sums.
-pub(crate) const SCALARS: usize = 6;
+pub(crate) const SCALARS: usize = 7;
 pub(crate) const S_LOG: usize = 0;
 pub(crate) const S_CROSS: usize = 1;
 pub(crate) const S_OLD_L1: usize = 2;
 pub(crate) const S_OLD_SQ: usize = 3;
 pub(crate) const S_NEW_L1: usize = 4;
 pub(crate) const S_NEW_SQ: usize = 5;
+/// A solver-specific scalar (the projected-gradient violation of coordinate descent).
+pub(crate) const S_EXTRA: usize = 6;
 
 /// Statistics of a dense factor A (rows × k), all reduced deterministically.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -44,6 +46,8 @@ pub struct PassStats {
     pub old_l1: f64,
     /// See [`PassStats::old_l1`].
     pub old_sq: f64,
+    /// A solver-specific sum over the rows (coordinate descent: Σ |projected gradient|).
+    pub extra: f64,
     /// Statistics of the updated factor (the Gram matrix only when requested).
     pub new: FactorStats,
 }
@@ -77,6 +81,7 @@ pub(crate) fn split_stats(total: &[f64], k: usize, gram: bool) -> PassStats {
         cross: total[S_CROSS],
         old_l1: total[S_OLD_L1],
         old_sq: total[S_OLD_SQ],
+        extra: total[S_EXTRA],
         new: FactorStats {
             l1: total[S_NEW_L1],
             sq: total[S_NEW_SQ],
@@ -153,6 +158,24 @@ pub(crate) fn check_factor(name: &str, a: &[f64], rows: usize, k: usize) {
         "{name} must be a row-major {rows}×{k} slice (got {} entries)",
         a.len()
     );
+}
+
+/// Adds the statistics of the new rows `out` (rows × k, row-major) to a block's partials:
+/// ‖·‖₁, ‖·‖²_F, the column sums and (when `gram`) the Gram matrix, through the register
+/// path for k = 4·C.
+#[inline(always)]
+pub(crate) fn add_block_stats<const FMA: bool>(
+    out: &[f64],
+    k: usize,
+    part: &mut [f64],
+    gram: bool,
+) {
+    if FMA && by_lanes!(k, FMA, lanes_block_stats(out, part, gram)) {
+        return;
+    }
+    for v in out.chunks_exact(k) {
+        add_new_row::<FMA>(v, part, gram);
+    }
 }
 
 #[multiversion(targets(

@@ -194,6 +194,15 @@ pub(crate) fn lanes_load<const C: usize>(s: &[f64]) -> Lanes<C> {
     v
 }
 
+/// Writes a k-vector held as lanes to a slice of (at least) k = 4·C values.
+#[inline(always)]
+pub(crate) fn lanes_store<const C: usize>(v: &Lanes<C>, s: &mut [f64]) {
+    let s = &mut s[..4 * C];
+    for (c, vc) in v.iter().enumerate() {
+        s[4 * c..4 * c + 4].copy_from_slice(vc);
+    }
+}
+
 /// A row-major `rows × 4C` factor seen as a slice of rows of lanes, so that row `j` is one
 /// bounds-checked index (`rows[j]`) instead of a sub-slice with an overflow check and two bound
 /// checks per stored entry in the hot loops.

@@ -22,6 +22,10 @@ pub(crate) fn csr_dense_block<'x>(
     out: &mut [f64],
 ) {
     let fma = target_cfg_f!(target_feature = "fma");
+    const WITH_FMA: bool = true;
+    if fma && by_lanes!(k, WITH_FMA, csr_rows_lanes(x, row0, b, out)) {
+        return;
+    }
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         o.fill(0.0);
         let (cols, vals) = x.row(row0 + r);
@@ -35,6 +39,22 @@ pub(crate) fn csr_dense_block<'x>(
                 axpy::<false>(v, bj, o);
             }
         }
+    }
+}
+
+/// The rows of [`csr_dense_block`] for k = 4·C: each output row is summed in registers
+/// ([`lanes_row_sum`], the rows of B prefetched ahead).
+#[inline(always)]
+fn csr_rows_lanes<const C: usize, const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    b: &[f64],
+    out: &mut [f64],
+) {
+    for (r, o) in out.chunks_exact_mut(4 * C).enumerate() {
+        let i = row0 + r;
+        let s = lanes_row_sum::<C, FMA>(x.row_ahead(i), x.row(i).1, b, true);
+        lanes_store::<C>(&s, o);
     }
 }
 

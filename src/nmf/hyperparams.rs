@@ -1,7 +1,8 @@
 //! Parameters: the unchecked builder [`NmfParams`] and the validated [`NmfValidParams`].
 
-use super::{Init, Loss, NmfError, Solver};
+use super::{AlsVariant, Init, Loss, NmfError, Solver};
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
 /// Unchecked parameters (a builder). Call [`NmfParams::check`] to validate.
 ///
@@ -16,8 +17,14 @@ pub struct NmfParams {
     pub k: usize,
     /// Divergence.
     pub loss: Loss,
-    /// Algorithm.
-    pub solver: Solver,
+    /// Algorithm; `None` picks the default for the loss ([`Solver::default_for`]: `hals` for
+    /// Frobenius, `mu` for KL).
+    pub solver: Option<Solver>,
+    /// `hals` only: a seeded random order of the coordinates in every update instead of the
+    /// cyclic order (scikit-learn's `shuffle=True`).
+    pub shuffle: bool,
+    /// `als` only: exact NNLS (the default) or the projected least-squares variant.
+    pub als_variant: Option<AlsVariant>,
     /// Initialization.
     pub init: Init,
     /// W0 and H0 for [`Init::Custom`].
@@ -50,7 +57,9 @@ impl NmfParams {
         NmfParams {
             k,
             loss: Loss::Frobenius,
-            solver: Solver::Mu,
+            solver: None,
+            shuffle: false,
+            als_variant: None,
             init: Init::Nndsvda,
             w0: None,
             h0: None,
@@ -71,7 +80,19 @@ impl NmfParams {
 
     /// Sets the algorithm.
     pub fn solver(mut self, solver: Solver) -> Self {
-        self.solver = solver;
+        self.solver = Some(solver);
+        self
+    }
+
+    /// `hals`: shuffles the coordinate order of every update (seeded by [`NmfParams::seed`]).
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// `als`: the variant.
+    pub fn als_variant(mut self, variant: AlsVariant) -> Self {
+        self.als_variant = Some(variant);
         self
     }
 
@@ -155,27 +176,89 @@ impl NmfParams {
         if self.max_iter == 0 {
             return bad("--max-iter must be at least 1".into());
         }
-        if self.solver != Solver::Mu {
+        let solver = self.solver.unwrap_or(Solver::default_for(self.loss));
+        if !solver.supports(self.loss) {
             return bad(format!(
-                "--solver {} is not available yet; use --solver mu",
-                self.solver
+                "--solver {solver} does not work with --loss {}; the combinations that exist: {}",
+                self.loss,
+                Solver::combinations()
             ));
         }
+        if self.shuffle && solver != Solver::Hals {
+            return bad(format!(
+                "--shuffle is an option of --solver hals, not of --solver {solver}"
+            ));
+        }
+        if self.als_variant.is_some() && solver != Solver::Als {
+            return bad(format!(
+                "--als-variant is an option of --solver als, not of --solver {solver}"
+            ));
+        }
+        let method = match solver {
+            Solver::Mu => Method::Mu,
+            Solver::Hals => Method::Hals {
+                shuffle: self.shuffle,
+            },
+            Solver::Als => Method::Als {
+                variant: self.als_variant.unwrap_or_default(),
+            },
+        };
         if self.init == Init::Custom && (self.w0.is_none() || self.h0.is_none()) {
             return bad("--init custom needs both --w0 and --h0".into());
         }
-        Ok(NmfValidParams(self))
+        Ok(NmfValidParams {
+            params: self,
+            method,
+        })
+    }
+}
+
+/// The algorithm with its own parameters, as validated by [`NmfParams::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "solver", rename_all = "snake_case")]
+pub enum Method {
+    /// Multiplicative updates.
+    #[default]
+    Mu,
+    /// Coordinate descent (HALS).
+    Hals {
+        /// Random coordinate order per update.
+        shuffle: bool,
+    },
+    /// Alternating non-negative least squares.
+    Als {
+        /// Exact NNLS or projected least squares.
+        variant: AlsVariant,
+    },
+}
+
+impl Method {
+    /// The algorithm's name.
+    pub fn solver(&self) -> Solver {
+        match self {
+            Method::Mu => Solver::Mu,
+            Method::Hals { .. } => Solver::Hals,
+            Method::Als { .. } => Solver::Als,
+        }
     }
 }
 
 /// Validated parameters; the only way to fit.
 #[derive(Debug, Clone)]
-pub struct NmfValidParams(pub(crate) NmfParams);
+pub struct NmfValidParams {
+    pub(crate) params: NmfParams,
+    pub(crate) method: Method,
+}
 
 impl NmfValidParams {
     /// The parameters.
     pub fn params(&self) -> &NmfParams {
-        &self.0
+        &self.params
+    }
+
+    /// The algorithm (the default for the loss resolved) with its parameters.
+    pub fn method(&self) -> Method {
+        self.method
     }
 
     /// The penalty weights for a matrix with `n_samples` rows (documents) and `n_features`
@@ -183,7 +266,7 @@ impl NmfValidParams {
     /// `l1_W = α_W·ρ·n_features`, `l2_W = α_W·(1−ρ)·n_features`,
     /// `l1_H = α_H·ρ·n_samples`, `l2_H = α_H·(1−ρ)·n_samples`.
     pub fn regularization(&self, n_samples: usize, n_features: usize) -> Regularization {
-        let p = &self.0;
+        let p = &self.params;
         let aw = p.alpha_w;
         let ah = p.alpha_h.unwrap_or(aw);
         let (nf, ns) = (n_features as f64, n_samples as f64);
@@ -268,11 +351,48 @@ mod tests {
     }
 
     #[test]
-    fn other_solvers_are_not_available_yet() {
+    fn the_default_solver_depends_on_the_loss() {
+        let p = NmfParams::new(3).check().unwrap();
+        assert_eq!(p.method(), Method::Hals { shuffle: false });
+        let p = NmfParams::new(3).loss(Loss::Kl).check().unwrap();
+        assert_eq!(p.method(), Method::Mu);
+        let p = NmfParams::new(3).solver(Solver::Als).check().unwrap();
         assert_eq!(
-            err(NmfParams::new(3).solver(Solver::Hals)),
-            "--solver hals is not available yet; use --solver mu"
+            p.method(),
+            Method::Als {
+                variant: AlsVariant::Exact
+            }
         );
+    }
+
+    #[test]
+    fn a_solver_without_the_loss_is_a_usage_error_naming_what_exists() {
+        for s in [Solver::Hals, Solver::Als] {
+            let m = err(NmfParams::new(3).loss(Loss::Kl).solver(s));
+            assert!(
+                m.starts_with(&format!("--solver {s} does not work with --loss kl")),
+                "{m}"
+            );
+            assert!(
+                m.contains("mu (frobenius, kl), hals (frobenius), als (frobenius)"),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn solver_options_belong_to_their_solver() {
+        let m = err(NmfParams::new(3).solver(Solver::Mu).shuffle(true));
+        assert_eq!(
+            m,
+            "--shuffle is an option of --solver hals, not of --solver mu"
+        );
+        let m = err(NmfParams::new(3).als_variant(AlsVariant::Projected));
+        assert_eq!(
+            m,
+            "--als-variant is an option of --solver als, not of --solver hals"
+        );
+        assert!(NmfParams::new(3).shuffle(true).check().is_ok());
     }
 
     #[test]

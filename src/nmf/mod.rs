@@ -76,9 +76,14 @@
 //!   β-divergence*, Neural Computation 23(9), 2011.
 //! - P. O. Hoyer, *Non-negative matrix factorization with sparseness constraints*, JMLR 2004.
 
+pub mod als;
+pub(crate) mod driver;
+pub mod hals;
 pub mod init;
+pub mod nnls;
 pub mod svd;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use ndarray::Array2;
@@ -92,7 +97,7 @@ mod model;
 pub mod mu;
 mod start;
 
-pub use hyperparams::{NmfParams, NmfValidParams, Regularization};
+pub use hyperparams::{Method, NmfParams, NmfValidParams, Regularization};
 pub use metrics::hoyer_sparsity;
 pub use model::{Metrics, NmfModel};
 
@@ -115,7 +120,7 @@ impl NmfError {
 }
 
 /// The objective's divergence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
     /// ½‖X − WH‖²_F
@@ -126,23 +131,65 @@ pub enum Loss {
 }
 
 /// The algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Solver {
-    /// Multiplicative updates (Lee & Seung; scikit-learn's `mu`).
+    /// Multiplicative updates (Lee & Seung; scikit-learn's `mu`), Frobenius and KL.
     Mu,
-    /// Hierarchical alternating least squares (coordinate descent).
+    /// Coordinate descent, one coordinate at a time (HALS; scikit-learn's `cd`), Frobenius.
     Hals,
-    /// Alternating (projected) least squares.
+    /// Alternating non-negative least squares, Frobenius.
     Als,
-    /// Graph-regularized NMF.
-    Gnmf,
-    /// Non-smooth NMF.
-    Nsnmf,
+}
+
+impl Solver {
+    /// Every solver, in the order the help lists them.
+    pub const ALL: [Solver; 3] = [Solver::Mu, Solver::Hals, Solver::Als];
+
+    /// The default for a loss: coordinate descent for Frobenius (scikit-learn's default
+    /// solver), multiplicative updates for KL (the only one there).
+    pub fn default_for(loss: Loss) -> Solver {
+        match loss {
+            Loss::Frobenius => Solver::Hals,
+            Loss::Kl => Solver::Mu,
+        }
+    }
+
+    /// Whether the solver minimizes this loss.
+    pub fn supports(self, loss: Loss) -> bool {
+        matches!((self, loss), (Solver::Mu, _) | (_, Loss::Frobenius))
+    }
+
+    /// The solver/loss combinations that exist, for messages:
+    /// `mu (frobenius, kl), hals (frobenius), als (frobenius)`.
+    pub fn combinations() -> String {
+        let losses = [Loss::Frobenius, Loss::Kl];
+        (Solver::ALL.iter())
+            .map(|s| {
+                let ls: Vec<String> = (losses.iter())
+                    .filter(|l| s.supports(**l))
+                    .map(|l| l.to_string())
+                    .collect();
+                format!("{s} ({})", ls.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The variant of `--solver als`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AlsVariant {
+    /// Exact non-negative least squares for each factor (block principal pivoting).
+    #[default]
+    Exact,
+    /// Unconstrained least squares, then negative entries set to 0 (cheap, not monotone).
+    Projected,
 }
 
 /// How W and H start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
     /// |N(0,1)|·√(mean(X)/k).
@@ -173,8 +220,15 @@ impl fmt::Display for Solver {
             Solver::Mu => "mu",
             Solver::Hals => "hals",
             Solver::Als => "als",
-            Solver::Gnmf => "gnmf",
-            Solver::Nsnmf => "nsnmf",
+        })
+    }
+}
+
+impl fmt::Display for AlsVariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AlsVariant::Exact => "exact",
+            AlsVariant::Projected => "projected",
         })
     }
 }
@@ -192,11 +246,13 @@ impl fmt::Display for Init {
 }
 
 impl NmfValidParams {
-    /// Fits X ≈ W·H. `progress(iteration, objective)` is called after every iteration (the
-    /// objective of iteration t is known during iteration t+1, so the calls lag by one pass).
+    /// Fits X ≈ W·H. `progress(iteration, objective)` is called after every iteration with the
+    /// objective after that iteration (for the multiplicative updates it is known during the
+    /// next iteration, so the calls lag by one pass).
     ///
     /// Errors: [`NmfError::Data`] for an empty X, a negative, NaN or infinite entry of X, and
-    /// for bad custom factors; [`NmfError::Params`] for parameters that do not fit the data.
+    /// for bad custom factors; [`NmfError::Params`] for parameters that do not fit the data
+    /// (k larger than the number of documents or terms, factors larger than the memory).
     pub fn fit(
         &self,
         x: &CsMat<f64>,
@@ -212,7 +268,7 @@ impl NmfValidParams {
         x: &CsMat<f64>,
         progress: &mut dyn FnMut(usize, f64),
     ) -> Result<NmfModel, NmfError> {
-        let w0 = self.0.w0.take();
+        let w0 = self.params.w0.take();
         self.fit_from(x, w0, progress)
     }
 
@@ -226,21 +282,50 @@ impl NmfValidParams {
         let start = std::time::Instant::now();
         let xs = data::Sparse::new(x)?;
         let p = self.params();
-        let (w0, h0) = start::initial_factors(x, xs.nrows(), xs.ncols(), p, owned_w0)?;
-        let reg = self.regularization(xs.nrows(), xs.ncols());
-        let out = mu::solve(&xs, w0, &h0, true, p, reg, progress);
+        let (n, m) = (xs.nrows(), xs.ncols());
+        data::check_rank(p.k, n, m)?;
+        data::check_memory(n, m, p.k, x.nnz())?;
+        let (w0, h0) = start::initial_factors(x, n, m, p, owned_w0)?;
+        let (w, ht) = (start::row_major(w0), start::transposed(&h0));
+        drop(h0);
+        let init_seconds = start.elapsed().as_secs_f64();
+        let reg = self.regularization(n, m);
+        let pb = driver::Problem::new(&xs, p.k, p.loss == Loss::Kl, reg);
+        let checks = p.tol > 0.0;
+        let solver: Box<dyn driver::Solver> = match self.method {
+            Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
+            Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
+            Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
+        };
+        let limits = driver::Limits {
+            max_iter: p.max_iter,
+            tol: p.tol,
+            update_h: true,
+        };
+        let run = driver::run(&pb, solver, limits, progress);
         let seconds = start.elapsed().as_secs_f64();
-        Ok(model::assemble(out, seconds))
+        Ok(model::assemble(
+            run,
+            n,
+            m,
+            p.k,
+            seconds,
+            init_seconds,
+            self.method,
+        ))
     }
 }
 
 /// Solves for W with H fixed (for new documents), starting from `w0` when given.
 ///
-/// The loss, penalties on W, `max_iter` and `tol` come from `params` and the updates and
-/// stopping rule are the fit's (H is not updated). Without `w0` the start is the clipped
-/// least-squares solution `max(X·Hᵀ·(HHᵀ + δI)⁻¹, 0)`, with entries left at 0 replaced by a
-/// small positive value in every row that has terms (multiplicative updates cannot move an
-/// exact zero), so transforming the training matrix reproduces the fitted topics.
+/// For the Frobenius loss W is the exact minimizer `argmin_{W≥0} ½‖X − WH‖²_F + penalties`,
+/// one non-negative least-squares problem per document on the Gram matrix HHᵀ (whatever
+/// solver fitted H; see [`als`]); `max_iter` and `tol` are not used. For KL the updates and
+/// stopping rule are the multiplicative-update fit's with H fixed, from `w0` or, without it,
+/// from the clipped least-squares solution `max(X·Hᵀ·(HHᵀ + δI)⁻¹, 0)` with entries left at 0
+/// replaced by a small positive value in every row that has terms (multiplicative updates
+/// cannot move an exact zero), so transforming the training matrix reproduces the fitted
+/// topics.
 ///
 /// Errors: [`NmfError::Data`] when X is invalid or the shapes of X, H and `w0` disagree.
 pub fn transform(
@@ -278,17 +363,20 @@ pub fn transform(
         }
         None => start::least_squares_start(&xs, h),
     };
-    let mut p = params.params().clone();
-    p.k = k;
+    let p = params.params();
     let reg = params.regularization(xs.nrows(), xs.ncols());
-    let out = mu::solve(
-        &xs,
-        std::borrow::Cow::Owned(w0),
-        h,
-        false,
-        &p,
-        reg,
-        &mut |_, _| {},
-    );
-    Ok(out.w)
+    let pb = driver::Problem::new(&xs, k, p.loss == Loss::Kl, reg);
+    let (w, ht) = (start::row_major(Cow::Owned(w0)), start::transposed(h));
+    let solver: Box<dyn driver::Solver> = if pb.kl {
+        Box::new(mu::Mu::new(pb, w, ht, false, p.tol > 0.0))
+    } else {
+        Box::new(als::Als::new(pb, w, ht, AlsVariant::Exact))
+    };
+    let limits = driver::Limits {
+        max_iter: p.max_iter,
+        tol: p.tol,
+        update_h: false,
+    };
+    let run = driver::run(&pb, solver, limits, &mut |_, _| {});
+    Ok(Array2::from_shape_vec((xs.nrows(), k), run.w).expect("n × k values"))
 }

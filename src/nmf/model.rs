@@ -3,8 +3,9 @@
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::driver::Run;
 use super::metrics::{mean_sparsity, zero_share};
-use super::mu::SolveOut;
+use super::Method;
 
 /// Quality measures of a fit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -50,52 +51,76 @@ pub struct NmfModel {
     pub history: Vec<f64>,
     /// Iterations run.
     pub iterations: usize,
-    /// Whether the stopping rule `(e_prev − e)/e_0 < tol` was met at one of its checks (every
-    /// 10 iterations, the last one included); always false with `tol = 0`.
+    /// Whether the solver's stopping rule was met (see [`super::NmfParams::tol`] for the rule
+    /// of each solver); always false with `tol = 0`.
     pub converged: bool,
-    /// Wall-clock seconds of the fit (initialization included).
+    /// Wall-clock seconds of the whole fit: initialization, iterations and final evaluation.
     pub seconds: f64,
-    /// Seconds per iteration of the solver loop (initialization and final metrics excluded).
+    /// Seconds of the initialization (the start factors, e.g. the SVD of NNDSVD).
+    #[serde(default)]
+    pub init_seconds: f64,
+    /// Seconds per iteration: the solver loop's time divided by the iterations run
+    /// (initialization and final evaluation excluded). The one definition every output uses.
     #[serde(default)]
     pub seconds_per_iteration: f64,
+    /// The algorithm that fitted the model, with its parameters.
+    #[serde(default)]
+    pub method: Method,
     /// Quality measures.
     pub metrics: Metrics,
 }
 
-/// Builds the model and its metrics from the solver's output.
-pub(crate) fn assemble(out: SolveOut, seconds: f64) -> NmfModel {
-    let explained_variance = if out.x_sq > 0.0 {
-        1.0 - out.resid_sq / out.x_sq
-    } else if out.resid_sq > 0.0 {
+/// Builds the model and its metrics from the driver's output (W n × k and Hᵀ m × k).
+pub(crate) fn assemble(
+    run: Run,
+    n: usize,
+    m: usize,
+    k: usize,
+    seconds: f64,
+    init_seconds: f64,
+    method: Method,
+) -> NmfModel {
+    let ev = run.eval;
+    let explained_variance = if ev.x_sq > 0.0 {
+        1.0 - ev.resid_sq / ev.x_sq
+    } else if ev.resid_sq > 0.0 {
         0.0
     } else {
         1.0
     };
+    let w = Array2::from_shape_vec((n, k), run.w).expect("n × k values");
+    let h = Array2::from_shape_vec((m, k), run.ht)
+        .expect("m × k values")
+        .reversed_axes()
+        .as_standard_layout()
+        .into_owned();
     let metrics = Metrics {
-        loss: out.loss,
-        divergence: out.divergence,
-        reconstruction_error: (2.0 * out.divergence.max(0.0)).sqrt(),
+        loss: ev.loss,
+        divergence: ev.divergence,
+        reconstruction_error: (2.0 * ev.divergence.max(0.0)).sqrt(),
         explained_variance,
-        sparsity_w: mean_sparsity(&out.w, Axis(0)),
-        sparsity_h: mean_sparsity(&out.h, Axis(1)),
-        zeros_w: zero_share(&out.w),
-        zeros_h: zero_share(&out.h),
-        iterations: out.iterations,
-        converged: out.converged,
+        sparsity_w: mean_sparsity(&w, Axis(0)),
+        sparsity_h: mean_sparsity(&h, Axis(1)),
+        zeros_w: zero_share(&w),
+        zeros_h: zero_share(&h),
+        iterations: run.iterations,
+        converged: run.converged,
         seconds,
     };
     NmfModel {
-        seconds_per_iteration: if out.iterations > 0 {
-            out.loop_seconds / out.iterations as f64
+        seconds_per_iteration: if run.iterations > 0 {
+            run.loop_seconds / run.iterations as f64
         } else {
             0.0
         },
-        w: out.w,
-        h: out.h,
-        history: out.history,
-        iterations: out.iterations,
-        converged: out.converged,
+        w,
+        h,
+        history: run.history,
+        iterations: run.iterations,
+        converged: run.converged,
         seconds,
+        init_seconds,
+        method,
         metrics,
     }
 }

@@ -42,6 +42,27 @@ pub(crate) fn initial_factors<'p>(
     Ok((Cow::Owned(w0), Cow::Owned(h0)))
 }
 
+/// A starting factor as a row-major `Vec`: an owned, standard-layout array becomes it without
+/// a copy.
+pub(crate) fn row_major(a: Factor<'_>) -> Vec<f64> {
+    match a {
+        Cow::Owned(a) if a.is_standard_layout() => {
+            let len = a.len();
+            // Contiguous in row-major order: the values are v[offset..offset + len].
+            let (mut v, offset) = a.into_raw_vec_and_offset();
+            v.drain(..offset.unwrap_or(0));
+            v.truncate(len);
+            v
+        }
+        other => other.iter().copied().collect(),
+    }
+}
+
+/// Hᵀ (m × k, row-major) of H (k × m), the layout the solvers keep H in.
+pub(crate) fn transposed(h: &Array2<f64>) -> Vec<f64> {
+    h.t().iter().copied().collect()
+}
+
 fn missing_custom() -> NmfError {
     NmfError::Params("--init custom needs both --w0 and --h0".into())
 }

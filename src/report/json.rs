@@ -26,7 +26,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{write_atomic, FitRun, OutputOptions};
-use crate::nmf::{Init, Loss, Metrics, NmfParams, Solver};
+use crate::nmf::{AlsVariant, Init, Loss, Metrics, NmfParams, Solver};
 use crate::topics::{finite, TopicSet};
 use crate::vectorize::DocInfo;
 use crate::{Error, Result};
@@ -123,8 +123,14 @@ pub struct ParamsJson {
     pub k: usize,
     /// Divergence.
     pub loss: Loss,
-    /// Algorithm.
+    /// Algorithm (the default for the loss resolved).
     pub solver: Solver,
+    /// `hals`: whether the coordinate order was shuffled.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shuffle: Option<bool>,
+    /// `als`: the variant.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub als_variant: Option<AlsVariant>,
     /// Initialization.
     pub init: Init,
     /// Regularization of W.
@@ -153,10 +159,13 @@ pub struct ParamsJson {
 impl ParamsJson {
     /// The fit parameters of `p` (no output options), all numbers finite.
     pub fn from_params(p: &NmfParams) -> Self {
+        let solver = p.solver.unwrap_or(Solver::default_for(p.loss));
         ParamsJson {
             k: p.k,
             loss: p.loss,
-            solver: p.solver,
+            solver,
+            shuffle: (solver == Solver::Hals).then_some(p.shuffle),
+            als_variant: (solver == Solver::Als).then(|| p.als_variant.unwrap_or_default()),
             init: p.init,
             alpha_w: finite(p.alpha_w),
             alpha_h: finite(p.alpha_h.unwrap_or(p.alpha_w)),

@@ -113,7 +113,9 @@ impl ModelFile {
         let p = &self.params;
         let mut params = NmfParams::new(p.k);
         params.loss = p.loss;
-        params.solver = p.solver;
+        params.solver = Some(p.solver);
+        params.shuffle = p.shuffle.unwrap_or(false);
+        params.als_variant = p.als_variant;
         params.init = p.init;
         params.alpha_w = p.alpha_w;
         params.alpha_h = Some(p.alpha_h);

@@ -4,10 +4,17 @@
 use multiversion::multiversion;
 use multiversion::target::target_cfg_f;
 
-use super::old_row;
+use super::{nonzero_den, old_row};
+
+/// The Frobenius multiplicative update of one entry a with numerator `num`:
+/// `a · (num / d)`, d = den + l1 + l2·a (0 → ε).
+#[inline(always)]
+pub(crate) fn frobenius_update(a: f64, num: f64, den: f64, l1: f64, l2: f64) -> f64 {
+    a * (num / nonzero_den(den + l1 + l2 * a))
+}
 use crate::kernels::reduce::*;
 use crate::kernels::simd::*;
-use crate::kernels::{CsrRef, EPSILON};
+use crate::kernels::CsrRef;
 
 /// [`frobenius_rows_inner`] for k = 4·C.
 #[inline(always)]
@@ -35,11 +42,7 @@ pub(crate) fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
         let den = lanes_vec_mat::<C, FMA>(&ai, g);
         for c in 0..C {
             for l in 0..4 {
-                let mut d = den[c][l] + l1 + l2 * ai[c][l];
-                if d == 0.0 {
-                    d = EPSILON;
-                }
-                o[4 * c + l] = ai[c][l] * (num[c][l] / d);
+                o[4 * c + l] = frobenius_update(ai[c][l], num[c][l], den[c][l], l1, l2);
             }
         }
         lanes_old_stats::<C, FMA>(&ai, part);
@@ -79,11 +82,7 @@ pub(crate) fn frobenius_num_block(
             add_old_row::<false>(o, part);
         }
         for l in 0..k {
-            let mut d = den[l] + l1 + l2 * o[l];
-            if d == 0.0 {
-                d = EPSILON;
-            }
-            o[l] *= nr[l] / d;
+            o[l] = frobenius_update(o[l], nr[l], den[l], l1, l2);
         }
         if fma {
             add_new_row::<true>(o, part, gram);
@@ -110,11 +109,7 @@ pub(crate) fn num_rows_lanes<const C: usize, const FMA: bool>(
         let den = lanes_vec_mat::<C, FMA>(&ai, g);
         for c in 0..C {
             for l in 0..4 {
-                let mut d = den[c][l] + l1 + l2 * ai[c][l];
-                if d == 0.0 {
-                    d = EPSILON;
-                }
-                o[4 * c + l] = ai[c][l] * (nr[4 * c + l] / d);
+                o[4 * c + l] = frobenius_update(ai[c][l], nr[4 * c + l], den[c][l], l1, l2);
             }
         }
         lanes_old_stats::<C, FMA>(&ai, part);
@@ -221,11 +216,7 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
         cross += dot::<FMA>(ai, &num);
         vec_mat::<FMA>(ai, g, &mut den);
         for l in 0..k {
-            let mut d = den[l] + l1 + l2 * ai[l];
-            if d == 0.0 {
-                d = EPSILON;
-            }
-            o[l] = ai[l] * (num[l] / d);
+            o[l] = frobenius_update(ai[l], num[l], den[l], l1, l2);
         }
         add_old_row::<FMA>(ai, part);
         add_new_row::<FMA>(o, part, gram);

@@ -4,7 +4,7 @@
 use multiversion::multiversion;
 use multiversion::target::target_cfg_f;
 
-use super::old_row;
+use super::{nonzero_den, old_row};
 use crate::kernels::reduce::*;
 use crate::kernels::simd::*;
 use crate::kernels::{kl_ratios, lanes_scatter_row, parts_pass};
@@ -62,11 +62,7 @@ pub(crate) fn kl_rows_lanes<const C: usize, const FMA: bool>(
 /// `f64::EPSILON`.
 #[inline(always)]
 pub(crate) fn kl_update(a: f64, num: f64, den_base: f64, l2: f64, floor: bool) -> f64 {
-    let mut den = den_base + l2 * a;
-    if den == 0.0 {
-        den = EPSILON;
-    }
-    let val = a * (num / den);
+    let val = a * (num / nonzero_den(den_base + l2 * a));
     if floor && val < f64::EPSILON {
         0.0
     } else {

@@ -1,0 +1,211 @@
+//! Alternating non-negative least squares for the Frobenius loss (the seed's ALS), as a
+//! [`Solver`] of the driver.
+//!
+//! Each half-iteration solves its factor exactly with the other one fixed:
+//!
+//! ```text
+//! W ← argmin_{W≥0} ½‖X − WH‖²_F + l1_W‖W‖₁ + ½l2_W‖W‖²_F
+//!   = per row i: argmin_{w≥0} ½·wᵀ(HHᵀ + l2_W·I)w − ((X·Hᵀ)_i − l1_W)ᵀw
+//! ```
+//!
+//! by block principal pivoting ([`super::nnls`]), warm-started from the previous iteration's
+//! passive sets, rows grouped by passive set so that one Cholesky factorization serves a group;
+//! then H the same way with Xᵀ·W, WᵀW, l1_H and l2_H. Each half can only lower the objective,
+//! so the exact variant is monotone. [`AlsVariant::Projected`] is the classic cheap variant:
+//! the unconstrained least-squares solution with negative entries set to 0, which is not
+//! monotone (it can raise the objective) and is kept for comparison.
+//!
+//! Stopping: [`StopRule::RelativeChange`] on the objective after every iteration. The
+//! objective comes, as for coordinate descent, from the H update's XᵀW and the Gram matrices.
+//! With H fixed (`transform`) one W update is the exact answer.
+//!
+//! Rows are split into fixed blocks of [`crate::kernels::ROW_BLOCK`] and each row's solution depends only on
+//! its own data: the same bits with any number of threads.
+
+use multiversion::multiversion;
+use multiversion::target::target_cfg_f;
+
+use super::driver::{Half, Problem, Solver, StopRule};
+use super::nnls::{nnls_rows, projected_ls_rows};
+use super::AlsVariant;
+use crate::kernels::reduce::{
+    add_block_stats, blocks, split_stats, FactorStats, PassStats, SCALARS, S_CROSS, S_EXTRA,
+};
+use crate::kernels::{csr_dense_block, csr_transpose_mul_dense, factor_stats, CsrRef};
+
+/// One block of rows: the numerators (from X or given), the solves, the statistics.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+#[allow(clippy::too_many_arguments)]
+fn ls_block<'x>(
+    x: Option<CsrRef<'x>>,
+    row0: usize,
+    b: &[f64],
+    num: Option<&[f64]>,
+    k: usize,
+    gp: &[f64],
+    l1: f64,
+    exact: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    let mut buf = vec![0.0; out.len()];
+    match (x, num) {
+        (_, Some(num)) => buf.copy_from_slice(num),
+        (Some(x), None) => csr_dense_block(x, row0, b, k, &mut buf),
+        (None, None) => unreachable!("a numerator or X"),
+    }
+    let rhs: Vec<f64> = buf.iter().map(|v| v - l1).collect();
+    if exact {
+        let st = nnls_rows(gp, &rhs, out, k);
+        part[S_EXTRA] += st.factorizations as f64;
+    } else {
+        projected_ls_rows(gp, &rhs, out, k);
+    }
+    let cross: f64 = out.iter().zip(&buf).map(|(a, n)| a * n).sum();
+    part[S_CROSS] += cross;
+    if target_cfg_f!(target_feature = "fma") {
+        add_block_stats::<true>(out, k, part, true);
+    } else {
+        add_block_stats::<false>(out, k, part, true);
+    }
+}
+
+/// Solves A (rows × k, row-major; the current A is the warm start) exactly (`exact`) or by
+/// projected least squares, for ½‖X − A·Bᵀ‖²_F + l1‖A‖₁ + ½l2‖A‖²_F with B fixed; the
+/// numerator X·B comes from the rows of `x` (A = W, B = Hᵀ) or is given as `num` (A = Hᵀ,
+/// num = Xᵀ·W). `g` = BᵀB. Returns Σ_i ⟨a_i, num_i⟩ for the new A in [`PassStats::cross`],
+/// the number of factorizations in [`PassStats::extra`], and A's statistics with its Gram.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+pub fn ls_update(
+    a: &mut [f64],
+    x: Option<CsrRef<'_>>,
+    b: &[f64],
+    num: Option<&[f64]>,
+    k: usize,
+    g: &[f64],
+    l1: f64,
+    l2: f64,
+    exact: bool,
+) -> PassStats {
+    assert!(
+        k >= 1 && a.len().is_multiple_of(k),
+        "ls_update: A must be rows × k"
+    );
+    assert_eq!(g.len(), k * k, "ls_update: G must be k×k");
+    let rows = a.len() / k;
+    if let Some(x) = x {
+        assert_eq!(x.nrows, rows, "ls_update: X must have A's rows");
+    }
+    let mut gp = g.to_vec();
+    for t in 0..k {
+        gp[t * k + t] += l2;
+    }
+    let stride = SCALARS + k + k * k;
+    let total = blocks(rows, k, stride, a, |row0, ob, pb| {
+        let nb = num.map(|n| &n[row0 * k..row0 * k + ob.len()]);
+        ls_block(x, row0, b, nb, k, &gp, l1, exact, ob, pb)
+    });
+    split_stats(&total, k, true)
+}
+
+/// The ALS solver's state.
+pub(crate) struct Als<'a> {
+    pb: Problem<'a>,
+    w: Vec<f64>,
+    ht: Vec<f64>,
+    hnum: Vec<f64>,
+    hparts: Vec<f64>,
+    ws: FactorStats,
+    hs: FactorStats,
+    exact: bool,
+}
+
+impl<'a> Als<'a> {
+    /// The solver at W0 (n × k) and Hᵀ0 (m × k), row-major.
+    pub(crate) fn new(pb: Problem<'a>, w: Vec<f64>, ht: Vec<f64>, variant: AlsVariant) -> Self {
+        let k = pb.k;
+        Als {
+            ws: factor_stats(&w, k, true),
+            hs: factor_stats(&ht, k, true),
+            hnum: Vec::new(),
+            hparts: Vec::new(),
+            exact: variant == AlsVariant::Exact,
+            pb,
+            w,
+            ht,
+        }
+    }
+
+    fn objective(&self, cross: f64) -> Half {
+        let pb = &self.pb;
+        let div = pb.frobenius(cross, &self.ws.gram, &self.hs.gram);
+        let (ws, hs) = (&self.ws, &self.hs);
+        Half {
+            objective: Some(pb.objective(div, ws.l1, ws.sq, hs.l1, hs.sq)),
+            divergence: Some(div.max(0.0)),
+            ..Half::default()
+        }
+    }
+}
+
+impl Solver for Als<'_> {
+    fn stop_rule(&self) -> StopRule {
+        StopRule::RelativeChange
+    }
+
+    fn update_w(&mut self, _t: usize, _tentative: bool) -> Half {
+        let pb = &self.pb;
+        let (k, reg) = (pb.k, pb.reg);
+        let g = &self.hs.gram;
+        let st = ls_update(
+            &mut self.w,
+            Some(pb.x),
+            &self.ht,
+            None,
+            k,
+            g,
+            reg.l1_w,
+            reg.l2_w,
+            self.exact,
+        );
+        self.ws = st.new;
+        Half {
+            exact: self.exact,
+            ..self.objective(st.cross)
+        }
+    }
+
+    fn update_h(&mut self, _t: usize) -> Half {
+        let pb = &self.pb;
+        let (k, reg) = (pb.k, pb.reg);
+        self.hnum.resize(pb.m() * k, 0.0);
+        csr_transpose_mul_dense(pb.x, &self.w, k, &mut self.hnum, &mut self.hparts);
+        let g = &self.ws.gram;
+        let st = ls_update(
+            &mut self.ht,
+            None,
+            &[],
+            Some(&self.hnum),
+            k,
+            g,
+            reg.l1_h,
+            reg.l2_h,
+            self.exact,
+        );
+        self.hs = st.new;
+        self.objective(st.cross)
+    }
+
+    fn into_factors(self: Box<Self>) -> (Vec<f64>, Vec<f64>) {
+        (self.w, self.ht)
+    }
+}
