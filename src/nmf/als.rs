@@ -19,61 +19,17 @@
 //! objective comes, as for coordinate descent, from the H update's XᵀW and the Gram matrices.
 //! With H fixed (`transform`) one W update is the exact answer.
 //!
-//! Rows are split into fixed blocks of [`crate::kernels::ROW_BLOCK`] and each row's solution depends only on
-//! its own data: the same bits with any number of threads.
+//! Each row's solution depends only on its own data and the sums are reduced over fixed
+//! chunks: the same bits with any number of threads.
 
-use multiversion::multiversion;
-use multiversion::target::target_cfg_f;
+use rayon::prelude::*;
 
 use super::driver::{Half, Problem, Solver, StopRule};
 use super::nnls::{nnls_rows, projected_ls_rows};
 use super::AlsVariant;
-use crate::kernels::reduce::{
-    add_block_stats, blocks, split_stats, FactorStats, PassStats, SCALARS, S_CROSS, S_EXTRA,
+use crate::kernels::{
+    csr_mul_dense, csr_transpose_mul_dense, factor_stats, CsrRef, FactorStats, PassStats, ROW_BLOCK,
 };
-use crate::kernels::{csr_dense_block, csr_transpose_mul_dense, factor_stats, CsrRef};
-
-/// One block of rows: the numerators (from X or given), the solves, the statistics.
-#[multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx2+avx+fma",
-    "x86_64+avx2+avx+fma",
-    "x86_64+avx",
-    "aarch64+neon"
-))]
-#[allow(clippy::too_many_arguments)]
-fn ls_block<'x>(
-    x: Option<CsrRef<'x>>,
-    row0: usize,
-    b: &[f64],
-    num: Option<&[f64]>,
-    k: usize,
-    gp: &[f64],
-    l1: f64,
-    exact: bool,
-    out: &mut [f64],
-    part: &mut [f64],
-) {
-    let mut buf = vec![0.0; out.len()];
-    match (x, num) {
-        (_, Some(num)) => buf.copy_from_slice(num),
-        (Some(x), None) => csr_dense_block(x, row0, b, k, &mut buf),
-        (None, None) => unreachable!("a numerator or X"),
-    }
-    let rhs: Vec<f64> = buf.iter().map(|v| v - l1).collect();
-    if exact {
-        let st = nnls_rows(gp, &rhs, out, k);
-        part[S_EXTRA] += st.factorizations as f64;
-    } else {
-        projected_ls_rows(gp, &rhs, out, k);
-    }
-    let cross: f64 = out.iter().zip(&buf).map(|(a, n)| a * n).sum();
-    part[S_CROSS] += cross;
-    if target_cfg_f!(target_feature = "fma") {
-        add_block_stats::<true>(out, k, part, true);
-    } else {
-        add_block_stats::<false>(out, k, part, true);
-    }
-}
 
 /// Solves A (rows × k, row-major; the current A is the warm start) exactly (`exact`) or by
 /// projected least squares, for ½‖X − A·Bᵀ‖²_F + l1‖A‖₁ + ½l2‖A‖²_F with B fixed; the
@@ -102,19 +58,52 @@ pub fn ls_update(
     );
     assert_eq!(g.len(), k * k, "ls_update: G must be k×k");
     let rows = a.len() / k;
-    if let Some(x) = x {
-        assert_eq!(x.nrows, rows, "ls_update: X must have A's rows");
-    }
     let mut gp = g.to_vec();
     for t in 0..k {
         gp[t * k + t] += l2;
     }
-    let stride = SCALARS + k + k * k;
-    let total = blocks(rows, k, stride, a, |row0, ob, pb| {
-        let nb = num.map(|n| &n[row0 * k..row0 * k + ob.len()]);
-        ls_block(x, row0, b, nb, k, &gp, l1, exact, ob, pb)
-    });
-    split_stats(&total, k, true)
+    let computed;
+    let num = match (x, num) {
+        (_, Some(num)) => {
+            assert_eq!(num.len(), a.len(), "ls_update: num must have A's shape");
+            num
+        }
+        (Some(x), None) => {
+            assert_eq!(x.nrows, rows, "ls_update: X must have A's rows");
+            let mut buf = vec![0.0; a.len()];
+            csr_mul_dense(x, b, k, &mut buf);
+            computed = buf;
+            &computed[..]
+        }
+        (None, None) => panic!("ls_update: a numerator or X"),
+    };
+    let rhs: Vec<f64> = num.par_iter().map(|v| v - l1).collect();
+    let mut factorizations = 0.0;
+    if exact {
+        factorizations = nnls_rows(&gp, &rhs, a, k).factorizations as f64;
+    } else {
+        a.par_chunks_mut(ROW_BLOCK * k)
+            .zip(rhs.par_chunks(ROW_BLOCK * k))
+            .for_each(|(ab, rb)| projected_ls_rows(&gp, rb, ab, k));
+    }
+    let mut st = PassStats {
+        cross: dot_blocks(a, num),
+        extra: factorizations,
+        new: factor_stats(a, k, true),
+        ..PassStats::default()
+    };
+    st.new.gram.shrink_to_fit();
+    st
+}
+
+/// Σ a_i·b_i over two equal slices, summed over fixed chunks in order (deterministic).
+fn dot_blocks(a: &[f64], b: &[f64]) -> f64 {
+    let parts: Vec<f64> = a
+        .par_chunks(4096)
+        .zip(b.par_chunks(4096))
+        .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p * q).sum())
+        .collect();
+    parts.iter().sum()
 }
 
 /// The ALS solver's state.

@@ -37,6 +37,8 @@
 //! - M. H. Van Benthem, M. R. Keenan, *Fast algorithm for the solution of large-scale
 //!   non-negativity-constrained least squares problems*, J. Chemometrics 18, 2004.
 
+use multiversion::multiversion;
+
 /// What a batch of solves did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NnlsStats {
@@ -58,9 +60,7 @@ impl NnlsStats {
     }
 }
 
-/// A passive set as a bit mask over the k variables.
-type Mask = Vec<u64>;
-
+/// Words of a passive set held as a bit mask over the k variables.
 fn mask_words(k: usize) -> usize {
     k.div_ceil(64)
 }
@@ -74,44 +74,54 @@ fn flip(mask: &mut [u64], l: usize) {
 }
 
 /// In-place Cholesky factorization L·Lᵀ of the symmetric positive definite `a` (p × p,
-/// row-major; the lower triangle is overwritten with L). False when a pivot is not positive.
+/// row-major; the lower triangle is overwritten with L, the diagonal with 1/L_jj so that the
+/// solves multiply instead of divide). False when a pivot is not positive.
+///
+/// Right-looking: once column j is known, the trailing lower triangle is updated by the
+/// outer product of that column, independent multiply-adds rather than one long chain of
+/// dependent ones (the factorizations are small, p ≤ k, and latency-bound otherwise).
 fn cholesky(a: &mut [f64], p: usize) -> bool {
     for j in 0..p {
-        let mut d = a[j * p + j];
-        for q in 0..j {
-            d -= a[j * p + q] * a[j * p + q];
-        }
+        let d = a[j * p + j];
         if d <= 0.0 || !d.is_finite() {
             return false;
         }
-        let d = d.sqrt();
-        a[j * p + j] = d;
+        let inv = 1.0 / d.sqrt();
+        a[j * p + j] = inv;
         for i in j + 1..p {
-            let mut s = a[i * p + j];
-            for q in 0..j {
-                s -= a[i * p + q] * a[j * p + q];
+            a[i * p + j] *= inv;
+        }
+        for i in j + 1..p {
+            let lij = a[i * p + j];
+            let (head, tail) = a.split_at_mut(i * p);
+            let row_i = &mut tail[..=i];
+            for c in j + 1..=i {
+                row_i[c] -= lij * if c == i { lij } else { head[c * p + j] };
             }
-            a[i * p + j] = s / d;
         }
     }
     true
 }
 
-/// Solves L·Lᵀ·z = r in place (`l` from [`cholesky`]).
+/// Solves L·Lᵀ·z = r in place (`l` from [`cholesky`], whose diagonal holds 1/L_jj), column
+/// by column so that the updates of one step are independent.
 fn cholesky_solve(l: &[f64], p: usize, r: &mut [f64]) {
-    for i in 0..p {
-        let mut s = r[i];
-        for q in 0..i {
-            s -= l[i * p + q] * r[q];
+    // L·u = r
+    for q in 0..p {
+        let u = r[q] * l[q * p + q];
+        r[q] = u;
+        for i in q + 1..p {
+            r[i] -= l[i * p + q] * u;
         }
-        r[i] = s / l[i * p + i];
     }
-    for i in (0..p).rev() {
-        let mut s = r[i];
-        for q in i + 1..p {
-            s -= l[q * p + i] * r[q];
+    // Lᵀ·z = u
+    for q in (0..p).rev() {
+        let lq = &l[q * p..q * p + q + 1];
+        let z = r[q] * lq[q];
+        r[q] = z;
+        for (ri, &lqi) in r[..q].iter_mut().zip(&lq[..q]) {
+            *ri -= lqi * z;
         }
-        r[i] = s / l[i * p + i];
     }
 }
 
@@ -144,25 +154,415 @@ fn factor_sub(g: &[f64], k: usize, f: &[usize], out: &mut Vec<f64>) {
     }
 }
 
-/// Per-row pivoting state.
-struct Row {
-    passive: Mask,
-    /// Smallest |V| seen so far, and the exchanges of all of V still allowed.
+/// Unsettled rows per parallel task in a round (consecutive rows, so that the reads of B and
+/// the writes of X stay local).
+const CHUNK: usize = 256;
+
+/// Per-row pivoting state: the smallest |V| seen, the exchanges of all of V still allowed,
+/// and the exchanges made.
+#[derive(Debug, Clone, Copy)]
+struct Pivot {
     ninf: usize,
     p: u8,
     exchanges: usize,
-    done: bool,
+}
+
+/// Rows solved together in the lanes of one batch (see [`batch_solve`]).
+const BATCH: usize = 64;
+
+/// Runs of at least this many rows with the same passive set share one factorization of
+/// G_FF; shorter runs go to the batched solver.
+const SHARED_RUN: usize = 8;
+
+/// Feasibility of one solved row: writes V (the variables that break the KKT conditions) to
+/// `vi` and returns (|V|, the largest index of V).
+#[inline(always)]
+fn check_row(
+    g: &[f64],
+    k: usize,
+    dead: &[bool],
+    key: &[u64],
+    xi: &[f64],
+    bi: &[f64],
+    tol: f64,
+    vi: &mut [u64],
+) -> (usize, usize) {
+    vi.fill(0);
+    let (mut count, mut largest) = (0, 0);
+    for l in 0..k {
+        if dead[l] {
+            continue;
+        }
+        let bad = if has(key, l) {
+            xi[l] < 0.0
+        } else {
+            // y_l = (G·x)_l − b_l on the variables outside F.
+            let gl = &g[l * k..(l + 1) * k];
+            let mut y = -bi[l];
+            for (gv, xv) in gl.iter().zip(xi) {
+                y += gv * xv;
+            }
+            y < -tol
+        };
+        if bad {
+            flip(vi, l);
+            count += 1;
+            largest = l;
+        }
+    }
+    (count, largest)
+}
+
+/// Solves, for up to [`BATCH`] rows at once (lane r is row `rows[r]`), the k × k systems
+///
+/// ```text
+/// M_r·z_r = P_r·b_r,     M_r = P_r·G·P_r + (I − P_r),     P_r = diag(passive set of row r)
+/// ```
+///
+/// whose solution is x_F = G_FF⁻¹·b_F and 0 outside F. Every lane runs the same branch-free
+/// Cholesky factorization and solves (rows in the innermost loops, so they vectorize), each
+/// on its own data: a row's result does not depend on its lane or on the other rows. `ok[r]`
+/// is false for a lane whose M_r is not numerically positive definite (the caller solves that
+/// row alone with a ridge, [`factor_sub`]); the other rows' x are written to `x_out`
+/// (rows × k).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn batch_solve(
+    g: &[f64],
+    k: usize,
+    passive: &[u64],
+    rows: &[usize],
+    b: &[f64],
+    m: &mut Vec<f64>,
+    z: &mut Vec<f64>,
+    pm: &mut Vec<f64>,
+    x_out: &mut [f64],
+    ok: &mut [bool],
+) {
+    let nw = mask_words(k);
+    let nr = rows.len();
+    let lane = |a: usize, c: usize| (a * k + c) * BATCH;
+    m.resize(k * k * BATCH, 0.0);
+    z.resize(k * BATCH, 0.0);
+    pm.resize(k * BATCH, 0.0);
+    for (r, &i) in rows.iter().enumerate() {
+        let key = &passive[i * nw..(i + 1) * nw];
+        for l in 0..k {
+            let on = has(key, l);
+            pm[l * BATCH + r] = if on { 1.0 } else { 0.0 };
+            z[l * BATCH + r] = if on { b[i * k + l] } else { 0.0 };
+        }
+    }
+    // M (lower triangle).
+    for a in 0..k {
+        for c in 0..=a {
+            let gac = g[a * k + c];
+            let (pa, pc) = (&pm[a * BATCH..][..nr], &pm[c * BATCH..][..nr]);
+            let mac = &mut m[lane(a, c)..][..nr];
+            if a == c {
+                for (v, &x) in mac.iter_mut().zip(pa) {
+                    *v = gac * x + (1.0 - x);
+                }
+            } else {
+                for ((v, &x), &y) in mac.iter_mut().zip(pa).zip(pc) {
+                    *v = gac * (x * y);
+                }
+            }
+        }
+    }
+    ok[..nr].fill(true);
+    // Right-looking Cholesky, the diagonal replaced by 1/L_jj.
+    for j in 0..k {
+        for (v, okr) in m[lane(j, j)..][..nr].iter_mut().zip(ok.iter_mut()) {
+            if !(*v > 0.0 && v.is_finite()) {
+                *okr = false;
+                *v = 1.0;
+            }
+            *v = 1.0 / v.sqrt();
+        }
+        for i in j + 1..k {
+            let (head, tail) = m.split_at_mut(lane(i, j));
+            let inv = &head[lane(j, j)..][..nr];
+            for (v, s) in tail[..nr].iter_mut().zip(inv) {
+                *v *= s;
+            }
+        }
+        for i in j + 1..k {
+            // m[i][c] −= L_ij·L_cj for c = j+1..=i; everything read lies before (i, j+1).
+            let (head, tail) = m.split_at_mut(lane(i, j + 1));
+            let lij = &head[lane(i, j)..][..nr];
+            for c in j + 1..=i {
+                let lcj = &head[lane(c, j)..][..nr];
+                let dst = &mut tail[lane(i, c) - lane(i, j + 1)..][..nr];
+                for ((d, &x), &y) in dst.iter_mut().zip(lij).zip(lcj) {
+                    *d -= x * y;
+                }
+            }
+        }
+    }
+    // L·u = P·b, then Lᵀ·z = u.
+    for q in 0..k {
+        let (head, tail) = z.split_at_mut((q + 1) * BATCH);
+        let zq = &mut head[q * BATCH..][..nr];
+        for (v, s) in zq.iter_mut().zip(&m[lane(q, q)..][..nr]) {
+            *v *= s;
+        }
+        for i in q + 1..k {
+            let zi = &mut tail[(i - q - 1) * BATCH..][..nr];
+            for ((v, &l), &u) in zi.iter_mut().zip(&m[lane(i, q)..][..nr]).zip(&*zq) {
+                *v -= l * u;
+            }
+        }
+    }
+    for q in (0..k).rev() {
+        let (head, tail) = z.split_at_mut(q * BATCH);
+        let zq = &mut tail[..nr];
+        for (v, s) in zq.iter_mut().zip(&m[lane(q, q)..][..nr]) {
+            *v *= s;
+        }
+        for i in 0..q {
+            let zi = &mut head[i * BATCH..][..nr];
+            for ((v, &l), &u) in zi.iter_mut().zip(&m[lane(q, i)..][..nr]).zip(&*zq) {
+                *v -= l * u;
+            }
+        }
+    }
+    for r in 0..nr {
+        let xi = &mut x_out[r * k..(r + 1) * k];
+        for (l, v) in xi.iter_mut().enumerate() {
+            *v = z[l * BATCH + r] * pm[l * BATCH + r];
+        }
+    }
+}
+
+/// Reusable buffers of one task.
+#[derive(Default)]
+struct Work {
+    f: Vec<usize>,
+    l_fac: Vec<f64>,
+    rhs: Vec<f64>,
+    m: Vec<f64>,
+    z: Vec<f64>,
+    pm: Vec<f64>,
+    xb: Vec<f64>,
+    ok: Vec<bool>,
+}
+
+impl Work {
+    /// x of row `i` alone: G_FF factored (with a ridge if needed) for its passive set `key`.
+    fn solve_alone(
+        &mut self,
+        g: &[f64],
+        k: usize,
+        key: &[u64],
+        bi: &[f64],
+        xi: &mut [f64],
+    ) -> usize {
+        self.f.clear();
+        self.f.extend((0..k).filter(|&l| has(key, l)));
+        xi.fill(0.0);
+        if self.f.is_empty() {
+            return 0;
+        }
+        factor_sub(g, k, &self.f, &mut self.l_fac);
+        self.solve_factored(k, bi, xi);
+        1
+    }
+
+    /// x of a row whose passive set `self.f` is factored in `self.l_fac`.
+    fn solve_factored(&mut self, k: usize, bi: &[f64], xi: &mut [f64]) {
+        let p = self.f.len();
+        self.rhs.clear();
+        self.rhs.extend(self.f.iter().map(|&l| bi[l]));
+        if p > 0 {
+            cholesky_solve(&self.l_fac, p, &mut self.rhs);
+        }
+        debug_assert_eq!(xi.len(), k);
+        xi.fill(0.0);
+        for (&l, &v) in self.f.iter().zip(&self.rhs) {
+            xi[l] = v;
+        }
+    }
+}
+
+/// Solves the rows waiting in `pending` (positions in the chunk; `pending_rows` their rows)
+/// as one batch, those whose lane failed alone; returns the rows solved.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn flush(
+    g: &[f64],
+    k: usize,
+    passive: &[u64],
+    b: &[f64],
+    pending: &mut Vec<usize>,
+    pending_rows: &mut Vec<usize>,
+    w: &mut Work,
+    x_out: &mut [f64],
+) -> usize {
+    if pending.is_empty() {
+        return 0;
+    }
+    let nw = mask_words(k);
+    w.xb.resize(BATCH * k, 0.0);
+    let (mut m, mut z, mut pm, mut xb) = (
+        std::mem::take(&mut w.m),
+        std::mem::take(&mut w.z),
+        std::mem::take(&mut w.pm),
+        std::mem::take(&mut w.xb),
+    );
+    let mut ok = std::mem::take(&mut w.ok);
+    ok.resize(BATCH, true);
+    batch_solve(
+        g,
+        k,
+        passive,
+        pending_rows,
+        b,
+        &mut m,
+        &mut z,
+        &mut pm,
+        &mut xb,
+        &mut ok,
+    );
+    for (r, (&q, &i)) in pending.iter().zip(pending_rows.iter()).enumerate() {
+        let xi = &mut x_out[q * k..(q + 1) * k];
+        if ok[r] {
+            xi.copy_from_slice(&xb[r * k..(r + 1) * k]);
+        } else {
+            w.solve_alone(
+                g,
+                k,
+                &passive[i * nw..(i + 1) * nw],
+                &b[i * k..(i + 1) * k],
+                xi,
+            );
+        }
+    }
+    (w.m, w.z, w.pm, w.xb, w.ok) = (m, z, pm, xb, ok);
+    let n = pending.len();
+    pending.clear();
+    pending_rows.clear();
+    n
+}
+
+/// Solves the rows `rows` of `b` (sorted by passive set; `passive` holds the sets), writing
+/// each row's x to `x_out` (k per row), its infeasible set V to `v_out` (a mask), and |V| and
+/// the largest index of V to `nv`. Runs of [`SHARED_RUN`] or more rows with one passive set
+/// share one factorization of G_FF; the other rows are solved [`BATCH`] at a time by
+/// [`batch_solve`]. Returns the number of factorizations (a batch counts one per row).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+#[allow(clippy::too_many_arguments)]
+fn solve_chunk(
+    g: &[f64],
+    k: usize,
+    dead: &[bool],
+    passive: &[u64],
+    rows: &[usize],
+    b: &[f64],
+    tol: &[f64],
+    x_out: &mut [f64],
+    v_out: &mut [u64],
+    nv: &mut [(usize, usize)],
+    shared_run: usize,
+) -> usize {
+    let nw = mask_words(k);
+    let key = |i: usize| &passive[i * nw..(i + 1) * nw];
+    let mut w = Work::default();
+    let mut factorizations = 0;
+    // Positions (in `rows`) waiting for a batch.
+    let mut pending: Vec<usize> = Vec::with_capacity(BATCH);
+    let mut pending_rows: Vec<usize> = Vec::with_capacity(BATCH);
+    // The chunk's rows by passive set (ties in row order), so that equal sets form runs.
+    let mut ord: Vec<usize> = (0..rows.len()).collect();
+    ord.sort_by(|&a, &c| key(rows[a]).cmp(key(rows[c])).then(a.cmp(&c)));
+    let mut s = 0;
+    while s < ord.len() {
+        let ks = key(rows[ord[s]]);
+        let mut e = s + 1;
+        while e < ord.len() && key(rows[ord[e]]) == ks {
+            e += 1;
+        }
+        if e - s >= shared_run {
+            w.f.clear();
+            w.f.extend((0..k).filter(|&l| has(ks, l)));
+            if !w.f.is_empty() {
+                factor_sub(g, k, &w.f, &mut w.l_fac);
+                factorizations += 1;
+            }
+            for &q in &ord[s..e] {
+                let i = rows[q];
+                w.solve_factored(k, &b[i * k..(i + 1) * k], &mut x_out[q * k..(q + 1) * k]);
+            }
+        } else {
+            for &q in &ord[s..e] {
+                pending.push(q);
+                pending_rows.push(rows[q]);
+                if pending.len() == BATCH {
+                    factorizations += flush(
+                        g,
+                        k,
+                        passive,
+                        b,
+                        &mut pending,
+                        &mut pending_rows,
+                        &mut w,
+                        x_out,
+                    );
+                }
+            }
+        }
+        s = e;
+    }
+    factorizations += flush(
+        g,
+        k,
+        passive,
+        b,
+        &mut pending,
+        &mut pending_rows,
+        &mut w,
+        x_out,
+    );
+    for (q, &i) in rows.iter().enumerate() {
+        nv[q] = check_row(
+            g,
+            k,
+            dead,
+            key(i),
+            &x_out[q * k..(q + 1) * k],
+            &b[i * k..(i + 1) * k],
+            tol[i],
+            &mut v_out[q * nw..(q + 1) * nw],
+        );
+    }
+    factorizations
 }
 
 /// Solves the NNLS problem of every row of `b` (rows × k, row-major) with the Gram matrix
 /// `g` (k × k, symmetric positive semi-definite). On entry `x` (rows × k) is the warm start,
 /// whose positive entries form each row's first passive set; on exit it is the solution.
-/// Sequential over the rows given (callers run blocks of rows in parallel).
+///
+/// Each round solves the rows still unsettled in parallel chunks of 256 consecutive rows
+/// with rayon: a chunk sorts its rows by passive set, factors G_FF once for each run of
+/// [`SHARED_RUN`] or more equal sets and solves the other rows [`BATCH`] at a time in the
+/// lanes of one vectorized factorization; then every row applies the pivoting rule. Rows are independent, so the bits do not depend on the grouping
+/// or on the thread count.
 ///
 /// # Panics
 /// If the shapes do not agree.
 #[track_caller]
 pub fn nnls_rows(g: &[f64], b: &[f64], x: &mut [f64], k: usize) -> NnlsStats {
+    nnls_rows_with(g, b, x, k, SHARED_RUN)
+}
+
+/// [`nnls_rows`] with runs of `shared_run` rows or more sharing a factorization.
+fn nnls_rows_with(g: &[f64], b: &[f64], x: &mut [f64], k: usize, shared_run: usize) -> NnlsStats {
+    use rayon::prelude::*;
     assert!(
         k >= 1 && b.len().is_multiple_of(k),
         "nnls_rows: B must be rows × k"
@@ -175,134 +575,95 @@ pub fn nnls_rows(g: &[f64], b: &[f64], x: &mut [f64], k: usize) -> NnlsStats {
         .map(|l| g[l * k + l].is_nan() || g[l * k + l] <= 0.0)
         .collect();
     let limit = 5 * k + 10;
-    let mut state: Vec<Row> = (0..rows)
-        .map(|i| {
-            let mut passive = vec![0u64; nw];
-            for l in 0..k {
-                if x[i * k + l] > 0.0 && !dead[l] {
-                    flip(&mut passive, l);
-                }
+    let mut passive = vec![0u64; rows * nw];
+    for (i, pi) in passive.chunks_exact_mut(nw).enumerate() {
+        for l in 0..k {
+            if x[i * k + l] > 0.0 && !dead[l] {
+                flip(pi, l);
             }
-            Row {
-                passive,
-                ninf: k + 1,
-                p: 3,
-                exchanges: 0,
-                done: false,
-            }
-        })
+        }
+    }
+    let tol: Vec<f64> = b
+        .chunks_exact(k)
+        .map(|bi| 1e-12 * (1.0 + bi.iter().fold(0.0f64, |a, v| a.max(v.abs()))))
         .collect();
-    let tol: Vec<f64> = (0..rows)
-        .map(|i| {
-            let bi = &b[i * k..(i + 1) * k];
-            1e-12 * (1.0 + bi.iter().fold(0.0f64, |a, v| a.max(v.abs())))
-        })
-        .collect();
+    let mut piv = vec![
+        Pivot {
+            ninf: k + 1,
+            p: 3,
+            exchanges: 0,
+        };
+        rows
+    ];
     let mut stats = NnlsStats {
         rows,
         ..NnlsStats::default()
     };
-    let mut order: Vec<usize> = Vec::with_capacity(rows);
-    let (mut f, mut l_fac, mut rhs) = (Vec::new(), Vec::new(), Vec::new());
-    let mut y = vec![0.0; k];
-    loop {
-        order.clear();
-        order.extend((0..rows).filter(|&i| !state[i].done));
-        if order.is_empty() {
-            break;
+    let mut active: Vec<usize> = (0..rows).collect();
+    while !active.is_empty() {
+        let n_act = active.len();
+        let (mut x_out, mut v_out) = (vec![0.0; n_act * k], vec![0u64; n_act * nw]);
+        let mut nv = vec![(0usize, 0usize); n_act];
+        let passive_ref = &passive;
+        stats.factorizations += active
+            .par_chunks(CHUNK)
+            .zip(x_out.par_chunks_mut(CHUNK * k))
+            .zip(v_out.par_chunks_mut(CHUNK * nw))
+            .zip(nv.par_chunks_mut(CHUNK))
+            .map(|(((rs, xo), vo), nvo)| {
+                solve_chunk(
+                    g,
+                    k,
+                    &dead,
+                    passive_ref,
+                    rs,
+                    b,
+                    &tol,
+                    xo,
+                    vo,
+                    nvo,
+                    shared_run,
+                )
+            })
+            .sum::<usize>();
+        let mut next = Vec::new();
+        for (q, &i) in active.iter().enumerate() {
+            let xi = &mut x[i * k..(i + 1) * k];
+            xi.copy_from_slice(&x_out[q * k..(q + 1) * k]);
+            let (count, largest) = nv[q];
+            if count == 0 {
+                continue;
+            }
+            let st = &mut piv[i];
+            st.exchanges += 1;
+            if st.exchanges > limit {
+                for v in xi.iter_mut() {
+                    *v = v.max(0.0);
+                }
+                stats.unsettled += 1;
+                continue;
+            }
+            let all = if count < st.ninf {
+                st.ninf = count;
+                st.p = 3;
+                true
+            } else if st.p >= 1 {
+                st.p -= 1;
+                true
+            } else {
+                false
+            };
+            let pi = &mut passive[i * nw..(i + 1) * nw];
+            if all {
+                for (w, v) in pi.iter_mut().zip(&v_out[q * nw..(q + 1) * nw]) {
+                    *w ^= v;
+                }
+            } else {
+                flip(pi, largest);
+            }
+            next.push(i);
         }
-        order.sort_by(|&a, &c| state[a].passive.cmp(&state[c].passive));
-        let mut s = 0;
-        while s < order.len() {
-            let key = state[order[s]].passive.clone();
-            let mut e = s;
-            while e < order.len() && state[order[e]].passive == key {
-                e += 1;
-            }
-            f.clear();
-            f.extend((0..k).filter(|&l| has(&key, l)));
-            let p = f.len();
-            if p > 0 {
-                factor_sub(g, k, &f, &mut l_fac);
-                stats.factorizations += 1;
-            }
-            for &i in &order[s..e] {
-                let bi = &b[i * k..(i + 1) * k];
-                rhs.clear();
-                rhs.extend(f.iter().map(|&l| bi[l]));
-                if p > 0 {
-                    cholesky_solve(&l_fac, p, &mut rhs);
-                }
-                let xi = &mut x[i * k..(i + 1) * k];
-                xi.fill(0.0);
-                for (&l, &v) in f.iter().zip(&rhs) {
-                    xi[l] = v;
-                }
-                // y = G·x − b on the variables outside F (0 inside).
-                let mut infeasible = 0;
-                let mut largest = None;
-                for l in 0..k {
-                    if dead[l] {
-                        continue;
-                    }
-                    let bad = if has(&key, l) {
-                        y[l] = 0.0;
-                        xi[l] < 0.0
-                    } else {
-                        let gl = &g[l * k..(l + 1) * k];
-                        let v: f64 = f.iter().zip(&rhs).map(|(&q, &xq)| gl[q] * xq).sum();
-                        y[l] = v - bi[l];
-                        y[l] < -tol[i]
-                    };
-                    if bad {
-                        infeasible += 1;
-                        largest = Some(l);
-                    }
-                }
-                let st = &mut state[i];
-                if infeasible == 0 {
-                    st.done = true;
-                    continue;
-                }
-                st.exchanges += 1;
-                if st.exchanges > limit {
-                    for v in xi.iter_mut() {
-                        *v = v.max(0.0);
-                    }
-                    st.done = true;
-                    stats.unsettled += 1;
-                    continue;
-                }
-                let all = if infeasible < st.ninf {
-                    st.ninf = infeasible;
-                    st.p = 3;
-                    true
-                } else if st.p >= 1 {
-                    st.p -= 1;
-                    true
-                } else {
-                    false
-                };
-                if all {
-                    for l in 0..k {
-                        if dead[l] {
-                            continue;
-                        }
-                        let bad = if has(&key, l) {
-                            xi[l] < 0.0
-                        } else {
-                            y[l] < -tol[i]
-                        };
-                        if bad {
-                            flip(&mut st.passive, l);
-                        }
-                    }
-                } else if let Some(l) = largest {
-                    flip(&mut st.passive, l);
-                }
-            }
-            s = e;
-        }
+        active = next;
     }
     // Solutions are ≥ 0 by construction; make exact zeros out of −0.0.
     for v in x.iter_mut() {
@@ -502,5 +863,84 @@ mod tests {
         projected_ls_rows(&g, &b, &mut x, 2);
         // z = G⁻¹b = (2, −3) → (2, 0)
         assert!((x[0] - 2.0).abs() < 1e-12 && x[1] == 0.0, "{x:?}");
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    #[ignore]
+    fn nnls_speed() {
+        let k = 20;
+        let rows = 60_000;
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        // G = HHᵀ of a random sparse-ish H (k × 200)
+        let m = 200;
+        let h: Vec<f64> = (0..k * m)
+            .map(|_| {
+                if rng.random::<f64>() < 0.3 {
+                    rng.random::<f64>()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut g = vec![0.0; k * k];
+        for a in 0..k {
+            for b in 0..k {
+                g[a * k + b] = (0..m).map(|j| h[a * m + j] * h[b * m + j]).sum();
+            }
+        }
+        // b = G·w* + noise for sparse w*
+        let mut b = vec![0.0; rows * k];
+        for i in 0..rows {
+            let w: Vec<f64> = (0..k)
+                .map(|_| {
+                    if rng.random::<f64>() < 0.4 {
+                        rng.random::<f64>()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            for a in 0..k {
+                b[i * k + a] = (0..k).map(|q| g[a * k + q] * w[q]).sum::<f64>()
+                    + 0.3 * (rng.random::<f64>() - 0.5);
+            }
+        }
+        let mut x0 = vec![0.0; rows * k];
+        nnls_rows(&g, &b, &mut x0, k);
+        let nz = x0.iter().filter(|v| **v > 0.0).count() as f64 / rows as f64;
+        let mut times = [Vec::new(), Vec::new()];
+        for _ in 0..7 {
+            for (v, run) in [1, usize::MAX].into_iter().enumerate() {
+                for warm in [false, true] {
+                    let mut x = if warm {
+                        x0.clone()
+                    } else {
+                        vec![0.0; rows * k]
+                    };
+                    let t = std::time::Instant::now();
+                    nnls_rows_with(&g, &b, &mut x, k, run);
+                    times[v].push((warm, t.elapsed().as_secs_f64()));
+                }
+            }
+        }
+        for (v, name) in ["shared factorizations", "batches"].iter().enumerate() {
+            for warm in [false, true] {
+                let mut t: Vec<f64> = times[v]
+                    .iter()
+                    .filter(|p| p.0 == warm)
+                    .map(|p| p.1)
+                    .collect();
+                t.sort_by(f64::total_cmp);
+                eprintln!("{name} warm={warm}: median {:.1} ms", 1e3 * t[t.len() / 2]);
+            }
+        }
+        eprintln!("mean support {nz:.1}");
     }
 }
