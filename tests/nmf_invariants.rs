@@ -4,7 +4,7 @@
 //! data validation and `transform`.
 
 use ndarray::Array2;
-use nmf_topics::nmf::{transform, Init, Loss, NmfError, NmfModel, NmfParams, Solver};
+use nmf_topics::nmf::{transform, AlsVariant, Init, Loss, NmfError, NmfModel, NmfParams, Solver};
 
 /// Every solver with every loss it supports.
 const COMBOS: [(Solver, Loss); 4] = [
@@ -234,26 +234,31 @@ fn an_all_zero_matrix_gives_zeros_and_no_nan() {
 }
 
 #[test]
-fn same_bits_with_one_and_two_threads() {
+fn same_bits_with_one_two_and_three_threads() {
+    // 3 and 5 threads split each of the scatters' 2 parts into column ranges; k = 7 runs the
+    // generic loops, k = 8 the register-resident ones.
     let x = random_sparse(700, 300, 0.05, 31);
-    for (solver, loss) in COMBOS {
+    let mut cases: Vec<(String, NmfParams)> = Vec::new();
+    for k in [7, 8] {
+        for (solver, loss) in COMBOS {
+            let p = custom(&x, k, 5).solver(solver).loss(loss);
+            cases.push((format!("{solver}/{loss} k={k}"), p));
+        }
+        let p = custom(&x, k, 5).solver(Solver::Hals).shuffle(true);
+        cases.push((format!("hals shuffled k={k}"), p));
+        let p = custom(&x, k, 5)
+            .als_variant(AlsVariant::Projected)
+            .solver(Solver::Als);
+        cases.push((format!("als projected k={k}"), p));
+    }
+    for (what, params) in cases {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| {
-                fit(
-                    &x,
-                    custom(&x, 7, 5)
-                        .solver(solver)
-                        .loss(loss)
-                        .max_iter(20)
-                        .tol(0.0),
-                )
-            })
+            pool.install(|| fit(&x, params.clone().max_iter(20).tol(0.0)))
         };
-        let (a, b) = (run(1), run(2));
         let bits = |m: &NmfModel| {
             m.w.iter()
                 .chain(m.h.iter())
@@ -261,8 +266,12 @@ fn same_bits_with_one_and_two_threads() {
                 .map(|v| v.to_bits())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(bits(&a), bits(&b), "{loss}");
-        assert_eq!(a.metrics.loss.to_bits(), b.metrics.loss.to_bits());
+        let one = run(1);
+        for threads in [2, 3, 5] {
+            let other = run(threads);
+            assert_eq!(bits(&one), bits(&other), "{what}, 1 vs {threads} threads");
+            assert_eq!(one.metrics.loss.to_bits(), other.metrics.loss.to_bits());
+        }
     }
 }
 

@@ -13,8 +13,8 @@ pub use csr::{csr_transpose, Csr, CsrRef};
 pub use eval::eval_at_nonzeros;
 pub(crate) use eval::kl_ratios;
 pub use reduce::{factor_stats, trace_product, FactorStats, PassStats};
-pub use scatter::{csr_transpose_mul_dense, scatter_parts};
-pub(crate) use scatter::{lanes_scatter_row, parts_pass};
+pub(crate) use scatter::{block_cuts, lanes_scatter_row, parts_pass, row_in, split_scatter};
+pub use scatter::{column_splits, csr_transpose_mul_dense, scatter_parts};
 pub use simd::ln_fast;
 pub(crate) use spmm::csr_dense_block;
 pub use spmm::{csr_mul_dense, dense_mul_small};
@@ -126,6 +126,30 @@ mod tests {
             csr_transpose_mul_dense(x.view(), &a, k, &mut got, &mut Vec::new());
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_scatter_gives_the_same_bits_with_any_number_of_threads() {
+        // 3, 4 and 7 threads split the 2 parts into column ranges (k = 7 generic, 8 lanes).
+        for k in [7, 8] {
+            let x = sample(400, 90, 9);
+            let a = factor(400, k, 10);
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| {
+                    let mut out = vec![f64::NAN; 90 * k];
+                    csr_transpose_mul_dense(x.view(), &a, k, &mut out, &mut Vec::new());
+                    out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                })
+            };
+            let one = run(1);
+            for t in [2, 3, 4, 7] {
+                assert_eq!(run(t), one, "k = {k}, {t} threads");
             }
         }
     }

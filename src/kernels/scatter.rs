@@ -6,12 +6,35 @@ use multiversion::multiversion;
 use multiversion::target::target_cfg_f;
 use rayon::prelude::*;
 
+use std::ops::Range;
+
 use super::reduce::check_factor;
 use super::simd::*;
 use super::{CsrRef, ROW_BLOCK};
 
+/// The stored entries of row `i` of X whose columns lie in `cols` (all of them when `cols`
+/// covers every column), with the look-ahead indices for prefetching: the row's own indices
+/// followed by those of the next rows ([`CsrRef::row_ahead`]) for the whole row, the selected
+/// indices alone otherwise. Needs increasing column indices within the row.
+#[inline(always)]
+pub(crate) fn row_in<'x>(
+    x: CsrRef<'x>,
+    i: usize,
+    cols: &Range<usize>,
+) -> (&'x [usize], &'x [f64], &'x [usize]) {
+    let (idx, vals) = x.row(i);
+    if cols.start == 0 && cols.end >= x.ncols {
+        return (idx, vals, x.row_ahead(i));
+    }
+    let lo = idx.partition_point(|&j| j < cols.start);
+    let hi = lo + idx[lo..].partition_point(|&j| j < cols.end);
+    (&idx[lo..hi], &vals[lo..hi], &idx[lo..hi])
+}
+
 /// buf_j += x_ij·a_i for the rows i = row0, row0 + 1, … of `a_block` (row-major, one row per
-/// row of X from `row0`) and their stored entries j; rows in order, entries in storage order.
+/// row of X from `row0`) and their stored entries j in the column range `cols`; `buf` holds
+/// the rows `cols` of the part's buffer (row j at `(j − cols.start)·k`). Rows in order,
+/// entries in storage order, so each buf_j is summed in the same order whatever the range.
 #[multiversion(targets(
     "x86_64+avx512f+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
@@ -24,17 +47,27 @@ pub(crate) fn scatter_block<'x>(
     a_block: &[f64],
     k: usize,
     buf: &mut [f64],
+    cols: Range<usize>,
 ) {
     let fma = target_cfg_f!(target_feature = "fma");
     const WITH_FMA: bool = true;
-    if fma && by_lanes!(k, WITH_FMA, scatter_rows_lanes(x, row0, a_block, buf)) {
+    if fma
+        && by_lanes!(
+            k,
+            WITH_FMA,
+            scatter_rows_lanes(x, row0, a_block, buf, &cols)
+        )
+    {
         return;
     }
+    let base = cols.start;
     for (r, ai) in a_block.chunks_exact(k).enumerate() {
-        let (cols, vals) = x.row(row0 + r);
-        let ahead = x.row_ahead(row0 + r);
-        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
-            prefetch_ahead(ahead, t, buf, k);
+        let (idx, vals, ahead) = row_in(x, row0 + r, &cols);
+        for (t, (&j, &v)) in idx.iter().zip(vals).enumerate() {
+            if let Some(&jn) = ahead.get(t + PREFETCH_AHEAD) {
+                prefetch_row(buf.as_ptr().wrapping_add(jn.wrapping_sub(base) * k), k);
+            }
+            let j = j - base;
             let bj = &mut buf[j * k..(j + 1) * k];
             if fma {
                 axpy::<true>(v, ai, bj);
@@ -53,17 +86,19 @@ pub(crate) fn scatter_rows_lanes<const C: usize, const FMA: bool>(
     row0: usize,
     a_block: &[f64],
     buf: &mut [f64],
+    cols: &Range<usize>,
 ) {
     let k = 4 * C;
     for (r, ar) in a_block.chunks_exact(k).enumerate() {
         let ai = lanes_load::<C>(ar);
-        let (cols, vals) = x.row(row0 + r);
-        lanes_scatter_row::<C, FMA>(cols, x.row_ahead(row0 + r), vals, &ai, buf);
+        let (idx, vals, ahead) = row_in(x, row0 + r, cols);
+        lanes_scatter_row::<C, FMA>(idx, ahead, vals, &ai, buf, cols.start);
     }
 }
 
-/// buf_{j_t} += v_t·a for the stored entries t of one CSR row (columns `cols`, weights `v`;
-/// k = 4·C), with the rows of `buf` prefetched ahead through `ahead` ([`CsrRef::row_ahead`]).
+/// buf_{j_t − base} += v_t·a for the stored entries t of one CSR row (columns `cols`, weights
+/// `v`; k = 4·C; `buf` starts at column `base`), with the rows of `buf` prefetched ahead
+/// through `ahead` ([`row_in`]).
 #[inline(always)]
 pub(crate) fn lanes_scatter_row<const C: usize, const FMA: bool>(
     cols: &[usize],
@@ -71,6 +106,7 @@ pub(crate) fn lanes_scatter_row<const C: usize, const FMA: bool>(
     v: &[f64],
     a: &Lanes<C>,
     buf: &mut [f64],
+    base: usize,
 ) {
     let rows = lane_rows_mut::<C>(buf);
     let n = v.len().min(cols.len());
@@ -78,11 +114,11 @@ pub(crate) fn lanes_scatter_row<const C: usize, const FMA: bool>(
     let pf = prefetch_targets(ahead, n);
     let np = pf.len();
     for ((&j, &vt), &p) in cols[..np].iter().zip(&v[..np]).zip(pf) {
-        prefetch_lanes(rows, p);
-        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j]);
+        prefetch_lanes(rows, p.wrapping_sub(base));
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j - base]);
     }
     for (&j, &vt) in cols[np..].iter().zip(&v[np..]) {
-        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j]);
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j - base]);
     }
 }
 
@@ -107,7 +143,7 @@ pub fn csr_transpose_mul_dense(
     assert!(k >= 1, "csr_transpose_mul_dense: k must be at least 1");
     check_factor("csr_transpose_mul_dense: A", a, x.nrows, k);
     check_factor("csr_transpose_mul_dense: out", out, x.ncols, k);
-    let (nnz, mk) = (x.nnz(), x.ncols * k);
+    let nnz = x.nnz();
     let parts = scatter_parts(nnz, x.ncols, k);
     let mut cuts = vec![0usize];
     for p in 1..parts {
@@ -118,18 +154,88 @@ pub fn csr_transpose_mul_dense(
         cuts.push(r.max(*cuts.last().unwrap_or(&0)));
     }
     cuts.push(x.nrows);
+    split_scatter(x, k, &cuts, out, extra, |rows, cols, buf| {
+        scatter_block(
+            x,
+            rows.start,
+            &a[rows.start * k..rows.end * k],
+            k,
+            buf,
+            cols,
+        )
+    });
+}
+
+/// How many column ranges each part of a scatter is split into: enough that the parts times
+/// the ranges give every thread a task (1 when there are no more threads than parts). A
+/// range only decides which task adds an entry, never the order of a buf_j's terms, so this
+/// may depend on the thread count without changing a bit.
+pub fn column_splits(parts: usize) -> usize {
+    rayon::current_num_threads().div_ceil(parts.max(1)).max(1)
+}
+
+/// Runs a scatter over the parts of the rows of X given by `cuts` (part p is the rows
+/// `cuts[p]..cuts[p + 1]`), each part into its own m × k buffer (the first is `out`, the
+/// others live in `extra`, resized as needed), then sums the buffers into `out` in part
+/// order. Each part is split into [`column_splits`] ranges of columns of about equal width,
+/// one task per part and range: `scatter(rows, cols, buf)` adds the part's entries whose
+/// columns lie in `cols` to `buf`, the rows `cols` of the part's buffer.
+pub(crate) fn split_scatter<S>(
+    x: CsrRef<'_>,
+    k: usize,
+    cuts: &[usize],
+    out: &mut [f64],
+    extra: &mut Vec<f64>,
+    scatter: S,
+) where
+    S: Fn(Range<usize>, Range<usize>, &mut [f64]) + Sync,
+{
+    let parts = cuts.len() - 1;
+    let m = x.ncols;
+    let mk = m * k;
     extra.clear();
     extra.resize((parts - 1) * mk, 0.0);
-    let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(parts);
-    bufs.push(&mut *out);
-    bufs.extend(extra.chunks_exact_mut(mk.max(1)).take(parts - 1));
-    bufs.par_iter_mut().enumerate().for_each(|(p, buf)| {
+    let splits = column_splits(parts).min(m.max(1));
+    let mut tasks: Vec<(Range<usize>, Range<usize>, &mut [f64])> = Vec::new();
+    let bufs = std::iter::once(&mut *out).chain(extra.chunks_exact_mut(mk.max(1)));
+    for (p, buf) in bufs.take(parts).enumerate() {
+        let mut rest = buf;
+        for c in 0..splits {
+            let cols = m * c / splits..m * (c + 1) / splits;
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(cols.len() * k);
+            rest = tail;
+            tasks.push((cuts[p]..cuts[p + 1], cols, mine));
+        }
+    }
+    tasks.into_par_iter().for_each(|(rows, cols, buf)| {
         buf.fill(0.0);
-        let rows = cuts[p]..cuts[p + 1];
-        scatter_block(x, rows.start, &a[rows.start * k..rows.end * k], k, buf);
+        scatter(rows, cols, buf);
     });
-    drop(bufs);
     add_buffers(out, extra, k);
+}
+
+/// The blocks (of [`ROW_BLOCK`] rows) where the parts of [`parts_pass`] begin, at about equal
+/// numbers of stored entries, and the number of blocks as the last entry: `parts + 1` values.
+fn part_blocks(x: CsrRef<'_>, k: usize) -> Vec<usize> {
+    let nblocks = x.nrows.div_ceil(ROW_BLOCK).max(1);
+    let parts = scatter_parts(x.nnz(), x.ncols, k);
+    let mut cuts = vec![0usize];
+    for p in 1..parts {
+        let target = x.nnz() * p / parts;
+        let row = x.indptr.partition_point(|&q| q < target).min(x.nrows);
+        let blk = (row / ROW_BLOCK).min(nblocks);
+        cuts.push(blk.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(nblocks);
+    cuts
+}
+
+/// The rows where the parts of [`parts_pass`] begin, and the number of rows as the last
+/// entry (the part boundaries of [`part_blocks`] in rows).
+pub(crate) fn block_cuts(x: CsrRef<'_>, k: usize) -> Vec<usize> {
+    (part_blocks(x, k).iter())
+        .map(|&b| (b * ROW_BLOCK).min(x.nrows))
+        .collect()
 }
 
 /// Number of fixed parts the rows of X are cut into by the scatters, for a matrix with
@@ -181,16 +287,9 @@ where
     S: Fn(usize, &[f64], &mut [f64]) + Sync,
 {
     let nblocks = x.nrows.div_ceil(ROW_BLOCK).max(1);
-    let parts = scatter_parts(x.nnz(), x.ncols, k);
     // Part p covers the blocks cuts[p]..cuts[p + 1].
-    let mut cuts = vec![0usize];
-    for p in 1..parts {
-        let target = x.nnz() * p / parts;
-        let row = x.indptr.partition_point(|&q| q < target).min(x.nrows);
-        let blk = (row / ROW_BLOCK).min(nblocks);
-        cuts.push(blk.max(*cuts.last().unwrap_or(&0)));
-    }
-    cuts.push(nblocks);
+    let cuts = part_blocks(x, k);
+    let parts = cuts.len() - 1;
     let mk = x.ncols * k;
     extra.clear();
     extra.resize((parts - 1) * mk, 0.0);

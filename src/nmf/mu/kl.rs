@@ -7,7 +7,11 @@ use multiversion::target::target_cfg_f;
 use super::{nonzero_den, old_row};
 use crate::kernels::reduce::*;
 use crate::kernels::simd::*;
-use crate::kernels::{kl_ratios, lanes_scatter_row, parts_pass};
+use std::ops::Range;
+
+use crate::kernels::{
+    block_cuts, column_splits, kl_ratios, lanes_scatter_row, parts_pass, row_in, split_scatter,
+};
 use crate::kernels::{CsrRef, EPSILON};
 
 /// [`kl_rows_inner`] for k = 4·C, in three phases per row so that the independent work is
@@ -253,7 +257,8 @@ pub(crate) fn kl_pass(
 }
 
 /// buf_j += r_ij·a_i with r_ij = x_ij / max(a_i·b_j, ε), for the rows of `a_block` (rows
-/// row0, row0 + 1, … of X) and their stored entries.
+/// row0, row0 + 1, … of X) and their stored entries in the column range `cols` (`buf` holds
+/// the rows `cols` of the buffer).
 #[multiversion(targets(
     "x86_64+avx512f+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
@@ -267,11 +272,12 @@ pub(crate) fn kl_scatter_block<'x>(
     b: &[f64],
     k: usize,
     buf: &mut [f64],
+    cols: Range<usize>,
 ) {
     if target_cfg_f!(target_feature = "fma") {
-        kl_scatter_inner::<true>(x, row0, a_block, b, k, buf);
+        kl_scatter_inner::<true>(x, row0, a_block, b, k, buf, &cols);
     } else {
-        kl_scatter_inner::<false>(x, row0, a_block, b, k, buf);
+        kl_scatter_inner::<false>(x, row0, a_block, b, k, buf, &cols);
     }
 }
 
@@ -283,18 +289,20 @@ pub(crate) fn kl_scatter_inner<const FMA: bool>(
     b: &[f64],
     k: usize,
     buf: &mut [f64],
+    cols: &Range<usize>,
 ) {
-    if FMA && by_lanes!(k, FMA, kl_scatter_lanes(x, row0, a_block, b, buf)) {
+    if FMA && by_lanes!(k, FMA, kl_scatter_lanes(x, row0, a_block, b, buf, cols)) {
         return;
     }
+    let base = cols.start;
     for (r, ai) in a_block.chunks_exact(k).enumerate() {
-        let (cols, vals) = x.row(row0 + r);
-        let ahead = x.row_ahead(row0 + r);
-        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+        let (idx, vals, ahead) = row_in(x, row0 + r, cols);
+        for (t, (&j, &v)) in idx.iter().zip(vals).enumerate() {
             prefetch_ahead(ahead, t, b, k);
             let wh = dot::<FMA>(ai, &b[j * k..(j + 1) * k]);
             let whc = if wh < EPSILON { EPSILON } else { wh };
-            axpy::<FMA>(v / whc, ai, &mut buf[j * k..(j + 1) * k]);
+            let jb = j - base;
+            axpy::<FMA>(v / whc, ai, &mut buf[jb * k..(jb + 1) * k]);
         }
     }
 }
@@ -309,18 +317,18 @@ pub(crate) fn kl_scatter_lanes<const C: usize, const FMA: bool>(
     a_block: &[f64],
     b: &[f64],
     buf: &mut [f64],
+    cols: &Range<usize>,
 ) {
     let k = 4 * C;
     let mut ratio: Vec<f64> = Vec::new();
     for (r, ar) in a_block.chunks_exact(k).enumerate() {
         let ai = lanes_load::<C>(ar);
-        let (cols, vals) = x.row(row0 + r);
-        let ahead = x.row_ahead(row0 + r);
+        let (idx, vals, ahead) = row_in(x, row0 + r, cols);
         ratio.clear();
-        ratio.resize(cols.len(), 0.0);
-        lanes_dots::<C, FMA>(cols, ahead, &ai, b, &mut ratio);
+        ratio.resize(idx.len(), 0.0);
+        lanes_dots::<C, FMA>(idx, ahead, &ai, b, &mut ratio);
         kl_ratios::<FMA>(vals, &mut ratio, false);
-        lanes_scatter_row::<C, FMA>(cols, ahead, &ratio, &ai, buf);
+        lanes_scatter_row::<C, FMA>(idx, ahead, &ratio, &ai, buf, cols.start);
     }
 }
 
@@ -365,7 +373,28 @@ pub fn mu_kl_rows_scatter(
         k,
         "mu_kl_rows_scatter: den_base must have k entries"
     );
+    let cuts = block_cuts(x, k);
+    if column_splits(cuts.len() - 1) > 1 {
+        // More threads than parts: the W pass over all cores, then the scatter of the new W
+        // over the parts and column ranges. The same bits as the fused pass (the same block
+        // kernel, the same parts, each buf_j summed in the same order).
+        let st = kl_pass(x, a, b, k, den_base, l2, false, with_log, false, out);
+        let w = &*out;
+        split_scatter(x, k, &cuts, num, extra, |rows, cols, buf| {
+            kl_scatter_block(
+                x,
+                rows.start,
+                &w[rows.start * k..rows.end * k],
+                b,
+                k,
+                buf,
+                cols,
+            )
+        });
+        return st;
+    }
     let stride = SCALARS + k;
+    let all = 0..x.ncols;
     let total = parts_pass(
         x,
         k,
@@ -378,7 +407,7 @@ pub fn mu_kl_rows_scatter(
                 x, row0, a, b, k, den_base, l2, false, with_log, false, ob, pb,
             )
         },
-        |row0, nb, buf| kl_scatter_block(x, row0, nb, b, k, buf),
+        |row0, nb, buf| kl_scatter_block(x, row0, nb, b, k, buf, all.clone()),
     );
     split_stats(&total, k, false)
 }

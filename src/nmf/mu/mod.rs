@@ -373,7 +373,16 @@ mod tests {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&out), bits(&want), "n={n} m={m} k={k}");
         assert_eq!(st, sw);
-        for (threads, in_place) in [(1, false), (1, true), (2, true)] {
+        // 3 and 5 threads take the unfused path (the W pass, then the scatter split into
+        // column ranges).
+        for (threads, in_place) in [
+            (1, false),
+            (1, true),
+            (2, true),
+            (3, false),
+            (3, true),
+            (5, true),
+        ] {
             let (o, nu, s) = run(threads, in_place);
             assert_eq!(bits(&o), bits(&out));
             assert_eq!(bits(&nu), bits(&num), "numerator with {threads} threads");
