@@ -1,8 +1,8 @@
 //! Writing results: topics.json, CSV files, the model file and the HTML report.
 //!
-//! Every file is written atomically ([`write_atomic`]): to `NAME.tmp-<pid>` in the same folder,
-//! then renamed over `NAME`, so an interrupted run (Ctrl-C) never leaves a half-written output
-//! under its final name.
+//! The set of files is written atomically ([`StagedDir`]): into a hidden staging folder inside
+//! the output folder, then moved into place together once every file is complete, so an
+//! interrupted run (Ctrl-C) leaves the previous set intact and never a half-written file.
 //!
 //! - [`json`]: `topics.json` (schema version 1, see DESIGN.md);
 //! - [`tables`]: `doc_topics.csv` and `topic_terms.csv` (RFC 4180, csv crate);
@@ -10,7 +10,6 @@
 //! - [`html`]: the self-contained `report.html`.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::corpus::Document;
@@ -20,7 +19,7 @@ use crate::topics::{TopicOptions, TopicSet};
 use crate::vectorize::{DocTermMatrix, VectorizeOptions};
 use crate::{Error, Result};
 
-pub use crate::atomic::{temporary_path, write_atomic, write_atomic_path};
+pub use crate::atomic::{temporary_path, write_atomic, write_atomic_path, StagedDir};
 
 pub mod html;
 pub mod json;
@@ -104,6 +103,10 @@ pub const OUTPUT_FILES: [&str; 7] = [
 /// topics.json, doc_topics.csv, topic_terms.csv, model.json, report.html, and with
 /// `save_factors` W.mtx and H.mtx.
 ///
+/// The files are written into a staging folder inside `dir` and moved into place together
+/// once all are complete ([`StagedDir`]): an error leaves the folder's previous outputs as they
+/// were, and a W.mtx / H.mtx of an earlier run is removed when this run does not write them.
+///
 /// Errors: shapes of the model that do not match the matrix or a λ outside [0, 1]
 /// ([`Error::Input`]); a file that cannot be written ([`Error::Io`]).
 pub fn write_fit_outputs(
@@ -111,7 +114,21 @@ pub fn write_fit_outputs(
     run: &FitRun<'_>,
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let staged = StagedDir::new(dir)?;
+    write_fit_files(staged.path(), dir, run, opts)?;
+    staged.commit(&OUTPUT_FILES)
+}
+
+/// Writes the files of [`write_fit_outputs`] straight into the existing folder `dir` (a
+/// staging folder of the caller's), each under its final name, and returns their paths in the
+/// order of [`OUTPUT_FILES`]. `final_dir` is the folder the files will end up in: the report's
+/// links to documents are relative to it.
+pub fn write_fit_files(
+    dir: &Path,
+    final_dir: &Path,
+    run: &FitRun<'_>,
+    opts: &OutputOptions,
+) -> Result<Vec<PathBuf>> {
     let set = TopicSet::from_model(run.dtm, run.model, run.documents, &opts.topic_options())?;
     let mut written = Vec::new();
 
@@ -132,7 +149,7 @@ pub fn write_fit_outputs(
     written.push(path);
 
     let path = dir.join("report.html");
-    let page = html::render_report(run, &set, opts, dir)?;
+    let page = html::render_report(run, &set, opts, final_dir)?;
     write_atomic(&path, |w| {
         w.write_all(page.as_bytes())
             .map_err(|e| Error::io(&path, e))
@@ -141,14 +158,10 @@ pub fn write_fit_outputs(
 
     if opts.save_factors {
         let path = dir.join("W.mtx");
-        write_atomic_path(&path, |tmp| {
-            crate::mtx::write_array(tmp, run.model.w.view())
-        })?;
+        crate::mtx::write_array(&path, run.model.w.view())?;
         written.push(path);
         let path = dir.join("H.mtx");
-        write_atomic_path(&path, |tmp| {
-            crate::mtx::write_array(tmp, run.model.h.view())
-        })?;
+        crate::mtx::write_array(&path, run.model.h.view())?;
         written.push(path);
     }
     Ok(written)
@@ -208,6 +221,7 @@ pub fn topic_table(run: &FitRun<'_>, opts: &OutputOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn atomic_write_replaces_and_cleans_up() {

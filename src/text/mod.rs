@@ -122,6 +122,55 @@ pub fn algorithm(language: &str) -> Option<Algorithm> {
     })
 }
 
+/// Names of the built-in stopword lists besides the languages: `nltk` is NLTK's English list.
+pub const EXTRA_STOPWORD_LISTS: &[&str] = &["nltk"];
+
+/// The built-in stopword list called `name` (lowercase): a language of [`LANGUAGES`] (its
+/// list; for `english` scikit-learn's) or one of [`EXTRA_STOPWORD_LISTS`].
+pub fn builtin_stopwords(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "nltk" => stopwords::builtin("english"),
+        other => stopwords::builtin(other),
+    }
+}
+
+/// Every name [`builtin_stopwords`] knows, for messages: `english, nltk, arabic, …`.
+pub fn stopword_list_names() -> String {
+    let mut names: Vec<&str> = vec!["english", "nltk"];
+    names.extend(LANGUAGES.iter().copied().filter(|l| *l != "english"));
+    names.join(", ")
+}
+
+impl StopwordSpec {
+    /// Reads the value of `--stopwords`: `none`, the name of a built-in list (compared without
+    /// regard to case), or else the path of a file. A name always means the built-in list, even
+    /// when a file of that name exists in the working directory: write `./english` for the
+    /// file. Without a value, the built-in list of `language` (when it has one).
+    ///
+    /// Errors ([`Error::Input`], naming `--stopwords`): a value that is neither a list's name
+    /// nor an existing file.
+    pub fn from_option(value: Option<&str>, language: &str) -> Result<StopwordSpec> {
+        let Some(value) = value else {
+            return Ok(StopwordSpec::Language(language.to_lowercase()));
+        };
+        let name = value.trim().to_lowercase();
+        if name == "none" {
+            return Ok(StopwordSpec::None);
+        }
+        if builtin_stopwords(&name).is_some() {
+            return Ok(StopwordSpec::Language(name));
+        }
+        let path = PathBuf::from(value);
+        if !path.exists() {
+            return Err(Error::input(format!(
+                "--stopwords {value}: no such file, and not a built-in list (none, {})",
+                stopword_list_names()
+            )));
+        }
+        Ok(StopwordSpec::File(path))
+    }
+}
+
 /// Reads a stopword file: one word per line, `#` starts a comment (to the end of the line),
 /// blank lines are skipped, words are trimmed and normalized like tokens (lowercase, `’` → `'`).
 /// The result is sorted and deduplicated. Errors name the file and `--stopwords`.
@@ -498,10 +547,10 @@ impl Analyzer {
         let (spec, words): (StopwordSpec, Vec<String>) = match &config.stopwords {
             StopwordSpec::None => (StopwordSpec::None, Vec::new()),
             StopwordSpec::Language(lang) => {
-                let Some(list) = stopwords::builtin(lang) else {
+                let Some(list) = builtin_stopwords(lang) else {
                     return Err(Error::input(format!(
-                        "unknown --stopwords language '{lang}': expected none, a file, or one of {}",
-                        LANGUAGES.join(", ")
+                        "unknown --stopwords list '{lang}': expected none, a file, or one of {}",
+                        stopword_list_names()
                     )));
                 };
                 (
