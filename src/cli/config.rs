@@ -7,7 +7,6 @@
 //! on its inputs or at run time.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -421,12 +420,15 @@ fn prepare_dir(option: &str, shown: &Path, dir: &Path) -> anyhow::Result<()> {
     } else {
         format!("its folder {}", dir.display())
     };
-    match fs::metadata(dir) {
-        Ok(meta) if !meta.is_dir() => bad(if shown == dir {
+    let not_a_folder = |p: &Path| {
+        if p == shown {
             "exists and is not a folder".to_string()
         } else {
-            format!("{} exists and is not a folder", dir.display())
-        }),
+            format!("{} exists and is not a folder", p.display())
+        }
+    };
+    match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => bad(not_a_folder(dir)),
         Ok(_) => {
             let probe = dir.join(format!(".nmf-topics-probe-{}", std::process::id()));
             match fs::OpenOptions::new()
@@ -441,11 +443,25 @@ fn prepare_dir(option: &str, shown: &Path, dir: &Path) -> anyhow::Result<()> {
                 Err(e) => bad(format!("cannot write in {it}: {}", os_message(&e))),
             }
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => match fs::create_dir_all(dir) {
-            Ok(()) => Ok(()),
-            Err(e) => bad(format!("cannot create {it}: {}", os_message(&e))),
-        },
-        Err(e) => bad(os_message(&e)),
+        Err(_) => {
+            // The nearest part of the path that exists says why it cannot be created.
+            let existing = dir
+                .ancestors()
+                .skip(1)
+                .find(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_ok());
+            if let Some(file) = existing.filter(|p| !p.is_dir()) {
+                return bad(not_a_folder(file));
+            }
+            match fs::create_dir_all(dir) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let inside = existing
+                        .map(|p| format!(" in {}", p.display()))
+                        .unwrap_or_default();
+                    bad(format!("cannot create {it}{inside}: {}", os_message(&e)))
+                }
+            }
+        }
     }
 }
 

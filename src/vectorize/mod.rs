@@ -646,6 +646,27 @@ fn build_matrix(
         .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
 }
 
+/// How many of a document's words a fixed vocabulary knows (see [`transform_matrix`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Coverage {
+    /// Words of the document kept by the analyzer (stopwords, numbers and short tokens
+    /// removed), counted with repetition.
+    pub words: usize,
+    /// Those of them whose term is in the vocabulary.
+    pub known: usize,
+}
+
+impl Coverage {
+    /// `known / words`, or 1 for a document without words.
+    pub fn share(&self) -> f64 {
+        if self.words == 0 {
+            1.0
+        } else {
+            self.known as f64 / self.words as f64
+        }
+    }
+}
+
 /// Weights new documents against a fixed vocabulary (for `transform`): unknown terms are
 /// ignored; `idf` is used when the weighting is tf-idf.
 ///
@@ -660,6 +681,18 @@ pub fn vectorize_with_vocabulary(
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
 ) -> Result<CsMat<f64>> {
+    transform_matrix(docs, analyzer, terms, idf, opts).map(|(x, _)| x)
+}
+
+/// [`vectorize_with_vocabulary`], also returning for each document how many of its words the
+/// vocabulary knows (single words only: an n-gram is not a word of its own).
+pub fn transform_matrix(
+    docs: &[Document],
+    analyzer: &Analyzer,
+    terms: &[Term],
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+) -> Result<(CsMat<f64>, Vec<Coverage>)> {
     opts.check()?;
     if opts.weighting == Weighting::Tfidf {
         match idf {
@@ -699,7 +732,26 @@ pub fn vectorize_with_vocabulary(
         .collect::<Vec<_>>()
         .windows(2)
         .all(|w| w[0] < w[1]);
-    build_matrix(&counts, &col_of_rank, terms.len(), monotone, idf, opts)
+    let x = build_matrix(&counts, &col_of_rank, terms.len(), monotone, idf, opts)?;
+    let single_word: Vec<bool> = counts.terms.iter().map(|t| !t.contains(' ')).collect();
+    let mut coverage = Vec::with_capacity(counts.n_docs);
+    for chunk in &counts.chunks {
+        let mut at = 0;
+        for &len in &chunk.row_len {
+            let mut c = Coverage::default();
+            for &(rank, n) in &chunk.entries[at..at + len as usize] {
+                if single_word[rank as usize] {
+                    c.words += n as usize;
+                    if col_of_rank[rank as usize] != NO_COLUMN {
+                        c.known += n as usize;
+                    }
+                }
+            }
+            at += len as usize;
+            coverage.push(c);
+        }
+    }
+    Ok((x, coverage))
 }
 
 #[cfg(test)]

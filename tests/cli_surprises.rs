@@ -1,0 +1,593 @@
+//! Issue 11, "a tool that never surprises": one test (or a few) of the real binary per
+//! numbered item, each failing on the code before the change. The item is named in each test's
+//! doc comment.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use util::{command, run, run_command, run_in, sample_corpus, small_corpus, write};
+
+/// Every file of `dir` (not recursing) with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let bytes = if e.path().is_file() {
+                fs::read(e.path()).unwrap()
+            } else {
+                b"<folder>".to_vec()
+            };
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Item 1: `--out` is checked before any work, with exit code 2 and one line naming `--out`.
+#[test]
+fn out_folder_is_checked_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    let docs = docs.to_str().unwrap();
+    write(tmp.path(), "a_file", "not a folder");
+    for (out, why) in [
+        ("a_file", "exists and is not a folder"),
+        ("a_file/sub", "a_file exists and is not a folder"),
+        ("/proc/nmf-topics-x", "cannot create the folder in /proc"),
+        ("/proc/self", "cannot write in the folder"),
+    ] {
+        for cmd in ["fit", "vectorize"] {
+            let args: Vec<&str> = if cmd == "fit" {
+                vec!["fit", docs, "-k", "2", "--out", out]
+            } else {
+                vec!["vectorize", docs, "--out", out]
+            };
+            let r = run(tmp.path(), &args);
+            r.expect_code(2)
+                .one_line_error()
+                .stderr_has(&format!("--out {out}: {why}"));
+            assert!(
+                !r.stderr.contains("read "),
+                "{cmd} --out {out}: the inputs were read before the check\n{}",
+                r.stderr
+            );
+        }
+    }
+    let r = run(
+        tmp.path(),
+        &["transform", "--model", "m", docs, "--out", "a_file/x.csv"],
+    );
+    r.expect_code(2)
+        .one_line_error()
+        .stderr_has("--out a_file/x.csv: a_file exists and is not a folder");
+    // A missing folder is created.
+    run(tmp.path(), &["vectorize", docs, "--out", "new/deeper"]).expect_code(0);
+    assert!(tmp.path().join("new/deeper/matrix.mtx").is_file());
+}
+
+/// Item 2: a closed or full stderr never panics and loses only the messages; a full stdout
+/// is an error naming stdout.
+#[test]
+fn closed_or_full_stderr_never_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    let docs = docs.to_str().unwrap();
+    let full = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+
+    // stderr full.
+    let r =
+        run_command(command(tmp.path(), &["fit", docs, "-k", "2", "--out", "a"]).stderr(full()));
+    r.expect_code(0);
+    assert!(tmp.path().join("a/report.html").is_file());
+
+    // stderr closed by its reader before the run writes to it.
+    let mut child = command(tmp.path(), &["fit", docs, "-k", "2", "--out", "b"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "closed stderr: {status:?}");
+    assert!(tmp.path().join("b/report.html").is_file());
+
+    // Both streams into one pipe whose reader stops after the first line (`2>&1 | head -1`).
+    let out = std::process::Command::new("bash")
+        .current_dir(tmp.path())
+        .arg("-c")
+        .arg("\"$0\" fit \"$1\" -k 2 --out c 2>&1 | head -1 >/dev/null; echo \"rc=${PIPESTATUS[0]}\"")
+        .arg(util::bin())
+        .arg(docs)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "rc=0");
+    assert!(tmp.path().join("c/report.html").is_file());
+
+    // stdout full: an error naming stdout, exit code 1.
+    let r =
+        run_command(command(tmp.path(), &["fit", docs, "-k", "2", "--out", "d"]).stdout(full()));
+    r.expect_code(1)
+        .stderr_has("nmf-topics: error: cannot write to stdout");
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+/// Item 3: Ctrl-C while the outputs are written leaves the previous set intact and no
+/// temporary file or folder.
+#[test]
+fn interrupt_while_writing_keeps_the_previous_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    let docs = docs.to_str().unwrap();
+    run(
+        tmp.path(),
+        &["fit", docs, "-k", "2", "--out", "out", "--save-factors"],
+    )
+    .expect_code(0);
+    let before = snapshot(&tmp.path().join("out"));
+
+    let mut child = command(tmp.path(), &["fit", docs, "-k", "3", "--out", "out"])
+        .env("NMF_TOPICS_TEST_COMMIT_DELAY_MS", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let started = Instant::now();
+    while !line.contains("writing outputs") {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+    }
+    assert!(
+        line.contains("writing outputs"),
+        "no 'writing outputs' line"
+    );
+    // Wait until the new set is complete in its staging folder, then interrupt.
+    let staged_report = || {
+        fs::read_dir(tmp.path().join("out"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().join("report.html").is_file())
+    };
+    while !staged_report() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}; stderr: {rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the delay was not cut short"
+    );
+    let after = snapshot(&tmp.path().join("out"));
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "files left behind or lost"
+    );
+    assert!(after == before, "the previous outputs were changed");
+}
+
+/// Item 3: without an interrupt, a new set replaces the old one completely (W.mtx of an
+/// earlier `--save-factors` run does not stay beside outputs it does not belong to).
+#[test]
+fn a_new_output_set_replaces_the_old_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    let docs = docs.to_str().unwrap();
+    run(
+        tmp.path(),
+        &["fit", docs, "-k", "2", "--out", "out", "--save-factors"],
+    )
+    .expect_code(0);
+    run(tmp.path(), &["fit", docs, "-k", "3", "--out", "out"]).expect_code(0);
+    let names: Vec<String> = snapshot(&tmp.path().join("out")).into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "doc_topics.csv",
+            "model.json",
+            "report.html",
+            "topic_terms.csv",
+            "topics.json"
+        ]
+    );
+}
+
+/// Item 4: `transform` works with a model fitted with `--init custom`, takes the fit's folder,
+/// and says what a topics.json is.
+#[test]
+fn transform_takes_custom_init_models_and_output_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    let docs = docs.to_str().unwrap();
+    run(
+        tmp.path(),
+        &["fit", docs, "-k", "3", "--out", "a", "--save-factors"],
+    )
+    .expect_code(0);
+    run(
+        tmp.path(),
+        &[
+            "fit", docs, "-k", "3", "--out", "b", "--init", "custom", "--w0", "a/W.mtx", "--h0",
+            "a/H.mtx",
+        ],
+    )
+    .expect_code(0);
+    for model in ["b/model.json", "b", "b/"] {
+        run(
+            tmp.path(),
+            &["transform", "--model", model, docs, "--out", "t.csv"],
+        )
+        .expect_code(0);
+        let csv = fs::read_to_string(tmp.path().join("t.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 10, "{model}: {csv}");
+    }
+    let r = run(
+        tmp.path(),
+        &[
+            "transform",
+            "--model",
+            "b/topics.json",
+            docs,
+            "--out",
+            "t.csv",
+        ],
+    );
+    r.expect_code(2)
+        .one_line_error()
+        .stderr_has("b/topics.json: this is a topics.json")
+        .stderr_has("b/model.json");
+    fs::create_dir(tmp.path().join("empty")).unwrap();
+    let r = run(
+        tmp.path(),
+        &["transform", "--model", "empty", docs, "--out", "t.csv"],
+    );
+    r.expect_code(2)
+        .one_line_error()
+        .stderr_has("--model empty: this folder holds no model.json");
+}
+
+/// The `term` column of terms.tsv in `dir`.
+fn terms_of(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("terms.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+/// Item 5: names of built-in stopword lists win over files of the same name, a path is a
+/// path, names are case-insensitive, and `--language` chooses the default list.
+#[test]
+fn stopword_list_names_win_and_follow_the_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "docs/a.txt",
+        "the planet and the orbit of the moon",
+    );
+    write(
+        tmp.path(),
+        "docs/b.txt",
+        "a rocket to the moon and a planet",
+    );
+    write(tmp.path(), "english", "planet\n");
+    let v = |out: &str, extra: &[&str]| {
+        let mut args = vec!["vectorize", "docs", "--out", out, "--no-stem"];
+        args.extend_from_slice(extra);
+        run(tmp.path(), &args).expect_code(0);
+        terms_of(&tmp.path().join(out))
+    };
+    let default = v("m1", &[]);
+    assert!(default.contains(&"planet".to_string()), "{default:?}");
+    assert!(!default.contains(&"the".to_string()), "{default:?}");
+    assert_eq!(v("m2", &["--stopwords", "english"]), default);
+    assert_eq!(v("m3", &["--stopwords", "English"]), default);
+    let file = v("m4", &["--stopwords", "./english"]);
+    assert!(!file.contains(&"planet".to_string()), "{file:?}");
+    assert!(file.contains(&"the".to_string()), "{file:?}");
+
+    write(
+        tmp.path(),
+        "fr/a.txt",
+        "le chat est sur la table avec les souris",
+    );
+    write(tmp.path(), "fr/b.txt", "la souris est dans le jardin");
+    run(
+        tmp.path(),
+        &[
+            "vectorize",
+            "fr",
+            "--out",
+            "f",
+            "--no-stem",
+            "--language",
+            "French",
+        ],
+    )
+    .expect_code(0);
+    let fr = terms_of(&tmp.path().join("f"));
+    for w in ["le", "la", "est", "sur", "les", "dans", "avec"] {
+        assert!(!fr.contains(&w.to_string()), "{w} kept: {fr:?}");
+    }
+    assert!(fr.contains(&"souris".to_string()), "{fr:?}");
+
+    let r = run(
+        tmp.path(),
+        &["vectorize", "docs", "--out", "m5", "--stopwords", "englsh"],
+    );
+    r.expect_code(2)
+        .one_line_error()
+        .stderr_has("--stopwords englsh: no such file, and not a built-in list");
+}
+
+/// Item 10: `fit --matrix` refuses text-only options, and finds terms.tsv / documents.tsv
+/// beside the matrix (saying so), or warns that topics will be named term_N.
+#[test]
+fn fit_matrix_refuses_text_options_and_finds_its_terms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    run(
+        tmp.path(),
+        &["vectorize", docs.to_str().unwrap(), "--out", "m"],
+    )
+    .expect_code(0);
+    let r = run(
+        tmp.path(),
+        &[
+            "fit",
+            "--matrix",
+            "m/matrix.mtx",
+            "-k",
+            "3",
+            "--out",
+            "o",
+            "--min-df",
+            "2",
+            "--no-stem",
+            "--ext",
+            "rst",
+        ],
+    );
+    r.expect_code(2)
+        .one_line_error()
+        .stderr_has("--no-stem, --min-df, --ext apply only to text inputs");
+    assert!(
+        !tmp.path().join("o").exists(),
+        "checked before the output folder"
+    );
+
+    let r = run(
+        tmp.path(),
+        &["fit", "--matrix", "m/matrix.mtx", "-k", "3", "--out", "o"],
+    );
+    r.expect_code(0)
+        .stderr_has("m/terms.tsv")
+        .stderr_has("m/documents.tsv");
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(tmp.path().join("o/topics.json")).unwrap()).unwrap();
+    let first = json["topics"][0]["terms"][0]["term"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!first.starts_with("term_"), "{first}");
+    assert!(json["documents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .ends_with(".txt"));
+
+    fs::create_dir(tmp.path().join("bare")).unwrap();
+    fs::copy(
+        tmp.path().join("m/matrix.mtx"),
+        tmp.path().join("bare/x.mtx"),
+    )
+    .unwrap();
+    let r = run(
+        tmp.path(),
+        &["fit", "--matrix", "bare/x.mtx", "-k", "3", "--out", "o2"],
+    );
+    r.expect_code(0)
+        .stderr_has("warning: no --terms and no terms.tsv beside bare/x.mtx");
+}
+
+/// Item 15: clap errors are one line plus a hint; help is honest and ends with examples;
+/// the df error is the library's; a line says when outputs are written.
+#[test]
+fn the_command_line_speaks_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run(tmp.path(), &["fit", "x", "--out", "o", "--topic", "3"]);
+    r.expect_code(2)
+        .one_line_error()
+        .stderr_has("'--topics'")
+        .stderr_has("fit --help");
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+    let r = run(tmp.path(), &["fit", "x"]);
+    r.expect_code(2).one_line_error().stderr_has("--out");
+
+    let help = run(tmp.path(), &["fit", "--help"]);
+    help.expect_code(0);
+    let solver = help
+        .stdout
+        .split("--solver")
+        .nth(1)
+        .unwrap()
+        .split("\n  -")
+        .next()
+        .unwrap();
+    for absent in ["hals", "als", "gnmf", "nsnmf"] {
+        assert!(
+            !solver.contains(absent),
+            "--solver help lists {absent}:\n{solver}"
+        );
+    }
+    assert!(
+        help.stdout
+            .trim_end()
+            .lines()
+            .rev()
+            .take(4)
+            .any(|l| l.trim_start().starts_with("nmf-topics fit ")),
+        "help does not end with examples:\n{}",
+        help.stdout
+    );
+    assert!(help
+        .stdout
+        .contains("Usage: nmf-topics fit [OPTIONS] --out <DIR> <INPUT>..."));
+    for cmd in ["vectorize", "transform"] {
+        let h = run(tmp.path(), &[cmd, "--help"]);
+        assert!(h.stdout.contains("Examples:"), "{cmd}: {}", h.stdout);
+    }
+
+    let docs = small_corpus(tmp.path());
+    let docs = docs.to_str().unwrap();
+    for (opt, v) in [("--min-df", "0"), ("--max-df", "0"), ("--max-df", "1.5")] {
+        let r = run(tmp.path(), &["vectorize", docs, "--out", "m", opt, v]);
+        r.expect_code(2).one_line_error().stderr_has(&format!(
+            "invalid value '{v}' for {opt}: expected a document count (an integer of at least 1)"
+        ));
+    }
+    let r = run(tmp.path(), &["fit", docs, "-k", "2", "--out", "o"]);
+    r.expect_code(0).stderr_has("writing outputs to o…");
+}
+
+/// Item 15: `transform` says, per document, how many of its words the model knows, and warns
+/// when most documents know few.
+#[test]
+fn transform_reports_known_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    run(
+        tmp.path(),
+        &["fit", docs.to_str().unwrap(), "-k", "3", "--out", "o"],
+    )
+    .expect_code(0);
+    write(tmp.path(), "new/a.txt", "planet orbit galaxy telescope");
+    write(
+        tmp.path(),
+        "new/b.txt",
+        "planet zebra quokka narwhal axolotl",
+    );
+    let r = run(
+        tmp.path(),
+        &["transform", "--model", "o", "new", "--out", "t.csv"],
+    );
+    r.expect_code(0);
+    assert!(!r.stderr.contains("warning:"), "{}", r.stderr);
+    let csv = fs::read_to_string(tmp.path().join("t.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].ends_with(",words,known_words"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with("a.txt,") && lines[1].ends_with(",4,4"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("b.txt,") && lines[2].ends_with(",5,1"),
+        "{}",
+        lines[2]
+    );
+
+    write(tmp.path(), "strange/a.txt", "zebra quokka narwhal axolotl");
+    write(tmp.path(), "strange/b.txt", "wombat platypus dingo planet");
+    let r = run(
+        tmp.path(),
+        &["transform", "--model", "o", "strange", "--out", "s.csv"],
+    );
+    r.expect_code(0)
+        .stderr_has("warning: most documents share few words with the model");
+}
+
+/// Item 16: the output formats are documented inside the repository, and what the binary
+/// writes matches the documentation.
+#[test]
+fn output_formats_are_documented_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = fs::read_to_string(root.join("docs/formats.md")).expect("docs/formats.md");
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("docs/formats.md") && !readme.contains("../shared"));
+    let gitignore = fs::read_to_string(root.join(".gitignore")).unwrap();
+    assert!(gitignore
+        .lines()
+        .any(|l| l.trim() == "/out" || l.trim() == "out/"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_corpus();
+    let sample = sample.to_str().unwrap();
+    run(tmp.path(), &["vectorize", sample, "--out", "m"]).expect_code(0);
+    run(
+        tmp.path(),
+        &["fit", sample, "-k", "4", "--out", "o", "--save-factors"],
+    )
+    .expect_code(0);
+    run(
+        tmp.path(),
+        &["transform", "--model", "o", sample, "--out", "t.csv"],
+    )
+    .expect_code(0);
+    let first_line = |p: &str| {
+        fs::read_to_string(tmp.path().join(p))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for (file, header) in [
+        ("m/terms.tsv", first_line("m/terms.tsv")),
+        ("m/documents.tsv", first_line("m/documents.tsv")),
+        ("o/topic_terms.csv", first_line("o/topic_terms.csv")),
+        ("o/W.mtx", first_line("o/W.mtx")),
+        ("m/matrix.mtx", first_line("m/matrix.mtx")),
+    ] {
+        let header = header.replace('\t', "\\t");
+        assert!(
+            doc.contains(&header),
+            "{file}: header `{header}` not in docs/formats.md"
+        );
+    }
+    assert!(first_line("o/doc_topics.csv").starts_with("id,label,dominant_topic,topic_0,"));
+    assert!(doc.contains("id,label,dominant_topic,topic_0,…,topic_{k-1}"));
+    assert!(doc.contains("id,label,dominant_topic,topic_0,…,topic_{k-1},words,known_words"));
+    for json in ["o/topics.json", "o/model.json"] {
+        let v: serde_json::Value =
+            serde_json::from_slice(&fs::read(tmp.path().join(json)).unwrap()).unwrap();
+        let mut keys: Vec<String> = Vec::new();
+        for (k, section) in v.as_object().unwrap() {
+            keys.push(k.clone());
+            if let Some(obj) = section.as_object() {
+                keys.extend(obj.keys().cloned());
+            }
+        }
+        for k in keys {
+            assert!(
+                doc.contains(&format!("`{k}`")),
+                "{json}: key `{k}` not in docs/formats.md"
+            );
+        }
+    }
+    let _ = run_in;
+}
