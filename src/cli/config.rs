@@ -18,7 +18,7 @@ use nmf_topics::report::model::ModelFile;
 use nmf_topics::report::OutputOptions;
 use nmf_topics::text::{Analyzer, AnalyzerConfig, StopwordSpec};
 use nmf_topics::vectorize::{DfBound, VectorizeOptions};
-use nmf_topics::{mtx, Error};
+use nmf_topics::{memory, mtx, Error};
 
 use super::args::{
     given_options, AnalysisArgs, Cli, Command, CommonArgs, CorpusArgs, FitArgs, NmfArgs,
@@ -188,6 +188,9 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
                 ))
                     .into());
                 }
+                // The size line alone tells whether the matrix and the factors can fit.
+                let (rows, cols, _) = mtx::read_size(matrix)?;
+                check_factor_memory(params.k, rows, cols)?;
                 let terms = beside(
                     &ui,
                     matrix,
@@ -244,6 +247,16 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         params,
         output,
     })
+}
+
+/// Refuses a `-k` whose factors for `n` documents × `m` terms cannot fit in memory (see
+/// [`memory::factor_bytes`]), before anything is allocated for them.
+pub fn check_factor_memory(k: usize, n: usize, m: usize) -> anyhow::Result<()> {
+    memory::check(
+        &format!("-k {k}: W and H for {n} documents × {m} terms"),
+        memory::factor_bytes(n, m, k),
+    )?;
+    Ok(())
 }
 
 /// `--terms` / `--documents` of `fit --matrix`: the option's file, else `name` beside the

@@ -3,7 +3,7 @@
 use nmf_topics::report::{self, html::fmt_num, FitRun, StagedDir, OUTPUT_FILES};
 use nmf_topics::vectorize::DocTermMatrix;
 
-use super::config::{FitConfig, FitInput};
+use super::config::{check_factor_memory, FitConfig, FitInput};
 use super::ui::{self, interrupt};
 use super::vectorize::{build_matrix, load_corpus};
 
@@ -45,6 +45,7 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
         }
     };
 
+    check_factor_memory(c.recorded.k, dtm.x.rows(), dtm.x.cols())?;
     let bar = ui.bar(c.recorded.max_iter as u64, "fitting");
     let mut progress = |iteration: usize, objective: f64| {
         if let Some(pb) = &bar {
