@@ -76,7 +76,9 @@ pub fn check(what: &str, bytes: u64) -> Result<()> {
 /// The least memory any NMF solver holds for k topics of an n × m matrix: W (n × k) and H
 /// (k × m) and one update numerator of each shape, in f64.
 pub fn factor_bytes(n: usize, m: usize, k: usize) -> u64 {
-    let cells = (n as u128 + m as u128) * k as u128 * 2;
+    let cells = (n as u128 + m as u128)
+        .saturating_mul(k as u128)
+        .saturating_mul(2);
     u64::try_from(cells.saturating_mul(8)).unwrap_or(u64::MAX)
 }
 
