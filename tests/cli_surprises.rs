@@ -347,6 +347,29 @@ fn k_larger_than_the_matrix_is_refused_for_every_init() {
     }
 }
 
+/// Item 7: files skipped for their extension are counted with their extensions, ids stay
+/// unique across inputs, and an input folder without documents does not stop the others.
+#[test]
+fn nothing_is_dropped_or_merged_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "x/n.txt", "planet orbit moon");
+    write(tmp.path(), "x/guide.rst", "rocket launch");
+    write(tmp.path(), "x/notes.markdown", "galaxy star");
+    write(tmp.path(), "x/paper.pdf", "%PDF-1.4");
+    write(tmp.path(), "x/more.rst", "telescope");
+    write(tmp.path(), "y/n.txt", "bread oven flour");
+    write(tmp.path(), "z/only.pdf", "%PDF-1.4");
+    let r = run(tmp.path(), &["vectorize", "x", "y", "z", "--out", "m"]);
+    r.expect_code(0)
+        .stderr_has(
+            "5 files not read for their extension: .pdf 2, .rst 2, .markdown 1 (--ext reads more)",
+        )
+        .stderr_has("warning: z: no readable documents")
+        .stderr_has("warning: inputs x, y hold documents with the same ids (such as n.txt)");
+    let docs = fs::read_to_string(tmp.path().join("m/documents.tsv")).unwrap();
+    assert_eq!(docs, "id\tlabel\nx/n.txt\t\ny/n.txt\t\n");
+}
+
 /// The `term` column of terms.tsv in `dir`.
 fn terms_of(dir: &Path) -> Vec<String> {
     fs::read_to_string(dir.join("terms.tsv"))

@@ -35,15 +35,20 @@
 //! as an empty document, counted in [`Corpus::empty`], so that row counts match file counts. A
 //! leading UTF-8 byte order mark is removed.
 //!
+//! # Ids
+//! Ids are unique across the inputs: see [`load`].
+//!
 //! # Errors
-//! A missing input path, a folder without any readable document, and a load that yields no
-//! document at all are [`Error::Input`] (exit code 2), naming the input.
+//! A missing input path and a load that yields no document at all are [`Error::Input`] (exit
+//! code 2), naming the input; a folder without any readable document among inputs that have
+//! some is a warning.
 
 mod html;
 mod records;
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -117,18 +122,53 @@ pub struct Corpus {
     /// Files found in folders but not read because of their extension (not warnings: folders
     /// often hold other files; [`CorpusOptions::extensions`] adds extensions).
     pub ignored: usize,
+    /// The same files by extension (lowercase, without the dot; empty for none).
+    pub ignored_extensions: BTreeMap<String, usize>,
 }
 
 impl Corpus {
-    /// The one-line summary printed to stderr after loading.
+    /// The one-line summary printed to stderr after loading: documents read, empty, skipped
+    /// and warnings, then the files not read for their extension with the three most common
+    /// extensions (`; 12 files not read for their extension: .rst 8, .pdf 3, no extension 1`).
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "read {} documents ({} empty), skipped {}, {} warnings",
             self.documents.len(),
             self.empty,
             self.skipped,
             self.warnings.len()
-        )
+        );
+        if self.ignored > 0 {
+            line.push_str(&format!(
+                "; {} not read for their extension: {} (--ext reads more)",
+                plural(self.ignored, "file", "files"),
+                self.top_ignored_extensions(3)
+            ));
+        }
+        line
+    }
+
+    /// The `n` most common extensions of [`Corpus::ignored_extensions`] with their counts,
+    /// most common first (ties: alphabetically), and how many files the others hold.
+    fn top_ignored_extensions(&self, n: usize) -> String {
+        let mut by_count: Vec<(&String, &usize)> = self.ignored_extensions.iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut parts: Vec<String> = by_count
+            .iter()
+            .take(n)
+            .map(|(ext, count)| {
+                if ext.is_empty() {
+                    format!("no extension {count}")
+                } else {
+                    format!(".{ext} {count}")
+                }
+            })
+            .collect();
+        let rest: usize = by_count.iter().skip(n).map(|(_, c)| **c).sum();
+        if rest > 0 {
+            parts.push(format!("other {rest}"));
+        }
+        parts.join(", ")
     }
 
     /// Adds a document, counting it in [`Corpus::empty`] when its text is only whitespace.
@@ -148,7 +188,14 @@ impl Corpus {
 
 /// Loads every input into one corpus.
 ///
-/// Errors (exit code 2): a missing input path, an input with no readable document, a JSON
+/// Document ids are unique: when inputs hold documents with the same id (two folders that
+/// both have `x.txt`), the ids of those inputs' documents are prefixed by the input as given
+/// (`a/x.txt`, `b/x.txt`; a single file's id becomes its path, a record's `input:id`), with a
+/// warning; an id still repeated after that (the same input given twice, an id field with
+/// repeats) gets `#2`, `#3`, … appended, with a warning. A folder input without any readable
+/// document is a warning when other inputs have documents.
+///
+/// Errors (exit code 2): a missing input path, no readable document in any input, a JSON
 /// Lines / CSV file without the text field.
 pub fn load(inputs: &[PathBuf], opts: &CorpusOptions) -> Result<Corpus> {
     if inputs.is_empty() {
@@ -156,10 +203,24 @@ pub fn load(inputs: &[PathBuf], opts: &CorpusOptions) -> Result<Corpus> {
     }
     let kinds = ExtensionKinds::new(opts);
     let mut corpus = Corpus::default();
+    let mut spans = Vec::with_capacity(inputs.len());
+    let mut empty_inputs = Vec::new();
     for input in inputs {
-        load_one(input, opts, &kinds, &mut corpus)?;
+        let start = corpus.documents.len();
+        let kind = load_one(input, opts, &kinds, &mut corpus)?;
+        if let InputKind::EmptyFolder(msg) = &kind {
+            empty_inputs.push(msg.clone());
+        }
+        spans.push(InputSpan {
+            input,
+            kind,
+            documents: start..corpus.documents.len(),
+        });
     }
     if corpus.documents.is_empty() {
+        if empty_inputs.len() == inputs.len() {
+            return Err(Error::Input(empty_inputs.join("; ")));
+        }
         let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
         let mut msg = format!("{}: no readable documents", names.join(", "));
         if let Some(first) = corpus.warnings.first() {
@@ -170,7 +231,129 @@ pub fn load(inputs: &[PathBuf], opts: &CorpusOptions) -> Result<Corpus> {
         }
         return Err(Error::Input(msg));
     }
+    for msg in empty_inputs {
+        corpus
+            .warnings
+            .push(format!("{msg}; the other inputs are read"));
+    }
+    make_ids_unique(&mut corpus, &spans);
     Ok(corpus)
+}
+
+/// What one input was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum InputKind {
+    /// A folder with documents.
+    Folder,
+    /// A folder without any readable document; the message says what it holds.
+    EmptyFolder(String),
+    /// A single text or HTML file.
+    File,
+    /// A JSON Lines or CSV file.
+    Records,
+}
+
+/// The documents one input contributed.
+struct InputSpan<'a> {
+    input: &'a Path,
+    kind: InputKind,
+    documents: std::ops::Range<usize>,
+}
+
+/// See [`load`]: prefixes the ids of inputs whose ids collide with another input's, then
+/// numbers the ids still repeated.
+fn make_ids_unique(corpus: &mut Corpus, spans: &[InputSpan<'_>]) {
+    if spans.len() > 1 {
+        let mut owner: HashMap<&str, usize> = HashMap::new();
+        let mut colliding = vec![false; spans.len()];
+        let mut example = None;
+        for (s, span) in spans.iter().enumerate() {
+            for doc in &corpus.documents[span.documents.clone()] {
+                match owner.get(doc.id.as_str()) {
+                    Some(&other) if other != s => {
+                        colliding[s] = true;
+                        colliding[other] = true;
+                        example.get_or_insert_with(|| doc.id.clone());
+                    }
+                    Some(_) => {}
+                    None => {
+                        owner.insert(doc.id.as_str(), s);
+                    }
+                }
+            }
+        }
+        if let Some(example) = example {
+            let mut names = Vec::new();
+            for (span, _) in spans.iter().zip(&colliding).filter(|(_, c)| **c) {
+                let prefix = input_prefix(span.input);
+                for doc in &mut corpus.documents[span.documents.clone()] {
+                    doc.id = prefixed_id(&prefix, &span.kind, &doc.id);
+                }
+                names.push(prefix);
+            }
+            corpus.warnings.push(format!(
+                "inputs {} hold documents with the same ids (such as {example}): their ids are \
+                 prefixed by their input",
+                names.join(", ")
+            ));
+        }
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut renamed = 0usize;
+    let mut first = None;
+    for doc in &mut corpus.documents {
+        let n = seen.entry(doc.id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            let mut k = *n;
+            let mut id = format!("{}#{k}", doc.id);
+            while seen.contains_key(&id) {
+                k += 1;
+                id = format!("{}#{k}", doc.id);
+            }
+            first.get_or_insert_with(|| doc.id.clone());
+            seen.insert(id.clone(), 1);
+            doc.id = id;
+            renamed += 1;
+        }
+    }
+    if let Some(first) = first {
+        corpus.warnings.push(format!(
+            "{} repeat an earlier id (such as {first}): #2, #3, … appended to make them unique",
+            plural(renamed, "document's id", "documents' ids")
+        ));
+    }
+}
+
+/// An input as given, with `/` separators and without trailing separators.
+fn input_prefix(input: &Path) -> String {
+    let s = input
+        .to_string_lossy()
+        .replace(std::path::MAIN_SEPARATOR, "/");
+    let trimmed = s.trim_end_matches('/');
+    if trimmed.is_empty() {
+        s
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// The id of a document of an input whose ids collide with another input's.
+fn prefixed_id(prefix: &str, kind: &InputKind, id: &str) -> String {
+    match kind {
+        InputKind::File => prefix.to_string(),
+        InputKind::Records => {
+            let name = prefix.rsplit('/').next().unwrap_or(prefix);
+            match id
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(':'))
+            {
+                Some(line) => format!("{prefix}:{line}"),
+                None => format!("{prefix}:{id}"),
+            }
+        }
+        InputKind::Folder | InputKind::EmptyFolder(_) => format!("{prefix}/{id}"),
+    }
 }
 
 /// Loads one input (folder, JSON Lines, CSV or single file) into `corpus`.
@@ -179,7 +362,7 @@ fn load_one(
     opts: &CorpusOptions,
     kinds: &ExtensionKinds,
     corpus: &mut Corpus,
-) -> Result<()> {
+) -> Result<InputKind> {
     let meta = match std::fs::metadata(input) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -191,7 +374,10 @@ fn load_one(
         Err(e) => return Err(Error::Input(format!("{}: {e}", input.display()))),
     };
     if meta.is_dir() {
-        return load_folder(input, kinds, corpus);
+        return Ok(match load_folder(input, kinds, corpus) {
+            None => InputKind::Folder,
+            Some(msg) => InputKind::EmptyFolder(msg),
+        });
     }
     if !meta.is_file() {
         return Err(Error::Input(format!(
@@ -201,10 +387,10 @@ fn load_one(
     }
     let ext = extension(input);
     if ext.eq_ignore_ascii_case("jsonl") {
-        return records::load_jsonl(input, opts, corpus);
+        return records::load_jsonl(input, opts, corpus).map(|()| InputKind::Records);
     }
     if ext.eq_ignore_ascii_case("csv") {
-        return records::load_csv(input, opts, corpus);
+        return records::load_csv(input, opts, corpus).map(|()| InputKind::Records);
     }
     let kind = if HTML_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
         Kind::Html
@@ -222,7 +408,7 @@ fn load_one(
         }
         Read::Skipped(warning) => corpus.push_skipped(warning),
     }
-    Ok(())
+    Ok(InputKind::File)
 }
 
 /// How a file's contents become text.
@@ -306,6 +492,8 @@ struct Walked {
     warnings: Vec<String>,
     /// Files skipped because of their extension.
     ignored: usize,
+    /// The same, by lowercase extension.
+    ignored_extensions: BTreeMap<String, usize>,
 }
 
 /// Walks `root` (see the module docs) and returns the files to read, sorted by id.
@@ -364,6 +552,10 @@ impl Walked {
         let path = entry.into_path();
         let Some(kind) = kinds.kind(&path) else {
             self.ignored += 1;
+            *self
+                .ignored_extensions
+                .entry(extension(&path).to_lowercase())
+                .or_insert(0) += 1;
             return;
         };
         let id = relative_id(root, &path);
@@ -375,6 +567,9 @@ impl Walked {
         self.files.append(&mut other.files);
         self.warnings.append(&mut other.warnings);
         self.ignored += std::mem::take(&mut other.ignored);
+        for (ext, n) in std::mem::take(&mut other.ignored_extensions) {
+            *self.ignored_extensions.entry(ext).or_insert(0) += n;
+        }
     }
 }
 
@@ -474,10 +669,14 @@ fn compare_ids(a: &str, b: &str) -> Ordering {
     key(a).cmp(&key(b))
 }
 
-/// Loads the documents of one folder input.
-fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Result<()> {
-    let walked = walk(root, kinds);
+/// Loads the documents of one folder input; when it has no readable document, returns the
+/// message saying so (what the folder holds instead).
+fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Option<String> {
+    let mut walked = walk(root, kinds);
     corpus.ignored += walked.ignored;
+    for (ext, n) in std::mem::take(&mut walked.ignored_extensions) {
+        *corpus.ignored_extensions.entry(ext).or_insert(0) += n;
+    }
     corpus.skipped += walked.warnings.len();
     let first_walk_warning = walked.warnings.first().cloned();
     corpus.warnings.extend(walked.warnings);
@@ -519,9 +718,9 @@ fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Resu
         if let Some(w) = first_skip {
             msg.push_str(&format!("; skipped: {w}"));
         }
-        return Err(Error::Input(msg));
+        return Some(msg);
     }
-    Ok(())
+    None
 }
 
 /// The outcome of reading one file.
