@@ -370,6 +370,135 @@ fn nothing_is_dropped_or_merged_silently() {
     assert_eq!(docs, "id\tlabel\nx/n.txt\t\ny/n.txt\t\n");
 }
 
+/// Subjects of the generated Sphinx-like sites: a title and the words of its pages.
+const SUBJECTS: [(&str, &str); 4] = [
+    (
+        "asyncio",
+        "event loop coroutine task await future scheduler callback",
+    ),
+    (
+        "sqlite",
+        "database cursor query table row transaction commit schema",
+    ),
+    (
+        "turtle",
+        "drawing pen canvas screen shape color heading forward",
+    ),
+    (
+        "email",
+        "message header mime payload attachment charset parser address",
+    ),
+];
+
+/// A generated site in the layout of Sphinx's HTML output (Python's documentation): in
+/// `dir/site/`, `n` pages per subject with navigation bars, a header, a sidebar and a footer
+/// on every page, and beside them `_sources/NAME.rst.txt` copies of each page's text.
+fn sphinx_site(dir: &Path, n: usize) -> std::path::PathBuf {
+    for (s, (subject, words)) in SUBJECTS.iter().enumerate() {
+        for i in 0..n {
+            let words: Vec<&str> = words.split(' ').collect();
+            let body: String = (0..40)
+                .map(|j| words[(i * 7 + j * (s + 3)) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ");
+            let page = format!(
+                r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{subject} {i} &#8212; Python 3.11 documentation</title>
+<link rel="stylesheet" href="../_static/pydoctheme.css"><script src="../_static/sidebar.js"></script></head>
+<body>
+<div class="mobile-nav"><input type="checkbox" id="menuToggler"><nav class="nav-content" role="navigation">
+<a href="https://www.python.org/">Python logo</a> <label>Theme <select><option>Auto</option><option>Light</option><option>Dark</option></select></label>
+</nav></div>
+<div class="related" role="navigation" aria-label="related navigation"><h3>Navigation</h3>
+<ul><li><a href="../genindex.html">index</a></li><li><a href="../py-modindex.html">modules</a> |</li>
+<li><a href="../index.html">Python 3.11 documentation</a> &#187;</li></ul></div>
+<div class="document"><div class="body" role="main">
+<section id="{subject}-{i}"><h1>{subject} page {i}</h1>
+<p>{body}</p>
+<p>The {subject} module number {i} explains {body}.</p>
+</section></div></div>
+<div class="sphinxsidebar" role="navigation" aria-label="main navigation"><h3>Table of Contents</h3>
+<h4>Previous topic</h4><h4>Next topic</h4><h3>This Page</h3><ul><li><a href="../bugs.html">Report a Bug</a></li>
+<li><a href="../_sources/{subject}{i}.rst.txt">Show Source</a></li></ul>
+<div id="searchbox" role="search"><h3>Quick search</h3><form><input type="text" name="q"><input type="submit" value="Go"></form></div></div>
+<div class="footer">&copy; <a href="../copyright.html">Copyright</a> 2001-2023, Python Software Foundation.
+<br>This page is licensed under the Python Software Foundation License Version 2.
+<br>Examples, recipes, and other code in the documentation are additionally licensed under the Zero Clause BSD License.
+<br>See <a href="/license.html">History and License</a> for more information.<br><br>
+The Python Software Foundation is a non-profit corporation. <a href="https://www.python.org/psf/donations/">Please donate.</a>
+<br><br>Last updated on Jun 06, 2023. <a href="/bugs.html">Found a bug</a>?
+<br>Created using <a href="https://www.sphinx-doc.org/">Sphinx</a> 4.5.0.</div>
+</body></html>"#
+            );
+            write(dir, &format!("site/library/{subject}{i}.html"), page);
+            write(
+                dir,
+                &format!("site/_sources/{subject}{i}.rst.txt"),
+                format!("{subject} page {i}\n=====\n\n{body}\n"),
+            );
+        }
+    }
+    dir.join("site")
+}
+
+/// Rows of documents.tsv in `dir` (without the header).
+fn document_ids(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("documents.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+/// Item 14: `--exclude` and `--include` globs for folder inputs.
+#[test]
+fn include_and_exclude_globs_choose_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = sphinx_site(tmp.path(), 3);
+    let site = site.to_str().unwrap();
+    run(tmp.path(), &["vectorize", site, "--out", "all"]).expect_code(0);
+    assert_eq!(document_ids(&tmp.path().join("all")).len(), 24);
+    run(
+        tmp.path(),
+        &["vectorize", site, "--out", "ex", "--exclude", "_sources"],
+    )
+    .expect_code(0);
+    let ex = document_ids(&tmp.path().join("ex"));
+    assert_eq!(ex.len(), 12, "{ex:?}");
+    assert!(ex
+        .iter()
+        .all(|id| id.starts_with("library/") && id.ends_with(".html")));
+    run(
+        tmp.path(),
+        &[
+            "vectorize",
+            site,
+            "--out",
+            "in",
+            "--include",
+            "*.html",
+            "--exclude",
+            "email*",
+            "--exclude",
+            "turtle1.html",
+        ],
+    )
+    .expect_code(0);
+    let inc = document_ids(&tmp.path().join("in"));
+    assert_eq!(inc.len(), 8, "{inc:?}");
+    assert!(!inc
+        .iter()
+        .any(|id| id.contains("email") || id.contains("turtle1")));
+    let r = run(
+        tmp.path(),
+        &["vectorize", site, "--out", "x", "--include", "[a"],
+    );
+    r.expect_code(2)
+        .one_line_error()
+        .stderr_has("--include [a: not a valid glob");
+}
+
 /// The `term` column of terms.tsv in `dir`.
 fn terms_of(dir: &Path) -> Vec<String> {
     fs::read_to_string(dir.join("terms.tsv"))

@@ -237,6 +237,14 @@ pub struct CorpusArgs {
     /// Extra file extensions read as text when walking folders (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "EXT")]
     pub ext: Vec<String>,
+    /// In folders, read only files matching this glob (gitignore syntax, relative to the
+    /// folder; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// In folders, skip files and folders matching this glob (gitignore syntax, relative to
+    /// the folder; repeatable; wins over --include).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// JSON Lines / CSV field holding the text.
     #[arg(long, default_value = "text", value_name = "FIELD")]
     pub text_field: String,

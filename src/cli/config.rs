@@ -401,9 +401,9 @@ fn analysis(a: &AnalysisArgs) -> anyhow::Result<(AnalyzerConfig, VectorizeOption
     Ok((config, opts))
 }
 
-/// How inputs are read.
+/// How inputs are read (the globs checked).
 fn corpus_options(a: &CorpusArgs) -> anyhow::Result<CorpusOptions> {
-    Ok(CorpusOptions {
+    let opts = CorpusOptions {
         extensions: a
             .ext
             .iter()
@@ -413,7 +413,11 @@ fn corpus_options(a: &CorpusArgs) -> anyhow::Result<CorpusOptions> {
         text_field: a.text_field.clone(),
         id_field: a.id_field.clone(),
         label_field: a.label_field.clone(),
-    })
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
+    };
+    opts.check()?;
+    Ok(opts)
 }
 
 /// Makes sure the output folder `--out DIR` can receive the outputs: creates it when missing,

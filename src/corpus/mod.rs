@@ -9,7 +9,8 @@
 //! Walked with the `ignore` crate: recursively, following symbolic links (a link back to an
 //! ancestor is a loop: a warning, and the walk goes on), skipping hidden files and folders
 //! (names starting with `.`). `.gitignore` and `.ignore` files are *not* applied: every visible
-//! file is a candidate. Files ending in `.txt`, `.md`, `.text` (plain text), `.html`, `.htm`
+//! file is a candidate, unless [`CorpusOptions::include`] / [`CorpusOptions::exclude`] globs
+//! leave it out. Files ending in `.txt`, `.md`, `.text` (plain text), `.html`, `.htm`
 //! (HTML, see [`strip_html`]) or one of [`CorpusOptions::extensions`] (plain text) are read,
 //! extensions compared without regard to case; other files are ignored silently (JSON Lines
 //! and CSV files are only read when given as inputs of their own). A document's id is its path
@@ -93,6 +94,13 @@ pub struct CorpusOptions {
     pub id_field: Option<String>,
     /// JSON Lines / CSV field holding the label.
     pub label_field: Option<String>,
+    /// Globs (gitignore syntax, relative to each folder input): when any is given, only the
+    /// files of folders that match one are read. Files given as inputs of their own are
+    /// always read.
+    pub include: Vec<String>,
+    /// Globs (gitignore syntax, relative to each folder input) of files and folders not to
+    /// read; they win over [`CorpusOptions::include`].
+    pub exclude: Vec<String>,
 }
 
 impl Default for CorpusOptions {
@@ -102,7 +110,55 @@ impl Default for CorpusOptions {
             text_field: "text".to_string(),
             id_field: None,
             label_field: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
         }
+    }
+}
+
+impl CorpusOptions {
+    /// Checks the options that can be checked without inputs: the globs.
+    ///
+    /// Errors ([`Error::Input`]): a glob that does not parse, naming `--include` or
+    /// `--exclude`.
+    pub fn check(&self) -> Result<()> {
+        self.overrides(Path::new(".")).map(|_| ())
+    }
+
+    /// The include and exclude globs as the walk of `root` applies them (the `ignore` crate's
+    /// overrides: a glob whitelists, a `!glob` ignores, the last match wins; excludes are added
+    /// last so that they win).
+    fn overrides(&self, root: &Path) -> Result<ignore::overrides::Override> {
+        let mut builder = ignore::overrides::OverrideBuilder::new(root);
+        for (option, globs, negate) in [
+            ("--include", &self.include, false),
+            ("--exclude", &self.exclude, true),
+        ] {
+            for glob in globs {
+                let pattern = if negate {
+                    format!("!{glob}")
+                } else {
+                    glob.clone()
+                };
+                builder.add(&pattern).map_err(|e| {
+                    Error::input(format!(
+                        "{option} {glob}: not a valid glob ({})",
+                        glob_error(&e)
+                    ))
+                })?;
+            }
+        }
+        builder
+            .build()
+            .map_err(|e| Error::input(format!("--include/--exclude: {}", glob_error(&e))))
+    }
+}
+
+/// The message of a glob error without the repeated glob.
+fn glob_error(e: &ignore::Error) -> String {
+    match e {
+        ignore::Error::Glob { err, .. } => err.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -374,7 +430,7 @@ fn load_one(
         Err(e) => return Err(Error::Input(format!("{}: {e}", input.display()))),
     };
     if meta.is_dir() {
-        return Ok(match load_folder(input, kinds, corpus) {
+        return Ok(match load_folder(input, opts, kinds, corpus)? {
             None => InputKind::Folder,
             Some(msg) => InputKind::EmptyFolder(msg),
         });
@@ -501,13 +557,14 @@ struct Walked {
 /// The walk runs on as many threads as rayon's current pool has (the directory reads and, since
 /// links are followed, one `stat` per entry are the cost); each thread collects into its own
 /// [`Walked`], merged and sorted at the end, so the result does not depend on the thread count.
-fn walk(root: &Path, kinds: &ExtensionKinds) -> Walked {
+fn walk(root: &Path, kinds: &ExtensionKinds, overrides: ignore::overrides::Override) -> Walked {
     let threads = rayon::current_num_threads();
     let mut builder = ignore::WalkBuilder::new(root);
     builder
         .standard_filters(false)
         .hidden(true)
         .follow_links(true)
+        .overrides(overrides)
         .threads(threads);
     let mut walked = if threads <= 1 {
         let mut walked = Walked::default();
@@ -671,8 +728,13 @@ fn compare_ids(a: &str, b: &str) -> Ordering {
 
 /// Loads the documents of one folder input; when it has no readable document, returns the
 /// message saying so (what the folder holds instead).
-fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Option<String> {
-    let mut walked = walk(root, kinds);
+fn load_folder(
+    root: &Path,
+    opts: &CorpusOptions,
+    kinds: &ExtensionKinds,
+    corpus: &mut Corpus,
+) -> Result<Option<String>> {
+    let mut walked = walk(root, kinds, opts.overrides(root)?);
     corpus.ignored += walked.ignored;
     for (ext, n) in std::mem::take(&mut walked.ignored_extensions) {
         *corpus.ignored_extensions.entry(ext).or_insert(0) += n;
@@ -715,12 +777,15 @@ fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Opti
                 plural(walked.ignored, "file", "files")
             ));
         }
+        if !opts.include.is_empty() || !opts.exclude.is_empty() {
+            msg.push_str("; --include/--exclude apply");
+        }
         if let Some(w) = first_skip {
             msg.push_str(&format!("; skipped: {w}"));
         }
-        return Some(msg);
+        return Ok(Some(msg));
     }
-    None
+    Ok(None)
 }
 
 /// The outcome of reading one file.

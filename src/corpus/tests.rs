@@ -763,7 +763,7 @@ fn time_load() {
     let kinds = ExtensionKinds::new(&CorpusOptions::default());
     for round in 0..3 {
         let start = std::time::Instant::now();
-        let walked = walk(&dir, &kinds);
+        let walked = walk(&dir, &kinds, ignore::overrides::Override::empty());
         let walk_time = start.elapsed();
         let start = std::time::Instant::now();
         let total: usize = walked
