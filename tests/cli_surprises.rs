@@ -451,6 +451,109 @@ fn document_ids(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Item 12: navigation, headers, footers and the text that recurs on most pages of a folder
+/// do not become terms (`--keep-boilerplate` keeps them).
+#[test]
+fn html_boilerplate_does_not_become_terms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = sphinx_site(tmp.path(), 3);
+    let site = site.to_str().unwrap();
+    let boilerplate = [
+        "navigation",
+        "copyright",
+        "sphinx",
+        "search",
+        "python",
+        "documentation",
+        "foundation",
+        "license",
+        "donate",
+        "bug",
+        "theme",
+        "logo",
+        "index",
+        "modules",
+        "topic",
+    ];
+    let r = run(
+        tmp.path(),
+        &[
+            "vectorize",
+            site,
+            "--exclude",
+            "_sources",
+            "--no-stem",
+            "--out",
+            "m",
+        ],
+    );
+    r.expect_code(0)
+        .stderr_has("text blocks recurring on most HTML pages of a folder");
+    let terms = terms_of(&tmp.path().join("m"));
+    for w in boilerplate {
+        assert!(!terms.contains(&w.to_string()), "{w} is a term: {terms:?}");
+    }
+    for w in [
+        "asyncio",
+        "coroutine",
+        "sqlite",
+        "database",
+        "turtle",
+        "canvas",
+        "email",
+        "mime",
+        "page",
+    ] {
+        assert!(
+            terms.contains(&w.to_string()),
+            "{w} is not a term: {terms:?}"
+        );
+    }
+    let r = run(
+        tmp.path(),
+        &[
+            "vectorize",
+            site,
+            "--exclude",
+            "_sources",
+            "--no-stem",
+            "--keep-boilerplate",
+            "--out",
+            "k",
+        ],
+    );
+    r.expect_code(0);
+    assert!(!r.stderr.contains("recurring"), "{}", r.stderr);
+    let kept = terms_of(&tmp.path().join("k"));
+    for w in boilerplate {
+        assert!(kept.contains(&w.to_string()), "{w} is not kept: {kept:?}");
+    }
+    // The topics of the pages are their subjects, with no junk topic of furniture.
+    let r = run(
+        tmp.path(),
+        &[
+            "fit",
+            site,
+            "--exclude",
+            "_sources",
+            "-k",
+            "4",
+            "--out",
+            "o",
+        ],
+    );
+    r.expect_code(0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(tmp.path().join("o/topics.json")).unwrap()).unwrap();
+    for topic in json["topics"].as_array().unwrap() {
+        let words: Vec<&str> = topic["terms"].as_array().unwrap()[..3]
+            .iter()
+            .map(|t| t["term"].as_str().unwrap())
+            .collect();
+        assert!(!words.iter().any(|w| boilerplate.contains(w)), "{words:?}");
+    }
+}
+
 /// Item 14: `--exclude` and `--include` globs for folder inputs.
 #[test]
 fn include_and_exclude_globs_choose_the_files() {

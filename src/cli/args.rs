@@ -245,6 +245,10 @@ pub struct CorpusArgs {
     /// the folder; repeatable; wins over --include).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Keep the boilerplate of HTML pages: navigation, headers, footers, and the text blocks
+    /// found on at least half of a folder's pages (and at least 5).
+    #[arg(long)]
+    pub keep_boilerplate: bool,
     /// JSON Lines / CSV field holding the text.
     #[arg(long, default_value = "text", value_name = "FIELD")]
     pub text_field: String,

@@ -415,6 +415,7 @@ fn corpus_options(a: &CorpusArgs) -> anyhow::Result<CorpusOptions> {
         label_field: a.label_field.clone(),
         include: a.include.clone(),
         exclude: a.exclude.clone(),
+        keep_boilerplate: a.keep_boilerplate,
     };
     opts.check()?;
     Ok(opts)

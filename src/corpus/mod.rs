@@ -60,7 +60,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-pub use html::strip_html;
+pub use html::{strip_html, strip_html_with, text_blocks, HtmlOptions};
 
 /// Extensions read as plain text by default.
 const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "text"];
@@ -101,6 +101,10 @@ pub struct CorpusOptions {
     /// Globs (gitignore syntax, relative to each folder input) of files and folders not to
     /// read; they win over [`CorpusOptions::include`].
     pub exclude: Vec<String>,
+    /// Keep the boilerplate of HTML pages: their navigation, headers and footers
+    /// ([`HtmlOptions::keep_boilerplate`]) and the text blocks that recur on most pages of a
+    /// folder (see the module docs).
+    pub keep_boilerplate: bool,
 }
 
 impl Default for CorpusOptions {
@@ -112,11 +116,19 @@ impl Default for CorpusOptions {
             label_field: None,
             include: Vec::new(),
             exclude: Vec::new(),
+            keep_boilerplate: false,
         }
     }
 }
 
 impl CorpusOptions {
+    /// The options of the HTML scanner.
+    fn html_options(&self) -> HtmlOptions {
+        HtmlOptions {
+            keep_boilerplate: self.keep_boilerplate,
+        }
+    }
+
     /// Checks the options that can be checked without inputs: the globs.
     ///
     /// Errors ([`Error::Input`]): a glob that does not parse, naming `--include` or
@@ -180,6 +192,21 @@ pub struct Corpus {
     pub ignored: usize,
     /// The same files by extension (lowercase, without the dot; empty for none).
     pub ignored_extensions: BTreeMap<String, usize>,
+    /// Boilerplate text blocks removed from HTML pages.
+    pub boilerplate: Boilerplate,
+}
+
+/// What the removal of recurring text blocks took out of the HTML pages of folder inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Boilerplate {
+    /// Distinct blocks found to recur (summed over the folder inputs).
+    pub blocks: usize,
+    /// Their occurrences removed from pages.
+    pub removed: usize,
+    /// The block found on the most pages, for messages.
+    pub example: Option<String>,
+    /// The number of pages `example` was found on.
+    pub example_pages: usize,
 }
 
 impl Corpus {
@@ -194,6 +221,23 @@ impl Corpus {
             self.skipped,
             self.warnings.len()
         );
+        if self.boilerplate.blocks > 0 {
+            let example = self
+                .boilerplate
+                .example
+                .as_deref()
+                .map(|e| {
+                    let short: String = e.chars().take(40).collect();
+                    let more = if short.len() < e.len() { "…" } else { "" };
+                    format!(" such as \"{short}{more}\"")
+                })
+                .unwrap_or_default();
+            line.push_str(&format!(
+                "; removed {} recurring on most HTML pages of a folder{example} \
+                 (--keep-boilerplate keeps them)",
+                plural(self.boilerplate.blocks, "text block", "text blocks"),
+            ));
+        }
         if self.ignored > 0 {
             line.push_str(&format!(
                 "; {} not read for their extension: {} (--ext reads more)",
@@ -457,7 +501,7 @@ fn load_one(
         || input.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    match read_document(input.to_path_buf(), id, None, kind) {
+    match read_document(input.to_path_buf(), id, None, kind, &opts.html_options()) {
         Read::Document { doc, warning } => {
             corpus.warnings.extend(warning);
             corpus.push_document(doc);
@@ -742,28 +786,41 @@ fn load_folder(
     corpus.skipped += walked.warnings.len();
     let first_walk_warning = walked.warnings.first().cloned();
     corpus.warnings.extend(walked.warnings);
-    let read: Vec<Read> = walked
+    let html = opts.html_options();
+    let read: Vec<(Read, Kind)> = walked
         .files
         .into_par_iter()
         .map(|f| {
             let label = f.id.split_once('/').map(|(first, _)| first.to_string());
-            read_document(f.path, f.id, label, f.kind)
+            (read_document(f.path, f.id, label, f.kind, &html), f.kind)
         })
         .collect();
     corpus.documents.reserve(read.len());
     let before = corpus.documents.len();
     let mut first_skip = first_walk_warning;
-    for r in read {
+    let mut is_html = Vec::with_capacity(read.len());
+    for (r, kind) in read {
         match r {
             Read::Document { doc, warning } => {
                 corpus.warnings.extend(warning);
                 corpus.push_document(doc);
+                is_html.push(kind == Kind::Html);
             }
             Read::Skipped(warning) => {
                 first_skip.get_or_insert_with(|| warning.clone());
                 corpus.push_skipped(warning);
             }
         }
+    }
+    if !opts.keep_boilerplate {
+        let found = remove_recurring_blocks(&mut corpus.documents[before..], &is_html);
+        let b = &mut corpus.boilerplate;
+        if found.blocks > 0 && (b.example.is_none() || found.example_pages > b.example_pages) {
+            b.example = found.example;
+            b.example_pages = found.example_pages;
+        }
+        b.blocks += found.blocks;
+        b.removed += found.removed;
     }
     if corpus.documents.len() == before {
         let mut msg = format!(
@@ -788,6 +845,149 @@ fn load_folder(
     Ok(None)
 }
 
+/// A text block recurs on "most" HTML pages of a folder input when it is on at least this
+/// share of them…
+pub const BOILERPLATE_SHARE: f64 = 0.5;
+/// … and on at least this many.
+pub const BOILERPLATE_MIN_PAGES: usize = 5;
+
+/// Separators of the parts of a block that are compared on their own (a page title such as
+/// `asyncio — Python 3.11 documentation` has a recurring part after the dash).
+const BLOCK_PART_SEPARATORS: &[&str] = &[" — ", " – ", " | "];
+
+fn block_hash(block: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    block.hash(&mut h);
+    h.finish()
+}
+
+/// The parts of a block (itself when it has no separator), with a letter each.
+fn block_parts(block: &str) -> Vec<&str> {
+    let mut parts = vec![block];
+    for sep in BLOCK_PART_SEPARATORS {
+        parts = parts.iter().flat_map(|p| p.split(sep)).collect();
+    }
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| p.chars().any(char::is_alphabetic))
+        .collect()
+}
+
+/// Removes, from the HTML documents (`is_html`) among `docs` (one folder's), the text blocks
+/// and block parts that recur verbatim (whitespace aside) on at least [`BOILERPLATE_SHARE`] of
+/// them and on at least [`BOILERPLATE_MIN_PAGES`]: navigation, headers and footers the
+/// element rules of [`strip_html`] did not catch.
+fn remove_recurring_blocks(docs: &mut [Document], is_html: &[bool]) -> Boilerplate {
+    let pages = is_html.iter().filter(|&&h| h).count();
+    let threshold = BOILERPLATE_MIN_PAGES.max((BOILERPLATE_SHARE * pages as f64).ceil() as usize);
+    if pages < threshold {
+        return Boilerplate::default();
+    }
+    // Pages per block or part.
+    let per_page: Vec<Vec<u64>> = docs
+        .par_iter()
+        .zip(is_html)
+        .map(|(doc, &html)| {
+            if !html {
+                return Vec::new();
+            }
+            let mut hashes: Vec<u64> = Vec::new();
+            for block in text_blocks(&doc.text) {
+                let parts = block_parts(&block);
+                if parts.len() > 1 || parts.first().is_some_and(|p| *p != block) {
+                    hashes.extend(parts.iter().map(|p| block_hash(p)));
+                }
+                hashes.push(block_hash(&block));
+            }
+            hashes.sort_unstable();
+            hashes.dedup();
+            hashes
+        })
+        .collect();
+    let mut pages_of: HashMap<u64, usize, rustc_hash::FxBuildHasher> = HashMap::default();
+    for hashes in &per_page {
+        for &h in hashes {
+            *pages_of.entry(h).or_insert(0) += 1;
+        }
+    }
+    drop(per_page);
+    let recurring = |h: u64| pages_of.get(&h).is_some_and(|&n| n >= threshold);
+    if !pages_of.values().any(|&n| n >= threshold) {
+        return Boilerplate::default();
+    }
+    let results: Vec<(usize, Option<(usize, String)>)> = docs
+        .par_iter_mut()
+        .zip(is_html)
+        .map(|(doc, &html)| {
+            if !html {
+                return (0, None);
+            }
+            let mut removed = 0;
+            let mut example: Option<(usize, String)> = None;
+            let mut note = |text: &str, h: u64| {
+                removed += 1;
+                let n = pages_of[&h];
+                if example
+                    .as_ref()
+                    .is_none_or(|(m, e)| n > *m || (n == *m && text < e.as_str()))
+                {
+                    example = Some((n, text.to_string()));
+                }
+            };
+            let mut text = String::with_capacity(doc.text.len());
+            for block in text_blocks(&doc.text) {
+                let h = block_hash(&block);
+                if recurring(h) {
+                    note(&block, h);
+                    continue;
+                }
+                let parts = block_parts(&block);
+                let kept: Vec<&str> = parts
+                    .iter()
+                    .copied()
+                    .filter(|p| {
+                        let ph = block_hash(p);
+                        if recurring(ph) && *p != block {
+                            note(p, ph);
+                            false
+                        } else {
+                            true
+                        }
+                    })
+                    .collect();
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                if kept.len() == parts.len() {
+                    text.push_str(&block);
+                } else {
+                    text.push_str(&kept.join(" — "));
+                }
+            }
+            doc.text = text;
+            (removed, example)
+        })
+        .collect();
+    let mut out = Boilerplate {
+        blocks: pages_of.values().filter(|&&n| n >= threshold).count(),
+        ..Boilerplate::default()
+    };
+    for (removed, example) in results {
+        out.removed += removed;
+        if let Some((n, e)) = example {
+            let better = n > out.example_pages
+                || (n == out.example_pages && out.example.as_ref().is_some_and(|x| e < *x));
+            if out.example.is_none() || better {
+                out.example = Some(e);
+                out.example_pages = n;
+            }
+        }
+    }
+    out
+}
+
 /// The outcome of reading one file.
 enum Read {
     /// The file became a document, perhaps with a warning (lossy UTF-8).
@@ -801,7 +1001,13 @@ enum Read {
 
 /// Reads one file into a document (the only per-file work: one read, one scan for NUL, one UTF-8
 /// validation, and the HTML scan for HTML files).
-fn read_document(path: PathBuf, id: String, label: Option<String>, kind: Kind) -> Read {
+fn read_document(
+    path: PathBuf,
+    id: String,
+    label: Option<String>,
+    kind: Kind,
+    html: &HtmlOptions,
+) -> Read {
     let bytes = match read_file(&path) {
         Ok(bytes) => bytes,
         Err(e) => return Read::Skipped(format!("{}: skipped, cannot read: {e}", path.display())),
@@ -812,7 +1018,7 @@ fn read_document(path: PathBuf, id: String, label: Option<String>, kind: Kind) -
     };
     let text = match kind {
         Kind::Text => text,
-        Kind::Html => strip_html(&text),
+        Kind::Html => strip_html_with(&text, html),
     };
     Read::Document {
         doc: Document {

@@ -812,3 +812,49 @@ fn read_file_reads_whole_files_of_any_size_with_one_buffer() {
     }
     assert!(read_file(&dir.path().join("missing")).is_err());
 }
+
+#[test]
+fn blocks_on_most_pages_of_a_folder_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = |i: usize| {
+        format!(
+            "<title>Page {i} | My Site</title><div class=\"foot\">Shared footer line</div>\
+             <p>unique words {i}</p>"
+        )
+    };
+    for i in 0..6 {
+        write(dir.path(), &format!("p{i}.html"), page(i));
+    }
+    write(
+        dir.path(),
+        "notes.txt",
+        "Shared footer line\nkept in text files",
+    );
+    let corpus = load_paths(&[dir.path()]).unwrap();
+    let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(texts[0], "Shared footer line\nkept in text files");
+    assert_eq!(texts[1], "Page 0\nunique words 0");
+    assert_eq!(corpus.boilerplate.blocks, 2);
+    assert_eq!(corpus.boilerplate.removed, 12);
+    assert!(
+        corpus.summary().contains("removed 2 text blocks"),
+        "{}",
+        corpus.summary()
+    );
+
+    let kept = CorpusOptions {
+        keep_boilerplate: true,
+        ..CorpusOptions::default()
+    };
+    let corpus = load_with(&[dir.path()], &kept).unwrap();
+    assert!(corpus.documents[1].text.contains("My Site"));
+    assert_eq!(corpus.boilerplate, Boilerplate::default());
+
+    // Fewer than BOILERPLATE_MIN_PAGES pages: nothing is removed.
+    let small = tempfile::tempdir().unwrap();
+    for i in 0..BOILERPLATE_MIN_PAGES - 1 {
+        write(small.path(), &format!("p{i}.html"), page(i));
+    }
+    let corpus = load_paths(&[small.path()]).unwrap();
+    assert!(corpus.documents[0].text.contains("Shared footer line"));
+}
