@@ -677,6 +677,60 @@ fn stopword_list_names_win_and_follow_the_language() {
         .stderr_has("--stopwords englsh: no such file, and not a built-in list");
 }
 
+/// Item 13: `english` is scikit-learn's 318-word list; NLTK's stays available as `nltk`.
+#[test]
+fn english_stopwords_are_scikit_learns() {
+    let generated = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/text/stopwords_sklearn.rs"),
+    )
+    .unwrap();
+    let list = generated
+        .split("= &[")
+        .nth(1)
+        .unwrap()
+        .split("];")
+        .next()
+        .unwrap();
+    let words: Vec<&str> = list
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+        .collect();
+    assert_eq!(words.len(), 318);
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "d/all.txt",
+        format!("{} telescope", words.join(" ")),
+    );
+    write(
+        tmp.path(),
+        "d/short.txt",
+        "one would say they could get the telescope",
+    );
+    run(tmp.path(), &["vectorize", "d", "--no-stem", "--out", "e"]).expect_code(0);
+    assert_eq!(terms_of(&tmp.path().join("e")), ["say", "telescope"]);
+    run(
+        tmp.path(),
+        &[
+            "vectorize",
+            "d",
+            "--no-stem",
+            "--stopwords",
+            "NLTK",
+            "--out",
+            "n",
+        ],
+    )
+    .expect_code(0);
+    let nltk = terms_of(&tmp.path().join("n"));
+    for w in ["one", "would", "could", "get", "say", "telescope"] {
+        assert!(nltk.contains(&w.to_string()), "{w}: {nltk:?}");
+    }
+    assert!(!nltk.contains(&"the".to_string()));
+}
+
 /// Item 10: `fit --matrix` refuses text-only options, and finds terms.tsv / documents.tsv
 /// beside the matrix (saying so), or warns that topics will be named term_N.
 #[test]

@@ -36,6 +36,7 @@
 //! the composed one. Lowercasing is language-independent (Turkish dotless `ı` is not special).
 
 pub mod stopwords;
+pub mod stopwords_sklearn;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -126,9 +127,12 @@ pub fn algorithm(language: &str) -> Option<Algorithm> {
 pub const EXTRA_STOPWORD_LISTS: &[&str] = &["nltk"];
 
 /// The built-in stopword list called `name` (lowercase): a language of [`LANGUAGES`] (its
-/// list; for `english` scikit-learn's) or one of [`EXTRA_STOPWORD_LISTS`].
+/// NLTK list, except `english`: scikit-learn's 318 words, [`stopwords_sklearn::ENGLISH`], the
+/// list users compare with `TfidfVectorizer(stop_words="english")`) or one of
+/// [`EXTRA_STOPWORD_LISTS`] (`nltk`: NLTK's 198 English words).
 pub fn builtin_stopwords(name: &str) -> Option<&'static [&'static str]> {
     match name {
+        "english" => Some(stopwords_sklearn::ENGLISH),
         "nltk" => stopwords::builtin("english"),
         other => stopwords::builtin(other),
     }
