@@ -731,6 +731,44 @@ fn english_stopwords_are_scikit_learns() {
     assert!(!nltk.contains(&"the".to_string()));
 }
 
+/// Item 9: one "per iteration" figure (the model's, the solver loop only) in topics.json,
+/// the report and on stdout.
+#[test]
+fn one_per_iteration_figure_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_corpus();
+    let r = run(
+        tmp.path(),
+        &["fit", sample.to_str().unwrap(), "-k", "8", "--out", "o"],
+    );
+    r.expect_code(0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(tmp.path().join("o/topics.json")).unwrap()).unwrap();
+    let fit = &json["fit"];
+    let per_iteration = fit["seconds_per_iteration"].as_f64().unwrap();
+    let whole = fit["seconds"].as_f64().unwrap() / fit["iterations"].as_f64().unwrap();
+    assert!(
+        per_iteration > 0.0 && per_iteration <= whole,
+        "{per_iteration} vs {whole}"
+    );
+    let shown = format!("{:.2} ms", 1000.0 * per_iteration);
+    let report = fs::read_to_string(tmp.path().join("o/report.html")).unwrap();
+    let in_report = report.split("Per iteration").nth(1).unwrap();
+    let in_report = in_report
+        .split(" ms")
+        .next()
+        .unwrap()
+        .rsplit('>')
+        .next()
+        .unwrap();
+    assert_eq!(format!("{in_report} ms"), shown, "report vs topics.json");
+    assert!(
+        r.stdout.contains(&format!("({shown} per iteration)")),
+        "stdout vs topics.json ({shown}):\n{}",
+        r.stdout
+    );
+}
+
 /// Item 10: `fit --matrix` refuses text-only options, and finds terms.tsv / documents.tsv
 /// beside the matrix (saying so), or warns that topics will be named term_N.
 #[test]

@@ -548,10 +548,13 @@ pub fn build_view(
         stat("Iterations", fmt_int(model.iterations)),
         stat("Converged", if model.converged { "yes" } else { "no" }),
         stat("Seconds", format!("{seconds:.3}")),
+        // The model's figure, as in topics.json and on stdout: the solver loop only.
+        // TODO(init_seconds): show the initialization's seconds beside it once NmfModel has
+        // `init_seconds`.
         stat(
             "Per iteration",
             if model.iterations > 0 {
-                format!("{:.2} ms", 1000.0 * seconds / model.iterations as f64)
+                super::fmt_per_iteration(model.seconds_per_iteration)
             } else {
                 "–".to_string()
             },
