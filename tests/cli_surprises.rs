@@ -731,6 +731,124 @@ fn english_stopwords_are_scikit_learns() {
     assert!(!nltk.contains(&"the".to_string()));
 }
 
+/// Item 8: a NaN or an infinity never reaches an output file; it is an error naming where,
+/// and the previous outputs stay as they were.
+#[test]
+fn nan_never_reaches_an_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    run(
+        tmp.path(),
+        &["fit", docs.to_str().unwrap(), "-k", "2", "--out", "o"],
+    )
+    .expect_code(0);
+    let before = snapshot(&tmp.path().join("o"));
+    // Values near f64::MAX overflow the products of the fit.
+    write(
+        tmp.path(),
+        "huge.mtx",
+        "%%MatrixMarket matrix coordinate real general\n3 3 5\n1 1 1e300\n1 2 1e300\n2 2 1e300\n3 3 1e300\n3 1 1e300\n",
+    );
+    for extra in [&[][..], &["--save-factors"][..]] {
+        let mut args = vec![
+            "fit", "--matrix", "huge.mtx", "-k", "2", "--init", "random", "--out", "o", "-q",
+        ];
+        args.extend_from_slice(extra);
+        let r = run(tmp.path(), &args);
+        r.expect_code(1)
+            .one_line_error()
+            .stderr_has("the fit produced a NaN value in W[0, 0] (row 0, document row_0, topic 0)");
+        assert!(snapshot(&tmp.path().join("o")) == before, "outputs changed");
+    }
+}
+
+/// Significant digits of a number as written (`0.000107498` → 6, `2.5e-7` → 2).
+fn significant_digits(s: &str) -> usize {
+    let mantissa = s.trim_start_matches('-').split(['e', 'E']).next().unwrap();
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    digits.trim_start_matches('0').trim_end_matches('0').len()
+}
+
+/// Item 11: weights in the CSV files and topics.json have at most 6 significant digits, the
+/// per-document lists of topics.json leave out negligible weights, and W.mtx / model.json
+/// keep full precision.
+#[test]
+fn weights_are_written_short() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_corpus();
+    run(
+        tmp.path(),
+        &[
+            "fit",
+            sample.to_str().unwrap(),
+            "-k",
+            "8",
+            "--out",
+            "o",
+            "--save-factors",
+        ],
+    )
+    .expect_code(0);
+    let mut long = 0;
+    for file in ["o/doc_topics.csv", "o/topic_terms.csv"] {
+        let text = fs::read_to_string(tmp.path().join(file)).unwrap();
+        let weights_from = if file.ends_with("doc_topics.csv") {
+            3
+        } else {
+            4
+        };
+        for line in text.lines().skip(1) {
+            for field in line.split(',').skip(weights_from) {
+                assert!(significant_digits(field) <= 6, "{file}: {field} in {line}");
+            }
+        }
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(tmp.path().join("o/topics.json")).unwrap()).unwrap();
+    let text = fs::read_to_string(tmp.path().join("o/topics.json")).unwrap();
+    let doc_part = text
+        .split("\"documents\": [\n    {\n      \"id\"")
+        .last()
+        .unwrap();
+    for w in doc_part.split("\"weights\": [").skip(1) {
+        let list = w.split("]]").next().unwrap();
+        for pair in list.split("], [") {
+            let v = pair.trim_start_matches('[').split(", ").nth(1).unwrap();
+            assert!(significant_digits(v) <= 6, "{v}");
+        }
+    }
+    for d in json["documents"].as_array().unwrap() {
+        let weights = d["weights"].as_array().unwrap();
+        for (i, pair) in weights.iter().enumerate() {
+            let v = pair[1].as_f64().unwrap();
+            assert!(
+                v >= 1e-3
+                    || (i == 0 && Some(pair[0].as_u64().unwrap()) == d["dominant_topic"].as_u64()),
+                "{d}"
+            );
+        }
+    }
+    for t in json["topics"].as_array().unwrap() {
+        for x in [&t["prevalence"]]
+            .into_iter()
+            .chain(t["terms"].as_array().unwrap().iter().map(|x| &x["weight"]))
+        {
+            assert!(significant_digits(&x.to_string()) <= 6, "{x}");
+        }
+    }
+    for file in ["o/W.mtx", "o/model.json"] {
+        let text = fs::read_to_string(tmp.path().join(file)).unwrap();
+        long += text
+            .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-'))
+            .filter(|f| f.contains('.') && significant_digits(f) > 6)
+            .count();
+    }
+    assert!(
+        long > 100,
+        "W.mtx and model.json lost precision ({long} long numbers)"
+    );
+}
+
 /// Item 9: one "per iteration" figure (the model's, the solver loop only) in topics.json,
 /// the report and on stdout.
 #[test]

@@ -7,7 +7,9 @@
 //! - [`json`]: `topics.json` (schema version 1, see DESIGN.md);
 //! - [`tables`]: `doc_topics.csv` and `topic_terms.csv` (RFC 4180, csv crate);
 //! - [`model`]: `model.json`, everything `transform` needs to score new text;
-//! - [`html`]: the self-contained `report.html`.
+//! - [`html`]: the self-contained `report.html`;
+//! - [`numbers`]: the check that no NaN or infinity reaches a file, and the short form of
+//!   weights (6 significant digits in topics.json and the CSV files).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ pub use crate::atomic::{temporary_path, write_atomic, write_atomic_path, StagedD
 pub mod html;
 pub mod json;
 pub mod model;
+pub mod numbers;
 pub mod tables;
 
 /// Everything a fit produced, as the writers need it.
@@ -108,7 +111,9 @@ pub const OUTPUT_FILES: [&str; 7] = [
 /// were, and a W.mtx / H.mtx of an earlier run is removed when this run does not write them.
 ///
 /// Errors: shapes of the model that do not match the matrix or a λ outside [0, 1]
-/// ([`Error::Input`]); a file that cannot be written ([`Error::Io`]).
+/// ([`Error::Input`]); a NaN or infinite number in what the files would hold
+/// ([`Error::Runtime`] naming where, see [`numbers::check_fit`]); a file that cannot be
+/// written ([`Error::Io`]).
 pub fn write_fit_outputs(
     dir: &Path,
     run: &FitRun<'_>,
@@ -130,6 +135,8 @@ pub fn write_fit_files(
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>> {
     let set = TopicSet::from_model(run.dtm, run.model, run.documents, &opts.topic_options())?;
+    // No NaN or infinity may reach a file: refuse before writing any.
+    numbers::check_fit(run, &set)?;
     let mut written = Vec::new();
 
     let path = dir.join("topics.json");

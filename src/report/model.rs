@@ -21,11 +21,10 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::json::{finite_metrics, to_writer_readable, ParamsJson};
+use super::json::{to_writer_readable, ParamsJson};
 use super::{write_atomic, FitRun};
 use crate::nmf::{Init, Metrics, NmfParams};
 use crate::text::AnalyzerConfig;
-use crate::topics::finite;
 use crate::vectorize::{Term, VectorizeOptions};
 use crate::{Error, Result};
 
@@ -78,27 +77,19 @@ fn json_error(path: &Path, e: &serde_json::Error) -> Error {
 
 impl ModelFile {
     /// The model file of a fit: H, the vocabulary, the idf, the analyzer and weighting
-    /// settings, the parameters and metrics. Non-finite numbers are written as 0.
+    /// settings, the parameters and metrics, every number at full precision (the fit's
+    /// outputs check that none is NaN or infinite before writing, see
+    /// [`check_fit`](super::numbers::check_fit)).
     pub fn from_run(run: &FitRun<'_>) -> Self {
         ModelFile {
             version: MODEL_VERSION,
             analyzer: run.analyzer.cloned(),
             vectorize: run.vectorize.cloned(),
             terms: run.dtm.terms.clone(),
-            idf: run
-                .dtm
-                .idf
-                .as_ref()
-                .map(|v| v.iter().map(|&x| finite(x)).collect()),
-            h: run
-                .model
-                .h
-                .rows()
-                .into_iter()
-                .map(|r| r.iter().map(|&x| finite(x)).collect())
-                .collect(),
+            idf: run.dtm.idf.clone(),
+            h: run.model.h.rows().into_iter().map(|r| r.to_vec()).collect(),
             params: ParamsJson::from_params(run.params),
-            metrics: finite_metrics(&run.model.metrics),
+            metrics: run.model.metrics.clone(),
         }
     }
 

@@ -7,14 +7,17 @@
 //!   top terms, rank from 1. The rows follow the relevance order at `--relevance-lambda` (the
 //!   order of the weights at the default λ = 1); the `weight` column is always the raw H[t, w].
 //!
-//! Numbers are written in Rust's shortest round-trip form (`0.25`, `1e-7`).
+//! Weights are written with at most 6 significant digits, in the shortest form that reads back
+//! to the rounded value (`0.25`, `1.09628e-12`; see [`fmt_weight`]). A NaN or infinite weight
+//! is an error naming the document, and nothing is written.
 
 use std::path::Path;
 
 use super::write_atomic;
 use ndarray::ArrayView2;
 
-use crate::topics::{dominant_topic, finite, normalize_rows, TopicSet};
+use super::numbers::{check_transformed, fmt_weight};
+use crate::topics::{dominant_topic, normalize_rows, TopicSet};
 use crate::vectorize::{Coverage, DocInfo, DocTermMatrix};
 use crate::{Error, Result};
 
@@ -46,6 +49,11 @@ pub fn write_transformed(
     w: ArrayView2<f64>,
     coverage: &[Coverage],
 ) -> Result<()> {
+    check_transformed(w, |i| {
+        documents
+            .get(i)
+            .map_or_else(|| format!("row {i}"), |d| d.id.clone())
+    })?;
     let weights = normalize_rows(w);
     let dominant: Vec<Option<usize>> = weights.rows().into_iter().map(dominant_topic).collect();
     write_doc_weights(path, documents, weights.view(), &dominant, Some(coverage))
@@ -78,7 +86,7 @@ fn write_doc_weights(
             record.push(doc.id.clone());
             record.push(doc.label.clone().unwrap_or_default());
             record.push(dominant[i].map(|t| t.to_string()).unwrap_or_default());
-            record.extend(weights.row(i).iter().map(|&v| finite(v).to_string()));
+            record.extend(weights.row(i).iter().map(|&v| fmt_weight(v)));
             if let Some(c) = coverage.and_then(|c| c.get(i)) {
                 record.push(c.words.to_string());
                 record.push(c.known.to_string());
@@ -102,7 +110,7 @@ pub fn write_topic_terms(path: &Path, set: &TopicSet) -> Result<()> {
                     (rank + 1).to_string(),
                     term.term.clone(),
                     term.stem.clone(),
-                    finite(term.weight).to_string(),
+                    fmt_weight(term.weight),
                 ])
                 .map_err(|e| csv_error(path, e))?;
             }
