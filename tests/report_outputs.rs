@@ -141,7 +141,8 @@ fn topics_json_has_the_version_1_schema() {
 
 #[test]
 fn nan_or_infinite_numbers_are_an_error_naming_them_and_nothing_is_written() {
-    let cases: [(fn(&mut fixture::Fixture), &str); 4] = [
+    type Spoil = fn(&mut fixture::Fixture);
+    let cases: [(Spoil, &str); 4] = [
         (
             |f| f.model.metrics.explained_variance = f64::NAN,
             "NaN value in the metric explained_variance",
