@@ -1016,6 +1016,47 @@ fn the_command_line_speaks_in_one_line() {
     r.expect_code(0).stderr_has("writing outputs to o…");
 }
 
+/// Item 15: on a terminal, the progress bar's loss is written like the summary's
+/// (`loss 138.5`, not `loss 1.385412e2`). The terminal is `script`'s pseudo-terminal.
+#[test]
+fn the_progress_bar_loss_reads_like_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_corpus();
+    let inner = format!(
+        "'{}' fit '{}' -k 8 --tol 0 --max-iter 30 --out o > summary.txt",
+        util::bin().display(),
+        sample.display()
+    );
+    let out = std::process::Command::new("script")
+        .current_dir(tmp.path())
+        .args(["-qec", &inner, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux runs");
+    assert!(out.status.success(), "{out:?}");
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    let bar_losses: Vec<&str> = screen
+        .split("loss ")
+        .skip(1)
+        .map(|rest| rest.split_whitespace().next().unwrap())
+        .collect();
+    assert!(
+        !bar_losses.is_empty(),
+        "no progress bar on the terminal:\n{screen}"
+    );
+    let summary = fs::read_to_string(tmp.path().join("summary.txt")).unwrap();
+    let final_loss = summary
+        .split("loss ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    for l in &bar_losses {
+        assert!(!l.contains('e'), "bar shows {l}, the summary {final_loss}");
+        assert!(significant_digits(l) <= 4, "{l}");
+    }
+}
+
 /// Item 15: `transform` says, per document, how many of its words the model knows, and warns
 /// when most documents know few.
 #[test]
