@@ -248,27 +248,10 @@ impl Corpus {
         line
     }
 
-    /// The `n` most common extensions of [`Corpus::ignored_extensions`] with their counts,
-    /// most common first (ties: alphabetically), and how many files the others hold.
+    /// The `n` most common extensions of [`Corpus::ignored_extensions`] (see
+    /// [`describe_extensions`]).
     fn top_ignored_extensions(&self, n: usize) -> String {
-        let mut by_count: Vec<(&String, &usize)> = self.ignored_extensions.iter().collect();
-        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let mut parts: Vec<String> = by_count
-            .iter()
-            .take(n)
-            .map(|(ext, count)| {
-                if ext.is_empty() {
-                    format!("no extension {count}")
-                } else {
-                    format!(".{ext} {count}")
-                }
-            })
-            .collect();
-        let rest: usize = by_count.iter().skip(n).map(|(_, c)| **c).sum();
-        if rest > 0 {
-            parts.push(format!("other {rest}"));
-        }
-        parts.join(", ")
+        describe_extensions(&self.ignored_extensions, n)
     }
 
     /// Adds a document, counting it in [`Corpus::empty`] when its text is only whitespace.
@@ -779,6 +762,7 @@ fn load_folder(
     corpus: &mut Corpus,
 ) -> Result<Option<String>> {
     let mut walked = walk(root, kinds, opts.overrides(root)?);
+    let ignored_here = describe_extensions(&walked.ignored_extensions, 3);
     corpus.ignored += walked.ignored;
     for (ext, n) in std::mem::take(&mut walked.ignored_extensions) {
         *corpus.ignored_extensions.entry(ext).or_insert(0) += n;
@@ -830,7 +814,7 @@ fn load_folder(
         );
         if walked.ignored > 0 {
             msg.push_str(&format!(
-                "; {} with other extensions ignored (see --ext)",
+                "; {} with other extensions ignored: {ignored_here} (--ext reads more)",
                 plural(walked.ignored, "file", "files")
             ));
         }
@@ -1126,6 +1110,29 @@ fn count_invalid_utf8(mut bytes: &[u8]) -> usize {
             }
         }
     }
+}
+
+/// The `n` most common extensions of `counts` with their counts, most common first (ties:
+/// alphabetically), and how many files the others hold: `.rst 8, .pdf 3, other 2`.
+fn describe_extensions(counts: &BTreeMap<String, usize>, n: usize) -> String {
+    let mut by_count: Vec<(&String, &usize)> = counts.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut parts: Vec<String> = by_count
+        .iter()
+        .take(n)
+        .map(|(ext, count)| {
+            if ext.is_empty() {
+                format!("no extension {count}")
+            } else {
+                format!(".{ext} {count}")
+            }
+        })
+        .collect();
+    let rest: usize = by_count.iter().skip(n).map(|(_, c)| **c).sum();
+    if rest > 0 {
+        parts.push(format!("other {rest}"));
+    }
+    parts.join(", ")
 }
 
 /// `1 file`, `2 files`.
