@@ -140,18 +140,11 @@ fn common(c: &CommonArgs) -> anyhow::Result<Ui> {
 
 fn vectorize_config(a: VectorizeArgs) -> anyhow::Result<VectorizeConfig> {
     let ui = common(&a.common)?;
-    let (analyzer, vectorize) = analysis(&a.analysis)?;
-    let corpus = corpus_options(&a.corpus)?;
+    let text = text_inputs(&a.inputs, &a.corpus, &a.analysis)?;
     prepare_out_dir(&a.out)?;
-    let analyzer = Analyzer::new(&analyzer)?;
     Ok(VectorizeConfig {
         ui,
-        text: TextInputs {
-            inputs: a.inputs,
-            corpus,
-            analyzer,
-            vectorize,
-        },
+        text,
         out: a.out,
     })
 }
@@ -174,67 +167,16 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         ..OutputOptions::default()
     };
 
-    let input =
-        match &a.matrix {
-            Some(matrix) => {
-                let mut text_only = given_options::<AnalysisArgs>(matches);
-                text_only.extend(given_options::<CorpusArgs>(matches));
-                if !text_only.is_empty() {
-                    return Err(Error::input(format!(
-                    "{} {} only to text inputs, not to --matrix (the matrix is already analyzed \
-                     and weighted)",
-                    text_only.join(", "),
-                    if text_only.len() == 1 { "applies" } else { "apply" }
-                ))
-                    .into());
-                }
-                // The size line alone tells whether the matrix and the factors can fit.
-                let (rows, cols, _) = mtx::read_size(matrix)?;
-                check_factor_memory(params.k, rows, cols)?;
-                let terms = beside(
-                    &ui,
-                    matrix,
-                    a.terms.clone(),
-                    "terms.tsv",
-                    "--terms",
-                    "columns",
-                    "topics' terms will be named term_0, term_1, …",
-                );
-                let documents = beside(
-                    &ui,
-                    matrix,
-                    a.documents.clone(),
-                    "documents.tsv",
-                    "--documents",
-                    "rows",
-                    "documents will be named row_0, row_1, …",
-                );
-                FitInput::Matrix {
-                    matrix: matrix.clone(),
-                    terms,
-                    documents,
-                }
-            }
-            None => {
-                let (analyzer, vectorize) = analysis(&a.analysis)?;
-                let corpus = corpus_options(&a.corpus)?;
-                FitInput::Text(Box::new(TextInputs {
-                    inputs: a.inputs.clone(),
-                    corpus,
-                    analyzer: Analyzer::new(&analyzer)?,
-                    vectorize,
-                }))
-            }
-        };
+    let input = match &a.matrix {
+        Some(matrix) => matrix_input(&ui, &a, matrix, matches, params.k)?,
+        None => FitInput::Text(Box::new(text_inputs(&a.inputs, &a.corpus, &a.analysis)?)),
+    };
     prepare_out_dir(&a.out)?;
 
     // The parameters as recorded in the outputs; the factors W0/H0 live only in `params`,
     // which the fit consumes, so they do not stay in memory while the outputs are written.
     let recorded = params.clone();
-    if params.init == Init::Custom {
-        let (Some(w0), Some(h0)) = (&a.nmf.w0, &a.nmf.h0) else {
-            unreachable!("checked by nmf_params");
-        };
+    if let (Init::Custom, Some(w0), Some(h0)) = (params.init, &a.nmf.w0, &a.nmf.h0) {
         params.w0 = Some(mtx::read_dense(w0)?);
         params.h0 = Some(mtx::read_dense(h0)?);
     }
@@ -246,6 +188,73 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         recorded,
         params,
         output,
+    })
+}
+
+/// Text inputs with their options checked and the analyzer built (a stopword file read).
+fn text_inputs(
+    inputs: &[PathBuf],
+    corpus: &CorpusArgs,
+    analysis_args: &AnalysisArgs,
+) -> anyhow::Result<TextInputs> {
+    let (analyzer, vectorize) = analysis(analysis_args)?;
+    let corpus = corpus_options(corpus)?;
+    Ok(TextInputs {
+        inputs: inputs.to_vec(),
+        corpus,
+        analyzer: Analyzer::new(&analyzer)?,
+        vectorize,
+    })
+}
+
+/// `fit --matrix`: no text-only option given, the size line read (the matrix and `k` factors
+/// must fit in memory), the terms and documents files found.
+fn matrix_input(
+    ui: &Ui,
+    a: &FitArgs,
+    matrix: &Path,
+    matches: &ArgMatches,
+    k: usize,
+) -> anyhow::Result<FitInput> {
+    let mut text_only = given_options::<AnalysisArgs>(matches);
+    text_only.extend(given_options::<CorpusArgs>(matches));
+    if !text_only.is_empty() {
+        return Err(Error::input(format!(
+            "{} {} only to text inputs, not to --matrix (the matrix is already analyzed and \
+             weighted)",
+            text_only.join(", "),
+            if text_only.len() == 1 {
+                "applies"
+            } else {
+                "apply"
+            }
+        ))
+        .into());
+    }
+    let (rows, cols, _) = mtx::read_size(matrix)?;
+    check_factor_memory(k, rows, cols)?;
+    let terms = beside(
+        ui,
+        matrix,
+        a.terms.clone(),
+        "terms.tsv",
+        "--terms",
+        "columns",
+        "topics' terms will be named term_0, term_1, …",
+    );
+    let documents = beside(
+        ui,
+        matrix,
+        a.documents.clone(),
+        "documents.tsv",
+        "--documents",
+        "rows",
+        "documents will be named row_0, row_1, …",
+    );
+    Ok(FitInput::Matrix {
+        matrix: matrix.to_path_buf(),
+        terms,
+        documents,
     })
 }
 
