@@ -16,6 +16,7 @@ pub mod atomic;
 pub mod corpus;
 pub mod error;
 pub mod kernels;
+pub mod memory;
 pub mod mtx;
 pub mod nmf;
 pub mod report;

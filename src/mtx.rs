@@ -923,17 +923,82 @@ fn count_error(
     ))
 }
 
+/// Entries to make room for in a coordinate file: the announced count, but no more than the
+/// file has room for (an entry takes at least 4 bytes, "1 1\n"), doubled when symmetric.
+fn coordinate_capacity(pre: &Prelude) -> usize {
+    let body_cap = usize::try_from(pre.body_bytes / 4 + 1).unwrap_or(usize::MAX);
+    pre.nnz
+        .min(body_cap)
+        .saturating_mul(if pre.header.symmetric { 2 } else { 1 })
+}
+
+/// Most rows (or columns) of a coordinate file that may hold no entry: 2^24 (the row pointers
+/// of that many empty rows take 128 MiB).
+pub const MAX_EMPTY_LINES: usize = 1 << 24;
+
+/// Refuses, before anything is allocated, a coordinate matrix whose size line announces far
+/// more rows or columns than its entries can fill (more than [`MAX_EMPTY_LINES`] of them would
+/// be empty: `2147483647 1 0` would zero 16 GiB of row pointers), or whose CSR arrays (8 bytes
+/// per row, 16 per entry the file has room for) need more memory than is available.
+fn check_coordinate_size(path: &Path, pre: &Prelude, capacity: usize) -> Result<()> {
+    for (n, what) in [(pre.rows, "rows"), (pre.cols, "columns")] {
+        if n > capacity.saturating_add(MAX_EMPTY_LINES) {
+            let room = if capacity < pre.nnz {
+                format!(" (the file has room for at most {capacity})")
+            } else {
+                String::new()
+            };
+            return Err(bad(
+                path,
+                pre.size_line,
+                format!(
+                    "the size line announces {n} {what} for {} entries{room}: more than \
+                     {MAX_EMPTY_LINES} {what} would be empty, which is refused",
+                    pre.nnz
+                ),
+            ));
+        }
+    }
+    let bytes = (pre.rows as u64 + 1)
+        .saturating_mul(8)
+        .saturating_add((capacity as u64).saturating_mul(16));
+    crate::memory::check(
+        &format!(
+            "{}: a {} x {} matrix of {} entries",
+            path.display(),
+            pre.rows,
+            pre.cols,
+            pre.nnz
+        ),
+        bytes,
+    )
+}
+
+/// The size of a Matrix Market file as its size line announces it, read without the entries:
+/// `(rows, columns, entries)` (entries = rows × columns for an array file).
+///
+/// Errors: as [`read_sparse`] for the banner and the size line, including the refusal of a
+/// coordinate size that cannot fit (see [`MAX_EMPTY_LINES`]).
+pub fn read_size(path: &Path) -> Result<(usize, usize, usize)> {
+    let (pre, _) = open(path)?;
+    let entries = match pre.header.format {
+        Format::Coordinate => {
+            check_coordinate_size(path, &pre, coordinate_capacity(&pre))?;
+            pre.nnz
+        }
+        Format::Array => pre.rows.saturating_mul(pre.cols),
+    };
+    Ok((pre.rows, pre.cols, entries))
+}
+
 /// Reads the entries of a coordinate file into CSR.
 fn read_coordinate(path: &Path, pre: &Prelude, r: &mut impl Read) -> Result<CsMat<f64>> {
     let (rows, cols, nnz) = (pre.rows, pre.cols, pre.nnz);
     let pattern = pre.header.field == Field::Pattern;
     let symmetric = pre.header.symmetric;
     let n_fields = if pattern { 2 } else { 3 };
-    // An entry takes at least 4 bytes ("1 1\n"): do not trust a size line beyond that.
-    let body_cap = usize::try_from(pre.body_bytes / 4 + 1).unwrap_or(usize::MAX);
-    let capacity = nnz
-        .min(body_cap)
-        .saturating_mul(if symmetric { 2 } else { 1 });
+    let capacity = coordinate_capacity(pre);
+    check_coordinate_size(path, pre, capacity)?;
     let mut builder = CsrBuilder::new(path, rows, cols, capacity)?;
     let mut seen = 0usize;
     let parse_line = |line: &str, out: &mut Vec<(u32, u32, f64)>| {

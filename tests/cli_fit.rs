@@ -106,7 +106,8 @@ fn fit_on_sample_corpus_recovers_its_subjects() {
     for rec in rdr.records() {
         let rec = rec.unwrap();
         let s: f64 = (3..rec.len()).map(|i| rec[i].parse::<f64>().unwrap()).sum();
-        assert!((s - 1.0).abs() < 1e-9 || s == 0.0, "row sums to {s}");
+        // Weights have 6 significant digits.
+        assert!((s - 1.0).abs() < 1e-5 || s == 0.0, "row sums to {s}");
         rows += 1;
     }
     assert_eq!(rows, docs.len());

@@ -56,7 +56,7 @@ fn transforming_the_training_corpus_agrees_with_the_fit() {
         100.0 * share
     );
 
-    // The header matches doc_topics.csv.
+    // The header is doc_topics.csv's, followed by the two word counts.
     let head = |p: &str| {
         std::fs::read_to_string(tmp.path().join(p))
             .unwrap()
@@ -65,7 +65,10 @@ fn transforming_the_training_corpus_agrees_with_the_fit() {
             .unwrap()
             .to_string()
     };
-    assert_eq!(head("fit/doc_topics.csv"), head("t/new.csv"));
+    assert_eq!(
+        format!("{},words,known_words", head("fit/doc_topics.csv")),
+        head("t/new.csv")
+    );
 }
 
 #[test]

@@ -115,7 +115,8 @@ fn topics_json_has_the_version_1_schema() {
         .iter()
         .map(|t| t["prevalence"].as_f64().unwrap())
         .sum();
-    assert!((prevalence - 1.0).abs() < 1e-12);
+    // Weights have 6 significant digits.
+    assert!((prevalence - 1.0).abs() < 1e-5);
     let docs = v["documents"].as_array().unwrap();
     assert_eq!(docs.len(), 13);
     for d in docs {
@@ -131,7 +132,7 @@ fn topics_json_has_the_version_1_schema() {
     assert_eq!(w.len(), 2, "non-zero topics only: {w:?}");
     assert_eq!(w[0].0, 1);
     assert!(w[0].1 > w[1].1, "largest first");
-    assert!((w[0].1 + w[1].1 - 1.0).abs() < 1e-12);
+    assert!((w[0].1 + w[1].1 - 1.0).abs() < 1e-5);
     assert_eq!(docs[12]["dominant_topic"], Value::Null);
     assert_eq!(docs[12]["label"], Value::Null);
     assert_eq!(docs[12]["weights"].as_array().unwrap().len(), 0);
@@ -139,23 +140,40 @@ fn topics_json_has_the_version_1_schema() {
 }
 
 #[test]
-fn no_null_numbers_even_from_nan_metrics() {
-    let mut f = fixture::synthetic();
-    f.model.metrics.explained_variance = f64::NAN;
-    f.model.seconds = f64::INFINITY;
-    f.model.history[3] = f64::NAN;
-    let dir = tempfile::tempdir().unwrap();
-    write_fit_outputs(dir.path(), &f.run(), &OutputOptions::default()).unwrap();
-    let v: Value =
-        serde_json::from_str(&fs::read_to_string(dir.path().join("topics.json")).unwrap()).unwrap();
-    assert!(v["metrics"]["explained_variance"].is_number());
-    assert!(v["fit"]["seconds"].is_number());
-    assert!(v["fit"]["loss_history"][3].is_number());
-    let model: Value =
-        serde_json::from_str(&fs::read_to_string(dir.path().join("model.json")).unwrap()).unwrap();
-    assert!(model["metrics"]["explained_variance"].is_number());
-    let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert!(!html.contains("NaN") && !html.contains("inf%"));
+fn nan_or_infinite_numbers_are_an_error_naming_them_and_nothing_is_written() {
+    type Spoil = fn(&mut fixture::Fixture);
+    let cases: [(Spoil, &str); 4] = [
+        (
+            |f| f.model.metrics.explained_variance = f64::NAN,
+            "NaN value in the metric explained_variance",
+        ),
+        (
+            |f| f.model.seconds = f64::INFINITY,
+            "infinite value in the timing seconds",
+        ),
+        (
+            |f| f.model.history[3] = f64::NAN,
+            "NaN value in the objective after iteration 4 (loss_history[3])",
+        ),
+        (
+            |f| f.model.h[[1, 2]] = f64::NAN,
+            "NaN value in H[1, 2] (topic 1, term ",
+        ),
+    ];
+    for (spoil, message) in cases {
+        let mut f = fixture::synthetic();
+        spoil(&mut f);
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_fit_outputs(dir.path(), &f.run(), &OutputOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{err}");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{message}: files written"
+        );
+    }
 }
 
 #[test]
@@ -185,7 +203,10 @@ fn doc_topics_csv_parses_back() {
     assert_eq!(&rows[2][0], fixture::CSV_ID);
     for row in &rows[..12] {
         let w: Vec<f64> = (3..6).map(|j| row[j].parse().unwrap()).collect();
-        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(
+            (w.iter().sum::<f64>() - 1.0).abs() < 1e-5,
+            "6 significant digits"
+        );
         let dominant: usize = row[2].parse().unwrap();
         assert!(w.iter().all(|&x| x <= w[dominant]));
     }

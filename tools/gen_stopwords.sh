@@ -8,6 +8,9 @@
 # the way the analyzer normalizes tokens (lowercase, ’ → '), drops entries containing
 # whitespace (they could never match one token), then sorts and deduplicates.
 #
+# The analyzer serves this file's English list as the named list `nltk`; the list `english` is
+# scikit-learn's (src/text/stopwords_sklearn.rs, from tools/gen_sklearn_stopwords.py).
+#
 # Usage: tools/gen_stopwords.sh   (from anywhere; needs cargo and access to crates.io)
 set -euo pipefail
 

@@ -9,13 +9,47 @@
 //!   processing instructions; `<![CDATA[…]]>` keeps its text;
 //! - character references are decoded: the common named ones (`&amp;`, `&lt;`, `&gt;`, `&quot;`,
 //!   `&apos;`, `&nbsp;`, typographic quotes and dashes, common accented letters) and every
-//!   numeric one (`&#233;`, `&#xE9;`); an unknown or malformed reference is kept as written.
+//!   numeric one (`&#233;`, `&#xE9;`); an unknown or malformed reference is kept as written;
+//! - the page's furniture is dropped with its contents, unless
+//!   [`HtmlOptions::keep_boilerplate`]: `<nav>`, `<header>`, `<footer>`, `<aside>`, and any
+//!   element whose `role` is `navigation`, `banner`, `contentinfo`, `complementary` or
+//!   `search` (the ARIA landmarks of the same parts), nested elements of the same name
+//!   counted to find its end;
+//! - the output has one text block per line: line breaks inside a block's text become spaces,
+//!   and each block-level tag ends the line, so that [`text_blocks`] gives the paragraphs,
+//!   headings, list items and cells of the page (what the corpus compares across pages to
+//!   remove boilerplate).
 //!
 //! Malformed markup never panics: an unterminated tag or comment swallows the rest of the
 //! input (as browsers do), a `<` not followed by a tag name is text.
 
 /// Tags whose contents are not text.
 const RAW_TEXT_TAGS: &[&str] = &["script", "style"];
+
+/// Elements dropped with their contents as page furniture (see the module docs).
+const BOILERPLATE_TAGS: &[&str] = &["nav", "header", "footer", "aside"];
+
+/// Values of `role` that mark page furniture.
+const BOILERPLATE_ROLES: &[&str] = &[
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "search",
+];
+
+/// Elements without an end tag.
+const VOID_TAGS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// Options of [`strip_html_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HtmlOptions {
+    /// Keep navigation, headers, footers and the other page furniture (see the module docs).
+    pub keep_boilerplate: bool,
+}
 
 /// Tags that separate words: replaced by a line break.
 const BLOCK_TAGS: &[&str] = &[
@@ -159,34 +193,62 @@ const NAMED_REFERENCES: &[(&str, &str)] = &[
 const MAX_NAME_LEN: usize = 8;
 
 /// Converts HTML to plain text: tags removed, `<script>`/`<style>` contents and comments dropped,
-/// character references decoded, block-level tags turned into line breaks. Never panics, whatever
-/// the input.
+/// character references decoded, page furniture dropped, one text block per line (see the
+/// module docs). Never panics, whatever the input.
 pub fn strip_html(html: &str) -> String {
+    strip_html_with(html, &HtmlOptions::default())
+}
+
+/// [`strip_html`] with options.
+pub fn strip_html_with(html: &str, opts: &HtmlOptions) -> String {
     let bytes = html.as_bytes();
     let mut out = String::with_capacity(html.len());
     let mut i = 0;
     while i < bytes.len() {
-        // Copy the run of plain text up to the next `<` or `&`.
+        // Copy the run of plain text up to the next `<` or `&`; line breaks become spaces.
         let run_end = bytes[i..]
             .iter()
             .position(|&c| c == b'<' || c == b'&')
             .map_or(bytes.len(), |p| i + p);
-        out.push_str(&html[i..run_end]);
+        push_text(&mut out, &html[i..run_end]);
         i = run_end;
         if i >= bytes.len() {
             break;
         }
         i = if bytes[i] == b'<' {
-            markup(html, i, &mut out)
+            markup(html, i, &mut out, opts)
         } else {
             reference(html, i, &mut out)
         };
     }
+    while out.ends_with([' ', '\t', '\n']) {
+        out.pop();
+    }
     out
 }
 
+/// The text blocks of [`strip_html`]'s output: its lines, with whitespace runs collapsed to
+/// one space and trimmed, empty ones left out.
+pub fn text_blocks(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|b| !b.is_empty())
+}
+
+/// Appends text, line breaks (CR, LF) replaced by spaces.
+fn push_text(out: &mut String, text: &str) {
+    if text.contains(['\n', '\r']) {
+        out.extend(
+            text.chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+        );
+    } else {
+        out.push_str(text);
+    }
+}
+
 /// Handles the markup starting at `html[i] == '<'`; returns the index just past it.
-fn markup(html: &str, i: usize, out: &mut String) -> usize {
+fn markup(html: &str, i: usize, out: &mut String, opts: &HtmlOptions) -> usize {
     let bytes = html.as_bytes();
     let rest = &bytes[i..];
     if rest.starts_with(b"<!--") {
@@ -220,6 +282,15 @@ fn markup(html: &str, i: usize, out: &mut String) -> usize {
     };
     let self_closing = tag_end > name_end && bytes[tag_end - 1] == b'/';
     let mut next = tag_end + 1;
+    if !opts.keep_boilerplate
+        && !closing
+        && !self_closing
+        && !VOID_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name))
+        && is_boilerplate(name, &html[name_end..tag_end])
+    {
+        separate(out);
+        return element_end(bytes, next, name.as_bytes());
+    }
     if !closing && !self_closing && RAW_TEXT_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
         next = raw_text_end(bytes, next, name.as_bytes());
     }
@@ -229,6 +300,117 @@ fn markup(html: &str, i: usize, out: &mut String) -> usize {
         separate(out);
     }
     next
+}
+
+/// Whether an element with this tag name and these attributes is page furniture.
+fn is_boilerplate(name: &str, attributes: &str) -> bool {
+    BOILERPLATE_TAGS
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(name))
+        || attribute(attributes, "role").is_some_and(|role| {
+            role.split_ascii_whitespace()
+                .any(|r| BOILERPLATE_ROLES.iter().any(|b| b.eq_ignore_ascii_case(r)))
+        })
+}
+
+/// The value of attribute `name` in the attribute text of a tag (`class="a" role=nav`), if
+/// present; quoted or not.
+fn attribute<'a>(attributes: &'a str, name: &str) -> Option<&'a str> {
+    let bytes = attributes.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip to the start of an attribute name.
+        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && !matches!(bytes[i], b'=' | b'/')
+        {
+            i += 1;
+        }
+        let this = &attributes[start..i];
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = "";
+        if i < bytes.len() && bytes[i] == b'=' {
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
+                let q = bytes[i];
+                let v_start = i + 1;
+                let v_end = bytes[v_start..]
+                    .iter()
+                    .position(|&c| c == q)
+                    .map_or(bytes.len(), |p| v_start + p);
+                value = &attributes[v_start..v_end];
+                i = (v_end + 1).min(bytes.len());
+            } else {
+                let v_start = i;
+                while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                value = &attributes[v_start..i];
+            }
+        }
+        if this.eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+        if i == start {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Index just past the end tag of the element `name` whose contents start at `from`: nested
+/// elements of the same name are counted, comments and the contents of `<script>` and
+/// `<style>` skipped. The end of the input when the element is never closed.
+fn element_end(bytes: &[u8], from: usize, name: &[u8]) -> usize {
+    let mut depth = 1usize;
+    let mut j = from;
+    while let Some(p) = find(bytes, j, b"<") {
+        let rest = &bytes[p..];
+        if rest.starts_with(b"<!--") {
+            j = find(bytes, p + 4, b"-->").map_or(bytes.len(), |q| q + 3);
+            continue;
+        }
+        let closing = rest.get(1) == Some(&b'/');
+        let name_start = p + 1 + usize::from(closing);
+        let name_end = bytes[name_start.min(bytes.len())..]
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b':'))
+            .map_or(bytes.len(), |q| name_start + q);
+        if name_end == name_start {
+            j = p + 1;
+            continue;
+        }
+        let tag = &bytes[name_start..name_end];
+        let Some(end) = tag_end(bytes, name_end) else {
+            return bytes.len();
+        };
+        if tag.eq_ignore_ascii_case(name) {
+            if closing {
+                depth -= 1;
+                if depth == 0 {
+                    return end + 1;
+                }
+            } else if bytes[end - 1] != b'/' {
+                depth += 1;
+            }
+        } else if !closing
+            && RAW_TEXT_TAGS
+                .iter()
+                .any(|t| t.as_bytes().eq_ignore_ascii_case(tag))
+        {
+            j = raw_text_end(bytes, end + 1, tag);
+            continue;
+        }
+        j = end + 1;
+    }
+    bytes.len()
 }
 
 /// Index of the `>` closing a tag whose name ends at `from`, skipping quoted attribute values.
@@ -324,9 +506,13 @@ fn reference(html: &str, i: usize, out: &mut String) -> usize {
     i + 1
 }
 
-/// Appends a line break unless the text already ends with whitespace (or is empty).
+/// Ends the current text block: trailing spaces removed, then a line break unless the text is
+/// empty or already ends with one.
 fn separate(out: &mut String) {
-    if out.chars().next_back().is_some_and(|c| !c.is_whitespace()) {
+    while out.ends_with([' ', '\t']) {
+        out.pop();
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
 }
@@ -502,6 +688,57 @@ mod tests {
         }
         // Text without markup characters passes through unchanged.
         assert_eq!(strip_html("plain text, é 中 ok"), "plain text, é 中 ok");
+    }
+
+    #[test]
+    fn page_furniture_is_dropped_unless_kept() {
+        let html = "<html><body><header><h1>Site</h1><nav><a>Home</a></nav></header>\
+            <div class=\"related\" role=\"navigation\"><div><div>index</div></div> modules</div>\
+            <div role=\"main\"><p>real\ncontent</p><div>more <b>text</b></div></div>\
+            <aside>sidebar</aside><div id=\"s\" role='search'><input role=\"search\">Quick search</div>\
+            <NAV>x<nav>nested</nav>still nav</NAV><footer>&copy; Copyright<script>var x = '</footer>';</script> 2023</footer>\
+            <p>after</p></body></html>";
+        assert_eq!(strip_html(html), "real content\nmore text\nafter");
+        let kept = strip_html_with(
+            html,
+            &HtmlOptions {
+                keep_boilerplate: true,
+            },
+        );
+        for w in [
+            "Site",
+            "Home",
+            "index",
+            "modules",
+            "sidebar",
+            "Quick search",
+            "nested",
+            "still nav",
+            "Copyright",
+            "2023",
+        ] {
+            assert!(kept.contains(w), "{w} missing from {kept:?}");
+        }
+        // An unclosed furniture element swallows the rest, as an unclosed tag does.
+        assert_eq!(strip_html("<p>a</p><nav><p>b"), "a");
+    }
+
+    #[test]
+    fn blocks_are_lines() {
+        let text = strip_html("<p>one\n two</p><li>three</li>  <td>four   five</td>");
+        assert_eq!(
+            text_blocks(&text).collect::<Vec<_>>(),
+            ["one two", "three", "four five"]
+        );
+    }
+
+    #[test]
+    fn attributes_are_found_quoted_or_not() {
+        assert_eq!(attribute(" class=\"a b\" role=nav", "role"), Some("nav"));
+        assert_eq!(attribute(" ROLE='x y'", "role"), Some("x y"));
+        assert_eq!(attribute(" data-role=\"x\" hidden", "role"), None);
+        assert_eq!(attribute(" hidden role", "role"), Some(""));
+        assert_eq!(attribute("=\"=\" role=\"", "role"), Some(""));
     }
 
     #[test]

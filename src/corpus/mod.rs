@@ -9,7 +9,8 @@
 //! Walked with the `ignore` crate: recursively, following symbolic links (a link back to an
 //! ancestor is a loop: a warning, and the walk goes on), skipping hidden files and folders
 //! (names starting with `.`). `.gitignore` and `.ignore` files are *not* applied: every visible
-//! file is a candidate. Files ending in `.txt`, `.md`, `.text` (plain text), `.html`, `.htm`
+//! file is a candidate, unless [`CorpusOptions::include`] / [`CorpusOptions::exclude`] globs
+//! leave it out. Files ending in `.txt`, `.md`, `.text` (plain text), `.html`, `.htm`
 //! (HTML, see [`strip_html`]) or one of [`CorpusOptions::extensions`] (plain text) are read,
 //! extensions compared without regard to case; other files are ignored silently (JSON Lines
 //! and CSV files are only read when given as inputs of their own). A document's id is its path
@@ -35,15 +36,20 @@
 //! as an empty document, counted in [`Corpus::empty`], so that row counts match file counts. A
 //! leading UTF-8 byte order mark is removed.
 //!
+//! # Ids
+//! Ids are unique across the inputs: see [`load`].
+//!
 //! # Errors
-//! A missing input path, a folder without any readable document, and a load that yields no
-//! document at all are [`Error::Input`] (exit code 2), naming the input.
+//! A missing input path and a load that yields no document at all are [`Error::Input`] (exit
+//! code 2), naming the input; a folder without any readable document among inputs that have
+//! some is a warning.
 
 mod html;
 mod records;
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -54,7 +60,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-pub use html::strip_html;
+pub use html::{strip_html, strip_html_with, text_blocks, HtmlOptions};
 
 /// Extensions read as plain text by default.
 const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "text"];
@@ -88,6 +94,17 @@ pub struct CorpusOptions {
     pub id_field: Option<String>,
     /// JSON Lines / CSV field holding the label.
     pub label_field: Option<String>,
+    /// Globs (gitignore syntax, relative to each folder input): when any is given, only the
+    /// files of folders that match one are read. Files given as inputs of their own are
+    /// always read.
+    pub include: Vec<String>,
+    /// Globs (gitignore syntax, relative to each folder input) of files and folders not to
+    /// read; they win over [`CorpusOptions::include`].
+    pub exclude: Vec<String>,
+    /// Keep the boilerplate of HTML pages: their navigation, headers and footers
+    /// ([`HtmlOptions::keep_boilerplate`]) and the text blocks that recur on most pages of a
+    /// folder (see the module docs).
+    pub keep_boilerplate: bool,
 }
 
 impl Default for CorpusOptions {
@@ -97,7 +114,63 @@ impl Default for CorpusOptions {
             text_field: "text".to_string(),
             id_field: None,
             label_field: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            keep_boilerplate: false,
         }
+    }
+}
+
+impl CorpusOptions {
+    /// The options of the HTML scanner.
+    fn html_options(&self) -> HtmlOptions {
+        HtmlOptions {
+            keep_boilerplate: self.keep_boilerplate,
+        }
+    }
+
+    /// Checks the options that can be checked without inputs: the globs.
+    ///
+    /// Errors ([`Error::Input`]): a glob that does not parse, naming `--include` or
+    /// `--exclude`.
+    pub fn check(&self) -> Result<()> {
+        self.overrides(Path::new(".")).map(|_| ())
+    }
+
+    /// The include and exclude globs as the walk of `root` applies them (the `ignore` crate's
+    /// overrides: a glob whitelists, a `!glob` ignores, the last match wins; excludes are added
+    /// last so that they win).
+    fn overrides(&self, root: &Path) -> Result<ignore::overrides::Override> {
+        let mut builder = ignore::overrides::OverrideBuilder::new(root);
+        for (option, globs, negate) in [
+            ("--include", &self.include, false),
+            ("--exclude", &self.exclude, true),
+        ] {
+            for glob in globs {
+                let pattern = if negate {
+                    format!("!{glob}")
+                } else {
+                    glob.clone()
+                };
+                builder.add(&pattern).map_err(|e| {
+                    Error::input(format!(
+                        "{option} {glob}: not a valid glob ({})",
+                        glob_error(&e)
+                    ))
+                })?;
+            }
+        }
+        builder
+            .build()
+            .map_err(|e| Error::input(format!("--include/--exclude: {}", glob_error(&e))))
+    }
+}
+
+/// The message of a glob error without the repeated glob.
+fn glob_error(e: &ignore::Error) -> String {
+    match e {
+        ignore::Error::Glob { err, .. } => err.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -117,18 +190,68 @@ pub struct Corpus {
     /// Files found in folders but not read because of their extension (not warnings: folders
     /// often hold other files; [`CorpusOptions::extensions`] adds extensions).
     pub ignored: usize,
+    /// The same files by extension (lowercase, without the dot; empty for none).
+    pub ignored_extensions: BTreeMap<String, usize>,
+    /// Boilerplate text blocks removed from HTML pages.
+    pub boilerplate: Boilerplate,
+}
+
+/// What the removal of recurring text blocks took out of the HTML pages of folder inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Boilerplate {
+    /// Distinct blocks found to recur (summed over the folder inputs).
+    pub blocks: usize,
+    /// Their occurrences removed from pages.
+    pub removed: usize,
+    /// The block found on the most pages, for messages.
+    pub example: Option<String>,
+    /// The number of pages `example` was found on.
+    pub example_pages: usize,
 }
 
 impl Corpus {
-    /// The one-line summary printed to stderr after loading.
+    /// The one-line summary printed to stderr after loading: documents read, empty, skipped
+    /// and warnings, then the files not read for their extension with the three most common
+    /// extensions (`; 12 files not read for their extension: .rst 8, .pdf 3, no extension 1`).
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "read {} documents ({} empty), skipped {}, {} warnings",
             self.documents.len(),
             self.empty,
             self.skipped,
             self.warnings.len()
-        )
+        );
+        if self.boilerplate.blocks > 0 {
+            let example = self
+                .boilerplate
+                .example
+                .as_deref()
+                .map(|e| {
+                    let short: String = e.chars().take(40).collect();
+                    let more = if short.len() < e.len() { "…" } else { "" };
+                    format!(" such as \"{short}{more}\"")
+                })
+                .unwrap_or_default();
+            line.push_str(&format!(
+                "; removed {} recurring on most HTML pages of a folder{example} \
+                 (--keep-boilerplate keeps them)",
+                plural(self.boilerplate.blocks, "text block", "text blocks"),
+            ));
+        }
+        if self.ignored > 0 {
+            line.push_str(&format!(
+                "; {} not read for their extension: {} (--ext reads more)",
+                plural(self.ignored, "file", "files"),
+                self.top_ignored_extensions(3)
+            ));
+        }
+        line
+    }
+
+    /// The `n` most common extensions of [`Corpus::ignored_extensions`] (see
+    /// [`describe_extensions`]).
+    fn top_ignored_extensions(&self, n: usize) -> String {
+        describe_extensions(&self.ignored_extensions, n)
     }
 
     /// Adds a document, counting it in [`Corpus::empty`] when its text is only whitespace.
@@ -148,7 +271,14 @@ impl Corpus {
 
 /// Loads every input into one corpus.
 ///
-/// Errors (exit code 2): a missing input path, an input with no readable document, a JSON
+/// Document ids are unique: when inputs hold documents with the same id (two folders that
+/// both have `x.txt`), the ids of those inputs' documents are prefixed by the input as given
+/// (`a/x.txt`, `b/x.txt`; a single file's id becomes its path, a record's `input:id`), with a
+/// warning; an id still repeated after that (the same input given twice, an id field with
+/// repeats) gets `#2`, `#3`, … appended, with a warning. A folder input without any readable
+/// document is a warning when other inputs have documents.
+///
+/// Errors (exit code 2): a missing input path, no readable document in any input, a JSON
 /// Lines / CSV file without the text field.
 pub fn load(inputs: &[PathBuf], opts: &CorpusOptions) -> Result<Corpus> {
     if inputs.is_empty() {
@@ -156,10 +286,24 @@ pub fn load(inputs: &[PathBuf], opts: &CorpusOptions) -> Result<Corpus> {
     }
     let kinds = ExtensionKinds::new(opts);
     let mut corpus = Corpus::default();
+    let mut spans = Vec::with_capacity(inputs.len());
+    let mut empty_inputs = Vec::new();
     for input in inputs {
-        load_one(input, opts, &kinds, &mut corpus)?;
+        let start = corpus.documents.len();
+        let kind = load_one(input, opts, &kinds, &mut corpus)?;
+        if let InputKind::EmptyFolder(msg) = &kind {
+            empty_inputs.push(msg.clone());
+        }
+        spans.push(InputSpan {
+            input,
+            kind,
+            documents: start..corpus.documents.len(),
+        });
     }
     if corpus.documents.is_empty() {
+        if empty_inputs.len() == inputs.len() {
+            return Err(Error::Input(empty_inputs.join("; ")));
+        }
         let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
         let mut msg = format!("{}: no readable documents", names.join(", "));
         if let Some(first) = corpus.warnings.first() {
@@ -170,7 +314,129 @@ pub fn load(inputs: &[PathBuf], opts: &CorpusOptions) -> Result<Corpus> {
         }
         return Err(Error::Input(msg));
     }
+    for msg in empty_inputs {
+        corpus
+            .warnings
+            .push(format!("{msg}; the other inputs are read"));
+    }
+    make_ids_unique(&mut corpus, &spans);
     Ok(corpus)
+}
+
+/// What one input was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum InputKind {
+    /// A folder with documents.
+    Folder,
+    /// A folder without any readable document; the message says what it holds.
+    EmptyFolder(String),
+    /// A single text or HTML file.
+    File,
+    /// A JSON Lines or CSV file.
+    Records,
+}
+
+/// The documents one input contributed.
+struct InputSpan<'a> {
+    input: &'a Path,
+    kind: InputKind,
+    documents: std::ops::Range<usize>,
+}
+
+/// See [`load`]: prefixes the ids of inputs whose ids collide with another input's, then
+/// numbers the ids still repeated.
+fn make_ids_unique(corpus: &mut Corpus, spans: &[InputSpan<'_>]) {
+    if spans.len() > 1 {
+        let mut owner: HashMap<&str, usize> = HashMap::new();
+        let mut colliding = vec![false; spans.len()];
+        let mut example = None;
+        for (s, span) in spans.iter().enumerate() {
+            for doc in &corpus.documents[span.documents.clone()] {
+                match owner.get(doc.id.as_str()) {
+                    Some(&other) if other != s => {
+                        colliding[s] = true;
+                        colliding[other] = true;
+                        example.get_or_insert_with(|| doc.id.clone());
+                    }
+                    Some(_) => {}
+                    None => {
+                        owner.insert(doc.id.as_str(), s);
+                    }
+                }
+            }
+        }
+        if let Some(example) = example {
+            let mut names = Vec::new();
+            for (span, _) in spans.iter().zip(&colliding).filter(|(_, c)| **c) {
+                let prefix = input_prefix(span.input);
+                for doc in &mut corpus.documents[span.documents.clone()] {
+                    doc.id = prefixed_id(&prefix, &span.kind, &doc.id);
+                }
+                names.push(prefix);
+            }
+            corpus.warnings.push(format!(
+                "inputs {} hold documents with the same ids (such as {example}): their ids are \
+                 prefixed by their input",
+                names.join(", ")
+            ));
+        }
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut renamed = 0usize;
+    let mut first = None;
+    for doc in &mut corpus.documents {
+        let n = seen.entry(doc.id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            let mut k = *n;
+            let mut id = format!("{}#{k}", doc.id);
+            while seen.contains_key(&id) {
+                k += 1;
+                id = format!("{}#{k}", doc.id);
+            }
+            first.get_or_insert_with(|| doc.id.clone());
+            seen.insert(id.clone(), 1);
+            doc.id = id;
+            renamed += 1;
+        }
+    }
+    if let Some(first) = first {
+        corpus.warnings.push(format!(
+            "{} repeat an earlier id (such as {first}): #2, #3, … appended to make them unique",
+            plural(renamed, "document's id", "documents' ids")
+        ));
+    }
+}
+
+/// An input as given, with `/` separators and without trailing separators.
+fn input_prefix(input: &Path) -> String {
+    let s = input
+        .to_string_lossy()
+        .replace(std::path::MAIN_SEPARATOR, "/");
+    let trimmed = s.trim_end_matches('/');
+    if trimmed.is_empty() {
+        s
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// The id of a document of an input whose ids collide with another input's.
+fn prefixed_id(prefix: &str, kind: &InputKind, id: &str) -> String {
+    match kind {
+        InputKind::File => prefix.to_string(),
+        InputKind::Records => {
+            let name = prefix.rsplit('/').next().unwrap_or(prefix);
+            match id
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(':'))
+            {
+                Some(line) => format!("{prefix}:{line}"),
+                None => format!("{prefix}:{id}"),
+            }
+        }
+        InputKind::Folder | InputKind::EmptyFolder(_) => format!("{prefix}/{id}"),
+    }
 }
 
 /// Loads one input (folder, JSON Lines, CSV or single file) into `corpus`.
@@ -179,7 +445,7 @@ fn load_one(
     opts: &CorpusOptions,
     kinds: &ExtensionKinds,
     corpus: &mut Corpus,
-) -> Result<()> {
+) -> Result<InputKind> {
     let meta = match std::fs::metadata(input) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -191,7 +457,10 @@ fn load_one(
         Err(e) => return Err(Error::Input(format!("{}: {e}", input.display()))),
     };
     if meta.is_dir() {
-        return load_folder(input, kinds, corpus);
+        return Ok(match load_folder(input, opts, kinds, corpus)? {
+            None => InputKind::Folder,
+            Some(msg) => InputKind::EmptyFolder(msg),
+        });
     }
     if !meta.is_file() {
         return Err(Error::Input(format!(
@@ -201,10 +470,10 @@ fn load_one(
     }
     let ext = extension(input);
     if ext.eq_ignore_ascii_case("jsonl") {
-        return records::load_jsonl(input, opts, corpus);
+        return records::load_jsonl(input, opts, corpus).map(|()| InputKind::Records);
     }
     if ext.eq_ignore_ascii_case("csv") {
-        return records::load_csv(input, opts, corpus);
+        return records::load_csv(input, opts, corpus).map(|()| InputKind::Records);
     }
     let kind = if HTML_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
         Kind::Html
@@ -215,14 +484,14 @@ fn load_one(
         || input.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    match read_document(input.to_path_buf(), id, None, kind) {
+    match read_document(input.to_path_buf(), id, None, kind, &opts.html_options()) {
         Read::Document { doc, warning } => {
             corpus.warnings.extend(warning);
             corpus.push_document(doc);
         }
         Read::Skipped(warning) => corpus.push_skipped(warning),
     }
-    Ok(())
+    Ok(InputKind::File)
 }
 
 /// How a file's contents become text.
@@ -306,6 +575,8 @@ struct Walked {
     warnings: Vec<String>,
     /// Files skipped because of their extension.
     ignored: usize,
+    /// The same, by lowercase extension.
+    ignored_extensions: BTreeMap<String, usize>,
 }
 
 /// Walks `root` (see the module docs) and returns the files to read, sorted by id.
@@ -313,13 +584,14 @@ struct Walked {
 /// The walk runs on as many threads as rayon's current pool has (the directory reads and, since
 /// links are followed, one `stat` per entry are the cost); each thread collects into its own
 /// [`Walked`], merged and sorted at the end, so the result does not depend on the thread count.
-fn walk(root: &Path, kinds: &ExtensionKinds) -> Walked {
+fn walk(root: &Path, kinds: &ExtensionKinds, overrides: ignore::overrides::Override) -> Walked {
     let threads = rayon::current_num_threads();
     let mut builder = ignore::WalkBuilder::new(root);
     builder
         .standard_filters(false)
         .hidden(true)
         .follow_links(true)
+        .overrides(overrides)
         .threads(threads);
     let mut walked = if threads <= 1 {
         let mut walked = Walked::default();
@@ -364,6 +636,10 @@ impl Walked {
         let path = entry.into_path();
         let Some(kind) = kinds.kind(&path) else {
             self.ignored += 1;
+            *self
+                .ignored_extensions
+                .entry(extension(&path).to_lowercase())
+                .or_insert(0) += 1;
             return;
         };
         let id = relative_id(root, &path);
@@ -375,6 +651,9 @@ impl Walked {
         self.files.append(&mut other.files);
         self.warnings.append(&mut other.warnings);
         self.ignored += std::mem::take(&mut other.ignored);
+        for (ext, n) in std::mem::take(&mut other.ignored_extensions) {
+            *self.ignored_extensions.entry(ext).or_insert(0) += n;
+        }
     }
 }
 
@@ -474,35 +753,58 @@ fn compare_ids(a: &str, b: &str) -> Ordering {
     key(a).cmp(&key(b))
 }
 
-/// Loads the documents of one folder input.
-fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Result<()> {
-    let walked = walk(root, kinds);
+/// Loads the documents of one folder input; when it has no readable document, returns the
+/// message saying so (what the folder holds instead).
+fn load_folder(
+    root: &Path,
+    opts: &CorpusOptions,
+    kinds: &ExtensionKinds,
+    corpus: &mut Corpus,
+) -> Result<Option<String>> {
+    let mut walked = walk(root, kinds, opts.overrides(root)?);
+    let ignored_here = describe_extensions(&walked.ignored_extensions, 3);
     corpus.ignored += walked.ignored;
+    for (ext, n) in std::mem::take(&mut walked.ignored_extensions) {
+        *corpus.ignored_extensions.entry(ext).or_insert(0) += n;
+    }
     corpus.skipped += walked.warnings.len();
     let first_walk_warning = walked.warnings.first().cloned();
     corpus.warnings.extend(walked.warnings);
-    let read: Vec<Read> = walked
+    let html = opts.html_options();
+    let read: Vec<(Read, Kind)> = walked
         .files
         .into_par_iter()
         .map(|f| {
             let label = f.id.split_once('/').map(|(first, _)| first.to_string());
-            read_document(f.path, f.id, label, f.kind)
+            (read_document(f.path, f.id, label, f.kind, &html), f.kind)
         })
         .collect();
     corpus.documents.reserve(read.len());
     let before = corpus.documents.len();
     let mut first_skip = first_walk_warning;
-    for r in read {
+    let mut is_html = Vec::with_capacity(read.len());
+    for (r, kind) in read {
         match r {
             Read::Document { doc, warning } => {
                 corpus.warnings.extend(warning);
                 corpus.push_document(doc);
+                is_html.push(kind == Kind::Html);
             }
             Read::Skipped(warning) => {
                 first_skip.get_or_insert_with(|| warning.clone());
                 corpus.push_skipped(warning);
             }
         }
+    }
+    if !opts.keep_boilerplate {
+        let found = remove_recurring_blocks(&mut corpus.documents[before..], &is_html);
+        let b = &mut corpus.boilerplate;
+        if found.blocks > 0 && (b.example.is_none() || found.example_pages > b.example_pages) {
+            b.example = found.example;
+            b.example_pages = found.example_pages;
+        }
+        b.blocks += found.blocks;
+        b.removed += found.removed;
     }
     if corpus.documents.len() == before {
         let mut msg = format!(
@@ -512,16 +814,162 @@ fn load_folder(root: &Path, kinds: &ExtensionKinds, corpus: &mut Corpus) -> Resu
         );
         if walked.ignored > 0 {
             msg.push_str(&format!(
-                "; {} with other extensions ignored (see --ext)",
+                "; {} with other extensions ignored: {ignored_here} (--ext reads more)",
                 plural(walked.ignored, "file", "files")
             ));
+        }
+        if !opts.include.is_empty() || !opts.exclude.is_empty() {
+            msg.push_str("; --include/--exclude apply");
         }
         if let Some(w) = first_skip {
             msg.push_str(&format!("; skipped: {w}"));
         }
-        return Err(Error::Input(msg));
+        return Ok(Some(msg));
     }
-    Ok(())
+    Ok(None)
+}
+
+/// A text block recurs on "most" HTML pages of a folder input when it is on at least this
+/// share of them…
+pub const BOILERPLATE_SHARE: f64 = 0.5;
+/// … and on at least this many.
+pub const BOILERPLATE_MIN_PAGES: usize = 5;
+
+/// Separators of the parts of a block that are compared on their own (a page title such as
+/// `asyncio — Python 3.11 documentation` has a recurring part after the dash).
+const BLOCK_PART_SEPARATORS: &[&str] = &[" — ", " – ", " | "];
+
+fn block_hash(block: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    block.hash(&mut h);
+    h.finish()
+}
+
+/// The parts of a block (itself when it has no separator), with a letter each.
+fn block_parts(block: &str) -> Vec<&str> {
+    let mut parts = vec![block];
+    for sep in BLOCK_PART_SEPARATORS {
+        parts = parts.iter().flat_map(|p| p.split(sep)).collect();
+    }
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| p.chars().any(char::is_alphabetic))
+        .collect()
+}
+
+/// Removes, from the HTML documents (`is_html`) among `docs` (one folder's), the text blocks
+/// and block parts that recur verbatim (whitespace aside) on at least [`BOILERPLATE_SHARE`] of
+/// them and on at least [`BOILERPLATE_MIN_PAGES`]: navigation, headers and footers the
+/// element rules of [`strip_html`] did not catch.
+fn remove_recurring_blocks(docs: &mut [Document], is_html: &[bool]) -> Boilerplate {
+    let pages = is_html.iter().filter(|&&h| h).count();
+    let threshold = BOILERPLATE_MIN_PAGES.max((BOILERPLATE_SHARE * pages as f64).ceil() as usize);
+    if pages < threshold {
+        return Boilerplate::default();
+    }
+    // Pages per block or part.
+    let per_page: Vec<Vec<u64>> = docs
+        .par_iter()
+        .zip(is_html)
+        .map(|(doc, &html)| {
+            if !html {
+                return Vec::new();
+            }
+            let mut hashes: Vec<u64> = Vec::new();
+            for block in text_blocks(&doc.text) {
+                let parts = block_parts(&block);
+                if parts.len() > 1 || parts.first().is_some_and(|p| *p != block) {
+                    hashes.extend(parts.iter().map(|p| block_hash(p)));
+                }
+                hashes.push(block_hash(&block));
+            }
+            hashes.sort_unstable();
+            hashes.dedup();
+            hashes
+        })
+        .collect();
+    let mut pages_of: HashMap<u64, usize, rustc_hash::FxBuildHasher> = HashMap::default();
+    for hashes in &per_page {
+        for &h in hashes {
+            *pages_of.entry(h).or_insert(0) += 1;
+        }
+    }
+    drop(per_page);
+    let recurring = |h: u64| pages_of.get(&h).is_some_and(|&n| n >= threshold);
+    if !pages_of.values().any(|&n| n >= threshold) {
+        return Boilerplate::default();
+    }
+    let results: Vec<(usize, Option<(usize, String)>)> = docs
+        .par_iter_mut()
+        .zip(is_html)
+        .map(|(doc, &html)| {
+            if !html {
+                return (0, None);
+            }
+            let mut removed = 0;
+            let mut example: Option<(usize, String)> = None;
+            let mut note = |text: &str, h: u64| {
+                removed += 1;
+                let n = pages_of[&h];
+                if example
+                    .as_ref()
+                    .is_none_or(|(m, e)| n > *m || (n == *m && text < e.as_str()))
+                {
+                    example = Some((n, text.to_string()));
+                }
+            };
+            let mut text = String::with_capacity(doc.text.len());
+            for block in text_blocks(&doc.text) {
+                let h = block_hash(&block);
+                if recurring(h) {
+                    note(&block, h);
+                    continue;
+                }
+                let parts = block_parts(&block);
+                let kept: Vec<&str> = parts
+                    .iter()
+                    .copied()
+                    .filter(|p| {
+                        let ph = block_hash(p);
+                        if recurring(ph) && *p != block {
+                            note(p, ph);
+                            false
+                        } else {
+                            true
+                        }
+                    })
+                    .collect();
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                if kept.len() == parts.len() {
+                    text.push_str(&block);
+                } else {
+                    text.push_str(&kept.join(" — "));
+                }
+            }
+            doc.text = text;
+            (removed, example)
+        })
+        .collect();
+    let mut out = Boilerplate {
+        blocks: pages_of.values().filter(|&&n| n >= threshold).count(),
+        ..Boilerplate::default()
+    };
+    for (removed, example) in results {
+        out.removed += removed;
+        if let Some((n, e)) = example {
+            let better = n > out.example_pages
+                || (n == out.example_pages && out.example.as_ref().is_some_and(|x| e < *x));
+            if out.example.is_none() || better {
+                out.example = Some(e);
+                out.example_pages = n;
+            }
+        }
+    }
+    out
 }
 
 /// The outcome of reading one file.
@@ -537,7 +985,13 @@ enum Read {
 
 /// Reads one file into a document (the only per-file work: one read, one scan for NUL, one UTF-8
 /// validation, and the HTML scan for HTML files).
-fn read_document(path: PathBuf, id: String, label: Option<String>, kind: Kind) -> Read {
+fn read_document(
+    path: PathBuf,
+    id: String,
+    label: Option<String>,
+    kind: Kind,
+    html: &HtmlOptions,
+) -> Read {
     let bytes = match read_file(&path) {
         Ok(bytes) => bytes,
         Err(e) => return Read::Skipped(format!("{}: skipped, cannot read: {e}", path.display())),
@@ -548,7 +1002,7 @@ fn read_document(path: PathBuf, id: String, label: Option<String>, kind: Kind) -
     };
     let text = match kind {
         Kind::Text => text,
-        Kind::Html => strip_html(&text),
+        Kind::Html => strip_html_with(&text, html),
     };
     Read::Document {
         doc: Document {
@@ -656,6 +1110,29 @@ fn count_invalid_utf8(mut bytes: &[u8]) -> usize {
             }
         }
     }
+}
+
+/// The `n` most common extensions of `counts` with their counts, most common first (ties:
+/// alphabetically), and how many files the others hold: `.rst 8, .pdf 3, other 2`.
+fn describe_extensions(counts: &BTreeMap<String, usize>, n: usize) -> String {
+    let mut by_count: Vec<(&String, &usize)> = counts.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut parts: Vec<String> = by_count
+        .iter()
+        .take(n)
+        .map(|(ext, count)| {
+            if ext.is_empty() {
+                format!("no extension {count}")
+            } else {
+                format!(".{ext} {count}")
+            }
+        })
+        .collect();
+    let rest: usize = by_count.iter().skip(n).map(|(_, c)| **c).sum();
+    if rest > 0 {
+        parts.push(format!("other {rest}"));
+    }
+    parts.join(", ")
 }
 
 /// `1 file`, `2 files`.

@@ -78,14 +78,81 @@ fn folder_of_other_extensions_is_an_error_naming_it() {
 }
 
 #[test]
-fn one_bad_folder_among_good_inputs_is_still_an_error() {
+fn one_empty_folder_among_good_inputs_is_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good");
     let bad = dir.path().join("bad");
     write(&good, "a.txt", "alpha");
-    fs::create_dir(&bad).unwrap();
-    let msg = input_error(load_paths(&[&good, &bad]));
-    assert!(msg.contains("bad"), "{msg}");
+    write(&bad, "notes.pdf", "%PDF");
+    let corpus = load_paths(&[&good, &bad]).unwrap();
+    assert_eq!(ids(&corpus), ["a.txt"]);
+    assert_eq!(corpus.warnings.len(), 1, "{:?}", corpus.warnings);
+    let w = &corpus.warnings[0];
+    assert!(
+        w.contains("bad: no readable documents") && w.contains("the other inputs are read"),
+        "{w}"
+    );
+    assert!(corpus
+        .summary()
+        .ends_with("; 1 file not read for their extension: .pdf 1 (--ext reads more)"));
+}
+
+#[test]
+fn ids_colliding_across_inputs_are_prefixed_by_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a/x.txt", "one");
+    write(dir.path(), "a/y.txt", "two");
+    write(dir.path(), "b/x.txt", "three");
+    write(dir.path(), "c/z.txt", "four");
+    write(dir.path(), "single/x.txt", "five");
+    let (a, b, c) = (
+        dir.path().join("a/"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    let single = dir.path().join("single/x.txt");
+    let corpus = load_paths(&[&a, &b, &c, &single]).unwrap();
+    let shown = |p: &Path| p.to_string_lossy().trim_end_matches('/').to_string();
+    let got: Vec<String> = ids(&corpus).into_iter().map(String::from).collect();
+    assert_eq!(
+        got,
+        [
+            format!("{}/x.txt", shown(&a)),
+            format!("{}/y.txt", shown(&a)),
+            format!("{}/x.txt", shown(&b)),
+            "z.txt".to_string(),
+            shown(&single),
+        ]
+    );
+    assert!(corpus
+        .warnings
+        .iter()
+        .any(|w| w.contains("hold documents with the same ids (such as x.txt)")));
+    // The same folder twice: prefixes do not help, numbers do.
+    let corpus = load_paths(&[&c, &c]).unwrap();
+    let ids: Vec<&str> = ids(&corpus);
+    assert_eq!(ids.len(), 2);
+    assert!(ids[1].ends_with("/z.txt#2"), "{ids:?}");
+}
+
+#[test]
+fn repeated_record_ids_are_numbered() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "r.jsonl",
+        "{\"id\": \"q\", \"text\": \"a\"}\n{\"id\": \"q\", \"text\": \"b\"}\n",
+    );
+    let opts = CorpusOptions {
+        id_field: Some("id".into()),
+        ..CorpusOptions::default()
+    };
+    let corpus = load_with(&[dir.path().join("r.jsonl").as_path()], &opts).unwrap();
+    assert_eq!(ids(&corpus), ["q", "q#2"]);
+    assert!(corpus
+        .warnings
+        .iter()
+        .any(|w| w.contains("repeat an earlier id (such as q)")));
 }
 
 #[test]
@@ -696,7 +763,7 @@ fn time_load() {
     let kinds = ExtensionKinds::new(&CorpusOptions::default());
     for round in 0..3 {
         let start = std::time::Instant::now();
-        let walked = walk(&dir, &kinds);
+        let walked = walk(&dir, &kinds, ignore::overrides::Override::empty());
         let walk_time = start.elapsed();
         let start = std::time::Instant::now();
         let total: usize = walked
@@ -744,4 +811,50 @@ fn read_file_reads_whole_files_of_any_size_with_one_buffer() {
         assert!(read_file(path).unwrap() == *bytes, "{}", path.display());
     }
     assert!(read_file(&dir.path().join("missing")).is_err());
+}
+
+#[test]
+fn blocks_on_most_pages_of_a_folder_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = |i: usize| {
+        format!(
+            "<title>Page {i} | My Site</title><div class=\"foot\">Shared footer line</div>\
+             <p>unique words {i}</p>"
+        )
+    };
+    for i in 0..6 {
+        write(dir.path(), &format!("p{i}.html"), page(i));
+    }
+    write(
+        dir.path(),
+        "notes.txt",
+        "Shared footer line\nkept in text files",
+    );
+    let corpus = load_paths(&[dir.path()]).unwrap();
+    let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(texts[0], "Shared footer line\nkept in text files");
+    assert_eq!(texts[1], "Page 0\nunique words 0");
+    assert_eq!(corpus.boilerplate.blocks, 2);
+    assert_eq!(corpus.boilerplate.removed, 12);
+    assert!(
+        corpus.summary().contains("removed 2 text blocks"),
+        "{}",
+        corpus.summary()
+    );
+
+    let kept = CorpusOptions {
+        keep_boilerplate: true,
+        ..CorpusOptions::default()
+    };
+    let corpus = load_with(&[dir.path()], &kept).unwrap();
+    assert!(corpus.documents[1].text.contains("My Site"));
+    assert_eq!(corpus.boilerplate, Boilerplate::default());
+
+    // Fewer than BOILERPLATE_MIN_PAGES pages: nothing is removed.
+    let small = tempfile::tempdir().unwrap();
+    for i in 0..BOILERPLATE_MIN_PAGES - 1 {
+        write(small.path(), &format!("p{i}.html"), page(i));
+    }
+    let corpus = load_paths(&[small.path()]).unwrap();
+    assert!(corpus.documents[0].text.contains("Shared footer line"));
 }

@@ -137,43 +137,19 @@ pub(crate) fn check_rank(k: usize, n: usize, m: usize) -> Result<(), NmfError> {
     let most = n.min(m);
     if k > most {
         return Err(NmfError::Params(format!(
-            "-k {k} is more topics than the matrix allows: it has {n} documents and {m} terms, \
-             so k must be at most {most}"
+            "-k {k} is larger than min(documents, terms) = {most} (the matrix has {n} \
+             documents and {m} terms)"
         )));
     }
     Ok(())
 }
 
-/// Bytes of memory the solvers need at most for n documents, m terms and k topics: W and its
-/// second buffer, Hᵀ, the numerator of the H update and up to 16 scatter parts of m × k, in
-/// f64 (X itself is already in memory).
-pub(crate) fn factor_bytes(n: usize, m: usize, k: usize) -> u128 {
-    (2 * n as u128 + 18 * m as u128) * k as u128 * 8
-}
-
-/// Refuses factors that cannot fit in the memory available now (`MemAvailable` of
-/// /proc/meminfo; no check where that cannot be read), before anything is allocated.
-pub(crate) fn check_memory(n: usize, m: usize, k: usize, _nnz: usize) -> Result<(), NmfError> {
-    let need = factor_bytes(n, m, k);
-    let Some(avail) = available_memory() else {
-        return Ok(());
-    };
-    if need > avail as u128 {
-        let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
-        return Err(NmfError::Params(format!(
-            "-k {k}: the factors of {n} documents × {m} terms need about {:.1} GiB, but only \
-             {:.1} GiB of memory is available",
-            gib(need),
-            gib(avail as u128)
-        )));
-    }
-    Ok(())
-}
-
-/// `MemAvailable` from /proc/meminfo, in bytes.
-pub(crate) fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib.saturating_mul(1024))
+/// Refuses factors that cannot fit in the memory the process can still allocate
+/// ([`crate::memory::factor_bytes`], [`crate::memory::check`]), before anything is allocated.
+pub(crate) fn check_memory(n: usize, m: usize, k: usize) -> Result<(), NmfError> {
+    crate::memory::check(
+        &format!("-k {k}: W and H for {n} documents × {m} terms"),
+        crate::memory::factor_bytes(n, m, k),
+    )
+    .map_err(|e| NmfError::Params(e.to_string()))
 }

@@ -284,7 +284,7 @@ impl NmfValidParams {
         let p = self.params();
         let (n, m) = (xs.nrows(), xs.ncols());
         data::check_rank(p.k, n, m)?;
-        data::check_memory(n, m, p.k, x.nnz())?;
+        data::check_memory(n, m, p.k)?;
         let (w0, h0) = start::initial_factors(x, n, m, p, owned_w0)?;
         let (w, ht) = (start::row_major(w0), start::transposed(&h0));
         drop(h0);

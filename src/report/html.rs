@@ -23,6 +23,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use super::{FitRun, OutputOptions};
+use crate::nmf::Method;
 use crate::topics::{self, finite, TopicSet};
 use crate::{Error, Result};
 
@@ -529,10 +530,19 @@ pub fn build_view(
         stat("Non-zeros", fmt_int(nnz)),
         stat("Density", format!("{:.3}%", 100.0 * density)),
     ];
-    let params_view = vec![
+    let mut params_view = vec![
         stat("Topics (k)", k.to_string()),
         stat("Loss", params.loss.to_string()),
-        stat("Solver", json_name(&params.solver)),
+        stat("Solver", model.method.solver().to_string()),
+    ];
+    match model.method {
+        Method::Mu => {}
+        Method::Hals { shuffle } => {
+            params_view.push(stat("shuffle", if shuffle { "yes" } else { "no" }));
+        }
+        Method::Als { variant } => params_view.push(stat("ALS variant", variant.to_string())),
+    }
+    params_view.extend([
         stat("Init", json_name(&params.init)),
         stat("alpha_W", fmt_num(params.alpha_w)),
         stat("alpha_H", fmt_num(params.alpha_h.unwrap_or(params.alpha_w))),
@@ -540,18 +550,24 @@ pub fn build_view(
         stat("max_iter", params.max_iter.to_string()),
         stat("tol", fmt_num(params.tol)),
         stat("seed", params.seed.to_string()),
-    ];
+    ]);
     let seconds = finite(model.seconds);
     let run_view = vec![
-        stat("Solver", json_name(&params.solver)),
+        stat("Solver", model.method.solver().to_string()),
         stat("Loss", params.loss.to_string()),
         stat("Iterations", fmt_int(model.iterations)),
         stat("Converged", if model.converged { "yes" } else { "no" }),
         stat("Seconds", format!("{seconds:.3}")),
+        // The model's figures, as in topics.json and on stdout: the initialization apart,
+        // the solver loop only per iteration.
+        stat(
+            "Initialization",
+            format!("{:.3} s", finite(model.init_seconds)),
+        ),
         stat(
             "Per iteration",
             if model.iterations > 0 {
-                format!("{:.2} ms", 1000.0 * seconds / model.iterations as f64)
+                super::fmt_per_iteration(model.seconds_per_iteration)
             } else {
                 "–".to_string()
             },

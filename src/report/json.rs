@@ -5,7 +5,8 @@
 //!   "corpus":  { "documents", "terms", "nnz", "inputs" },
 //!   "params":  { "k", "loss", "solver", "init", "alpha_w", "alpha_h", "l1_ratio",
 //!                "max_iter", "tol", "seed", "relevance_lambda", "top_terms", "top_documents" },
-//!   "fit":     { "iterations", "converged", "seconds", "seconds_per_iteration", "loss_history" },
+//!   "fit":     { "iterations", "converged", "seconds", "init_seconds", "seconds_per_iteration",
+//!                "loss_history" },
 //!   "metrics": { "loss", "divergence", "reconstruction_error", "explained_variance",
 //!                "sparsity_w", "sparsity_h", "zeros_w", "zeros_h" },
 //!   "topics":  [ { "id", "label", "prevalence",
@@ -15,24 +16,32 @@
 //! ```
 //!
 //! Term weights are the raw entries of H, listed in relevance order at `relevance_lambda`
-//! (weight order when it is 1); document weights are the normalized rows of W. A document's
-//! `weights` list only its non-zero topics, largest first (ties: lower topic id); an empty
-//! document has `"dominant_topic": null` and no weights. Struct fields are serialized in a fixed
-//! order and every number passes through [`finite`], so the file never holds NaN or Inf
-//! (serde_json would write them as `null`).
+//! (weight order when it is 1); document weights are the normalized rows of W. Weights
+//! (prevalences, term and document weights) have at most 6 significant digits
+//! ([`round_weight`]); the loss history and metrics keep full precision. A document's
+//! `weights` list its topics with a weight of at least [`DOCUMENT_WEIGHT_THRESHOLD`] (and its
+//! dominant topic), largest first (ties: lower topic id); an empty document has
+//! `"dominant_topic": null` and no weights. Struct fields are serialized in a fixed order. The
+//! numbers were checked by [`check_fit`](super::numbers::check_fit) before writing, so the
+//! file never holds NaN or Inf (serde_json would write them as `null`).
 
 use std::path::Path;
 
 use serde::Serialize;
 
+use super::numbers::{round_weight, serialize_weight};
 use super::{write_atomic, FitRun, OutputOptions};
 use crate::nmf::{AlsVariant, Init, Loss, Metrics, NmfParams, Solver};
-use crate::topics::{finite, TopicSet};
+use crate::topics::TopicSet;
 use crate::vectorize::DocInfo;
 use crate::{Error, Result};
 
 /// The schema version written in `topics.json`.
 pub const TOPICS_JSON_VERSION: u32 = 1;
+
+/// A document's `weights` list its topics with at least this normalized weight (0.1 % of the
+/// document), and always its dominant topic; `doc_topics.csv` has every weight.
+pub const DOCUMENT_WEIGHT_THRESHOLD: f64 = 1e-3;
 
 /// The whole file.
 #[derive(Debug, Clone, Serialize)]
@@ -78,20 +87,21 @@ impl<'a> DocumentsJson<'a> {
     /// If `i` is out of range.
     pub fn get(&self, i: usize) -> DocumentJson<'a> {
         let doc = &self.documents[i];
+        let dominant = self.set.dominant[i];
         let mut weights: Vec<(usize, f64)> = self
             .set
             .doc_weights
             .row(i)
             .iter()
             .enumerate()
-            .filter(|&(_, &v)| v > 0.0 && v.is_finite())
-            .map(|(t, &v)| (t, v))
+            .filter(|&(t, &v)| v >= DOCUMENT_WEIGHT_THRESHOLD || (v > 0.0 && dominant == Some(t)))
+            .map(|(t, &v)| (t, round_weight(v)))
             .collect();
         weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         DocumentJson {
             id: &doc.id,
             label: doc.label.as_deref(),
-            dominant_topic: self.set.dominant[i],
+            dominant_topic: dominant,
             weights,
         }
     }
@@ -157,7 +167,7 @@ pub struct ParamsJson {
 }
 
 impl ParamsJson {
-    /// The fit parameters of `p` (no output options), all numbers finite.
+    /// The fit parameters of `p` (no output options; validated parameters are finite).
     pub fn from_params(p: &NmfParams) -> Self {
         let solver = p.solver.unwrap_or(Solver::default_for(p.loss));
         ParamsJson {
@@ -167,11 +177,11 @@ impl ParamsJson {
             shuffle: (solver == Solver::Hals).then_some(p.shuffle),
             als_variant: (solver == Solver::Als).then(|| p.als_variant.unwrap_or_default()),
             init: p.init,
-            alpha_w: finite(p.alpha_w),
-            alpha_h: finite(p.alpha_h.unwrap_or(p.alpha_w)),
-            l1_ratio: finite(p.l1_ratio),
+            alpha_w: p.alpha_w,
+            alpha_h: p.alpha_h.unwrap_or(p.alpha_w),
+            l1_ratio: p.l1_ratio,
             max_iter: p.max_iter,
-            tol: finite(p.tol),
+            tol: p.tol,
             seed: p.seed,
             relevance_lambda: None,
             top_terms: None,
@@ -187,9 +197,11 @@ pub struct FitJson {
     pub iterations: usize,
     /// Whether the stopping rule was met.
     pub converged: bool,
-    /// Wall-clock seconds of the fit.
+    /// Wall-clock seconds of the whole fit (initialization, iterations, final evaluation).
     pub seconds: f64,
-    /// seconds / iterations (0 without iterations).
+    /// Seconds of the initialization (the start factors).
+    pub init_seconds: f64,
+    /// Seconds of the solver loop / iterations (0 without iterations).
     pub seconds_per_iteration: f64,
     /// Objective after each iteration.
     pub loss_history: Vec<f64>,
@@ -203,6 +215,7 @@ pub struct TopicJson<'a> {
     /// Its three best words.
     pub label: &'a str,
     /// Share of the normalized document weights.
+    #[serde(serialize_with = "serialize_weight")]
     pub prevalence: f64,
     /// Top terms.
     pub terms: Vec<TermJson<'a>>,
@@ -218,6 +231,7 @@ pub struct TermJson<'a> {
     /// Stem.
     pub stem: &'a str,
     /// H[t, w].
+    #[serde(serialize_with = "serialize_weight")]
     pub weight: f64,
 }
 
@@ -227,6 +241,7 @@ pub struct TopicDocumentJson<'a> {
     /// Document id.
     pub id: &'a str,
     /// Normalized weight.
+    #[serde(serialize_with = "serialize_weight")]
     pub weight: f64,
 }
 
@@ -239,24 +254,9 @@ pub struct DocumentJson<'a> {
     pub label: Option<&'a str>,
     /// Topic with the largest weight; `null` for an empty document.
     pub dominant_topic: Option<usize>,
-    /// `[topic, weight]` pairs with a non-zero weight, largest first.
+    /// `[topic, weight]` pairs with a weight of at least [`DOCUMENT_WEIGHT_THRESHOLD`] (and
+    /// the dominant topic), largest first, rounded to 6 significant digits.
     pub weights: Vec<(usize, f64)>,
-}
-
-/// `m` with every number made finite.
-pub fn finite_metrics(m: &Metrics) -> Metrics {
-    Metrics {
-        loss: finite(m.loss),
-        divergence: finite(m.divergence),
-        reconstruction_error: finite(m.reconstruction_error),
-        explained_variance: finite(m.explained_variance),
-        sparsity_w: finite(m.sparsity_w),
-        sparsity_h: finite(m.sparsity_h),
-        zeros_w: finite(m.zeros_w),
-        zeros_h: finite(m.zeros_h),
-        seconds: finite(m.seconds),
-        ..m.clone()
-    }
 }
 
 /// Builds the `topics.json` document of a run.
@@ -270,21 +270,20 @@ pub fn topics_json<'a>(
     params.relevance_lambda = Some(set.lambda);
     params.top_terms = Some(opts.top_terms);
     params.top_documents = Some(opts.top_documents);
-    let seconds = finite(model.seconds);
     let topics = set
         .topics
         .iter()
         .map(|t| TopicJson {
             id: t.id,
             label: &t.label,
-            prevalence: finite(t.prevalence),
+            prevalence: t.prevalence,
             terms: t
                 .terms
                 .iter()
                 .map(|w| TermJson {
                     term: &w.term,
                     stem: &w.stem,
-                    weight: finite(w.weight),
+                    weight: w.weight,
                 })
                 .collect(),
             documents: t
@@ -292,7 +291,7 @@ pub fn topics_json<'a>(
                 .iter()
                 .map(|d| TopicDocumentJson {
                     id: &d.id,
-                    weight: finite(d.weight),
+                    weight: d.weight,
                 })
                 .collect(),
         })
@@ -313,11 +312,12 @@ pub fn topics_json<'a>(
         fit: FitJson {
             iterations: model.iterations,
             converged: model.converged,
-            seconds,
-            seconds_per_iteration: finite(model.seconds_per_iteration),
-            loss_history: model.history.iter().map(|&v| finite(v)).collect(),
+            seconds: model.seconds,
+            init_seconds: model.init_seconds,
+            seconds_per_iteration: model.seconds_per_iteration,
+            loss_history: model.history.clone(),
         },
-        metrics: finite_metrics(&model.metrics),
+        metrics: model.metrics.clone(),
         topics,
         documents,
     }

@@ -12,8 +12,8 @@
 //!   "metrics":   { … } }
 //! ```
 //!
-//! [`ModelFile::read`] refuses, with an [`Error::Input`] naming the file, a file from a newer
-//! version, truncated or corrupt JSON (with serde's line and column), and an H whose shape does
+//! [`ModelFile::read`] refuses, with an [`Error::Input`] naming the file, a `topics.json`
+//! (saying where the model is), a file from a newer version, truncated or corrupt JSON (with serde's line and column), and an H whose shape does
 //! not match `k` and the terms, or that holds negative or non-finite numbers.
 
 use std::path::Path;
@@ -21,11 +21,10 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::json::{finite_metrics, to_writer_readable, ParamsJson};
+use super::json::{to_writer_readable, ParamsJson};
 use super::{write_atomic, FitRun};
-use crate::nmf::{Metrics, NmfParams};
+use crate::nmf::{Init, Metrics, NmfParams};
 use crate::text::AnalyzerConfig;
-use crate::topics::finite;
 use crate::vectorize::{Term, VectorizeOptions};
 use crate::{Error, Result};
 
@@ -53,9 +52,12 @@ pub struct ModelFile {
     pub metrics: Metrics,
 }
 
+/// The top-level keys that tell a model file from the other JSON files nmf-topics writes.
 #[derive(Deserialize)]
 struct VersionProbe {
     version: Option<serde_json::Value>,
+    h: Option<serde::de::IgnoredAny>,
+    topics: Option<serde::de::IgnoredAny>,
 }
 
 fn json_error(path: &Path, e: &serde_json::Error) -> Error {
@@ -75,27 +77,19 @@ fn json_error(path: &Path, e: &serde_json::Error) -> Error {
 
 impl ModelFile {
     /// The model file of a fit: H, the vocabulary, the idf, the analyzer and weighting
-    /// settings, the parameters and metrics. Non-finite numbers are written as 0.
+    /// settings, the parameters and metrics, every number at full precision (the fit's
+    /// outputs check that none is NaN or infinite before writing, see
+    /// [`check_fit`](super::numbers::check_fit)).
     pub fn from_run(run: &FitRun<'_>) -> Self {
         ModelFile {
             version: MODEL_VERSION,
             analyzer: run.analyzer.cloned(),
             vectorize: run.vectorize.cloned(),
             terms: run.dtm.terms.clone(),
-            idf: run
-                .dtm
-                .idf
-                .as_ref()
-                .map(|v| v.iter().map(|&x| finite(x)).collect()),
-            h: run
-                .model
-                .h
-                .rows()
-                .into_iter()
-                .map(|r| r.iter().map(|&x| finite(x)).collect())
-                .collect(),
+            idf: run.dtm.idf.clone(),
+            h: run.model.h.rows().into_iter().map(|r| r.to_vec()).collect(),
             params: ParamsJson::from_params(run.params),
-            metrics: finite_metrics(&run.model.metrics),
+            metrics: run.model.metrics.clone(),
         }
     }
 
@@ -108,7 +102,9 @@ impl ModelFile {
         })
     }
 
-    /// The fit parameters as an unchecked builder (for `transform`).
+    /// The fit parameters as an unchecked builder for `transform`, which solves for W with H
+    /// fixed from its own start: the initialization of the fit does not apply, so a model
+    /// fitted with `--init custom` (whose W0 and H0 are not stored) gets the default one.
     pub fn nmf_params(&self) -> NmfParams {
         let p = &self.params;
         let mut params = NmfParams::new(p.k);
@@ -116,7 +112,10 @@ impl ModelFile {
         params.solver = Some(p.solver);
         params.shuffle = p.shuffle.unwrap_or(false);
         params.als_variant = p.als_variant;
-        params.init = p.init;
+        params.init = match p.init {
+            Init::Custom => Init::default(),
+            other => other,
+        };
         params.alpha_w = p.alpha_w;
         params.alpha_h = Some(p.alpha_h);
         params.l1_ratio = p.l1_ratio;
@@ -187,6 +186,15 @@ impl ModelFile {
             ))
         })?;
         let probe: VersionProbe = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
+        if probe.h.is_none() && probe.topics.is_some() {
+            let model = path.with_file_name("model.json");
+            return Err(Error::input(format!(
+                "{}: this is a topics.json (the topics of a fit), not a model file; the model is \
+                 {} in the same folder",
+                path.display(),
+                model.display()
+            )));
+        }
         match probe.version.as_ref().and_then(|v| v.as_u64()) {
             None => {
                 return Err(Error::input(format!(

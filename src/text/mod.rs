@@ -36,6 +36,7 @@
 //! the composed one. Lowercasing is language-independent (Turkish dotless `ı` is not special).
 
 pub mod stopwords;
+pub mod stopwords_sklearn;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -120,6 +121,58 @@ pub fn algorithm(language: &str) -> Option<Algorithm> {
         "turkish" => Algorithm::Turkish,
         _ => return None,
     })
+}
+
+/// Names of the built-in stopword lists besides the languages: `nltk` is NLTK's English list.
+pub const EXTRA_STOPWORD_LISTS: &[&str] = &["nltk"];
+
+/// The built-in stopword list called `name` (lowercase): a language of [`LANGUAGES`] (its
+/// NLTK list, except `english`: scikit-learn's 318 words, [`stopwords_sklearn::ENGLISH`], the
+/// list users compare with `TfidfVectorizer(stop_words="english")`) or one of
+/// [`EXTRA_STOPWORD_LISTS`] (`nltk`: NLTK's 198 English words).
+pub fn builtin_stopwords(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "english" => Some(stopwords_sklearn::ENGLISH),
+        "nltk" => stopwords::builtin("english"),
+        other => stopwords::builtin(other),
+    }
+}
+
+/// Every name [`builtin_stopwords`] knows, for messages: `english, nltk, arabic, …`.
+pub fn stopword_list_names() -> String {
+    let mut names: Vec<&str> = vec!["english", "nltk"];
+    names.extend(LANGUAGES.iter().copied().filter(|l| *l != "english"));
+    names.join(", ")
+}
+
+impl StopwordSpec {
+    /// Reads the value of `--stopwords`: `none`, the name of a built-in list (compared without
+    /// regard to case), or else the path of a file. A name always means the built-in list, even
+    /// when a file of that name exists in the working directory: write `./english` for the
+    /// file. Without a value, the built-in list of `language` (when it has one).
+    ///
+    /// Errors ([`Error::Input`], naming `--stopwords`): a value that is neither a list's name
+    /// nor an existing file.
+    pub fn from_option(value: Option<&str>, language: &str) -> Result<StopwordSpec> {
+        let Some(value) = value else {
+            return Ok(StopwordSpec::Language(language.to_lowercase()));
+        };
+        let name = value.trim().to_lowercase();
+        if name == "none" {
+            return Ok(StopwordSpec::None);
+        }
+        if builtin_stopwords(&name).is_some() {
+            return Ok(StopwordSpec::Language(name));
+        }
+        let path = PathBuf::from(value);
+        if !path.exists() {
+            return Err(Error::input(format!(
+                "--stopwords {value}: no such file, and not a built-in list (none, {})",
+                stopword_list_names()
+            )));
+        }
+        Ok(StopwordSpec::File(path))
+    }
 }
 
 /// Reads a stopword file: one word per line, `#` starts a comment (to the end of the line),
@@ -498,10 +551,10 @@ impl Analyzer {
         let (spec, words): (StopwordSpec, Vec<String>) = match &config.stopwords {
             StopwordSpec::None => (StopwordSpec::None, Vec::new()),
             StopwordSpec::Language(lang) => {
-                let Some(list) = stopwords::builtin(lang) else {
+                let Some(list) = builtin_stopwords(lang) else {
                     return Err(Error::input(format!(
-                        "unknown --stopwords language '{lang}': expected none, a file, or one of {}",
-                        LANGUAGES.join(", ")
+                        "unknown --stopwords list '{lang}': expected none, a file, or one of {}",
+                        stopword_list_names()
                     )));
                 };
                 (

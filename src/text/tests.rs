@@ -85,12 +85,37 @@ fn emoji_and_punctuation_are_not_words() {
 }
 
 #[test]
-fn contractions_stay_whole_and_are_english_stopwords() {
+fn contractions_stay_whole_and_are_nltk_stopwords() {
     assert_eq!(tokens(&plain(), "Don't stop"), ["don't", "stop"]);
     assert_eq!(tokens(&plain(), "Don’t stop"), ["don't", "stop"]);
+    let nltk = analyzer(|c| {
+        c.stem = false;
+        c.stopwords = StopwordSpec::Language("nltk".into());
+    });
+    assert_eq!(tokens(&nltk, "Don't stop, it’s fine"), ["stop", "fine"]);
+    assert!(nltk.is_stopword("don't"));
+    // scikit-learn's list, the default, has no contractions (its tokenizer splits them).
     let english = analyzer(|c| c.stem = false);
-    assert_eq!(tokens(&english, "Don't stop, it’s fine"), ["stop", "fine"]);
-    assert!(english.is_stopword("don't"));
+    assert_eq!(
+        tokens(&english, "Don't stop, it’s fine"),
+        ["don't", "stop", "fine"]
+    );
+}
+
+#[test]
+fn english_is_scikit_learns_list_and_nltk_is_nltks() {
+    let english = analyzer(|c| c.stem = false);
+    assert_eq!(english.stopword_count(), 318);
+    assert_eq!(tokens(&english, "one would say they could get it"), ["say"]);
+    let nltk = analyzer(|c| {
+        c.stem = false;
+        c.stopwords = StopwordSpec::Language("nltk".into());
+    });
+    assert_eq!(nltk.stopword_count(), 198);
+    assert_eq!(
+        tokens(&nltk, "one would say they could get it"),
+        ["one", "would", "say", "could", "get"]
+    );
 }
 
 #[test]
@@ -197,8 +222,8 @@ fn stopwords_builtin_none_and_words() {
 
 #[test]
 fn stopwords_compared_before_stemming() {
-    // "doing" is a stopword; "does" stems to "doe" which is not, but "does" itself is.
-    let a = analyzer(|_| {});
+    // "doing" is an NLTK stopword; "does" stems to "doe" which is not, but "does" itself is.
+    let a = analyzer(|c| c.stopwords = StopwordSpec::Language("nltk".into()));
     assert_eq!(a.terms("doing does running"), ["run"]);
     // A stopword list entry that is a stem ("run") does not remove "running".
     let b = analyzer(|c| c.stopwords = StopwordSpec::Words(vec!["run".into()]));

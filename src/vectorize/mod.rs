@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
-use crate::atomic::write_atomic_path;
+use crate::atomic::StagedDir;
 use crate::corpus::Document;
 use crate::text::Analyzer;
 use crate::{Error, Result};
@@ -224,31 +224,104 @@ pub struct DocTermMatrix {
 }
 
 impl DocTermMatrix {
+    /// The names of the files [`DocTermMatrix::write_to_dir`] writes.
+    pub const FILES: [&'static str; 3] = ["matrix.mtx", "terms.tsv", "documents.tsv"];
+
     /// Writes `matrix.mtx`, `terms.tsv` and `documents.tsv` into `dir` (created if missing),
-    /// as `nmf-topics vectorize` does, and returns the three paths.
+    /// as `nmf-topics vectorize` does, and returns the three paths. The three files are
+    /// written into a staging folder and moved into place together ([`StagedDir`]), so an
+    /// interrupted run leaves the folder's previous files as they were.
     pub fn write_to_dir(&self, dir: &Path) -> Result<[PathBuf; 3]> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let paths = [
-            dir.join("matrix.mtx"),
-            dir.join("terms.tsv"),
-            dir.join("documents.tsv"),
-        ];
-        // The two small files are written while the matrix is formatted. Each file goes to a
-        // temporary name first and is renamed into place, so an interrupted run never leaves a
-        // half-written file.
+        let staged = StagedDir::new(dir)?;
+        self.write_files_into(staged.path())?;
+        staged.commit(&Self::FILES)?;
+        Ok(Self::FILES.map(|name| dir.join(name)))
+    }
+
+    /// Writes the three files of [`DocTermMatrix::write_to_dir`] straight into an existing
+    /// folder (a staging folder of the caller's), each under its final name.
+    pub fn write_files_into(&self, dir: &Path) -> Result<()> {
+        let paths = Self::FILES.map(|name| dir.join(name));
+        // The two small files are written while the matrix is formatted.
         let (matrix, (terms, documents)) = rayon::join(
-            || write_atomic_path(&paths[0], |tmp| crate::mtx::write_coordinate(tmp, &self.x)),
+            || crate::mtx::write_coordinate(&paths[0], &self.x),
             || {
                 (
-                    write_atomic_path(&paths[1], |tmp| write_terms_tsv(tmp, &self.terms)),
-                    write_atomic_path(&paths[2], |tmp| write_documents_tsv(tmp, &self.documents)),
+                    write_terms_tsv(&paths[1], &self.terms),
+                    write_documents_tsv(&paths[2], &self.documents),
                 )
             },
         );
         matrix?;
         terms?;
-        documents?;
-        Ok(paths)
+        documents
+    }
+
+    /// A matrix read from a Matrix Market file (`fit --matrix`), with its columns described by
+    /// a `terms.tsv` and its rows by a `documents.tsv` when given. Without a terms file the
+    /// columns are named `term_0`, `term_1`, … with their document frequencies counted from
+    /// the matrix ([`column_document_frequencies`]); without a documents file the rows are
+    /// `row_0`, `row_1`, … without labels. There is no idf.
+    ///
+    /// Errors ([`Error::Input`], naming the files): a malformed file, a terms file whose length
+    /// differs from the matrix's columns, a documents file whose length differs from its rows.
+    pub fn from_matrix_market(
+        matrix: &Path,
+        terms: Option<&Path>,
+        documents: Option<&Path>,
+    ) -> Result<DocTermMatrix> {
+        let x = crate::mtx::read_sparse(matrix)?;
+        let terms = match terms {
+            Some(p) => {
+                let t = read_terms_tsv(p)?;
+                if t.len() != x.cols() {
+                    return Err(Error::input(format!(
+                        "{}: {} terms, but {} has {} columns",
+                        p.display(),
+                        t.len(),
+                        matrix.display(),
+                        x.cols()
+                    )));
+                }
+                t
+            }
+            None => column_document_frequencies(&x)
+                .into_iter()
+                .enumerate()
+                .map(|(j, df)| Term {
+                    stem: format!("term_{j}"),
+                    surface: format!("term_{j}"),
+                    df,
+                })
+                .collect(),
+        };
+        let documents = match documents {
+            Some(p) => {
+                let d = read_documents_tsv(p)?;
+                if d.len() != x.rows() {
+                    return Err(Error::input(format!(
+                        "{}: {} documents, but {} has {} rows",
+                        p.display(),
+                        d.len(),
+                        matrix.display(),
+                        x.rows()
+                    )));
+                }
+                d
+            }
+            None => (0..x.rows())
+                .map(|i| DocInfo {
+                    id: format!("row_{i}"),
+                    label: None,
+                })
+                .collect(),
+        };
+        Ok(DocTermMatrix {
+            x,
+            terms,
+            documents,
+            idf: None,
+        })
     }
 
     /// The `n` terms in the most documents, most frequent first (ties: in column order),
@@ -269,6 +342,22 @@ impl DocTermMatrix {
             self.x.nnz() as f64 / cells
         }
     }
+}
+
+/// The document frequency of every column of `x`: the number of rows with a stored entry in
+/// it (explicit zeros count as stored; the Matrix Market reader drops them).
+pub fn column_document_frequencies(x: &CsMat<f64>) -> Vec<usize> {
+    let mut df = vec![0usize; x.cols()];
+    if x.is_csr() {
+        for &j in x.indices() {
+            df[j] += 1;
+        }
+    } else {
+        for (_, (_, j)) in x.iter() {
+            df[j] += 1;
+        }
+    }
+    df
 }
 
 /// Counts reported after vectorizing.
@@ -557,6 +646,27 @@ fn build_matrix(
         .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
 }
 
+/// How many of a document's words a fixed vocabulary knows (see [`transform_matrix`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Coverage {
+    /// Words of the document kept by the analyzer (stopwords, numbers and short tokens
+    /// removed), counted with repetition.
+    pub words: usize,
+    /// Those of them whose term is in the vocabulary.
+    pub known: usize,
+}
+
+impl Coverage {
+    /// `known / words`, or 1 for a document without words.
+    pub fn share(&self) -> f64 {
+        if self.words == 0 {
+            1.0
+        } else {
+            self.known as f64 / self.words as f64
+        }
+    }
+}
+
 /// Weights new documents against a fixed vocabulary (for `transform`): unknown terms are
 /// ignored; `idf` is used when the weighting is tf-idf.
 ///
@@ -571,6 +681,18 @@ pub fn vectorize_with_vocabulary(
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
 ) -> Result<CsMat<f64>> {
+    transform_matrix(docs, analyzer, terms, idf, opts).map(|(x, _)| x)
+}
+
+/// [`vectorize_with_vocabulary`], also returning for each document how many of its words the
+/// vocabulary knows (single words only: an n-gram is not a word of its own).
+pub fn transform_matrix(
+    docs: &[Document],
+    analyzer: &Analyzer,
+    terms: &[Term],
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+) -> Result<(CsMat<f64>, Vec<Coverage>)> {
     opts.check()?;
     if opts.weighting == Weighting::Tfidf {
         match idf {
@@ -610,7 +732,26 @@ pub fn vectorize_with_vocabulary(
         .collect::<Vec<_>>()
         .windows(2)
         .all(|w| w[0] < w[1]);
-    build_matrix(&counts, &col_of_rank, terms.len(), monotone, idf, opts)
+    let x = build_matrix(&counts, &col_of_rank, terms.len(), monotone, idf, opts)?;
+    let single_word: Vec<bool> = counts.terms.iter().map(|t| !t.contains(' ')).collect();
+    let mut coverage = Vec::with_capacity(counts.n_docs);
+    for chunk in &counts.chunks {
+        let mut at = 0;
+        for &len in &chunk.row_len {
+            let mut c = Coverage::default();
+            for &(rank, n) in &chunk.entries[at..at + len as usize] {
+                if single_word[rank as usize] {
+                    c.words += n as usize;
+                    if col_of_rank[rank as usize] != NO_COLUMN {
+                        c.known += n as usize;
+                    }
+                }
+            }
+            at += len as usize;
+            coverage.push(c);
+        }
+    }
+    Ok((x, coverage))
 }
 
 #[cfg(test)]

@@ -32,6 +32,19 @@ impl Run {
         self
     }
 
+    /// Panics unless stderr is exactly one line (the error) or, with `hint`, two.
+    #[track_caller]
+    pub fn one_line_error(&self) -> &Self {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let ok = match lines.as_slice() {
+            [one] => one.starts_with("nmf-topics: error: "),
+            [one, hint] => one.starts_with("nmf-topics: error: ") && hint.starts_with("hint: "),
+            _ => false,
+        };
+        assert!(ok, "expected a one-line error\n--- stderr\n{}", self.stderr);
+        self
+    }
+
     /// Panics unless stderr contains `needle`.
     #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Self {
@@ -44,14 +57,45 @@ impl Run {
     }
 }
 
+/// The binary under test: this build's, or the one `NMF_TOPICS_TEST_BIN` names (to run the
+/// tests against another build, such as the one before a change).
+pub fn bin() -> PathBuf {
+    std::env::var_os("NMF_TOPICS_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nmf-topics")))
+}
+
+/// A command running the binary with `args` in `dir`.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(dir).args(args);
+    cmd
+}
+
+/// Runs a prepared command to completion.
+pub fn run_command(cmd: &mut Command) -> Run {
+    Run::from(cmd.output().expect("the binary runs"))
+}
+
 /// Runs `nmf-topics args...` in `dir` with extra environment variables.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nmf-topics"));
-    cmd.current_dir(dir).args(args);
+    let mut cmd = command(dir, args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    Run::from(cmd.output().expect("the binary runs"))
+    run_command(&mut cmd)
+}
+
+/// Runs the binary under `ulimit -v` (KiB of address space), so that a run that would
+/// allocate without bound fails instead of exhausting the machine.
+pub fn run_limited(dir: &Path, args: &[&str], kib: u64) -> Run {
+    let mut cmd = Command::new("sh");
+    cmd.current_dir(dir)
+        .arg("-c")
+        .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+        .arg(bin())
+        .args(args);
+    run_command(&mut cmd)
 }
 
 /// Runs `nmf-topics args...` in `dir`.

@@ -1,0 +1,521 @@
+//! The validated configuration of a run, built from the raw arguments before any work starts.
+//!
+//! Every option check lives here, in one place: values (through the library's own checks, so
+//! its messages reach the user unchanged), combinations of options, the output folder (created,
+//! or refused at once naming `--out`), and the small files options name (stopword list, W0/H0,
+//! the model of `transform`). A run that gets past [`Config::from_args`] fails afterwards only
+//! on its inputs or at run time.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::ArgMatches;
+
+use nmf_topics::corpus::CorpusOptions;
+use nmf_topics::nmf::{AlsVariant, Init, NmfParams, NmfValidParams, Solver};
+use nmf_topics::report::model::ModelFile;
+use nmf_topics::report::OutputOptions;
+use nmf_topics::text::{Analyzer, AnalyzerConfig, StopwordSpec};
+use nmf_topics::vectorize::{DfBound, VectorizeOptions};
+use nmf_topics::{memory, mtx, Error};
+
+use super::args::{
+    given_options, AnalysisArgs, Cli, Command, CommonArgs, CorpusArgs, FitArgs, NmfArgs,
+    TransformArgs, VectorizeArgs,
+};
+use super::ui::Ui;
+
+/// A validated run of one command.
+pub enum Config {
+    /// `vectorize`.
+    Vectorize(Box<VectorizeConfig>),
+    /// `fit`.
+    Fit(Box<FitConfig>),
+    /// `transform`.
+    Transform(Box<TransformConfig>),
+}
+
+/// Text inputs and how they become a matrix.
+pub struct TextInputs {
+    /// The inputs as given.
+    pub inputs: Vec<PathBuf>,
+    /// How they are read.
+    pub corpus: CorpusOptions,
+    /// The analysis chain.
+    pub analyzer: Analyzer,
+    /// Vocabulary and weighting.
+    pub vectorize: VectorizeOptions,
+}
+
+/// `vectorize`.
+pub struct VectorizeConfig {
+    /// Messages and progress.
+    pub ui: Ui,
+    /// What to read and how.
+    pub text: TextInputs,
+    /// The output folder (exists and is writable).
+    pub out: PathBuf,
+}
+
+/// Where `fit` takes its matrix from.
+pub enum FitInput {
+    /// Text, analyzed and weighted.
+    Text(Box<TextInputs>),
+    /// A Matrix Market file with optional descriptions of its columns and rows.
+    Matrix {
+        /// The matrix.
+        matrix: PathBuf,
+        /// Its terms (given, or `terms.tsv` found beside the matrix).
+        terms: Option<PathBuf>,
+        /// Its documents (given, or `documents.tsv` found beside the matrix).
+        documents: Option<PathBuf>,
+    },
+}
+
+/// `fit`.
+pub struct FitConfig {
+    /// Messages and progress.
+    pub ui: Ui,
+    /// The matrix to factorize.
+    pub input: FitInput,
+    /// The output folder (exists and is writable).
+    pub out: PathBuf,
+    /// The parameters as recorded in the outputs (without W0/H0).
+    pub recorded: NmfParams,
+    /// The validated parameters the fit consumes (with W0/H0 for `--init custom`).
+    pub params: NmfValidParams,
+    /// What the output files list.
+    pub output: OutputOptions,
+}
+
+/// `transform`.
+pub struct TransformConfig {
+    /// Messages and progress.
+    pub ui: Ui,
+    /// The model file read.
+    pub model_path: PathBuf,
+    /// The model.
+    pub model: ModelFile,
+    /// The model's analysis chain.
+    pub analyzer: Analyzer,
+    /// The model's vocabulary and weighting options.
+    pub vectorize: VectorizeOptions,
+    /// The parameters of the solve for W.
+    pub params: NmfValidParams,
+    /// The new documents.
+    pub inputs: Vec<PathBuf>,
+    /// How they are read.
+    pub corpus: CorpusOptions,
+    /// The CSV file to write (its folder exists and is writable).
+    pub out: PathBuf,
+}
+
+impl Config {
+    /// Checks every option of `cli` (with `matches`, which tell the options typed from the
+    /// defaults) and builds the configuration. Sets up the thread pool.
+    pub fn from_args(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Config> {
+        let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
+        Ok(match cli.command {
+            Command::Vectorize(a) => Config::Vectorize(Box::new(vectorize_config(a)?)),
+            Command::Fit(a) => Config::Fit(Box::new(fit_config(*a, sub)?)),
+            Command::Transform(a) => Config::Transform(Box::new(transform_config(a)?)),
+        })
+    }
+}
+
+/// `--threads` and `--quiet`.
+fn common(c: &CommonArgs) -> anyhow::Result<Ui> {
+    if let Some(n) = c.threads {
+        if n == 0 {
+            return Err(Error::input("--threads must be at least 1").into());
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("cannot start the thread pool")?;
+    }
+    Ok(Ui::new(c.quiet))
+}
+
+fn vectorize_config(a: VectorizeArgs) -> anyhow::Result<VectorizeConfig> {
+    let ui = common(&a.common)?;
+    let text = text_inputs(&a.inputs, &a.corpus, &a.analysis)?;
+    prepare_out_dir(&a.out)?;
+    Ok(VectorizeConfig {
+        ui,
+        text,
+        out: a.out,
+    })
+}
+
+fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
+    let ui = common(&a.common)?;
+    let mut params = nmf_params(&a.nmf)?;
+    let lambda = a.output.relevance_lambda;
+    if !(0.0..=1.0).contains(&lambda) {
+        return Err(Error::input(format!(
+            "--relevance-lambda must be in [0, 1] (got {lambda})"
+        ))
+        .into());
+    }
+    let output = OutputOptions {
+        top_terms: a.output.top_terms,
+        top_documents: a.output.top_documents,
+        relevance_lambda: lambda,
+        save_factors: a.output.save_factors,
+        ..OutputOptions::default()
+    };
+
+    let input = match &a.matrix {
+        Some(matrix) => matrix_input(&ui, &a, matrix, matches, params.k)?,
+        None => FitInput::Text(Box::new(text_inputs(&a.inputs, &a.corpus, &a.analysis)?)),
+    };
+    prepare_out_dir(&a.out)?;
+
+    // The parameters as recorded in the outputs; the factors W0/H0 live only in `params`,
+    // which the fit consumes, so they do not stay in memory while the outputs are written.
+    let recorded = params.clone();
+    if let (Init::Custom, Some(w0), Some(h0)) = (params.init, &a.nmf.w0, &a.nmf.h0) {
+        params.w0 = Some(mtx::read_dense(w0)?);
+        params.h0 = Some(mtx::read_dense(h0)?);
+    }
+    let params = params.check()?;
+    Ok(FitConfig {
+        ui,
+        input,
+        out: a.out,
+        recorded,
+        params,
+        output,
+    })
+}
+
+/// Text inputs with their options checked and the analyzer built (a stopword file read).
+fn text_inputs(
+    inputs: &[PathBuf],
+    corpus: &CorpusArgs,
+    analysis_args: &AnalysisArgs,
+) -> anyhow::Result<TextInputs> {
+    let (analyzer, vectorize) = analysis(analysis_args)?;
+    let corpus = corpus_options(corpus)?;
+    Ok(TextInputs {
+        inputs: inputs.to_vec(),
+        corpus,
+        analyzer: Analyzer::new(&analyzer)?,
+        vectorize,
+    })
+}
+
+/// `fit --matrix`: no text-only option given, the size line read (the matrix and `k` factors
+/// must fit in memory), the terms and documents files found.
+fn matrix_input(
+    ui: &Ui,
+    a: &FitArgs,
+    matrix: &Path,
+    matches: &ArgMatches,
+    k: usize,
+) -> anyhow::Result<FitInput> {
+    let mut text_only = given_options::<AnalysisArgs>(matches);
+    text_only.extend(given_options::<CorpusArgs>(matches));
+    if !text_only.is_empty() {
+        return Err(Error::input(format!(
+            "{} {} only to text inputs, not to --matrix (the matrix is already analyzed and \
+             weighted)",
+            text_only.join(", "),
+            if text_only.len() == 1 {
+                "applies"
+            } else {
+                "apply"
+            }
+        ))
+        .into());
+    }
+    let (rows, cols, _) = mtx::read_size(matrix)?;
+    check_factor_memory(k, rows, cols)?;
+    let terms = beside(
+        ui,
+        matrix,
+        a.terms.clone(),
+        "terms.tsv",
+        "--terms",
+        "columns",
+        "topics' terms will be named term_0, term_1, …",
+    );
+    let documents = beside(
+        ui,
+        matrix,
+        a.documents.clone(),
+        "documents.tsv",
+        "--documents",
+        "rows",
+        "documents will be named row_0, row_1, …",
+    );
+    Ok(FitInput::Matrix {
+        matrix: matrix.to_path_buf(),
+        terms,
+        documents,
+    })
+}
+
+/// Refuses a `-k` whose factors for `n` documents × `m` terms cannot fit in memory (see
+/// [`memory::factor_bytes`]), before anything is allocated for them.
+pub fn check_factor_memory(k: usize, n: usize, m: usize) -> anyhow::Result<()> {
+    memory::check(
+        &format!("-k {k}: W and H for {n} documents × {m} terms"),
+        memory::factor_bytes(n, m, k),
+    )?;
+    Ok(())
+}
+
+/// `--terms` / `--documents` of `fit --matrix`: the option's file, else `name` beside the
+/// matrix when it exists (said on stderr), else nothing (with a warning saying `fallback`).
+fn beside(
+    ui: &Ui,
+    matrix: &Path,
+    given: Option<PathBuf>,
+    name: &str,
+    option: &str,
+    what: &str,
+    fallback: &str,
+) -> Option<PathBuf> {
+    if given.is_some() {
+        return given;
+    }
+    let candidate = matrix.with_file_name(name);
+    if candidate.is_file() {
+        ui.info(&format!(
+            "{what} of the matrix: {} (found beside it; {option} names another file)",
+            candidate.display()
+        ));
+        Some(candidate)
+    } else {
+        ui.warn(&format!(
+            "no {option} and no {name} beside {}: {fallback}",
+            matrix.display()
+        ));
+        None
+    }
+}
+
+/// The unchecked parameters of `fit`; the values are checked here (by the library's own
+/// check, with `--init custom` standing in for its factors), the factors read later.
+fn nmf_params(a: &NmfArgs) -> anyhow::Result<NmfParams> {
+    let mut p = NmfParams::new(a.k);
+    p.loss = a.loss.into();
+    p.solver = a.solver.map(Solver::from);
+    p.shuffle = a.shuffle;
+    p.als_variant = a.als_variant.map(AlsVariant::from);
+    p.init = a.init.into();
+    p.alpha_w = a.alpha_w;
+    p.alpha_h = a.alpha_h;
+    p.l1_ratio = a.l1_ratio;
+    p.max_iter = a.max_iter;
+    p.tol = a.tol;
+    p.seed = a.seed;
+    if p.init == Init::Custom {
+        if a.w0.is_none() || a.h0.is_none() {
+            return Err(Error::input("--init custom needs both --w0 and --h0").into());
+        }
+    } else if a.w0.is_some() || a.h0.is_some() {
+        return Err(Error::input("--w0 and --h0 are used only with --init custom").into());
+    }
+    let mut probe = p.clone();
+    if probe.init == Init::Custom {
+        probe.init = Init::default();
+    }
+    probe.check()?;
+    Ok(p)
+}
+
+fn transform_config(a: TransformArgs) -> anyhow::Result<TransformConfig> {
+    let ui = common(&a.common)?;
+    let corpus = corpus_options(&a.corpus)?;
+    if let Some(n) = a.max_iter {
+        if n == 0 {
+            return Err(Error::input("--max-iter must be at least 1").into());
+        }
+    }
+    prepare_out_file(&a.out)?;
+    let model_path = model_file(&a.model)?;
+    let model = ModelFile::read(&model_path)?;
+    let (Some(analyzer), Some(vectorize)) = (&model.analyzer, &model.vectorize) else {
+        return Err(Error::input(format!(
+            "{}: the model was fitted on a matrix, not on text, so it cannot analyze new documents",
+            model_path.display()
+        ))
+        .into());
+    };
+    let analyzer = Analyzer::new(analyzer)
+        .with_context(|| format!("{}: analyzer settings", model_path.display()))?;
+    let vectorize = vectorize.clone();
+    let mut params = model.nmf_params();
+    if let Some(n) = a.max_iter {
+        params.max_iter = n;
+    }
+    if let Some(t) = a.tol {
+        params.tol = t;
+    }
+    let params = params.check()?;
+    Ok(TransformConfig {
+        ui,
+        model_path,
+        model,
+        analyzer,
+        vectorize,
+        params,
+        inputs: a.inputs,
+        corpus,
+        out: a.out,
+    })
+}
+
+/// `--model`: a model file, or a folder holding `model.json`.
+fn model_file(given: &Path) -> anyhow::Result<PathBuf> {
+    if !given.is_dir() {
+        return Ok(given.to_path_buf());
+    }
+    let path = given.join("model.json");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::input(format!(
+            "--model {}: this folder holds no model.json (give the --out folder of fit, or the \
+             model.json in it)",
+            given.display()
+        ))
+        .into())
+    }
+}
+
+/// The analysis and weighting options, checked by the library.
+fn analysis(a: &AnalysisArgs) -> anyhow::Result<(AnalyzerConfig, VectorizeOptions)> {
+    let opts = VectorizeOptions {
+        min_df: DfBound::parse_option("--min-df", &a.min_df)?,
+        max_df: DfBound::parse_option("--max-df", &a.max_df)?,
+        max_features: a.max_features,
+        weighting: a.weighting.into(),
+        sublinear_tf: a.sublinear_tf,
+        norm: a.norm.into(),
+        smooth_idf: !a.no_smooth_idf,
+    };
+    opts.check()?;
+    let language = a.language.trim().to_lowercase();
+    let config = AnalyzerConfig {
+        stopwords: StopwordSpec::from_option(a.stopwords.as_deref(), &language)?,
+        language,
+        stem: !a.no_stem,
+        min_token_len: a.min_token_len,
+        keep_numbers: a.keep_numbers,
+        ngram_max: a.ngram_max,
+    };
+    Ok((config, opts))
+}
+
+/// How inputs are read (the globs checked).
+fn corpus_options(a: &CorpusArgs) -> anyhow::Result<CorpusOptions> {
+    let opts = CorpusOptions {
+        extensions: a
+            .ext
+            .iter()
+            .map(|e| e.trim().trim_start_matches('.').to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect(),
+        text_field: a.text_field.clone(),
+        id_field: a.id_field.clone(),
+        label_field: a.label_field.clone(),
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
+        keep_boilerplate: a.keep_boilerplate,
+    };
+    opts.check()?;
+    Ok(opts)
+}
+
+/// Makes sure the output folder `--out DIR` can receive the outputs: creates it when missing,
+/// else checks that it is a folder this process can write in.
+fn prepare_out_dir(dir: &Path) -> anyhow::Result<()> {
+    prepare_dir("--out", dir, dir)
+}
+
+/// `prepare_out_dir` for `dir`, with errors naming `option shown`.
+fn prepare_dir(option: &str, shown: &Path, dir: &Path) -> anyhow::Result<()> {
+    let bad = |why: String| -> anyhow::Result<()> {
+        Err(Error::input(format!("{option} {}: {why}", shown.display())).into())
+    };
+    // The folder itself when it is what the option names, else "its folder D".
+    let it = if shown == dir {
+        "the folder".to_string()
+    } else {
+        format!("its folder {}", dir.display())
+    };
+    let not_a_folder = |p: &Path| {
+        if p == shown {
+            "exists and is not a folder".to_string()
+        } else {
+            format!("{} exists and is not a folder", p.display())
+        }
+    };
+    match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => bad(not_a_folder(dir)),
+        Ok(_) => {
+            let probe = dir.join(format!(".nmf-topics-probe-{}", std::process::id()));
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+            {
+                Ok(_) => {
+                    let _ = fs::remove_file(&probe);
+                    Ok(())
+                }
+                Err(e) => bad(format!("cannot write in {it}: {}", os_message(&e))),
+            }
+        }
+        Err(_) => {
+            // The nearest part of the path that exists says why it cannot be created.
+            let existing = dir
+                .ancestors()
+                .skip(1)
+                .find(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_ok());
+            if let Some(file) = existing.filter(|p| !p.is_dir()) {
+                return bad(not_a_folder(file));
+            }
+            match fs::create_dir_all(dir) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let inside = existing
+                        .map(|p| format!(" in {}", p.display()))
+                        .unwrap_or_default();
+                    bad(format!("cannot create {it}{inside}: {}", os_message(&e)))
+                }
+            }
+        }
+    }
+}
+
+/// `--out FILE.csv` of `transform`: not a folder, and in a folder that exists (created when
+/// missing) and can be written.
+fn prepare_out_file(file: &Path) -> anyhow::Result<()> {
+    if file.is_dir() {
+        return Err(Error::input(format!(
+            "--out {}: is a folder; give the name of the CSV file to write",
+            file.display()
+        ))
+        .into());
+    }
+    let parent = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    prepare_dir("--out", file, parent)
+}
+
+/// An OS error without Rust's ` (os error N)` suffix.
+fn os_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
