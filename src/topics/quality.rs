@@ -1,0 +1,1 @@
+//! Judging topics: coherence, diversity, agreement with labels, stability.
