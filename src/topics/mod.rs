@@ -390,7 +390,7 @@ mod tests {
     use super::*;
     use crate::nmf::Metrics;
     use crate::vectorize::{DocInfo, Term};
-    use ndarray::{array, Array1};
+    use ndarray::array;
     use sprs::TriMat;
 
     fn dtm(x: Array2<f64>, words: &[&str]) -> DocTermMatrix {

@@ -1,1 +1,0 @@
-//! Judging topics: coherence, diversity, agreement with labels, stability.
