@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use crate::corpus::Document;
 use crate::nmf::{NmfModel, NmfParams};
-use crate::text::AnalyzerConfig;
+use crate::restarts::RestartSummary;
+use crate::text::{Analyzer, AnalyzerConfig};
+use crate::topics::quality::{self, FitQuality, QualityOptions, TokenStreams};
 use crate::topics::{TopicOptions, TopicSet};
 use crate::vectorize::{DocTermMatrix, VectorizeOptions};
 use crate::{Error, Result};
@@ -45,6 +47,48 @@ pub struct FitRun<'a> {
     pub analyzer: Option<&'a AnalyzerConfig>,
     /// The vectorizing options, when the input was text.
     pub vectorize: Option<&'a VectorizeOptions>,
+}
+
+/// What a fit can add to its outputs beyond the model: its quality measures and its restarts.
+/// Both optional, so a plain single fit writes what it always wrote (plus the quality, which
+/// [`write_fit_outputs`] measures itself).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FitExtras<'a> {
+    /// The quality measures; measured by [`write_fit_outputs_with`] when `None`.
+    pub quality: Option<&'a FitQuality>,
+    /// The restarts, for a fit that kept the best of several ([`crate::restarts`]).
+    pub restarts: Option<&'a RestartSummary>,
+}
+
+/// The quality measures of a run ([`quality::evaluate`] with the default options): coherence
+/// of each topic's top 10 words on the run's matrix, the window NPMI when the run has the
+/// texts and the analyzer (the texts are re-analyzed once into [`TokenStreams`]; skipped when
+/// their number differs from the matrix's rows), diversity, and the agreement with the labels
+/// when documents have labels.
+///
+/// Errors: a model whose H does not match the matrix ([`Error::Input`]).
+pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
+    let labels: Vec<Option<&str>> = run
+        .dtm
+        .documents
+        .iter()
+        .map(|d| d.label.as_deref())
+        .collect();
+    let has_labels = labels.iter().any(Option::is_some);
+    let streams = match (run.documents, run.analyzer) {
+        (Some(docs), Some(config)) if docs.len() == run.dtm.x.rows() => Analyzer::new(config)
+            .and_then(|a| TokenStreams::from_documents(docs, &a, &run.dtm.terms))
+            .ok(),
+        _ => None,
+    };
+    quality::evaluate(
+        &run.dtm.x,
+        run.model.h.view(),
+        &set.dominant,
+        has_labels.then_some(labels.as_slice()),
+        streams.as_ref(),
+        &QualityOptions::default(),
+    )
 }
 
 /// Options of the writers.
@@ -104,6 +148,8 @@ pub const OUTPUT_FILES: [&str; 7] = [
 /// topics.json, doc_topics.csv, topic_terms.csv, model.json, report.html, and with
 /// `save_factors` W.mtx and H.mtx.
 ///
+/// The quality measures ([`fit_quality`]) go into topics.json and the report.
+///
 /// Errors: shapes of the model that do not match the matrix or a λ outside [0, 1]
 /// ([`Error::Input`]); a file that cannot be written ([`Error::Io`]).
 pub fn write_fit_outputs(
@@ -111,12 +157,36 @@ pub fn write_fit_outputs(
     run: &FitRun<'_>,
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>> {
+    write_fit_outputs_with(dir, run, opts, &FitExtras::default())
+}
+
+/// [`write_fit_outputs`] for a fit with restarts or precomputed quality measures: the
+/// restarts' spread of objectives, the winner, stability and per-topic stability go into
+/// topics.json and the report. The quality is measured here unless `extras` has it.
+pub fn write_fit_outputs_with(
+    dir: &Path,
+    run: &FitRun<'_>,
+    opts: &OutputOptions,
+    extras: &FitExtras<'_>,
+) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let set = TopicSet::from_model(run.dtm, run.model, run.documents, &opts.topic_options())?;
+    let measured;
+    let quality = match extras.quality {
+        Some(q) => q,
+        None => {
+            measured = fit_quality(run, &set)?;
+            &measured
+        }
+    };
+    let extras = FitExtras {
+        quality: Some(quality),
+        restarts: extras.restarts,
+    };
     let mut written = Vec::new();
 
     let path = dir.join("topics.json");
-    json::write_topics_json(&path, run, &set, opts)?;
+    json::write_topics_json_with(&path, run, &set, opts, &extras)?;
     written.push(path);
 
     let path = dir.join("doc_topics.csv");
@@ -132,7 +202,7 @@ pub fn write_fit_outputs(
     written.push(path);
 
     let path = dir.join("report.html");
-    let page = html::render_report(run, &set, opts, dir)?;
+    let page = html::render_report_with(run, &set, opts, dir, &extras)?;
     write_atomic(&path, |w| {
         w.write_all(page.as_bytes())
             .map_err(|e| Error::io(&path, e))
