@@ -20,6 +20,8 @@ use nmf_topics::vectorize::{
 };
 use nmf_topics::{mtx, Error};
 
+mod sweep;
+
 /// Turn folders of documents into topics with non-negative matrix factorization.
 #[derive(Debug, Parser)]
 #[command(name = "nmf-topics", version, about, propagate_version = true)]
@@ -36,6 +38,8 @@ enum Command {
     Fit(Box<FitCmd>),
     /// Score new documents with a fitted model (the model.json that `fit` wrote).
     Transform(TransformCmd),
+    /// Fit a range of k (with restarts), measure each fit and recommend a k.
+    Sweep(Box<sweep::SweepCmd>),
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +121,9 @@ struct FitCmd {
     /// Also write the factors as DIR/W.mtx and DIR/H.mtx.
     #[arg(long)]
     save_factors: bool,
+    /// Fit R times (seeds seed..seed+R−1, random starts after the first) and keep the best.
+    #[arg(long, default_value_t = 1, value_name = "R")]
+    restarts: usize,
     #[command(flatten)]
     corpus: CorpusArgs,
     #[command(flatten)]
@@ -315,6 +322,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Vectorize(cmd) => run_vectorize(cmd),
         Command::Fit(cmd) => run_fit(*cmd),
         Command::Transform(cmd) => run_transform(cmd),
+        Command::Sweep(cmd) => sweep::run_sweep(*cmd),
     }
 }
 
@@ -562,6 +570,7 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
 
     // Validate the parameters before any work on the inputs.
     let valid = params.check()?;
+    nmf_topics::restarts::check_restarts(cmd.restarts)?;
 
     // Inputs: text (analysis + vectorizing) or a Matrix Market file.
     let analyzer_config;
@@ -600,7 +609,16 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         }
     };
     // Consumes the parameters: a custom W0 becomes W instead of being copied.
-    let model = valid.into_fit(&dtm.x, &mut progress)?;
+    let (model, restarts) = if cmd.restarts > 1 {
+        let fits =
+            nmf_topics::restarts::fit_restarts(&dtm.x, &valid, cmd.restarts, &mut |_, i, o| {
+                progress(i, o)
+            })?;
+        let summary = fits.summary();
+        (fits.best, Some(summary))
+    } else {
+        (valid.into_fit(&dtm.x, &mut progress)?, None)
+    };
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
@@ -622,7 +640,11 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         ..OutputOptions::default()
     };
     create_dir(&cmd.out)?;
-    report::write_fit_outputs(&cmd.out, &run, &out_opts)?;
+    let extras = report::FitExtras {
+        quality: None,
+        restarts: restarts.as_ref(),
+    };
+    report::write_fit_outputs_with(&cmd.out, &run, &out_opts, &extras)?;
 
     if !cmd.common.quiet {
         let mut out = std::io::stdout().lock();

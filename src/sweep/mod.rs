@@ -59,7 +59,9 @@ use sprs::CsMat;
 use crate::nmf::init::nndsvd_from_svd;
 use crate::nmf::svd::{randomized_svd, TruncatedSvd};
 use crate::nmf::{Init, NmfModel, NmfParams};
-use crate::restarts::{better, check_restarts, restart_params, RestartRun, Restarts};
+use crate::restarts::{
+    better, check_restarts, restart_params, RestartRun, RestartSummary, Restarts,
+};
 use crate::topics::quality::{self, LabelAgreement, QualityOptions, TokenStreams};
 use crate::{Error, Result};
 
@@ -351,6 +353,8 @@ pub struct SweepResult {
     pub parallel_fits: usize,
     /// With [`SweepOptions::keep_models`]: each finished k's best model, ascending k.
     pub models: Vec<(usize, NmfModel)>,
+    /// Each finished k's restarts (objectives, winner, per-topic stability), ascending k.
+    pub summaries: Vec<(usize, RestartSummary)>,
 }
 
 impl SweepResult {
@@ -551,6 +555,7 @@ pub fn sweep(
     let measure_start = Instant::now();
     let mut rows = Vec::new();
     let mut models = Vec::new();
+    let mut summaries = Vec::new();
     for (slot, &k) in slots.into_iter().zip(&ks) {
         let mut slot = slot.into_inner().expect("no panics while held");
         if slot.runs.len() < opts.restarts {
@@ -600,6 +605,7 @@ pub fn sweep(
             measure_seconds,
         });
         progress(&SweepEvent::Measured { k });
+        summaries.push((k, fits.summary()));
         if opts.keep_models {
             models.push((k, fits.best));
         }
@@ -622,6 +628,7 @@ pub fn sweep(
         },
         parallel_fits: workers,
         models,
+        summaries,
     })
 }
 

@@ -706,6 +706,7 @@ mod tests {
             timing: SweepTiming::default(),
             parallel_fits: 2,
             models: Vec::new(),
+            summaries: Vec::new(),
         }
     }
 
