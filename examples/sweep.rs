@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let t = Instant::now();
-    let c = corpus::load(&[folder.clone()], &CorpusOptions::default())?;
+    let c = corpus::load(std::slice::from_ref(&folder), &CorpusOptions::default())?;
     let analyzer = Analyzer::new(&AnalyzerConfig::default())?;
     let (dtm, _) = vectorize::vectorize(&c.documents, &analyzer, &vo)?;
     let vectorizing = t.elapsed().as_secs_f64();

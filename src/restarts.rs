@@ -8,7 +8,7 @@
 //! the lowest objective wins (the lowest restart on ties; a non-finite objective never wins
 //! over a finite one).
 //!
-//! The runs are then compared ([`crate::topics::quality::stability`]): the stability of the
+//! The runs are then compared ([`mod@crate::topics::quality::stability`]): the stability of the
 //! topics (Hungarian matching on the cosine similarity of the rows of H; per topic of the
 //! winner) and Brunet's cophenetic correlation of the consensus of the documents' dominant
 //! topics. Only the winner's W is kept; of the other runs the H and the dominant topics.
@@ -300,7 +300,7 @@ mod tests {
     fn best_of_restarts_and_stability() {
         let x = planted();
         let params = NmfParams::new(3).max_iter(300).check().unwrap();
-        let mut calls = vec![0usize; 3];
+        let mut calls = [0usize; 3];
         let fits = fit_restarts(&x, &params, 3, &mut |r, _, _| calls[r] += 1).unwrap();
         assert!(calls.iter().all(|&c| c > 0));
         assert_eq!(fits.runs.len(), 3);

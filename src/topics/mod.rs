@@ -8,7 +8,7 @@
 //!   document weights that falls on t (documents with all-zero rows contribute nothing);
 //! - **term distributions**: p(w | t) = H(t,w) / Σ_w' H(t,w') and the corpus term share
 //!   p(w) = Σ_d X(d,w) / Σ_d Σ_w' X(d,w');
-//! - **relevance** ([`relevance`]; Sievert & Shirley 2014, pyLDAvis):
+//! - **relevance** ([`mod@relevance`]; Sievert & Shirley 2014, pyLDAvis):
 //!   relevance(w | t) = λ·ln p(w|t) + (1 − λ)·ln(p(w|t) / p(w)); λ = 1 ranks by weight,
 //!   λ = 0 by lift;
 //! - **top terms** (surface forms shown, stems kept), a **label** (the three best words),

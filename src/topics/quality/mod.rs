@@ -6,7 +6,7 @@
 //!   [`score_word_lists`] for scoring any word lists (another tool's topics) on the same matrix;
 //! - [`agreement`]: purity, entropy, NMI and the adjusted Rand index of the dominant topics
 //!   against labels;
-//! - [`stability`]: Hungarian matching of topics between fits, stability, consensus and
+//! - [`mod@stability`]: Hungarian matching of topics between fits, stability, consensus and
 //!   Brunet's cophenetic correlation.
 //!
 //! [`evaluate`] computes everything a single fit gets in `topics.json` and the report.
