@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Peer comparison: scikit-learn's NMF(solver='mu') vs `nmf-topics fit` on the same matrix.
+"""Peer comparison: scikit-learn's NMF vs `nmf-topics fit` on the same matrix.
+
+Two modes. The default compares seconds per iteration of the multiplicative updates
+(scikit-learn's solver='mu' against `--solver mu`); `--quality` compares time to quality
+against scikit-learn's coordinate descent (solver='cd'), described at the end.
 
 Both run on the same Matrix Market file with the same fixed custom initialization (seeded,
 written as W0.mtx / H0.mtx in Matrix Market array format), tol = 0 and the same number of
@@ -16,6 +20,17 @@ process (GNU time's %M, measured per child).
 
 Without the matrix file, a synthetic uniformly random sparse matrix of 59000 x 20000 with about
 2.5M stored entries (seeded) is written to the work directory and used instead.
+
+--quality (Frobenius loss, the same custom start): scikit-learn's NMF(solver="cd",
+shuffle=False) runs from the start to its own convergence (tol 1e-4); its final objective
+L* = reconstruction_err_^2 / 2 and its whole fit time T are noted. Each of our solvers
+(--solvers, default mu,hals,als) then runs with tol 0 for a fixed number of iterations
+(--quality-iters, per solver) and, from its loss history and seconds per iteration, the
+script reports the time to reach (a) L*·(1 + 1e-3) and (b) L*·(1 + 1e-6), each as a share of
+T, and one iteration's time against scikit-learn cd's (T / n_iter) and against our MU's.
+Rounds alternate the sides (--reps); figures are medians over the rounds.
+
+    python3 benches/peer_nmf.py --matrix data/debian-matrix/matrix.mtx --quality --reps 3
 """
 import argparse
 import json
@@ -43,14 +58,18 @@ def sklearn_worker(args):
     w0 = np.ascontiguousarray(scipy.io.mmread(args.w0), dtype=np.float64)
     h0 = np.ascontiguousarray(scipy.io.mmread(args.h0), dtype=np.float64)
     loss = "kullback-leibler" if args.loss == "kl" else "frobenius"
-    model = NMF(
-        n_components=args.k,
-        solver="mu",
-        init="custom",
-        beta_loss=loss,
-        tol=0.0,
-        max_iter=args.iters,
-    )
+    if args.sk_solver == "cd":
+        model = NMF(n_components=args.k, solver="cd", shuffle=False, init="custom",
+                    beta_loss="frobenius", tol=args.sk_tol, max_iter=args.iters)
+    else:
+        model = NMF(
+            n_components=args.k,
+            solver="mu",
+            init="custom",
+            beta_loss=loss,
+            tol=0.0,
+            max_iter=args.iters,
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
@@ -163,6 +182,88 @@ def run_pair(args, loss, matrix, w0, h0, work):
     return row
 
 
+def ours_history(args, solver, iters, matrix, w0, h0, work):
+    """One `nmf-topics fit --solver SOLVER --tol 0` run: (loss history, seconds per iteration)."""
+    out = os.path.join(work, f"ours_q_{solver}")
+    cmd = [args.bin, "fit", "--matrix", matrix, "-k", str(args.k), "--init", "custom",
+           "--w0", w0, "--h0", h0, "--solver", solver, "--loss", "frobenius", "--tol", "0",
+           "--max-iter", str(iters), "--out", out, "--quiet"]
+    code, _, _, err = run_child(cmd)
+    if code != 0:
+        print(f"nmf-topics --solver {solver} failed with exit code {code}:\n{err}")
+        return None
+    with open(os.path.join(out, "topics.json")) as f:
+        r = json.load(f)
+    return r["fit"]["loss_history"], r["fit"]["seconds_per_iteration"]
+
+
+def first_at_or_below(history, target):
+    """Iterations needed (1-based) to bring the objective to `target` or below, else None."""
+    for t, v in enumerate(history):
+        if v <= target:
+            return t + 1
+    return None
+
+
+def quality(args, matrix, w0, h0, work):
+    solvers = args.solvers.split(",")
+    iters = dict(mu=300, hals=150, als=80)
+    for kv in filter(None, args.quality_iters.split(",")):
+        name, n = kv.split("=")
+        iters[name] = int(n)
+    rounds = []
+    for rep in range(args.reps):
+        out = os.path.join(work, "sklearn_cd.json")
+        cmd = [sys.executable, HERE, "--worker", "sklearn", "--sk-solver", "cd", "--sk-tol",
+               str(args.sk_tol), "--matrix", matrix, "--w0", w0, "--h0", h0, "--loss",
+               "frobenius", "--iters", "1000", "-k", str(args.k), "--out", out]
+        code, rss, wall, err = run_child(cmd)
+        if code != 0:
+            print(f"sklearn cd failed with exit code {code}:\n{err}")
+            return
+        with open(out) as f:
+            sk = json.load(f)
+        row = {"T": sk["seconds"], "n_iter": sk["iterations"],
+               "L": 0.5 * sk["reconstruction_error"] ** 2, "version": sk["sklearn_version"]}
+        for s in solvers:
+            h = ours_history(args, s, iters.get(s, 100), matrix, w0, h0, work)
+            if h is not None:
+                row[s] = h
+        rounds.append(row)
+        print(f"round {rep + 1}: sklearn cd {row['n_iter']} iterations, T = {row['T']:.3f} s, "
+              f"L* = {row['L']:.8f}; " + ", ".join(
+                  f"{s} {row[s][1] * 1e3:.2f} ms/it" for s in solvers if s in row))
+    med = lambda xs: float(np.median(xs)) if xs else float("nan")
+    T = med([r["T"] for r in rounds])
+    sk_spi = med([r["T"] / r["n_iter"] for r in rounds])
+    print()
+    print(f"scikit-learn {rounds[0]['version']} NMF(solver='cd'): {rounds[0]['n_iter']} iterations "
+          f"to tol {args.sk_tol}, T = {T:.3f} s (median of {len(rounds)}), "
+          f"{sk_spi * 1e3:.2f} ms per iteration, L* = {rounds[0]['L']:.8f}")
+    print(f"{'solver':<7} {'ms/it':>8} {'vs cd it':>9} {'vs mu it':>9} "
+          f"{'iters (a)':>9} {'(a)/T':>8} {'iters (b)':>9} {'(b)/T':>8}")
+    for s in solvers:
+        spis = [r[s][1] for r in rounds if s in r]
+        if not spis:
+            continue
+        spi = med(spis)
+        vs_cd = med([r[s][1] / (r["T"] / r["n_iter"]) for r in rounds if s in r])
+        vs_mu = med([r[s][1] / r["mu"][1] for r in rounds if s in r and "mu" in r])
+        cells = []
+        for rel in (1e-3, 1e-6):
+            its = [first_at_or_below(r[s][0], r["L"] * (1 + rel)) for r in rounds if s in r]
+            shares = [i * r[s][1] / r["T"] for i, r in zip(its, [r for r in rounds if s in r])
+                      if i is not None]
+            if len(shares) == len(its):
+                cells += [f"{int(np.median(its)):>9}", f"{med(shares):>7.3f}x"]
+            else:
+                cells += [f"{'not in ' + str(iters.get(s, 100)):>9}", f"{'-':>8}"]
+        print(f"{s:<7} {spi * 1e3:>8.2f} {vs_cd:>8.3f}x {vs_mu:>8.3f}x " + " ".join(cells))
+    for s in solvers:
+        per = [f"{r[s][1] / (r['T'] / r['n_iter']):.3f}" for r in rounds if s in r]
+        print(f"{s}: iteration time / sklearn cd's, per round: {', '.join(per)}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--matrix", default="data/debian/matrix.mtx")
@@ -176,6 +277,13 @@ def main():
     ap.add_argument("--work", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--skip-ours", action="store_true")
     ap.add_argument("--skip-sklearn", action="store_true")
+    ap.add_argument("--quality", action="store_true",
+                    help="time to quality against scikit-learn's solver='cd' (see above)")
+    ap.add_argument("--solvers", default="mu,hals,als", help="our solvers for --quality")
+    ap.add_argument("--quality-iters", default="",
+                    help="iterations per solver for --quality, e.g. mu=300,hals=150,als=80")
+    ap.add_argument("--sk-tol", type=float, default=1e-4, help=argparse.SUPPRESS)
+    ap.add_argument("--sk-solver", default="mu", help=argparse.SUPPRESS)
     # internal: the sklearn child
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--w0", help=argparse.SUPPRESS)
@@ -189,6 +297,11 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="peer_nmf_")
     os.makedirs(work, exist_ok=True)
     matrix, w0, h0, shape, nnz = prepare(args, work)
+    if args.quality:
+        print(f"matrix {matrix}: {shape[0]} x {shape[1]}, nnz {nnz}; k = {args.k}, custom init "
+              f"(seed {args.seed}); {args.reps} rounds; work dir {work}")
+        quality(args, matrix, w0, h0, work)
+        return
     print(f"matrix {matrix}: {shape[0]} x {shape[1]}, nnz {nnz}; k = {args.k}, "
           f"{args.iters} iterations, tol 0, custom init (seed {args.seed}); "
           f"{args.reps} runs of each side, medians; work dir {work}")

@@ -7,7 +7,10 @@
 //! 3. [`vectorize`] builds the vocabulary and a TF-IDF weighted document-term matrix (CSR), and
 //!    [`mtx`] reads and writes Matrix Market files;
 //! 4. [`nmf`] factorizes X ≈ W·H with sparse-aware solvers built on [`kernels`];
-//! 5. [`topics`] turns a fitted model into readable topics, and [`report`] writes them out.
+//! 5. [`topics`] turns a fitted model into readable topics and judges them
+//!    ([`topics::quality`]), and [`report`] writes them out;
+//! 6. [`restarts`] fits several times from different starts and keeps the best, and [`sweep`]
+//!    fits a range of k with restarts and measures each to recommend one.
 //!
 //! Orientation is scikit-learn's: rows of X are documents, columns are terms, W is
 //! documents × topics and H is topics × terms.
@@ -20,6 +23,8 @@ pub mod memory;
 pub mod mtx;
 pub mod nmf;
 pub mod report;
+pub mod restarts;
+pub mod sweep;
 pub mod text;
 pub mod topics;
 pub mod vectorize;

@@ -229,6 +229,78 @@ fn nndsvd_init(
     Ok((w, h))
 }
 
+/// The NNDSVD start (nndsvd, nndsvda or nndsvdar, as [`initialize`] defines them) for k topics
+/// from a precomputed truncated SVD of X with at least k triplets: only its first k singular
+/// triplets are used. This lets a sweep over k compute one SVD at the largest k and start
+/// every smaller k from it (the leading triplets of a randomized SVD of larger rank are at least
+/// as accurate as those of a rank-k one). With the SVD that [`initialize`] would compute
+/// (`randomized_svd(x, k, seed)`), the result is the same bits. `seed` is used by nndsvdar's
+/// random fill only.
+///
+/// Errors: [`NmfError::Params`] for k = 0, an `init` that is not an NNDSVD variant, or an SVD
+/// with fewer than k triplets; [`NmfError::Data`] for an SVD whose shape does not match X, or a
+/// negative or non-finite X.
+pub fn nndsvd_from_svd(
+    x: &CsMat<f64>,
+    svd: &TruncatedSvd,
+    k: usize,
+    init: Init,
+    seed: u64,
+) -> Result<(Array2<f64>, Array2<f64>), NmfError> {
+    if k == 0 {
+        return Err(NmfError::Params("-k must be at least 1".into()));
+    }
+    if !matches!(init, Init::Nndsvd | Init::Nndsvda | Init::Nndsvdar) {
+        return Err(NmfError::Params(format!(
+            "--init {} does not start from an SVD",
+            init_name(init)
+        )));
+    }
+    let (n, m) = x.shape();
+    if svd.u.nrows() != n || svd.vt.ncols() != m || svd.u.ncols() != svd.s.len() {
+        return Err(NmfError::Data(format!(
+            "the SVD is of a {}×{} matrix, X is {n}×{m}",
+            svd.u.nrows(),
+            svd.vt.ncols()
+        )));
+    }
+    if svd.s.len() < k || svd.vt.nrows() < k {
+        return Err(NmfError::Params(format!(
+            "-k {k} needs an SVD with at least {k} triplets (it has {})",
+            svd.s.len()
+        )));
+    }
+    check_matrix(x)?;
+    let head = TruncatedSvd {
+        u: svd.u.slice(ndarray::s![.., ..k]).to_owned(),
+        s: svd.s.slice(ndarray::s![..k]).to_owned(),
+        vt: svd.vt.slice(ndarray::s![..k, ..]).to_owned(),
+    };
+    let (mut w, mut h) = nndsvd_factors(&head);
+    let mean = matrix_mean(x);
+    match init {
+        Init::Nndsvda => {
+            for a in w.iter_mut().chain(h.iter_mut()) {
+                if *a == 0.0 {
+                    *a = mean;
+                }
+            }
+        }
+        Init::Nndsvdar => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(1);
+            for a in w.iter_mut().chain(h.iter_mut()) {
+                if *a == 0.0 {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    *a = (mean * z / 100.0).abs();
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok((w, h))
+}
+
 /// Plain NNDSVD factors (entries below [`NNDSVD_EPS`] zeroed) from a truncated SVD.
 fn nndsvd_factors(svd: &TruncatedSvd) -> (Array2<f64>, Array2<f64>) {
     let (n, k) = svd.u.dim();
@@ -277,6 +349,36 @@ fn nndsvd_factors(svd: &TruncatedSvd) -> (Array2<f64>, Array2<f64>) {
 mod tests {
     use super::*;
     use sprs::TriMat;
+
+    #[test]
+    fn nndsvd_from_a_precomputed_svd() {
+        // a rank-3 matrix: the randomized SVD is exact, so the leading triplets of a rank-5
+        // SVD give the rank-2 start up to rounding
+        let a = Array2::from_shape_fn((12, 3), |(i, j)| ((i * 7 + j * 3) % 5) as f64 + 0.5);
+        let b = Array2::from_shape_fn((3, 9), |(i, j)| ((i * 5 + j * 2) % 4) as f64 + 0.25);
+        let x = dense_to_csr(&a.dot(&b));
+        for init in [Init::Nndsvd, Init::Nndsvda, Init::Nndsvdar] {
+            let same = randomized_svd(&x, 2, 3).unwrap();
+            let (w, h) = nndsvd_from_svd(&x, &same, 2, init, 3).unwrap();
+            let (w0, h0) = initialize(&x, 2, init, 3, None, None).unwrap();
+            assert_eq!((&w, &h), (&w0, &h0), "{init}: the same bits as initialize");
+            let big = randomized_svd(&x, 5, 11).unwrap();
+            let (w5, h5) = nndsvd_from_svd(&x, &big, 2, init, 3).unwrap();
+            assert_eq!((w5.dim(), h5.dim()), ((12, 2), (2, 9)));
+            if init != Init::Nndsvdar {
+                let close = |p: &Array2<f64>, q: &Array2<f64>| {
+                    p.iter().zip(q.iter()).all(|(u, v)| (u - v).abs() < 1e-8)
+                };
+                assert!(close(&w5, &w0) && close(&h5, &h0), "{init}");
+            }
+        }
+        let svd = randomized_svd(&x, 2, 0).unwrap();
+        assert!(nndsvd_from_svd(&x, &svd, 3, Init::Nndsvda, 0).is_err());
+        assert!(nndsvd_from_svd(&x, &svd, 0, Init::Nndsvda, 0).is_err());
+        assert!(nndsvd_from_svd(&x, &svd, 2, Init::Random, 0).is_err());
+        let other = dense_to_csr(&Array2::ones((4, 9)));
+        assert!(nndsvd_from_svd(&other, &svd, 2, Init::Nndsvd, 0).is_err());
+    }
 
     fn dense_to_csr(d: &Array2<f64>) -> CsMat<f64> {
         let mut t = TriMat::new(d.dim());

@@ -22,8 +22,10 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::{FitRun, OutputOptions};
+use super::{FitExtras, FitRun, OutputOptions};
 use crate::nmf::Method;
+use crate::restarts::RestartSummary;
+use crate::topics::quality::FitQuality;
 use crate::topics::{self, finite, TopicSet};
 use crate::{Error, Result};
 
@@ -220,6 +222,14 @@ pub struct ReportView {
     pub run: Vec<Stat>,
     /// Metrics.
     pub metrics: Vec<Stat>,
+    /// Topic quality (coherence, diversity, label agreement, stability), when measured.
+    pub quality: Vec<QualityRow>,
+    /// The restarts, for a fit that kept the best of several.
+    pub restarts: Option<RestartsView>,
+    /// Whether the cards carry coherence values (the sort control offers them).
+    pub has_coherence: bool,
+    /// Whether the cards carry stability values.
+    pub has_stability: bool,
     /// Explained variance in percent, for the headline.
     pub explained: String,
     /// The convergence plot, when there is a history.
@@ -331,6 +341,59 @@ pub struct Card {
     pub words: Vec<Word>,
     /// Top documents.
     pub docs: Vec<CardDoc>,
+    /// The topic's coherence, formatted (empty when not measured).
+    pub coherence: Vec<Stat>,
+    /// NPMI as a sort key for the script (`-2` when undefined).
+    pub sort_npmi: String,
+    /// Prevalence as a sort key.
+    pub sort_prevalence: String,
+    /// Stability across restarts, formatted, with restarts.
+    pub stability: Option<String>,
+    /// Stability as a sort key (`-1` without restarts).
+    pub sort_stability: String,
+}
+
+/// A row of the header's quality table: a measure, its value, and how to read it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QualityRow {
+    /// The measure.
+    pub name: String,
+    /// Its value, formatted.
+    pub value: String,
+    /// How to read it.
+    pub hint: String,
+}
+
+/// The restarts of a fit, for the header.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartsView {
+    /// Number of restarts.
+    pub count: usize,
+    /// The winning restart.
+    pub best: usize,
+    /// Lowest and highest objective, formatted.
+    pub spread: String,
+    /// Relative spread (max − min)/min, formatted.
+    pub relative: String,
+    /// One row per restart.
+    pub runs: Vec<RestartRow>,
+}
+
+/// One restart in the header.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartRow {
+    /// Its index.
+    pub restart: usize,
+    /// Its seed.
+    pub seed: u64,
+    /// Its initialization.
+    pub init: String,
+    /// Its objective, formatted.
+    pub objective: String,
+    /// Its iterations.
+    pub iterations: usize,
+    /// Whether it won.
+    pub best: bool,
 }
 
 /// The intertopic map.
@@ -492,7 +555,20 @@ pub fn render_report(
     opts: &OutputOptions,
     out_dir: &Path,
 ) -> Result<String> {
-    let view = build_view(run, set, opts, out_dir)?;
+    render_report_with(run, set, opts, out_dir, &FitExtras::default())
+}
+
+/// [`render_report`] with the quality measures and restarts of `extras`: a quality table in
+/// the header, each card's coherence (and stability), a control that sorts the cards by them,
+/// and the restarts' objectives.
+pub fn render_report_with(
+    run: &FitRun<'_>,
+    set: &TopicSet,
+    opts: &OutputOptions,
+    out_dir: &Path,
+    extras: &FitExtras<'_>,
+) -> Result<String> {
+    let view = build_view_with(run, set, opts, out_dir, extras)?;
     render_view(&view)
 }
 
@@ -512,6 +588,19 @@ pub fn build_view(
     opts: &OutputOptions,
     out_dir: &Path,
 ) -> Result<ReportView> {
+    build_view_with(run, set, opts, out_dir, &FitExtras::default())
+}
+
+/// Builds the page's view with the quality measures and restarts of `extras`.
+pub fn build_view_with(
+    run: &FitRun<'_>,
+    set: &TopicSet,
+    opts: &OutputOptions,
+    out_dir: &Path,
+    extras: &FitExtras<'_>,
+) -> Result<ReportView> {
+    let quality = extras.quality;
+    let topic_stability = extras.restarts.and_then(|r| r.topic_stability.as_ref());
     let dtm = run.dtm;
     let model = run.model;
     let params = run.params;
@@ -647,6 +736,18 @@ pub fn build_view(
                 dominant_docs: fmt_int(dominant_counts[t]),
                 words,
                 docs,
+                coherence: quality.map(|q| card_coherence(q, t)).unwrap_or_default(),
+                sort_npmi: quality
+                    .and_then(|q| q.npmi.get(t).copied().flatten())
+                    .filter(|v| v.is_finite())
+                    .map_or("-2".to_string(), |v| format!("{v:.6}")),
+                sort_prevalence: format!("{:.6}", finite(topic.prevalence)),
+                stability: topic_stability
+                    .and_then(|s| s.get(t))
+                    .map(|&v| format!("{:.2}", finite(v))),
+                sort_stability: topic_stability
+                    .and_then(|s| s.get(t))
+                    .map_or("-1".to_string(), |&v| format!("{:.6}", finite(v))),
             }
         })
         .collect();
@@ -744,6 +845,12 @@ pub fn build_view(
         params: params_view,
         run: run_view,
         metrics,
+        quality: quality
+            .map(|q| quality_rows(q, extras.restarts))
+            .unwrap_or_default(),
+        restarts: extras.restarts.map(restarts_view),
+        has_coherence: quality.is_some(),
+        has_stability: topic_stability.is_some(),
         explained: fmt_pct(mt.explained_variance),
         convergence: convergence_chart(&model.history),
         lambda: format!("{}", set.lambda),
@@ -755,6 +862,140 @@ pub fn build_view(
         labels,
         data_json: json_for_script(&json),
     })
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    match v.filter(|x| x.is_finite()) {
+        Some(x) => format!("{x:.3}"),
+        None => "–".to_string(),
+    }
+}
+
+/// A card's coherence values: NPMI, UMass and, from text, the window NPMI.
+fn card_coherence(q: &FitQuality, t: usize) -> Vec<Stat> {
+    let at = |v: &[Option<f64>]| v.get(t).copied().flatten();
+    let mut out = vec![
+        stat("NPMI", fmt_opt(at(&q.npmi))),
+        stat("UMass", fmt_opt(at(&q.umass))),
+    ];
+    if let Some(c) = &q.c_npmi {
+        out.push(stat("NPMI (windows)", fmt_opt(at(c))));
+    }
+    out
+}
+
+/// The header's quality table.
+fn quality_rows(q: &FitQuality, restarts: Option<&RestartSummary>) -> Vec<QualityRow> {
+    let row = |name: &str, value: String, hint: &str| QualityRow {
+        name: name.to_string(),
+        value,
+        hint: hint.to_string(),
+    };
+    let mut rows = vec![
+        row(
+            "NPMI",
+            fmt_opt(q.mean_npmi),
+            &format!(
+                "mean over topics of the top {} words' document co-occurrence; −1 to 1, higher is better",
+                q.top_n
+            ),
+        ),
+        row(
+            "UMass",
+            fmt_opt(q.mean_umass),
+            "mean log conditional co-occurrence; ≤ 0, closer to 0 is better",
+        ),
+    ];
+    if q.c_npmi.is_some() {
+        rows.push(row(
+            "NPMI (windows)",
+            fmt_opt(q.mean_c_npmi),
+            &format!(
+                "gensim's c_npmi: {}-token sliding windows over the texts",
+                q.window
+            ),
+        ));
+    }
+    rows.push(row(
+        "Diversity",
+        fmt_opt(q.diversity),
+        &format!(
+            "share of distinct words among the topics' top {}; 1 = no word shared",
+            q.diversity_top_n
+        ),
+    ));
+    if let Some(l) = &q.labels {
+        let n = format!("{} labels, {} documents", l.labels, fmt_int(l.documents));
+        rows.push(row(
+            "Purity",
+            fmt_opt(Some(l.purity)),
+            &format!("dominant topic against the labels ({n}); 1 is best"),
+        ));
+        rows.push(row(
+            "Entropy",
+            fmt_opt(Some(l.entropy)),
+            "of the labels within each topic; 0 is best",
+        ));
+        rows.push(row(
+            "NMI",
+            fmt_opt(Some(l.nmi)),
+            "normalized mutual information with the labels; 1 is best",
+        ));
+        rows.push(row(
+            "ARI",
+            fmt_opt(Some(l.ari)),
+            "adjusted Rand index with the labels; 1 is best, 0 is chance",
+        ));
+    }
+    if let Some(r) = restarts {
+        if r.stability.is_some() {
+            rows.push(row(
+                "Stability",
+                fmt_opt(r.stability),
+                &format!("mean matched cosine of the topics over {} restarts; 1 = every start finds them", r.restarts),
+            ));
+            rows.push(row(
+                "Cophenetic",
+                fmt_opt(r.cophenetic),
+                "consensus of the dominant topics over the restarts (Brunet); 1 = perfectly consistent",
+            ));
+        }
+    }
+    rows
+}
+
+/// The header's restarts panel.
+fn restarts_view(r: &RestartSummary) -> RestartsView {
+    let relative = if r.objective_min.abs() > 0.0 && r.objective_min.is_finite() {
+        format!(
+            "{:.2}%",
+            100.0 * finite((r.objective_max - r.objective_min) / r.objective_min.abs())
+        )
+    } else {
+        "–".to_string()
+    };
+    RestartsView {
+        count: r.restarts,
+        best: r.best,
+        spread: format!(
+            "{} – {}",
+            fmt_num(r.objective_min),
+            fmt_num(r.objective_max)
+        ),
+        relative,
+        runs: r
+            .runs
+            .iter()
+            .map(|x| RestartRow {
+                restart: x.restart,
+                seed: x.seed,
+                init: x.init.to_string(),
+                objective: fmt_num(x.objective),
+                iterations: x.iterations,
+                best: x.restart == r.best,
+            })
+            .collect(),
+    }
 }
 
 /// p(w) as the script uses it: the share, or the smallest positive share for a column without

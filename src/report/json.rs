@@ -8,12 +8,27 @@
 //!   "fit":     { "iterations", "converged", "seconds", "init_seconds", "seconds_per_iteration",
 //!                "loss_history" },
 //!   "metrics": { "loss", "divergence", "reconstruction_error", "explained_variance",
-//!                "sparsity_w", "sparsity_h", "zeros_w", "zeros_h" },
+//!                "sparsity_w", "sparsity_h", "zeros_w", "zeros_h", "iterations", "converged",
+//!                "seconds",
+//!                "coherence_top_n", "umass", "npmi", "c_npmi", "c_npmi_window", "diversity",
+//!                "diversity_top_n", "labels": { "documents", "labels", "topics", "purity",
+//!                "entropy", "nmi", "ari" }, "stability", "cophenetic" },
+//!   "restarts": { "restarts", "best", "runs": [ { "restart", "seed", "init", "objective",
+//!                 "iterations", "converged", "seconds" } ], "objective_min",
+//!                 "objective_max", "objective_mean", "stability", "topic_stability",
+//!                 "cophenetic" },
 //!   "topics":  [ { "id", "label", "prevalence",
+//!                  "coherence": { "umass", "npmi", "c_npmi" }, "stability",
 //!                  "terms": [ { "term", "stem", "weight" } ],
 //!                  "documents": [ { "id", "weight" } ] } ],
 //!   "documents": [ { "id", "label", "dominant_topic", "weights": [[topic, weight], …] } ] }
 //! ```
+//!
+//! The quality fields (from `coherence_top_n` on, and each topic's `coherence`) are written when
+//! the quality was measured ([`topics_json_with`]; `fit` always measures it): `c_npmi` only for
+//! a fit from text, `labels` only when documents have labels, `stability`, `cophenetic`,
+//! `restarts` and each topic's `stability` only for a fit with restarts. They are additions to
+//! schema version 1; readers of the earlier files see the same fields as before.
 //!
 //! Term weights are the raw entries of H, listed in relevance order at `relevance_lambda`
 //! (weight order when it is 1); document weights are the normalized rows of W. Weights
@@ -30,9 +45,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::numbers::{round_weight, serialize_weight};
-use super::{write_atomic, FitRun, OutputOptions};
+use super::{write_atomic, FitExtras, FitRun, OutputOptions};
 use crate::nmf::{AlsVariant, Init, Loss, Metrics, NmfParams, Solver};
-use crate::topics::TopicSet;
+use crate::restarts::{RestartRecord, RestartSummary};
+use crate::topics::quality::{FitQuality, LabelAgreement};
+use crate::topics::{finite, TopicSet};
 use crate::vectorize::DocInfo;
 use crate::{Error, Result};
 
@@ -55,7 +72,10 @@ pub struct TopicsJson<'a> {
     /// The run.
     pub fit: FitJson,
     /// Quality measures.
-    pub metrics: Metrics,
+    pub metrics: MetricsJson,
+    /// The restarts, when the fit kept the best of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<RestartSummary>,
     /// One entry per topic, in the model's order.
     pub topics: Vec<TopicJson<'a>>,
     /// One entry per document, in row order.
@@ -217,6 +237,12 @@ pub struct TopicJson<'a> {
     /// Share of the normalized document weights.
     #[serde(serialize_with = "serialize_weight")]
     pub prevalence: f64,
+    /// Coherence of the topic's top words, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<TopicCoherenceJson>,
+    /// Stability of the topic across restarts (mean matched cosine), with restarts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stability: Option<f64>,
     /// Top terms.
     pub terms: Vec<TermJson<'a>>,
     /// Top documents.
@@ -259,13 +285,150 @@ pub struct DocumentJson<'a> {
     pub weights: Vec<(usize, f64)>,
 }
 
-/// Builds the `topics.json` document of a run.
+/// The `metrics` section: the fit's [`Metrics`] and, when measured, the topic quality
+/// (additive fields of schema version 1).
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsJson {
+    /// The fit's metrics.
+    #[serde(flatten)]
+    pub fit: Metrics,
+    /// The quality measures.
+    #[serde(flatten)]
+    pub quality: Option<QualityJson>,
+}
+
+/// The quality part of `metrics`: means over the topics
+/// (see [`crate::topics::quality`] for the formulas).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QualityJson {
+    /// Words per topic scored by the coherence measures.
+    pub coherence_top_n: usize,
+    /// Mean UMass (document co-occurrence); `null` if no topic has two words.
+    pub umass: Option<f64>,
+    /// Mean NPMI (document co-occurrence).
+    pub npmi: Option<f64>,
+    /// Mean NPMI over sliding windows of the texts (gensim's `c_npmi`), when fitted from text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_npmi: Option<f64>,
+    /// The window of `c_npmi`, in tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_npmi_window: Option<usize>,
+    /// Topic diversity of the top `diversity_top_n` words.
+    pub diversity: Option<f64>,
+    /// Words per topic of the diversity.
+    pub diversity_top_n: usize,
+    /// Agreement of the dominant topics with the documents' labels, when there are labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<LabelAgreement>,
+    /// Stability of the topics across restarts, with restarts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stability: Option<f64>,
+    /// Cophenetic correlation of the consensus over restarts, with restarts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cophenetic: Option<f64>,
+}
+
+/// A topic's own coherence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TopicCoherenceJson {
+    /// UMass of its top words.
+    pub umass: Option<f64>,
+    /// NPMI of its top words (document co-occurrence).
+    pub npmi: Option<f64>,
+    /// Window NPMI, when fitted from text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_npmi: Option<f64>,
+}
+
+fn finite_opt(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+/// The quality part of `metrics` from the measures and the restarts, numbers finite.
+pub fn quality_json(q: &FitQuality, restarts: Option<&RestartSummary>) -> QualityJson {
+    QualityJson {
+        coherence_top_n: q.top_n,
+        umass: finite_opt(q.mean_umass),
+        npmi: finite_opt(q.mean_npmi),
+        c_npmi: finite_opt(q.mean_c_npmi),
+        c_npmi_window: q.c_npmi.as_ref().map(|_| q.window),
+        diversity: finite_opt(q.diversity),
+        diversity_top_n: q.diversity_top_n,
+        labels: q.labels.as_ref().map(|l| LabelAgreement {
+            purity: finite(l.purity),
+            entropy: finite(l.entropy),
+            nmi: finite(l.nmi),
+            ari: finite(l.ari),
+            ..l.clone()
+        }),
+        stability: restarts.and_then(|r| finite_opt(r.stability)),
+        cophenetic: restarts.and_then(|r| finite_opt(r.cophenetic)),
+    }
+}
+
+/// `r` with every number made finite.
+pub fn finite_restarts(r: &RestartSummary) -> RestartSummary {
+    RestartSummary {
+        runs: r
+            .runs
+            .iter()
+            .map(|x| RestartRecord {
+                objective: finite(x.objective),
+                seconds: finite(x.seconds),
+                ..x.clone()
+            })
+            .collect(),
+        objective_min: finite(r.objective_min),
+        objective_max: finite(r.objective_max),
+        objective_mean: finite(r.objective_mean),
+        stability: finite_opt(r.stability),
+        topic_stability: r
+            .topic_stability
+            .as_ref()
+            .map(|v| v.iter().map(|&x| finite(x)).collect()),
+        cophenetic: finite_opt(r.cophenetic),
+        ..r.clone()
+    }
+}
+
+/// `m` with every number made finite.
+pub fn finite_metrics(m: &Metrics) -> Metrics {
+    Metrics {
+        loss: finite(m.loss),
+        divergence: finite(m.divergence),
+        reconstruction_error: finite(m.reconstruction_error),
+        explained_variance: finite(m.explained_variance),
+        sparsity_w: finite(m.sparsity_w),
+        sparsity_h: finite(m.sparsity_h),
+        zeros_w: finite(m.zeros_w),
+        zeros_h: finite(m.zeros_h),
+        seconds: finite(m.seconds),
+        ..m.clone()
+    }
+}
+
+/// Builds the `topics.json` document of a run (without quality measures or restarts; see
+/// [`topics_json_with`]).
 pub fn topics_json<'a>(
     run: &FitRun<'a>,
     set: &'a TopicSet,
     opts: &OutputOptions,
 ) -> TopicsJson<'a> {
+    topics_json_with(run, set, opts, &FitExtras::default())
+}
+
+/// Builds the `topics.json` document of a run with its quality measures and restarts, when
+/// given: the means in `metrics`, each topic's own coherence and stability, and a `restarts`
+/// section.
+pub fn topics_json_with<'a>(
+    run: &FitRun<'a>,
+    set: &'a TopicSet,
+    opts: &OutputOptions,
+    extras: &FitExtras<'_>,
+) -> TopicsJson<'a> {
     let model = run.model;
+    let quality = extras.quality;
+    let topic_stability = extras.restarts.and_then(|r| r.topic_stability.as_ref());
     let mut params = ParamsJson::from_params(run.params);
     params.relevance_lambda = Some(set.lambda);
     params.top_terms = Some(opts.top_terms);
@@ -277,6 +440,15 @@ pub fn topics_json<'a>(
             id: t.id,
             label: &t.label,
             prevalence: t.prevalence,
+            coherence: quality.map(|q| TopicCoherenceJson {
+                umass: finite_opt(q.umass.get(t.id).copied().flatten()),
+                npmi: finite_opt(q.npmi.get(t.id).copied().flatten()),
+                c_npmi: q
+                    .c_npmi
+                    .as_ref()
+                    .and_then(|c| finite_opt(c.get(t.id).copied().flatten())),
+            }),
+            stability: topic_stability.and_then(|s| finite_opt(s.get(t.id).copied())),
             terms: t
                 .terms
                 .iter()
@@ -317,7 +489,11 @@ pub fn topics_json<'a>(
             seconds_per_iteration: model.seconds_per_iteration,
             loss_history: model.history.clone(),
         },
-        metrics: model.metrics.clone(),
+        metrics: MetricsJson {
+            fit: model.metrics.clone(),
+            quality: quality.map(|q| quality_json(q, extras.restarts)),
+        },
+        restarts: extras.restarts.map(finite_restarts),
         topics,
         documents,
     }
@@ -491,7 +667,18 @@ pub fn write_topics_json(
     set: &TopicSet,
     opts: &OutputOptions,
 ) -> Result<()> {
-    let doc = topics_json(run, set, opts);
+    write_topics_json_with(path, run, set, opts, &FitExtras::default())
+}
+
+/// [`write_topics_json`] with quality measures and restarts ([`topics_json_with`]).
+pub fn write_topics_json_with(
+    path: &Path,
+    run: &FitRun<'_>,
+    set: &TopicSet,
+    opts: &OutputOptions,
+    extras: &FitExtras<'_>,
+) -> Result<()> {
+    let doc = topics_json_with(run, set, opts, extras);
     write_atomic(path, |w| {
         to_writer_readable(w, &doc).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
     })

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use crate::corpus::Document;
 use crate::nmf::{NmfModel, NmfParams};
-use crate::text::AnalyzerConfig;
+use crate::restarts::RestartSummary;
+use crate::text::{Analyzer, AnalyzerConfig};
+use crate::topics::quality::{self, FitQuality, QualityOptions, TokenStreams};
 use crate::topics::{TopicOptions, TopicSet};
 use crate::vectorize::{DocTermMatrix, VectorizeOptions};
 use crate::{Error, Result};
@@ -47,6 +49,48 @@ pub struct FitRun<'a> {
     pub analyzer: Option<&'a AnalyzerConfig>,
     /// The vectorizing options, when the input was text.
     pub vectorize: Option<&'a VectorizeOptions>,
+}
+
+/// What a fit can add to its outputs beyond the model: its quality measures and its restarts.
+/// Both optional, so a plain single fit writes what it always wrote (plus the quality, which
+/// [`write_fit_outputs`] measures itself).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FitExtras<'a> {
+    /// The quality measures; measured by [`write_fit_outputs_with`] when `None`.
+    pub quality: Option<&'a FitQuality>,
+    /// The restarts, for a fit that kept the best of several ([`crate::restarts`]).
+    pub restarts: Option<&'a RestartSummary>,
+}
+
+/// The quality measures of a run ([`quality::evaluate`] with the default options): coherence
+/// of each topic's top 10 words on the run's matrix, the window NPMI when the run has the
+/// texts and the analyzer (the texts are re-analyzed once into [`TokenStreams`]; skipped when
+/// their number differs from the matrix's rows), diversity, and the agreement with the labels
+/// when documents have labels.
+///
+/// Errors: a model whose H does not match the matrix ([`Error::Input`]).
+pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
+    let labels: Vec<Option<&str>> = run
+        .dtm
+        .documents
+        .iter()
+        .map(|d| d.label.as_deref())
+        .collect();
+    let has_labels = labels.iter().any(Option::is_some);
+    let streams = match (run.documents, run.analyzer) {
+        (Some(docs), Some(config)) if docs.len() == run.dtm.x.rows() => Analyzer::new(config)
+            .and_then(|a| TokenStreams::from_documents(docs, &a, &run.dtm.terms))
+            .ok(),
+        _ => None,
+    };
+    quality::evaluate(
+        &run.dtm.x,
+        run.model.h.view(),
+        &set.dominant,
+        has_labels.then_some(labels.as_slice()),
+        streams.as_ref(),
+        &QualityOptions::default(),
+    )
 }
 
 /// Options of the writers.
@@ -109,6 +153,7 @@ pub const OUTPUT_FILES: [&str; 7] = [
 /// The files are written into a staging folder inside `dir` and moved into place together
 /// once all are complete ([`StagedDir`]): an error leaves the folder's previous outputs as they
 /// were, and a W.mtx / H.mtx of an earlier run is removed when this run does not write them.
+/// The quality measures ([`fit_quality`]) go into topics.json and the report.
 ///
 /// Errors: shapes of the model that do not match the matrix or a λ outside [0, 1]
 /// ([`Error::Input`]); a NaN or infinite number in what the files would hold
@@ -119,8 +164,20 @@ pub fn write_fit_outputs(
     run: &FitRun<'_>,
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>> {
+    write_fit_outputs_with(dir, run, opts, &FitExtras::default())
+}
+
+/// [`write_fit_outputs`] for a fit with restarts or precomputed quality measures: the
+/// restarts' spread of objectives, the winner, stability and per-topic stability go into
+/// topics.json and the report. The quality is measured here unless `extras` has it.
+pub fn write_fit_outputs_with(
+    dir: &Path,
+    run: &FitRun<'_>,
+    opts: &OutputOptions,
+    extras: &FitExtras<'_>,
+) -> Result<Vec<PathBuf>> {
     let staged = StagedDir::new(dir)?;
-    write_fit_files(staged.path(), dir, run, opts)?;
+    write_fit_files_with(staged.path(), dir, run, opts, extras)?;
     staged.commit(&OUTPUT_FILES)
 }
 
@@ -134,13 +191,37 @@ pub fn write_fit_files(
     run: &FitRun<'_>,
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>> {
+    write_fit_files_with(dir, final_dir, run, opts, &FitExtras::default())
+}
+
+/// [`write_fit_files`] with restarts or precomputed quality measures (see
+/// [`write_fit_outputs_with`]).
+pub fn write_fit_files_with(
+    dir: &Path,
+    final_dir: &Path,
+    run: &FitRun<'_>,
+    opts: &OutputOptions,
+    extras: &FitExtras<'_>,
+) -> Result<Vec<PathBuf>> {
     let set = TopicSet::from_model(run.dtm, run.model, run.documents, &opts.topic_options())?;
     // No NaN or infinity may reach a file: refuse before writing any.
     numbers::check_fit(run, &set)?;
+    let measured;
+    let quality = match extras.quality {
+        Some(q) => q,
+        None => {
+            measured = fit_quality(run, &set)?;
+            &measured
+        }
+    };
+    let extras = FitExtras {
+        quality: Some(quality),
+        restarts: extras.restarts,
+    };
     let mut written = Vec::new();
 
     let path = dir.join("topics.json");
-    json::write_topics_json(&path, run, &set, opts)?;
+    json::write_topics_json_with(&path, run, &set, opts, &extras)?;
     written.push(path);
 
     let path = dir.join("doc_topics.csv");
@@ -156,7 +237,7 @@ pub fn write_fit_files(
     written.push(path);
 
     let path = dir.join("report.html");
-    let page = html::render_report(run, &set, opts, final_dir)?;
+    let page = html::render_report_with(run, &set, opts, final_dir, &extras)?;
     write_atomic(&path, |w| {
         w.write_all(page.as_bytes())
             .map_err(|e| Error::io(&path, e))

@@ -8,14 +8,17 @@
 //!   document weights that falls on t (documents with all-zero rows contribute nothing);
 //! - **term distributions**: p(w | t) = H(t,w) / Σ_w' H(t,w') and the corpus term share
 //!   p(w) = Σ_d X(d,w) / Σ_d Σ_w' X(d,w');
-//! - **relevance** (Sievert & Shirley 2014, pyLDAvis):
+//! - **relevance** ([`mod@relevance`]; Sievert & Shirley 2014, pyLDAvis):
 //!   relevance(w | t) = λ·ln p(w|t) + (1 − λ)·ln(p(w|t) / p(w)); λ = 1 ranks by weight,
 //!   λ = 0 by lift;
 //! - **top terms** (surface forms shown, stems kept), a **label** (the three best words),
 //!   **top documents** with a text snippet;
-//! - **topic similarity**: cosine between rows of H, Jensen-Shannon divergence between the
+//! - **topic similarity** ([`similarity`]): cosine between rows of H, Jensen-Shannon divergence between the
 //!   normalized rows, and a 2-D classical multidimensional scaling of the Jensen-Shannon
-//!   distances √JSD for an intertopic map.
+//!   distances √JSD for an intertopic map;
+//! - **quality** ([`quality`]): coherence of the top words (UMass, NPMI, sliding-window NPMI),
+//!   topic diversity, agreement of dominant topics with document labels, and the stability of
+//!   topics across restarts.
 //!
 //! Topic ids are the model's row order of H; nothing here re-sorts topics. Every number is
 //! finite: zero rows, zero topics and zero columns are handled explicitly.
@@ -23,7 +26,6 @@
 use std::cmp::Ordering;
 use std::path::PathBuf;
 
-use nalgebra::DMatrix;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use sprs::CsMat;
 
@@ -31,6 +33,16 @@ use crate::corpus::Document;
 use crate::nmf::NmfModel;
 use crate::vectorize::DocTermMatrix;
 use crate::{Error, Result};
+
+pub mod quality;
+pub mod relevance;
+pub mod similarity;
+
+use relevance::share_or_floor;
+pub use relevance::{rank_terms, relevance, relevance_candidates};
+pub use similarity::{
+    classical_mds, cosine_similarity, intertopic_map, js_divergence, js_divergence_matrix,
+};
 
 /// Separator between the words of a topic label.
 pub const LABEL_SEPARATOR: &str = " · ";
@@ -258,7 +270,7 @@ pub fn normalize_rows(a: ArrayView2<f64>) -> Array2<f64> {
     out
 }
 
-fn clean_weight(v: f64) -> f64 {
+pub(crate) fn clean_weight(v: f64) -> f64 {
     if v.is_finite() && v > 0.0 {
         v
     } else {
@@ -308,101 +320,6 @@ pub fn term_share(x: &CsMat<f64>, m: usize) -> Vec<f64> {
         sums.iter_mut().for_each(|s| *s /= total);
     }
     sums
-}
-
-/// p(w) for the relevance formula: the share itself, or for a column with no mass in X the
-/// smallest positive share of the corpus (as if it were the rarest term), so the lift stays
-/// finite. 1 when X has no mass at all (the lift is then p(w|t) itself).
-fn share_or_floor(p_w: &[f64], w: usize) -> f64 {
-    let v = p_w.get(w).copied().unwrap_or(0.0);
-    if v > 0.0 {
-        return v;
-    }
-    p_w.iter()
-        .copied()
-        .filter(|&s| s > 0.0)
-        .min_by(f64::total_cmp)
-        .unwrap_or(1.0)
-}
-
-/// relevance(w | t) = λ·ln p(w|t) + (1 − λ)·ln(p(w|t) / p(w)) for p(w|t) > 0 and p(w) > 0
-/// (pyLDAvis's formula with natural logarithms).
-pub fn relevance(p_wt: f64, p_w: f64, lambda: f64) -> f64 {
-    let log_p = p_wt.ln();
-    if lambda >= 1.0 {
-        log_p
-    } else {
-        lambda * log_p + (1.0 - lambda) * (log_p - p_w.ln())
-    }
-}
-
-/// The `n` terms with the highest relevance at `lambda` among those with p(w|t) > 0, best first
-/// (ties: larger p(w|t), then lower column). At λ = 1 this is the order of the weights.
-/// `p_wt` is a normalized row of H, `p_w` the corpus term share.
-pub fn rank_terms(p_wt: ArrayView1<f64>, p_w: &[f64], lambda: f64, n: usize) -> Vec<usize> {
-    rank_scored(&log_terms(p_wt, p_w), lambda, n)
-}
-
-/// (column, ln p(w|t), ln p(w|t) − ln p(w), p(w|t)) for each term with p(w|t) > 0, p(w)
-/// floored as in [`share_or_floor`].
-fn log_terms(p_wt: ArrayView1<f64>, p_w: &[f64]) -> Vec<(usize, f64, f64, f64)> {
-    let floor = p_w
-        .iter()
-        .copied()
-        .filter(|&s| s > 0.0)
-        .min_by(f64::total_cmp)
-        .unwrap_or(1.0);
-    p_wt.iter()
-        .enumerate()
-        .filter(|&(_, &p)| p > 0.0)
-        .map(|(w, &p)| {
-            let share = p_w.get(w).copied().filter(|&s| s > 0.0).unwrap_or(floor);
-            let log_p = p.ln();
-            (w, log_p, log_p - share.ln(), p)
-        })
-        .collect()
-}
-
-/// The top `n` of [`log_terms`] by λ·ln p + (1 − λ)·lift (the same arithmetic as
-/// [`relevance`], so the same bits).
-fn rank_scored(terms: &[(usize, f64, f64, f64)], lambda: f64, n: usize) -> Vec<usize> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let mut scored: Vec<(usize, f64, f64)> = terms
-        .iter()
-        .map(|&(w, log_p, lift, p)| {
-            let r = if lambda >= 1.0 {
-                log_p
-            } else {
-                lambda * log_p + (1.0 - lambda) * lift
-            };
-            (w, r, p)
-        })
-        .collect();
-    let cmp = |a: &(usize, f64, f64), b: &(usize, f64, f64)| -> Ordering {
-        b.1.total_cmp(&a.1)
-            .then(b.2.total_cmp(&a.2))
-            .then(a.0.cmp(&b.0))
-    };
-    if scored.len() > n {
-        scored.select_nth_unstable_by(n - 1, cmp);
-        scored.truncate(n);
-    }
-    scored.sort_unstable_by(cmp);
-    scored.into_iter().map(|(w, _, _)| w).collect()
-}
-
-/// The union over λ ∈ {0, 0.05, …, 1} of the top-`n` terms by relevance: every term that can
-/// appear among the top `n` on the report's λ grid, in column order.
-pub fn relevance_candidates(p_wt: ArrayView1<f64>, p_w: &[f64], n: usize) -> Vec<usize> {
-    let terms = log_terms(p_wt, p_w);
-    let mut all: Vec<usize> = (0..=LAMBDA_STEPS)
-        .flat_map(|i| rank_scored(&terms, i as f64 / LAMBDA_STEPS as f64, n))
-        .collect();
-    all.sort_unstable();
-    all.dedup();
-    all
 }
 
 /// A topic label: the first [`LABEL_WORDS`] words joined by [`LABEL_SEPARATOR`], or
@@ -468,148 +385,12 @@ pub fn snippet(text: &str, max_chars: usize) -> String {
     out
 }
 
-/// Cosine similarity between the rows of `h`: ⟨h_s, h_t⟩ / (‖h_s‖·‖h_t‖), in [0, 1] for
-/// non-negative rows; 0 for any pair involving an all-zero row (its diagonal entry included).
-pub fn cosine_similarity(h: ArrayView2<f64>) -> Array2<f64> {
-    let k = h.nrows();
-    let norms: Vec<f64> = h
-        .rows()
-        .into_iter()
-        .map(|r| {
-            r.iter()
-                .map(|&v| clean_weight(v).powi(2))
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
-    let mut out = Array2::zeros((k, k));
-    for s in 0..k {
-        for t in s..k {
-            let denom = norms[s] * norms[t];
-            let c = if denom > 0.0 && denom.is_finite() {
-                let dot: f64 = h
-                    .row(s)
-                    .iter()
-                    .zip(h.row(t).iter())
-                    .map(|(&a, &b)| clean_weight(a) * clean_weight(b))
-                    .sum();
-                (dot / denom).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            out[[s, t]] = c;
-            out[[t, s]] = c;
-        }
-    }
-    out
-}
-
-/// Jensen-Shannon divergence with base-2 logarithms between two distributions:
-/// JSD(p, q) = ½·Σ p·log₂(p/m) + ½·Σ q·log₂(q/m), m = (p + q)/2, with 0·log 0 = 0; in [0, 1].
-/// A row that sums to 0 is not a distribution: JSD is 0 between two such rows and 1 between one
-/// and a distribution.
-pub fn js_divergence(p: ArrayView1<f64>, q: ArrayView1<f64>) -> f64 {
-    let (sp, sq): (f64, f64) = (p.sum(), q.sum());
-    match (sp > 0.0, sq > 0.0) {
-        (false, false) => return 0.0,
-        (true, false) | (false, true) => return 1.0,
-        _ => {}
-    }
-    let mut total = 0.0;
-    for (&a, &b) in p.iter().zip(q.iter()) {
-        let (a, b) = (clean_weight(a), clean_weight(b));
-        let m = 0.5 * (a + b);
-        if a > 0.0 {
-            total += 0.5 * a * (a / m).log2();
-        }
-        if b > 0.0 {
-            total += 0.5 * b * (b / m).log2();
-        }
-    }
-    if total.is_finite() {
-        total.clamp(0.0, 1.0)
-    } else {
-        0.0
-    }
-}
-
-/// The matrix of [`js_divergence`] between the rows of `p` (rows already normalized).
-pub fn js_divergence_matrix(p: ArrayView2<f64>) -> Array2<f64> {
-    let k = p.nrows();
-    let mut out = Array2::zeros((k, k));
-    for s in 0..k {
-        for t in (s + 1)..k {
-            let d = js_divergence(p.row(s), p.row(t));
-            out[[s, t]] = d;
-            out[[t, s]] = d;
-        }
-    }
-    out
-}
-
-/// Classical (Torgerson) multidimensional scaling to 2-D of a symmetric distance matrix `d`:
-/// B = −½·J·D⁽²⁾·J with J = I − 𝟙𝟙ᵀ/k and D⁽²⁾ the squared distances; the coordinates are the
-/// two leading eigenvectors of B scaled by √max(eigenvalue, 0). Each eigenvector's sign is
-/// fixed so that its entry of largest magnitude is positive (lowest index on ties), so the map is
-/// deterministic. Fewer than 2 points, or a failed eigendecomposition, give all zeros.
-pub fn classical_mds(d: ArrayView2<f64>) -> Vec<[f64; 2]> {
-    let k = d.nrows();
-    let mut coords = vec![[0.0; 2]; k];
-    if k < 2 || d.ncols() != k {
-        return coords;
-    }
-    let sq = DMatrix::from_fn(k, k, |i, j| {
-        let v = finite(0.5 * (d[[i, j]] + d[[j, i]]));
-        v * v
-    });
-    let row_means: Vec<f64> = (0..k).map(|i| sq.row(i).sum() / k as f64).collect();
-    let grand = row_means.iter().sum::<f64>() / k as f64;
-    let b = DMatrix::from_fn(k, k, |i, j| {
-        -0.5 * (sq[(i, j)] - row_means[i] - row_means[j] + grand)
-    });
-    let Some(eig) = nalgebra::SymmetricEigen::try_new(b, 1e-14, 100_000) else {
-        return coords;
-    };
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| {
-        eig.eigenvalues[b]
-            .total_cmp(&eig.eigenvalues[a])
-            .then(a.cmp(&b))
-    });
-    for (axis, &e) in order.iter().take(2).enumerate() {
-        let value = eig.eigenvalues[e];
-        if !(value > 0.0 && value.is_finite()) {
-            continue;
-        }
-        let scale = value.sqrt();
-        let v = eig.eigenvectors.column(e);
-        let mut pivot = 0;
-        for i in 1..k {
-            if v[i].abs() > v[pivot].abs() + 1e-12 {
-                pivot = i;
-            }
-        }
-        let sign = if v[pivot] < 0.0 { -1.0 } else { 1.0 };
-        for i in 0..k {
-            coords[i][axis] = finite(sign * v[i] * scale);
-        }
-    }
-    coords
-}
-
-/// The 2-D intertopic map: [`classical_mds`] of the Jensen-Shannon distances √JSD between the
-/// normalized rows `p` of H.
-pub fn intertopic_map(p: ArrayView2<f64>) -> Vec<[f64; 2]> {
-    let dist = js_divergence_matrix(p).mapv(|v| v.max(0.0).sqrt());
-    classical_mds(dist.view())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::nmf::Metrics;
     use crate::vectorize::{DocInfo, Term};
-    use ndarray::{array, Array1};
+    use ndarray::array;
     use sprs::TriMat;
 
     fn dtm(x: Array2<f64>, words: &[&str]) -> DocTermMatrix {
@@ -677,99 +458,6 @@ mod tests {
             prevalence(Array2::<f64>::zeros((3, 2)).view()),
             vec![0.0, 0.0]
         );
-    }
-
-    #[test]
-    fn relevance_at_one_is_weight_order() {
-        let p = array![0.1, 0.4, 0.2, 0.3];
-        let share = vec![0.7, 0.1, 0.1, 0.1];
-        assert_eq!(rank_terms(p.view(), &share, 1.0, 4), vec![1, 3, 2, 0]);
-        // λ = 0 ranks by lift p(w|t)/p(w): 4, 3, 2, 0.14
-        assert_eq!(rank_terms(p.view(), &share, 0.0, 2), vec![1, 3]);
-        assert_eq!(rank_terms(p.view(), &share, 0.0, 4), vec![1, 3, 2, 0]);
-        let share = vec![0.01, 0.6, 0.09, 0.3];
-        assert_eq!(rank_terms(p.view(), &share, 0.0, 4), vec![0, 2, 3, 1]);
-        // a term with zero weight is never listed
-        let p = array![0.0, 1.0];
-        assert_eq!(rank_terms(p.view(), &[0.5, 0.5], 0.5, 5), vec![1]);
-        let r = relevance(0.2, 0.1, 0.6);
-        assert!((r - (0.6 * 0.2f64.ln() + 0.4 * 2f64.ln())).abs() < 1e-12);
-    }
-
-    #[test]
-    fn ranking_agrees_with_the_formula() {
-        let p = array![0.05, 0.3, 0.15, 0.2, 0.0, 0.3];
-        let share = vec![0.01, 0.5, 0.1, 0.2, 0.1, 0.0];
-        for lambda in [0.0, 0.35, 0.6, 1.0] {
-            let ranked = rank_terms(p.view(), &share, lambda, 10);
-            assert_eq!(ranked.len(), 5, "the zero-weight term is left out");
-            let r: Vec<f64> = ranked
-                .iter()
-                .map(|&w| relevance(p[w], share_or_floor(&share, w), lambda))
-                .collect();
-            assert!(r.windows(2).all(|x| x[0] >= x[1]), "λ={lambda}: {r:?}");
-            assert!(r.iter().all(|v| v.is_finite()));
-        }
-    }
-
-    #[test]
-    fn candidates_cover_the_lambda_grid() {
-        let p = array![0.5, 0.2, 0.15, 0.15];
-        let share = vec![0.9, 0.05, 0.03, 0.02];
-        let c = relevance_candidates(p.view(), &share, 1);
-        assert!(c.contains(&0), "top by weight");
-        assert!(c.contains(&3), "top by lift (0.15/0.02 = 7.5)");
-        for i in 0..=LAMBDA_STEPS {
-            let top = rank_terms(p.view(), &share, i as f64 / 20.0, 1);
-            assert!(c.contains(&top[0]));
-        }
-    }
-
-    #[test]
-    fn js_divergence_properties() {
-        let p = array![0.5, 0.5, 0.0];
-        let q = array![0.0, 0.5, 0.5];
-        let d = js_divergence(p.view(), q.view());
-        assert!((d - js_divergence(q.view(), p.view())).abs() < 1e-15);
-        assert!((d - 0.5).abs() < 1e-12, "half the mass disjoint: {d}");
-        assert_eq!(js_divergence(p.view(), p.view()), 0.0);
-        let disjoint = js_divergence(array![1.0, 0.0].view(), array![0.0, 1.0].view());
-        assert!((disjoint - 1.0).abs() < 1e-12);
-        let zero = Array1::<f64>::zeros(3);
-        assert_eq!(js_divergence(zero.view(), p.view()), 1.0);
-        assert_eq!(js_divergence(zero.view(), zero.view()), 0.0);
-    }
-
-    #[test]
-    fn cosine_handles_zero_rows() {
-        let h = array![[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
-        let c = cosine_similarity(h.view());
-        assert!((c[[0, 0]] - 1.0).abs() < 1e-12);
-        assert!((c[[0, 1]] - 0.5f64.sqrt()).abs() < 1e-12);
-        assert_eq!(c[[1, 0]], c[[0, 1]]);
-        assert_eq!(c[[2, 2]], 0.0);
-        assert_eq!(c[[2, 0]], 0.0);
-    }
-
-    #[test]
-    fn mds_reproduces_points_on_a_line() {
-        // points at 0, 1, 3
-        let d = array![[0.0, 1.0, 3.0], [1.0, 0.0, 2.0], [3.0, 2.0, 0.0]];
-        let xy = classical_mds(d.view());
-        for i in 0..3 {
-            for j in 0..3 {
-                let dx = xy[i][0] - xy[j][0];
-                let dy = xy[i][1] - xy[j][1];
-                let dist = (dx * dx + dy * dy).sqrt();
-                assert!((dist - d[[i, j]]).abs() < 1e-9, "{i},{j}: {dist}");
-            }
-            assert!(xy[i][1].abs() < 1e-6, "second axis unused");
-        }
-        // sign convention: the largest-magnitude entry of the first axis is positive
-        assert!(xy[2][0] > 0.0);
-        assert_eq!(classical_mds(array![[0.0]].view()), vec![[0.0, 0.0]]);
-        let zeros = classical_mds(Array2::<f64>::zeros((3, 3)).view());
-        assert!(zeros.iter().flatten().all(|v| *v == 0.0));
     }
 
     #[test]
