@@ -147,7 +147,12 @@ impl Tile {
         let nr = if FULL { TILE } else { nr };
         // Slices, not the Vecs: their pointers then stay in registers across the stores.
         let (at, nt, g) = (&mut self.at[..], &mut self.nt[..], &mut self.g[..]);
-        for (r, (ar, nrow)) in a.chunks_exact(k).zip(num.chunks_exact(k)).enumerate().take(nr) {
+        for (r, (ar, nrow)) in a
+            .chunks_exact(k)
+            .zip(num.chunks_exact(k))
+            .enumerate()
+            .take(nr)
+        {
             for (l, (&va, &vn)) in ar.iter().zip(nrow).enumerate() {
                 at[l * TILE + r] = va;
                 nt[l * TILE + r] = vn;
@@ -168,7 +173,9 @@ impl Tile {
         for &t in order {
             let hess = gp[t * k + t];
             let (grad, at_t) = (&g[t * TILE..][..nr], &mut at[t * TILE..][..nr]);
-            let steps = self.viol[..nr].iter_mut().zip(grad.iter().zip(at_t.iter_mut()));
+            let steps = self.viol[..nr]
+                .iter_mut()
+                .zip(grad.iter().zip(at_t.iter_mut()));
             if hess == 0.0 {
                 for (v, (gr, ar)) in steps {
                     *v += if *ar == 0.0 { gr.min(0.0) } else { *gr }.abs();
@@ -385,15 +392,17 @@ impl Solver for Hals<'_> {
         self.next_order();
         let pb = &self.pb;
         let (k, reg) = (pb.k, pb.reg);
+        let g = &self.hs.gram;
+        let (l1, l2) = (reg.l1_w, reg.l2_w);
         let st = cd_update(
             &mut self.w,
             Some(pb.x),
             &self.ht,
             None,
             k,
-            &self.hs.gram,
-            reg.l1_w,
-            reg.l2_w,
+            g,
+            l1,
+            l2,
             &self.order,
         );
         self.ws = st.new;
@@ -409,15 +418,17 @@ impl Solver for Hals<'_> {
         let (k, reg) = (pb.k, pb.reg);
         self.hnum.resize(pb.m() * k, 0.0);
         csr_transpose_mul_dense(pb.x, &self.w, k, &mut self.hnum, &mut self.hparts);
+        let g = &self.ws.gram;
+        let (l1, l2) = (reg.l1_h, reg.l2_h);
         let st = cd_update(
             &mut self.ht,
             None,
             &[],
             Some(&self.hnum),
             k,
-            &self.ws.gram,
-            reg.l1_h,
-            reg.l2_h,
+            g,
+            l1,
+            l2,
             &self.order,
         );
         self.hs = st.new;
@@ -566,6 +577,9 @@ mod speed {
             std::hint::black_box(st);
         }
         t.sort_by(f64::total_cmp);
-        eprintln!("cd_update {rows}x{k}: median {:.2} ms", 1e3 * t[t.len() / 2]);
+        eprintln!(
+            "cd_update {rows}x{k}: median {:.2} ms",
+            1e3 * t[t.len() / 2]
+        );
     }
 }

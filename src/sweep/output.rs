@@ -592,7 +592,12 @@ pub fn render_sweep_html(result: &SweepResult, corpus: &SweepCorpus<'_>) -> Resu
         fact("k", result.ks.to_string()),
         fact("Restarts", result.restarts.to_string()),
         fact("Loss", p.loss.to_string()),
-        fact("Solver", p.solver.unwrap_or(crate::nmf::Solver::default_for(p.loss)).to_string()),
+        fact(
+            "Solver",
+            p.solver
+                .unwrap_or(crate::nmf::Solver::default_for(p.loss))
+                .to_string(),
+        ),
         fact("Init", p.init.to_string()),
         fact("max_iter", p.max_iter.to_string()),
         fact("tol", fmt_value(Some(p.tol))),
