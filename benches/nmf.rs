@@ -1,4 +1,4 @@
-//! Benchmarks of the NMF kernels and of one multiplicative-update iteration.
+//! Benchmarks of the NMF kernels and of one iteration of each solver (MU, HALS, exact ALS).
 //!
 //! Synthetic sparse matrices (density ≈ 0.3%, values in (0, 1]) with k = 20, in a size sweep:
 //! 5k × 2k, 20k × 8k, and a Debian-corpus-sized 59k × 20k with 2.5M stored entries.
@@ -9,6 +9,8 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use nmf_topics::kernels::{
     csr_mul_dense, csr_transpose, csr_transpose_mul_dense, factor_stats, Csr,
 };
+use nmf_topics::nmf::als::ls_update;
+use nmf_topics::nmf::hals::cd_update;
 use nmf_topics::nmf::mu::{
     mu_frobenius_from_numerator, mu_frobenius_rows, mu_kl_from_numerator, mu_kl_rows,
     mu_kl_rows_scatter,
@@ -141,9 +143,10 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
-/// One whole MU iteration as the solver runs it: for KL the fused W pass (which also scatters
-/// the numerator of the H update) and the H update from it; for Frobenius the W pass, the
-/// scatter of Xᵀ·W and the H update from it.
+/// One whole iteration as the solvers run it: for MU-KL the fused W pass (which also
+/// scatters the numerator of the H update) and the H update from it; for MU-Frobenius the W
+/// pass, the scatter of Xᵀ·W and the H update from it; for HALS and exact ALS the W update
+/// from the rows of X, the scatter, the H update (from the same start every time).
 fn iteration(c: &mut Criterion) {
     let mut g = c.benchmark_group("iteration");
     g.sample_size(10);
@@ -172,6 +175,47 @@ fn iteration(c: &mut Criterion) {
                 let den: Vec<f64> = st.new.colsum.iter().map(|s| s.max(1.0)).collect();
                 htn.copy_from_slice(&ht);
                 mu_kl_from_numerator(&mut htn, &num, K, &den, 0.0, true)
+            })
+        });
+        let order: Vec<usize> = (0..K).collect();
+        g.bench_function(BenchmarkId::new("hals", &label), |b| {
+            b.iter(|| {
+                let gh = factor_stats(&ht, K, true).gram;
+                wn.copy_from_slice(&w);
+                let st = cd_update(&mut wn, Some(x.view()), &ht, None, K, &gh, 0.0, 0.0, &order);
+                csr_transpose_mul_dense(x.view(), &wn, K, &mut num, &mut parts);
+                htn.copy_from_slice(&ht);
+                cd_update(
+                    &mut htn,
+                    None,
+                    &[],
+                    Some(&num),
+                    K,
+                    &st.new.gram,
+                    0.0,
+                    0.0,
+                    &order,
+                )
+            })
+        });
+        g.bench_function(BenchmarkId::new("als", &label), |b| {
+            b.iter(|| {
+                let gh = factor_stats(&ht, K, true).gram;
+                wn.copy_from_slice(&w);
+                let st = ls_update(&mut wn, Some(x.view()), &ht, None, K, &gh, 0.0, 0.0, true);
+                csr_transpose_mul_dense(x.view(), &wn, K, &mut num, &mut parts);
+                htn.copy_from_slice(&ht);
+                ls_update(
+                    &mut htn,
+                    None,
+                    &[],
+                    Some(&num),
+                    K,
+                    &st.new.gram,
+                    0.0,
+                    0.0,
+                    true,
+                )
             })
         });
         g.bench_function(BenchmarkId::new("frobenius", &label), |b| {

@@ -202,7 +202,9 @@ pub struct NmfArgs {
     /// Maximum number of iterations.
     #[arg(long, default_value_t = 200, value_name = "N")]
     pub max_iter: usize,
-    /// Relative tolerance of the stopping rule, checked every 10 iterations (0: run --max-iter).
+    /// Relative tolerance of the solver's stopping rule (0: run --max-iter): hals, the
+    /// projected gradient relative to the first iteration's; mu, the error decrease over 10
+    /// iterations relative to the first error; als, the objective change relative to the first.
     #[arg(
         long,
         default_value_t = 1e-4,

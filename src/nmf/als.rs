@@ -1,5 +1,5 @@
 //! Alternating non-negative least squares for the Frobenius loss (the seed's ALS), as a
-//! [`Solver`] of the driver.
+//! solver of the driver (`nmf/driver.rs`).
 //!
 //! Each half-iteration solves its factor exactly with the other one fixed:
 //!
@@ -15,7 +15,7 @@
 //! the unconstrained least-squares solution with negative entries set to 0, which is not
 //! monotone (it can raise the objective) and is kept for comparison.
 //!
-//! Stopping: [`StopRule::RelativeChange`] on the objective after every iteration. The
+//! Stopping: the driver's relative-change rule on the objective after every iteration. The
 //! objective comes, as for coordinate descent, from the H update's XᵀW and the Gram matrices.
 //! With H fixed (`transform`) one W update is the exact answer.
 //!

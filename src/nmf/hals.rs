@@ -1,5 +1,5 @@
 //! Coordinate descent for the Frobenius loss (HALS; scikit-learn's `solver="cd"`), as a
-//! [`Solver`] of the driver.
+//! solver of the driver (`nmf/driver.rs`).
 //!
 //! # The update
 //! With H fixed, the rows of W are independent problems sharing the Gram matrix. Each
@@ -21,7 +21,7 @@
 //! `shuffle=True`; the draws cannot match numpy's).
 //!
 //! # Stopping and the objective
-//! scikit-learn's rule ([`StopRule::ProjectedGradient`]): Σ |pg| over all coordinates of
+//! scikit-learn's rule (the driver's projected-gradient rule): Σ |pg| over all coordinates of
 //! both updates, relative to the first iteration's, `≤ tol`. The objective after every
 //! iteration comes from what the H update already has, without a pass over X:
 //!

@@ -39,7 +39,10 @@ pub struct NmfParams {
     pub l1_ratio: f64,
     /// Maximum number of iterations (≥ 1).
     pub max_iter: usize,
-    /// Relative tolerance of the stopping rule (≥ 0; 0 runs `max_iter` iterations).
+    /// Relative tolerance of the solver's stopping rule (≥ 0; 0 runs `max_iter` iterations).
+    /// Its meaning is the solver's (see the table in [`crate::nmf`]): the relative error
+    /// decrease over 10 iterations for `mu`, the projected-gradient ratio for `hals`, the
+    /// relative objective change for `als`.
     pub tol: f64,
     /// Seed of the random number generator.
     pub seed: u64,

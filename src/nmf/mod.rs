@@ -17,42 +17,41 @@
 //! with `l1_W = α_W·ρ·n_terms`, `l2_W = α_W·(1−ρ)·n_terms`, `l1_H = α_H·ρ·n_docs`,
 //! `l2_H = α_H·(1−ρ)·n_docs` ([`NmfValidParams::regularization`]).
 //!
-//! # Multiplicative updates (`--solver mu`)
-//! Lee & Seung's updates as scikit-learn writes them (ε = f32 machine epsilon, a zero
-//! denominator is replaced by ε):
+//! # Solvers
+//! Every algorithm runs in one loop, `nmf/driver.rs`: the driver owns the iterations, the
+//! stopping rule, the loss history ([`NmfModel::history`], the objective after each
+//! iteration), progress, timing and the final evaluation (one pass over X for the metrics); a
+//! solver implements only its W and H updates (`nmf/mu`, [`hals`], [`als`]). What `tol` means
+//! depends on the solver, as in scikit-learn:
 //!
-//! ```text
-//! Frobenius  W ← W ⊙ XHᵀ ⊘ (W·HHᵀ + l1_W + l2_W·W)      H ← H ⊙ WᵀX ⊘ (WᵀW·H + l1_H + l2_H·H)
-//! KL         W ← W ⊙ (R·Hᵀ) ⊘ (𝟙(H𝟙)ᵀ + l1_W + l2_W·W)   R = X ⊘ max(WH, ε) at X's nonzeros
-//!            H ← H ⊙ (Wᵀ·R) ⊘ ((Wᵀ𝟙)𝟙ᵀ + l1_H + l2_H·H)  (zero column sums of W → 1),
-//!            then H entries below f64::EPSILON are set to 0
-//! ```
+//! | `--solver` | losses | update | stopping rule (`tol = 0` runs `max_iter`) |
+//! |---|---|---|---|
+//! | `hals` (Frobenius default) | Frobenius | exact coordinate steps, scikit-learn's `cd` ([`hals`]) | Σ\|projected gradient\| of both updates ≤ tol × that of the first iteration |
+//! | `mu` (KL default) | Frobenius, KL | Lee & Seung's multiplicative updates, scikit-learn's `mu` (`nmf/mu`) | every 10 iterations, (e_prev − e)/e₀ < tol with e = √(2·divergence) |
+//! | `als` | Frobenius | exact non-negative least squares for each factor ([`als`], [`nnls`]) | \|L_prev − L\| ≤ tol·L₁ after every iteration |
 //!
-//! H is updated with the new W. The error e = √(2·divergence) is computed before the first
-//! update and every 10 iterations; the fit stops when `(e_prev − e)/e_0 < tol` (`tol = 0` runs
-//! `max_iter` iterations exactly). The objective after every iteration is recorded in
-//! [`NmfModel::history`]; it comes almost for free: the W-update pass of iteration t+1 sees
-//! W_t·H_t at every nonzero of X (KL) or X·H_tᵀ (Frobenius), so it also returns the divergence
-//! of (W_t, H_t). One evaluation pass after the last iteration gives the last entry.
+//! The objective after every iteration comes from what the updates already compute, never an
+//! extra pass over X: the multiplicative updates' W pass of iteration t+1 sees W_t·H_t at
+//! every nonzero of X (KL) or X·H_tᵀ (Frobenius), so it returns the divergence of (W_t, H_t)
+//! one pass late; coordinate descent and ALS have ⟨H, WᵀX⟩ and the Gram matrices after the H
+//! update, and ½‖X − WH‖² = ½(‖X‖² − 2⟨H, WᵀX⟩ + ⟨WᵀW, HHᵀ⟩).
+//!
+//! [`transform`] (W for new documents with H fixed) solves W exactly by NNLS for the
+//! Frobenius loss, whichever solver fitted H, and by the multiplicative updates for KL.
 //!
 //! # Implementation
-//! W is kept as documents × k and H transposed (terms × k), both row-major. The W update is a
-//! row-parallel pass over X in CSR; the numerator of the H update, a sum over the rows of X
-//! (Xᵀ·W for Frobenius, Wᵀ·R for KL), is scattered from the rows of X into fixed parts — for
-//! KL by the W pass itself, right after each new row of W (see [`crate::kernels`]). No
-//! transposed copy of X is made, W and H are updated in place, and nothing of size
-//! documents × terms or nnz × k is ever formed: memory is O(nnz + (n_docs + P·n_terms)·k) with
-//! P the number of scatter parts (2 on the Debian matrix). All reductions are done over fixed
-//! blocks and parts and summed in order, so a fit is bit-for-bit reproducible with any number
-//! of threads.
+//! W is kept as documents × k and H transposed (terms × k), both row-major. The W updates are
+//! row-parallel passes over X in CSR; the numerators of the H updates, sums over the rows of X
+//! (Xᵀ·W for Frobenius, Wᵀ·R for KL), are scattered from the rows of X into fixed parts (see
+//! [`crate::kernels`]). No transposed copy of X is made, W and H are updated in place, and
+//! nothing of size documents × terms or nnz × k is ever formed: memory is
+//! O(nnz + (n_docs + P·n_terms)·k) with P the number of scatter parts (2 on the Debian matrix).
+//! All reductions are done over fixed blocks and parts and summed in order, so a fit is
+//! bit-for-bit reproducible with any number of threads.
 //!
-//! Measured on 2 shared cores (AVX-512 clone selected at run time), the Debian matrix
-//! (63 681 × 18 769, 1.86M stored entries), k = 20, the same custom start, 100 iterations,
-//! tol 0, medians of five rounds (`benches/peer_nmf.py`): KL 0.030 s/iteration against
-//! scikit-learn 1.9.1's 0.89 s (0.036×), Frobenius 0.0135 s against 0.052 s (0.264×; 0.26–0.30×
-//! across runs on the same day, the machine's speed drifting); reconstruction errors equal to
-//! ~3e-15 relative; process peak 80 MiB against scikit-learn's 240 MiB (KL) and 186 MiB
-//! (Frobenius).
+//! Measured figures (against scikit-learn, side by side) are in README.md, from
+//! `benches/peer_nmf.py` (multiplicative updates per iteration; `--quality` for time to
+//! scikit-learn cd's objective).
 //!
 //! # Example
 //! ```

@@ -549,7 +549,7 @@ fn solve_chunk(
 ///
 /// Each round solves the rows still unsettled in parallel chunks of 256 consecutive rows
 /// with rayon: a chunk sorts its rows by passive set, factors G_FF once for each run of
-/// [`SHARED_RUN`] or more equal sets and solves the other rows [`BATCH`] at a time in the
+/// 8 or more equal sets and solves the other rows 64 at a time in the
 /// lanes of one vectorized factorization; then every row applies the pivoting rule. Rows are independent, so the bits do not depend on the grouping
 /// or on the thread count.
 ///

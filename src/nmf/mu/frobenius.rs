@@ -118,7 +118,7 @@ pub(crate) fn num_rows_lanes<const C: usize, const FMA: bool>(
 }
 
 /// The Frobenius multiplicative update of A in place from a precomputed numerator `num`
-/// (row-major like A, e.g. Xᵀ·W from [`csr_transpose_mul_dense`]):
+/// (row-major like A, e.g. Xᵀ·W from [`crate::kernels::csr_transpose_mul_dense`]):
 ///
 /// ```text
 /// a_il ← a_il · num_il / d_il,     d_il = (a_i·G)_l + l1 + l2·a_il   (0 → ε)

@@ -343,7 +343,7 @@ pub(crate) fn kl_scatter_lanes<const C: usize, const FMA: bool>(
 ///
 /// — the numerator (Wᵀ·R)ᵀ of the H update, as an m × k row-major matrix — by scattering each
 /// new row of W right after it is computed. `extra` holds the part buffers
-/// (`(parts − 1)·m·k` values, see [`scatter_parts`]); keep it between calls.
+/// (`(parts − 1)·m·k` values, see [`crate::kernels::scatter_parts`]); keep it between calls.
 ///
 /// # Panics
 /// If the shapes do not agree.

@@ -1,8 +1,8 @@
 //! The multiplicative-update solver (scikit-learn's `solver="mu"`), for `fit` (W and H
-//! updated) and `transform` (H fixed), as a [`Solver`] of the driver.
+//! updated) and `transform` (H fixed), as a solver of the driver (`nmf/driver.rs`).
 //!
 //! Lee & Seung's updates as scikit-learn writes them (ε = f32 machine epsilon; a zero
-//! denominator is replaced by ε, [`nonzero_den`]):
+//! denominator is replaced by ε):
 //!
 //! ```text
 //! Frobenius  W ← W ⊙ XHᵀ ⊘ (W·HHᵀ + l1_W + l2_W·W)      H ← H ⊙ WᵀX ⊘ (WᵀW·H + l1_H + l2_H·H)
@@ -17,7 +17,7 @@
 //! KL Wᵀ·R with r_ij = x_ij / max(w_i·h_j, ε) for the new W, scattered by the W pass itself
 //! as each new row w_i is computed ([`mu_kl_rows_scatter`]). No transposed copy of X is kept.
 //!
-//! The solver is *lagged* (see [`super::driver`]): the W pass of iteration t+1 sees W_t·H_t
+//! The solver is *lagged* (see `nmf/driver.rs`): the W pass of iteration t+1 sees W_t·H_t
 //! at every nonzero of X (KL) or X·H_tᵀ (Frobenius), so it also returns the divergence of
 //! (W_t, H_t) almost for free. W is updated in place (a row is read before it is written),
 //! except by a tentative W pass (a stopping check, every 10 iterations), which writes a
