@@ -21,6 +21,11 @@ process (GNU time's %M, measured per child).
 Without the matrix file, a synthetic uniformly random sparse matrix of 59000 x 20000 with about
 2.5M stored entries (seeded) is written to the work directory and used instead.
 
+--online: scikit-learn's MiniBatchNMF with its defaults (tol 1e-4, max_iter 200,
+max_no_improvement 10, forget_factor 0.7, --batch-size 1024) from the custom start against
+`--solver online` with the same options; seconds of each fit (ours: without the
+initialization) and the final errors.
+
 --quality (Frobenius loss, the same custom start): scikit-learn's NMF(solver="cd",
 shuffle=False) runs from the start to its own convergence (tol 1e-4); its final objective
 L* = reconstruction_err_^2 / 2 and its whole fit time T are noted. Each of our solvers
@@ -58,7 +63,11 @@ def sklearn_worker(args):
     w0 = np.ascontiguousarray(scipy.io.mmread(args.w0), dtype=np.float64)
     h0 = np.ascontiguousarray(scipy.io.mmread(args.h0), dtype=np.float64)
     loss = "kullback-leibler" if args.loss == "kl" else "frobenius"
-    if args.sk_solver == "cd":
+    if args.sk_solver == "minibatch":
+        from sklearn.decomposition import MiniBatchNMF
+        model = MiniBatchNMF(n_components=args.k, init="custom", beta_loss=loss,
+                             batch_size=args.batch_size)
+    elif args.sk_solver == "cd":
         model = NMF(n_components=args.k, solver="cd", shuffle=False, init="custom",
                     beta_loss="frobenius", tol=args.sk_tol, max_iter=args.iters)
     else:
@@ -205,6 +214,52 @@ def first_at_or_below(history, target):
     return None
 
 
+def online(args, matrix, w0, h0, work):
+    """scikit-learn's MiniBatchNMF with its defaults from the custom start, against
+    `--solver online` with the same options, alternating rounds; medians."""
+    rows = {loss: [] for loss in args.loss.split(",")}
+    for rep in range(args.reps):
+        for loss in rows:
+            out = os.path.join(work, f"sklearn_mb_{loss}.json")
+            cmd = [sys.executable, HERE, "--worker", "sklearn", "--sk-solver", "minibatch",
+                   "--matrix", matrix, "--w0", w0, "--h0", h0, "--loss", loss, "-k",
+                   str(args.k), "--iters", "200", "--batch-size", str(args.batch_size),
+                   "--out", out]
+            code, rss, _, err = run_child(cmd)
+            if code != 0:
+                print(f"sklearn MiniBatchNMF failed:\n{err}")
+                return
+            with open(out) as f:
+                sk = json.load(f)
+            ours_dir = os.path.join(work, f"ours_online_{loss}")
+            cmd = [args.bin, "fit", "--matrix", matrix, "-k", str(args.k), "--init", "custom",
+                   "--w0", w0, "--h0", h0, "--solver", "online", "--loss", loss,
+                   "--batch-size", str(args.batch_size), "--out", ours_dir, "--quiet"]
+            code, our_rss, _, err = run_child(cmd)
+            if code != 0:
+                print(f"nmf-topics --solver online failed:\n{err}")
+                return
+            with open(os.path.join(ours_dir, "topics.json")) as f:
+                r = json.load(f)
+            loop = r["fit"]["seconds"] - r["fit"]["init_seconds"]
+            ours_err = float(np.sqrt(2.0 * max(r["metrics"]["divergence"], 0.0)))
+            rows[loss].append(dict(sk_s=sk["seconds"], sk_err=sk["reconstruction_error"],
+                                   sk_it=sk["iterations"], our_s=loop, our_err=ours_err,
+                                   our_it=r["fit"]["iterations"], sk_rss=rss, our_rss=our_rss))
+            q = rows[loss][-1]
+            print(f"round {rep + 1} {loss}: sklearn {q['sk_s']:.3f} s ({q['sk_it']} epochs, error "
+                  f"{q['sk_err']:.6f}); ours {q['our_s']:.3f} s ({q['our_it']} epochs, error "
+                  f"{q['our_err']:.6f}); ratio {q['our_s'] / q['sk_s']:.3f}")
+    print()
+    for loss, rs in rows.items():
+        med = lambda key: float(np.median([r[key] for r in rs]))
+        ratio = float(np.median([r["our_s"] / r["sk_s"] for r in rs]))
+        print(f"{loss}: MiniBatchNMF {med('sk_s'):.3f} s, error {rs[0]['sk_err']:.8g}; "
+              f"--solver online {med('our_s'):.3f} s, error {rs[0]['our_err']:.8g}; "
+              f"time ratio {ratio:.3f} (median of {len(rs)}); peak memory "
+              f"{med('sk_rss'):.0f} / {med('our_rss'):.0f} MiB")
+
+
 def quality(args, matrix, w0, h0, work):
     solvers = args.solvers.split(",")
     iters = dict(mu=300, hals=150, als=80)
@@ -282,6 +337,9 @@ def main():
     ap.add_argument("--solvers", default="mu,hals,als", help="our solvers for --quality")
     ap.add_argument("--quality-iters", default="",
                     help="iterations per solver for --quality, e.g. mu=300,hals=150,als=80")
+    ap.add_argument("--online", action="store_true",
+                    help="MiniBatchNMF's defaults against --solver online (same start)")
+    ap.add_argument("--batch-size", type=int, default=1024, help="--online batch size")
     ap.add_argument("--sk-tol", type=float, default=1e-4, help=argparse.SUPPRESS)
     ap.add_argument("--sk-solver", default="mu", help=argparse.SUPPRESS)
     # internal: the sklearn child
@@ -297,6 +355,11 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="peer_nmf_")
     os.makedirs(work, exist_ok=True)
     matrix, w0, h0, shape, nnz = prepare(args, work)
+    if args.online:
+        print(f"matrix {matrix}: {shape[0]} x {shape[1]}, nnz {nnz}; k = {args.k}, custom init "
+              f"(seed {args.seed}), batch size {args.batch_size}; {args.reps} rounds")
+        online(args, matrix, w0, h0, work)
+        return
     if args.quality:
         print(f"matrix {matrix}: {shape[0]} x {shape[1]}, nnz {nnz}; k = {args.k}, custom init "
               f"(seed {args.seed}); {args.reps} rounds; work dir {work}")

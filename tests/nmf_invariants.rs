@@ -4,6 +4,7 @@
 //! data validation and `transform`.
 
 use ndarray::Array2;
+use nmf_topics::nmf::online::OnlineOptions;
 use nmf_topics::nmf::{transform, AlsVariant, Init, Loss, NmfError, NmfModel, NmfParams, Solver};
 
 /// Every solver with every loss it supports.
@@ -476,4 +477,131 @@ fn into_fit_moves_custom_factors_and_gives_the_same_bits() {
         p.check().unwrap().into_fit(&x, &mut |_, _| {}),
         Err(NmfError::Data(_))
     ));
+}
+
+/// The online solver with options for a small matrix: batches of 16 rows, never stopping on
+/// the smoothed cost.
+fn online(x: &CsMat<f64>, k: usize, seed: u64) -> NmfParams {
+    custom(x, k, seed)
+        .solver(Solver::Online)
+        .online(OnlineOptions {
+            batch_size: 16,
+            max_no_improvement: None,
+            ..OnlineOptions::default()
+        })
+}
+
+#[test]
+fn online_is_deterministic_non_negative_and_runs_max_iter_with_tol_zero() {
+    let x = random_sparse(300, 120, 0.08, 41);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| fit(&x, online(&x, 6, 3).loss(loss).max_iter(7).tol(0.0)))
+        };
+        let one = run(1);
+        assert_eq!(one.iterations, 7, "{loss}");
+        assert_eq!(one.history.len(), 7);
+        assert!(one
+            .w
+            .iter()
+            .chain(one.h.iter())
+            .all(|v| v.is_finite() && *v >= 0.0));
+        for t in [2, 3] {
+            let other = run(t);
+            let bits = |m: &NmfModel| {
+                m.w.iter()
+                    .chain(m.h.iter())
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&one), bits(&other), "{loss}: 1 vs {t} threads");
+        }
+    }
+}
+
+#[test]
+fn online_smoothed_cost_decreases_and_the_default_rule_stops() {
+    use nmf_topics::kernels::CsrRef;
+    use nmf_topics::nmf::online::{row_block, MiniBatch};
+    let (x, _) = planted(400, 60, 3, 17);
+    let (n, m) = x.shape();
+    let k = 3;
+    let h0 = random_factor(k, m, 0.0, 5);
+    let ht0: Vec<f64> = h0.t().iter().copied().collect();
+    let opts = OnlineOptions {
+        batch_size: 40,
+        max_no_improvement: None,
+        ..OnlineOptions::default()
+    };
+    let mut mb = MiniBatch::new(ht0, k, false, opts, n, 0.0, 0.0, 0.0, 0.0);
+    let indptr_x = x.indptr().raw_storage().to_vec();
+    let xr = CsrRef::new(n, m, &indptr_x, x.indices(), x.data());
+    let mut w = random_factor(n, k, 0.0, 6)
+        .iter()
+        .copied()
+        .collect::<Vec<f64>>();
+    let mut ewa = Vec::new();
+    let mut indptr = Vec::new();
+    for _epoch in 0..6 {
+        for r0 in (0..n).step_by(40) {
+            let r1 = (r0 + 40).min(n);
+            let xb = row_block(xr, r0, r1, &mut indptr);
+            let rep = mb.step(xb, &mut w[r0 * k..r1 * k], true);
+            if let Some(e) = rep.smoothed {
+                ewa.push(e);
+            }
+        }
+    }
+    let per_epoch: Vec<f64> = ewa.chunks(10).map(|c| *c.last().unwrap()).collect();
+    for p in per_epoch.windows(2) {
+        assert!(
+            p[1] < p[0],
+            "the smoothed cost rose between epochs: {per_epoch:?}"
+        );
+    }
+    // With scikit-learn's defaults (tol 1e-4, 10 steps without improvement) an easy problem
+    // stops before max_iter.
+    let model = fit(
+        &x,
+        custom(&x, 3, 2)
+            .solver(Solver::Online)
+            .online(OnlineOptions {
+                batch_size: 40,
+                ..OnlineOptions::default()
+            })
+            .max_iter(500),
+    );
+    assert!(
+        model.converged && model.iterations < 500,
+        "{} iterations",
+        model.iterations
+    );
+}
+
+#[test]
+fn online_options_are_validated() {
+    let bad = |o: OnlineOptions| match NmfParams::new(2).solver(Solver::Online).online(o).check() {
+        Err(NmfError::Params(m)) => m,
+        other => panic!("expected a params error, got {other:?}"),
+    };
+    let d = OnlineOptions::default();
+    assert!(bad(OnlineOptions { batch_size: 0, ..d }).starts_with("--batch-size"));
+    assert!(bad(OnlineOptions {
+        forget_factor: 1.5,
+        ..d
+    })
+    .starts_with("--forget-factor"));
+    assert!(bad(OnlineOptions {
+        max_no_improvement: Some(0),
+        ..d
+    })
+    .starts_with("--max-no-improvement"));
+    match NmfParams::new(2).solver(Solver::Hals).online(d).check() {
+        Err(NmfError::Params(m)) => assert!(m.contains("options of --solver online"), "{m}"),
+        other => panic!("expected a params error, got {other:?}"),
+    }
 }

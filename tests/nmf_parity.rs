@@ -8,6 +8,7 @@
 //! 1, 10 and 50 iterations.
 
 use ndarray::Array2;
+use nmf_topics::nmf::online::OnlineOptions;
 use nmf_topics::nmf::{Loss, NmfParams, Solver};
 use serde::Deserialize;
 use sprs::TriMat;
@@ -29,6 +30,8 @@ struct Fixture {
 struct Case {
     #[serde(default)]
     loss: String,
+    #[serde(default)]
+    fresh_restarts: bool,
     alpha_w: f64,
     alpha_h: Option<f64>,
     l1_ratio: f64,
@@ -36,6 +39,7 @@ struct Case {
     n_iter: usize,
     w: Vec<Vec<f64>>,
     h: Vec<Vec<f64>>,
+    #[serde(default)]
     reconstruction_err: f64,
 }
 
@@ -146,5 +150,52 @@ fn hals_matches_scikit_learn_coordinate_descent_to_1e_6() {
         let de = (model.metrics.reconstruction_error - c.reconstruction_err).abs()
             / c.reconstruction_err;
         assert!(de < 1e-6, "{what}: reconstruction error differs by {de:e}");
+    }
+}
+
+#[test]
+fn online_matches_scikit_learn_minibatch_nmf_to_1e_6() {
+    let fx = load("nmf_online.json");
+    assert!(fx.sklearn_version.starts_with("1."));
+    let x = matrix(&fx);
+    let (w0, h0) = (array(&fx.w0), array(&fx.h0));
+    assert_eq!(fx.cases.len(), 16);
+    for c in &fx.cases {
+        let loss = if c.loss == "kl" {
+            Loss::Kl
+        } else {
+            Loss::Frobenius
+        };
+        let opts = OnlineOptions {
+            batch_size: 7,
+            forget_factor: 0.7,
+            fresh_restarts: c.fresh_restarts,
+            max_no_improvement: None,
+            ..OnlineOptions::default()
+        };
+        let model = NmfParams::new(fx.k)
+            .solver(Solver::Online)
+            .online(opts)
+            .loss(loss)
+            .custom_init(w0.clone(), h0.clone())
+            .alpha_w(c.alpha_w)
+            .alpha_h(c.alpha_h)
+            .l1_ratio(c.l1_ratio)
+            .tol(0.0)
+            .max_iter(c.max_iter)
+            .check()
+            .unwrap()
+            .fit(&x, &mut |_, _| {})
+            .unwrap();
+        let what = format!(
+            "online {} fresh={} alpha_w={} alpha_h={:?} l1_ratio={} epochs={}",
+            c.loss, c.fresh_restarts, c.alpha_w, c.alpha_h, c.l1_ratio, c.max_iter
+        );
+        assert_eq!(model.iterations, c.n_iter, "{what}");
+        let dw = rel_diff(&model.w, &array(&c.w));
+        let dh = rel_diff(&model.h, &array(&c.h));
+        eprintln!("{what}: dW {dw:.1e} dH {dh:.1e}");
+        assert!(dw < 1e-6, "{what}: W differs by {dw:e}");
+        assert!(dh < 1e-6, "{what}: H differs by {dh:e}");
     }
 }

@@ -171,6 +171,19 @@ pub struct NmfArgs {
     /// (cheaper, not monotone) [default: exact]
     #[arg(long, value_enum, value_name = "VARIANT")]
     pub als_variant: Option<AlsVariantArg>,
+    /// online: documents per mini-batch [default: 1024]
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// online: weight of the past batches' statistics, in [0, 1] [default: 0.7]
+    #[arg(long, allow_negative_numbers = true, value_name = "F")]
+    pub forget_factor: Option<f64>,
+    /// online: solve each batch's W from scratch instead of updating it once
+    #[arg(long)]
+    pub fresh_restarts: bool,
+    /// online: stop after N batches without a new minimum of the smoothed cost (0: never)
+    /// [default: 10]
+    #[arg(long, value_name = "N")]
+    pub max_no_improvement: Option<usize>,
     /// Initialization.
     #[arg(long, value_enum, default_value_t = InitArg::Nndsvda)]
     pub init: InitArg,
@@ -356,6 +369,8 @@ pub enum SolverArg {
     Hals,
     /// alternating non-negative least squares: frobenius
     Als,
+    /// online mini-batch updates (scikit-learn's MiniBatchNMF): frobenius and kl
+    Online,
 }
 
 /// `--als-variant`.
@@ -419,6 +434,7 @@ impl From<SolverArg> for Solver {
             SolverArg::Mu => Solver::Mu,
             SolverArg::Hals => Solver::Hals,
             SolverArg::Als => Solver::Als,
+            SolverArg::Online => Solver::Online,
         }
     }
 }

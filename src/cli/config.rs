@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use clap::ArgMatches;
 
 use nmf_topics::corpus::CorpusOptions;
+use nmf_topics::nmf::online::OnlineOptions;
 use nmf_topics::nmf::{AlsVariant, Init, NmfParams, NmfValidParams, Solver};
 use nmf_topics::report::model::ModelFile;
 use nmf_topics::report::OutputOptions;
@@ -306,6 +307,24 @@ fn nmf_params(a: &NmfArgs) -> anyhow::Result<NmfParams> {
     p.solver = a.solver.map(Solver::from);
     p.shuffle = a.shuffle;
     p.als_variant = a.als_variant.map(AlsVariant::from);
+    if a.batch_size.is_some()
+        || a.forget_factor.is_some()
+        || a.fresh_restarts
+        || a.max_no_improvement.is_some()
+    {
+        let d = OnlineOptions::default();
+        p.online = Some(OnlineOptions {
+            batch_size: a.batch_size.unwrap_or(d.batch_size),
+            forget_factor: a.forget_factor.unwrap_or(d.forget_factor),
+            fresh_restarts: a.fresh_restarts,
+            fresh_restarts_max_iter: d.fresh_restarts_max_iter,
+            max_no_improvement: match a.max_no_improvement {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => d.max_no_improvement,
+            },
+        });
+    }
     p.init = a.init.into();
     p.alpha_w = a.alpha_w;
     p.alpha_h = a.alpha_h;

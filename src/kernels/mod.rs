@@ -64,11 +64,13 @@ pub(crate) mod simd;
 mod spmm;
 
 pub use csr::{csr_transpose, Csr, CsrRef};
-pub use eval::eval_at_nonzeros;
 pub(crate) use eval::kl_ratios;
+pub use eval::{eval_at_nonzeros, eval_at_nonzeros_with};
 pub use reduce::{factor_stats, trace_product, FactorStats, PassStats};
 pub(crate) use scatter::{block_cuts, lanes_scatter_row, parts_pass, row_in, split_scatter};
-pub use scatter::{column_splits, csr_transpose_mul_dense, scatter_parts};
+pub use scatter::{
+    column_splits, csr_transpose_mul_dense, csr_transpose_mul_dense_one_part, scatter_parts,
+};
 pub use simd::ln_fast;
 pub(crate) use spmm::csr_dense_block;
 pub use spmm::{csr_mul_dense, dense_mul_small};

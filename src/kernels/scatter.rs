@@ -166,6 +166,39 @@ pub fn csr_transpose_mul_dense(
     });
 }
 
+/// out ← Xᵀ·A as [`csr_transpose_mul_dense`], in one part: the rows of X summed in order
+/// into `out` itself (no part buffers), the work split into column ranges over the threads.
+/// For small X (a mini-batch) where zeroing part buffers would cost more than the sums.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csr_transpose_mul_dense_one_part(x: CsrRef<'_>, a: &[f64], k: usize, out: &mut [f64]) {
+    assert!(
+        k >= 1,
+        "csr_transpose_mul_dense_one_part: k must be at least 1"
+    );
+    check_factor("csr_transpose_mul_dense_one_part: A", a, x.nrows, k);
+    check_factor("csr_transpose_mul_dense_one_part: out", out, x.ncols, k);
+    split_scatter(
+        x,
+        k,
+        &[0, x.nrows],
+        out,
+        &mut Vec::new(),
+        |rows, cols, buf| {
+            scatter_block(
+                x,
+                rows.start,
+                &a[rows.start * k..rows.end * k],
+                k,
+                buf,
+                cols,
+            )
+        },
+    );
+}
+
 /// How many column ranges each part of a scatter is split into: enough that the parts times
 /// the ranges give every thread a task (1 when there are no more threads than parts). A
 /// range only decides which task adds an entry, never the order of a buf_j's terms, so this

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use super::data::Sparse;
 use super::Regularization;
-use crate::kernels::{eval_at_nonzeros, factor_stats, trace_product, CsrRef, EPSILON};
+use crate::kernels::{eval_at_nonzeros_with, factor_stats, trace_product, CsrRef, EPSILON};
 
 /// The rule that `tol` applies to. `tol = 0` disables every rule: the loop runs `max_iter`
 /// iterations.
@@ -42,6 +42,9 @@ pub(crate) enum StopRule {
     /// the one after the first, `|L_prev − L| ≤ tol · L₁` (relative to a fixed reference, as
     /// scikit-learn's MU rule, so that an exact fit, L → 0, stops too).
     RelativeChange,
+    /// The solver's own rule (mini-batch NMF's smoothed-cost and H-change tests): the loop
+    /// stops when a [`Half`] says `stop`.
+    Own,
 }
 
 /// What one half of an iteration (the W update or the H update) reports.
@@ -58,6 +61,8 @@ pub(crate) struct Half {
     /// The update is the exact minimizer with the other factor fixed, and nothing else moves
     /// (an exact NNLS solve with H fixed): the loop can stop.
     pub exact: bool,
+    /// The solver's own rule says stop ([`StopRule::Own`]).
+    pub stop: bool,
 }
 
 /// An NMF algorithm, from the driver's side. The factors live inside the solver, W as
@@ -203,7 +208,7 @@ fn error_stalled(prev: f64, e: f64, e0: f64, tol: f64) -> bool {
 /// statistics.
 pub(crate) fn evaluate(pb: &Problem<'_>, w: &[f64], ht: &[f64]) -> Evaluation {
     let k = pb.k;
-    let (logsum, cross) = eval_at_nonzeros(pb.x, w, ht, k);
+    let (logsum, cross) = eval_at_nonzeros_with(pb.x, w, ht, k, pb.kl);
     let fw = factor_stats(w, k, true);
     let fh = factor_stats(ht, k, true);
     let resid = pb.x_sq - 2.0 * cross + trace_product(&fw.gram, &fh.gram, k);
@@ -266,7 +271,7 @@ pub(crate) fn run(
                         StopRule::RelativeChange => {
                             relative_change(obj_prev, obj, obj_first, lim.tol)
                         }
-                        StopRule::ProjectedGradient => false,
+                        StopRule::ProjectedGradient | StopRule::Own => false,
                     };
                     solver.end_tentative(!stop);
                     if stop {
@@ -296,6 +301,8 @@ pub(crate) fn run(
             let violation = hw.violation + hh.violation;
             let exact = hw.exact && !lim.update_h;
             let stop = exact
+                || hw.stop
+                || hh.stop
                 || (checks
                     && match rule {
                         StopRule::ProjectedGradient => {
@@ -307,6 +314,7 @@ pub(crate) fn run(
                         StopRule::RelativeChange => {
                             relative_change(obj_prev, obj, obj_first, lim.tol)
                         }
+                        StopRule::Own => false,
                         StopRule::RelativeError { every } => {
                             let e = err_of(hh.divergence.or(hw.divergence).unwrap_or(f64::NAN));
                             if t == 0 {

@@ -1,5 +1,6 @@
 //! Parameters: the unchecked builder [`NmfParams`] and the validated [`NmfValidParams`].
 
+use super::online::OnlineOptions;
 use super::{AlsVariant, Init, Loss, NmfError, Solver};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,8 @@ pub struct NmfParams {
     pub shuffle: bool,
     /// `als` only: exact NNLS (the default) or the projected least-squares variant.
     pub als_variant: Option<AlsVariant>,
+    /// `online` only: the mini-batch options (`None`: scikit-learn's defaults).
+    pub online: Option<OnlineOptions>,
     /// Initialization.
     pub init: Init,
     /// W0 and H0 for [`Init::Custom`].
@@ -63,6 +66,7 @@ impl NmfParams {
             solver: None,
             shuffle: false,
             als_variant: None,
+            online: None,
             init: Init::Nndsvda,
             w0: None,
             h0: None,
@@ -96,6 +100,12 @@ impl NmfParams {
     /// `als`: the variant.
     pub fn als_variant(mut self, variant: AlsVariant) -> Self {
         self.als_variant = Some(variant);
+        self
+    }
+
+    /// `online`: the mini-batch options.
+    pub fn online(mut self, opts: OnlineOptions) -> Self {
+        self.online = Some(opts);
         self
     }
 
@@ -197,6 +207,15 @@ impl NmfParams {
                 "--als-variant is an option of --solver als, not of --solver {solver}"
             ));
         }
+        if self.online.is_some() && solver != Solver::Online {
+            return bad(format!(
+                "--batch-size, --forget-factor, --fresh-restarts and --max-no-improvement are \
+                 options of --solver online, not of --solver {solver}"
+            ));
+        }
+        if let Some(o) = &self.online {
+            o.check()?;
+        }
         let method = match solver {
             Solver::Mu => Method::Mu,
             Solver::Hals => Method::Hals {
@@ -204,6 +223,9 @@ impl NmfParams {
             },
             Solver::Als => Method::Als {
                 variant: self.als_variant.unwrap_or_default(),
+            },
+            Solver::Online => Method::Online {
+                opts: self.online.unwrap_or_default(),
             },
         };
         if self.init == Init::Custom && (self.w0.is_none() || self.h0.is_none()) {
@@ -217,7 +239,7 @@ impl NmfParams {
 }
 
 /// The algorithm with its own parameters, as validated by [`NmfParams::check`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "solver", rename_all = "snake_case")]
 pub enum Method {
     /// Multiplicative updates.
@@ -233,6 +255,11 @@ pub enum Method {
         /// Exact NNLS or projected least squares.
         variant: AlsVariant,
     },
+    /// Online (mini-batch) multiplicative updates.
+    Online {
+        /// The mini-batch options.
+        opts: OnlineOptions,
+    },
 }
 
 impl Method {
@@ -242,6 +269,7 @@ impl Method {
             Method::Mu => Solver::Mu,
             Method::Hals { .. } => Solver::Hals,
             Method::Als { .. } => Solver::Als,
+            Method::Online { .. } => Solver::Online,
         }
     }
 }

@@ -29,6 +29,7 @@
 //! | `hals` (Frobenius default) | Frobenius | exact coordinate steps, scikit-learn's `cd` ([`hals`]) | Σ\|projected gradient\| of both updates ≤ tol × that of the first iteration |
 //! | `mu` (KL default) | Frobenius, KL | Lee & Seung's multiplicative updates, scikit-learn's `mu` (`nmf/mu`) | every 10 iterations, (e_prev − e)/e₀ < tol with e = √(2·divergence) |
 //! | `als` | Frobenius | exact non-negative least squares for each factor ([`als`], [`nnls`]) | \|L_prev − L\| ≤ tol·L₁ after every iteration |
+//! | `online` | Frobenius, KL | scikit-learn's `MiniBatchNMF`; one iteration is one epoch of mini-batches ([`online`]) | per batch: ‖H − H_prev‖/‖H‖ ≤ tol, or no new minimum of the smoothed batch cost for `max_no_improvement` batches |
 //!
 //! The objective after every iteration comes from what the updates already compute, never an
 //! extra pass over X: the multiplicative updates' W pass of iteration t+1 sees W_t·H_t at
@@ -80,6 +81,7 @@ pub(crate) mod driver;
 pub mod hals;
 pub mod init;
 pub mod nnls;
+pub mod online;
 pub mod svd;
 
 use std::borrow::Cow;
@@ -139,11 +141,14 @@ pub enum Solver {
     Hals,
     /// Alternating non-negative least squares, Frobenius.
     Als,
+    /// Online mini-batch multiplicative updates (scikit-learn's `MiniBatchNMF`), Frobenius
+    /// and KL.
+    Online,
 }
 
 impl Solver {
     /// Every solver, in the order the help lists them.
-    pub const ALL: [Solver; 3] = [Solver::Mu, Solver::Hals, Solver::Als];
+    pub const ALL: [Solver; 4] = [Solver::Mu, Solver::Hals, Solver::Als, Solver::Online];
 
     /// The default for a loss: coordinate descent for Frobenius (scikit-learn's default
     /// solver), multiplicative updates for KL (the only one there).
@@ -156,11 +161,14 @@ impl Solver {
 
     /// Whether the solver minimizes this loss.
     pub fn supports(self, loss: Loss) -> bool {
-        matches!((self, loss), (Solver::Mu, _) | (_, Loss::Frobenius))
+        matches!(
+            (self, loss),
+            (Solver::Mu | Solver::Online, _) | (_, Loss::Frobenius)
+        )
     }
 
     /// The solver/loss combinations that exist, for messages:
-    /// `mu (frobenius, kl), hals (frobenius), als (frobenius)`.
+    /// `mu (frobenius, kl), hals (frobenius), als (frobenius), online (frobenius, kl)`.
     pub fn combinations() -> String {
         let losses = [Loss::Frobenius, Loss::Kl];
         (Solver::ALL.iter())
@@ -219,6 +227,7 @@ impl fmt::Display for Solver {
             Solver::Mu => "mu",
             Solver::Hals => "hals",
             Solver::Als => "als",
+            Solver::Online => "online",
         })
     }
 }
@@ -295,6 +304,12 @@ impl NmfValidParams {
             Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
             Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
             Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
+            Method::Online { opts } => {
+                let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);
+                Box::new(online::Online::new(
+                    pb, w, ht, opts, p.alpha_w, alpha_h, p.l1_ratio, p.tol, p.max_iter,
+                ))
+            }
         };
         let limits = driver::Limits {
             max_iter: p.max_iter,

@@ -630,6 +630,19 @@ pub fn build_view_with(
             params_view.push(stat("shuffle", if shuffle { "yes" } else { "no" }));
         }
         Method::Als { variant } => params_view.push(stat("ALS variant", variant.to_string())),
+        Method::Online { opts } => {
+            params_view.push(stat("batch size", opts.batch_size.to_string()));
+            params_view.push(stat("forget factor", fmt_num(opts.forget_factor)));
+            params_view.push(stat(
+                "fresh restarts",
+                if opts.fresh_restarts { "yes" } else { "no" },
+            ));
+            params_view.push(stat(
+                "max no improvement",
+                opts.max_no_improvement
+                    .map_or("none".to_string(), |n| n.to_string()),
+            ));
+        }
     }
     params_view.extend([
         stat("Init", json_name(&params.init)),

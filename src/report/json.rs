@@ -46,6 +46,7 @@ use serde::Serialize;
 
 use super::numbers::{round_weight, serialize_weight};
 use super::{write_atomic, FitExtras, FitRun, OutputOptions};
+use crate::nmf::online::OnlineOptions;
 use crate::nmf::{AlsVariant, Init, Loss, Metrics, NmfParams, Solver};
 use crate::restarts::{RestartRecord, RestartSummary};
 use crate::topics::quality::{FitQuality, LabelAgreement};
@@ -161,6 +162,9 @@ pub struct ParamsJson {
     /// `als`: the variant.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub als_variant: Option<AlsVariant>,
+    /// `online`: the mini-batch options.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub online: Option<OnlineOptions>,
     /// Initialization.
     pub init: Init,
     /// Regularization of W.
@@ -196,6 +200,7 @@ impl ParamsJson {
             solver,
             shuffle: (solver == Solver::Hals).then_some(p.shuffle),
             als_variant: (solver == Solver::Als).then(|| p.als_variant.unwrap_or_default()),
+            online: (solver == Solver::Online).then(|| p.online.unwrap_or_default()),
             init: p.init,
             alpha_w: p.alpha_w,
             alpha_h: p.alpha_h.unwrap_or(p.alpha_w),

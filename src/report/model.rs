@@ -112,6 +112,7 @@ impl ModelFile {
         params.solver = Some(p.solver);
         params.shuffle = p.shuffle.unwrap_or(false);
         params.als_variant = p.als_variant;
+        params.online = p.online;
         params.init = match p.init {
             Init::Custom => Init::default(),
             other => other,

@@ -488,3 +488,41 @@ pub fn mu_kl_from_numerator(
     });
     split_stats(&total, k, false)
 }
+
+/// The numerator of the KL multiplicative H update for the current W and H,
+///
+/// ```text
+/// num_j = Σ_i r_ij · w_i,    r_ij = x_ij / max(w_i·h_j, ε)
+/// ```
+///
+/// (an m × k row-major matrix), scattered from the rows of X in one part (the rows in order,
+/// no part buffers, the columns split over the threads): the same bits with any number of
+/// threads. Meant for mini-batches.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn kl_numerator(x: CsrRef<'_>, w: &[f64], b: &[f64], k: usize, num: &mut [f64]) {
+    assert!(k >= 1, "kl_numerator: k must be at least 1");
+    check_factor("kl_numerator: W", w, x.nrows, k);
+    check_factor("kl_numerator: B", b, x.ncols, k);
+    check_factor("kl_numerator: num", num, x.ncols, k);
+    split_scatter(
+        x,
+        k,
+        &[0, x.nrows],
+        num,
+        &mut Vec::new(),
+        |rows, cols, buf| {
+            kl_scatter_block(
+                x,
+                rows.start,
+                &w[rows.start * k..rows.end * k],
+                b,
+                k,
+                buf,
+                cols,
+            )
+        },
+    );
+}

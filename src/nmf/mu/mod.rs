@@ -32,7 +32,9 @@ mod frobenius;
 mod kl;
 
 pub use frobenius::{mu_frobenius_from_numerator, mu_frobenius_rows, mu_frobenius_rows_in_place};
-pub use kl::{mu_kl_from_numerator, mu_kl_rows, mu_kl_rows_in_place, mu_kl_rows_scatter};
+pub use kl::{
+    kl_numerator, mu_kl_from_numerator, mu_kl_rows, mu_kl_rows_in_place, mu_kl_rows_scatter,
+};
 
 /// scikit-learn's rule for the denominators of the updates: a denominator that is exactly 0
 /// becomes ε = [`EPSILON`] (so 0/0 gives 0 and nothing divides by zero).
