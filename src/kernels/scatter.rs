@@ -108,6 +108,25 @@ pub(crate) fn lanes_scatter_row<const C: usize, const FMA: bool>(
     buf: &mut [f64],
     base: usize,
 ) {
+    // The whole range (base 0) is the common case: give it a constant base.
+    if base == 0 {
+        scatter_row_from::<C, FMA, false>(cols, ahead, v, a, buf, 0);
+    } else {
+        scatter_row_from::<C, FMA, true>(cols, ahead, v, a, buf, base);
+    }
+}
+
+/// [`lanes_scatter_row`] with the base applied only when `RANGED`.
+#[inline(always)]
+fn scatter_row_from<const C: usize, const FMA: bool, const RANGED: bool>(
+    cols: &[usize],
+    ahead: &[usize],
+    v: &[f64],
+    a: &Lanes<C>,
+    buf: &mut [f64],
+    base: usize,
+) {
+    let base = if RANGED { base } else { 0 };
     let rows = lane_rows_mut::<C>(buf);
     let n = v.len().min(cols.len());
     let (cols, v) = (&cols[..n], &v[..n]);
