@@ -35,10 +35,11 @@
 //! The W update is one row pass over X: each block of rows computes its rows of X·Hᵀ into a
 //! small buffer (register-resident sums for k = 4·C), then sweeps the coordinates of
 //! [`TILE`] rows at a time with the rows in the lanes of a vector, so the k serial
-//! coordinate updates of one row overlap with those of the other rows of the tile. The
-//! gradient of a tile is kept up to date (g ← g + δ·G_t after a step δ of coordinate t)
-//! instead of recomputed, so a sweep costs 2k² multiply-adds per row (the product w_i·G,
-//! then one k-vector update per coordinate), vectorized across the rows of the tile. The
+//! coordinate updates of one row overlap with those of the other rows of the tile. Each
+//! coordinate's gradient is computed afresh from the current row, as scikit-learn does
+//! (k multiply-adds per row and coordinate, k² per row and sweep, all reading the transposed
+//! tile from L1 and storing only the new coordinate); the step multiplies by 1/G_tt, computed
+//! once per sweep, instead of dividing (a difference of at most one rounding). The
 //! H update scatters Xᵀ·W from the rows of X (no
 //! transposed copy of X) and runs the same sweep on the rows of Hᵀ. Rows are split into
 //! fixed blocks ([`crate::kernels::ROW_BLOCK`]) and the sums reduced in block order: same bits with any number of threads.
@@ -83,8 +84,7 @@ fn with_ridge(g: &[f64], k: usize, l2: f64) -> Vec<f64> {
 /// `part[S_CROSS]`.
 ///
 /// A tile of up to [`TILE`] rows is held transposed (coordinate-major: `at[l·TILE + r]` is
-/// coordinate l of the tile's row r), with its gradient `g` likewise, so every inner loop runs
-/// over the tile's rows.
+/// coordinate l of the tile's row r), so every inner loop runs over the tile's rows.
 #[inline(always)]
 fn cd_sweep<const FMA: bool>(
     a: &mut [f64],
@@ -96,11 +96,20 @@ fn cd_sweep<const FMA: bool>(
     part: &mut [f64],
 ) {
     let rows = a.len() / k;
+    // 1 / G_tt, or 0 where G_tt = 0 (the coordinate is then left as it is).
+    let inv: Vec<f64> = (0..k)
+        .map(|t| {
+            let h = gp[t * k + t];
+            if h == 0.0 {
+                0.0
+            } else {
+                1.0 / h
+            }
+        })
+        .collect();
     let mut t = Tile {
         at: vec![0.0; k * TILE],
         nt: vec![0.0; k * TILE],
-        g: vec![0.0; k * TILE],
-        delta: [0.0; TILE],
         viol: [0.0; TILE],
         cross: 0.0,
     };
@@ -109,9 +118,9 @@ fn cd_sweep<const FMA: bool>(
         let (ab, nb) = (&mut a[r0 * k..(r0 + nr) * k], &num[r0 * k..(r0 + nr) * k]);
         // A full tile has a trip count known at compile time (the inner loops unroll).
         if nr == TILE {
-            t.sweep::<FMA, true>(ab, nb, k, gp, l1, order, TILE);
+            t.sweep::<FMA, true>(ab, nb, k, gp, &inv, l1, order, TILE);
         } else {
-            t.sweep::<FMA, false>(ab, nb, k, gp, l1, order, nr);
+            t.sweep::<FMA, false>(ab, nb, k, gp, &inv, l1, order, nr);
         }
     }
     part[S_EXTRA] += t.viol.iter().sum::<f64>();
@@ -119,19 +128,22 @@ fn cd_sweep<const FMA: bool>(
 }
 
 /// The state of a sweep over tiles: the tile transposed (`at[l·TILE + r]` is coordinate l of
-/// the tile's row r), its numerators and gradient likewise, the last step of each row, and
-/// the sums over the rows swept so far.
+/// the tile's row r), its numerators likewise, and the sums over the rows
+/// swept so far.
 struct Tile {
     at: Vec<f64>,
     nt: Vec<f64>,
-    g: Vec<f64>,
-    delta: [f64; TILE],
     viol: [f64; TILE],
     cross: f64,
 }
 
 impl Tile {
     /// Sweeps the `nr` rows of `a` (with their numerators `num`); `FULL` when nr = [`TILE`].
+    /// `inv` holds 1 / G_tt (0 where G_tt = 0).
+    ///
+    /// Each coordinate's gradient is computed afresh from the current row, as scikit-learn
+    /// does, `g_it = Σ_s G_ts·a_is − (num_it − l1)`: k multiply-adds per row and coordinate
+    /// reading the tile from L1, with nothing stored but the new coordinate.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn sweep<const FMA: bool, const FULL: bool>(
@@ -140,13 +152,14 @@ impl Tile {
         num: &[f64],
         k: usize,
         gp: &[f64],
+        inv: &[f64],
         l1: f64,
         order: &[usize],
         nr: usize,
     ) {
         let nr = if FULL { TILE } else { nr };
         // Slices, not the Vecs: their pointers then stay in registers across the stores.
-        let (at, nt, g) = (&mut self.at[..], &mut self.nt[..], &mut self.g[..]);
+        let (at, nt) = (&mut self.at[..], &mut self.nt[..]);
         for (r, (ar, nrow)) in a
             .chunks_exact(k)
             .zip(num.chunks_exact(k))
@@ -158,39 +171,41 @@ impl Tile {
                 nt[l * TILE + r] = vn;
             }
         }
-        // g = a·G' − (num − l1), coordinate by coordinate over the tile's rows.
-        for (gl, nl) in g.chunks_exact_mut(TILE).zip(nt.chunks_exact(TILE)) {
-            for (gv, nv) in gl[..nr].iter_mut().zip(&nl[..nr]) {
+        // Rows past `nr` in a partial tile: zeros, so the loops below always run over the
+        // whole tile (a zero row stays zero and adds nothing to the sums).
+        if !FULL {
+            for l in 0..k {
+                at[l * TILE + nr..(l + 1) * TILE].fill(0.0);
+                nt[l * TILE + nr..(l + 1) * TILE].fill(0.0);
+            }
+        }
+        let viol = &mut self.viol;
+        for &t in order {
+            let (gt, it) = (&gp[t * k..(t + 1) * k], inv[t]);
+            // The gradients of coordinate t for the whole tile: one chain of k multiply-adds
+            // per row, [`TILE`] independent chains vectorized across the rows (the compiler
+            // keeps the tile's gradients in vector registers).
+            let mut g = [0.0; TILE];
+            for (gv, &nv) in g.iter_mut().zip(&nt[t * TILE..][..TILE]) {
                 *gv = l1 - nv;
             }
-        }
-        for m in 0..k {
-            let am = &at[m * TILE..][..nr];
-            let gm = &gp[m * k..(m + 1) * k];
-            axpy_rows::<FMA>(g, am, gm, nr);
-        }
-        let delta = &mut self.delta;
-        for &t in order {
-            let hess = gp[t * k + t];
-            let (grad, at_t) = (&g[t * TILE..][..nr], &mut at[t * TILE..][..nr]);
-            let steps = self.viol[..nr]
-                .iter_mut()
-                .zip(grad.iter().zip(at_t.iter_mut()));
-            if hess == 0.0 {
-                for (v, (gr, ar)) in steps {
-                    *v += if *ar == 0.0 { gr.min(0.0) } else { *gr }.abs();
+            for (s, &coef) in gt.iter().enumerate() {
+                for (gv, &av) in g.iter_mut().zip(&at[s * TILE..][..TILE]) {
+                    *gv = madd::<FMA>(coef, av, *gv);
                 }
-                continue;
             }
-            for ((v, (gr, ar)), d) in steps.zip(delta.iter_mut()) {
-                let old = *ar;
-                let pg = if old == 0.0 { gr.min(0.0) } else { *gr };
+            let col = &mut at[t * TILE..][..TILE];
+            for ((v, gv), av) in viol.iter_mut().zip(&g).zip(col) {
+                let old = *av;
+                let pg = if old == 0.0 { gv.min(0.0) } else { *gv };
                 *v += pg.abs();
-                let new = (old - gr / hess).max(0.0);
-                *d = new - old;
-                *ar = new;
+                // it = 0 (G_tt = 0): the coordinate stays.
+                *av = if it == 0.0 {
+                    old
+                } else {
+                    (old - gv * it).max(0.0)
+                };
             }
-            axpy_rows::<FMA>(g, &delta[..nr], &gp[t * k..(t + 1) * k], nr);
         }
         // Σ ⟨a_i(new), num_i⟩ over the tile, lane by lane, then the rows back in place.
         let mut cross = [0.0; TILE];
@@ -204,28 +219,6 @@ impl Tile {
             for (l, v) in ar.iter_mut().enumerate() {
                 *v = at[l * TILE + r];
             }
-        }
-    }
-}
-
-/// g_l ← g_l + c_l·d over the first `nr` rows of every coordinate l of the tile gradient `g`
-/// (k rows of [`TILE`]), two coordinates per pass over d.
-#[inline(always)]
-fn axpy_rows<const FMA: bool>(g: &mut [f64], d: &[f64], c: &[f64], nr: usize) {
-    let d = &d[..nr];
-    let mut pairs = g.chunks_exact_mut(2 * TILE);
-    let mut cs = c.chunks_exact(2);
-    for (gg, cc) in (&mut pairs).zip(&mut cs) {
-        let (g0, g1) = gg.split_at_mut(TILE);
-        let (c0, c1) = (cc[0], cc[1]);
-        for ((x, y), &dv) in g0[..nr].iter_mut().zip(&mut g1[..nr]).zip(d) {
-            *x = madd::<FMA>(dv, c0, *x);
-            *y = madd::<FMA>(dv, c1, *y);
-        }
-    }
-    if let (Some(&c0), Some(g0)) = (cs.remainder().first(), pairs.into_remainder().get_mut(..nr)) {
-        for (x, &dv) in g0.iter_mut().zip(d) {
-            *x = madd::<FMA>(dv, c0, *x);
         }
     }
 }
