@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use nmf_topics::nmf::{AlsVariant, Init, Loss, Solver};
+use nmf_topics::sweep::DEFAULT_NPMI_MARGIN;
 use nmf_topics::vectorize::{Norm, Weighting};
 
 use super::ui;
@@ -30,6 +31,11 @@ const VECTORIZE_EXAMPLES: &str = "\
 Examples:
   nmf-topics vectorize corpora/sample --out m
   nmf-topics vectorize docs --include '*.html' --no-stem --min-df 5 --max-df 0.95 --out m";
+
+const SWEEP_EXAMPLES: &str = "\
+Examples:
+  nmf-topics sweep corpora/sample -k 4..12:2 --out sweep        → sweep/sweep.html, recommended k
+  nmf-topics sweep docs -k 5..40:5 --restarts 3 --fit-best --min-df 5 --out s   (s/best/: that fit)";
 
 const TRANSFORM_EXAMPLES: &str = "\
 Examples:
@@ -73,6 +79,12 @@ pub enum Command {
         after_help = TRANSFORM_EXAMPLES
     )]
     Transform(TransformArgs),
+    /// Fit a range of k (with restarts), measure each fit and recommend a k.
+    #[command(
+        override_usage = "nmf-topics sweep [OPTIONS] --out <DIR> <INPUT>...",
+        after_help = SWEEP_EXAMPLES
+    )]
+    Sweep(Box<SweepArgs>),
 }
 
 /// `nmf-topics vectorize`.
@@ -138,6 +150,24 @@ pub struct FitArgs {
     /// Output folder (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Number of topics.
+    #[arg(
+        short = 'k',
+        long = "topics",
+        default_value_t = 10,
+        value_name = "K",
+        help_heading = "Factorization"
+    )]
+    pub k: usize,
+    /// Fit R times (seeds seed, seed+1, …; random starts after the first when --init is
+    /// deterministic) and keep the fit with the lowest objective.
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "R",
+        help_heading = "Factorization"
+    )]
+    pub restarts: usize,
     #[command(flatten)]
     pub nmf: NmfArgs,
     #[command(flatten)]
@@ -150,13 +180,55 @@ pub struct FitArgs {
     pub common: CommonArgs,
 }
 
-/// Options of the factorization (one field per option; solver-specific options go here too).
+/// `nmf-topics sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Folders, text/HTML files, JSON Lines (.jsonl) or CSV (.csv) files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder (created if missing): sweep.json, sweep.csv, sweep.html.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The ks: START..END:STEP (END included), START..END, or one K.
+    #[arg(
+        short = 'k',
+        long = "topics",
+        default_value = "5..40:5",
+        value_name = "RANGE",
+        help_heading = "Sweep"
+    )]
+    pub k: String,
+    /// Fits per k, with seeds seed, seed+1, … (random starts after the first when --init is
+    /// deterministic).
+    #[arg(long, default_value_t = 3, value_name = "R", help_heading = "Sweep")]
+    pub restarts: usize,
+    /// Also write the full fit of the recommended k (topics.json, report.html, …) into DIR/best.
+    #[arg(long, help_heading = "Sweep")]
+    pub fit_best: bool,
+    /// The recommendation considers the ks whose mean NPMI is within M of the best.
+    #[arg(
+        long,
+        default_value_t = DEFAULT_NPMI_MARGIN,
+        allow_negative_numbers = true,
+        value_name = "M",
+        help_heading = "Sweep"
+    )]
+    pub npmi_margin: f64,
+    #[command(flatten)]
+    pub nmf: NmfArgs,
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options of the factorization but k (one field per option; solver-specific options go here
+/// too), shared by `fit` and `sweep`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Factorization")]
 pub struct NmfArgs {
-    /// Number of topics.
-    #[arg(short = 'k', long = "topics", default_value_t = 10, value_name = "K")]
-    pub k: usize,
     /// Objective.
     #[arg(long, value_enum, default_value_t = LossArg::Frobenius)]
     pub loss: LossArg,
@@ -520,7 +592,7 @@ pub fn report_clap_error(err: &clap::Error) -> ExitCode {
     ui::error_line(&format!("nmf-topics: {}", one_line(&rendered)));
     let command = std::env::args()
         .skip(1)
-        .find(|a| ["fit", "vectorize", "transform"].contains(&a.as_str()));
+        .find(|a| ["fit", "vectorize", "transform", "sweep"].contains(&a.as_str()));
     let help = match command {
         Some(c) => format!("nmf-topics {c} --help"),
         None => "nmf-topics --help".to_string(),

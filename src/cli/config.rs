@@ -17,13 +17,15 @@ use nmf_topics::nmf::online::OnlineOptions;
 use nmf_topics::nmf::{AlsVariant, Init, NmfParams, NmfValidParams, Solver};
 use nmf_topics::report::model::ModelFile;
 use nmf_topics::report::OutputOptions;
+use nmf_topics::restarts::check_restarts;
+use nmf_topics::sweep::KRange;
 use nmf_topics::text::{Analyzer, AnalyzerConfig, StopwordSpec};
 use nmf_topics::vectorize::{DfBound, VectorizeOptions};
 use nmf_topics::{memory, mtx, Error};
 
 use super::args::{
-    given_options, AnalysisArgs, Cli, Command, CommonArgs, CorpusArgs, FitArgs, NmfArgs,
-    TransformArgs, VectorizeArgs,
+    given_options, AnalysisArgs, Cli, Command, CommonArgs, CorpusArgs, FitArgs, InitArg, NmfArgs,
+    SweepArgs, TransformArgs, VectorizeArgs,
 };
 use super::ui::Ui;
 
@@ -35,6 +37,8 @@ pub enum Config {
     Fit(Box<FitConfig>),
     /// `transform`.
     Transform(Box<TransformConfig>),
+    /// `sweep`.
+    Sweep(Box<SweepConfig>),
 }
 
 /// Text inputs and how they become a matrix.
@@ -86,8 +90,30 @@ pub struct FitConfig {
     pub recorded: NmfParams,
     /// The validated parameters the fit consumes (with W0/H0 for `--init custom`).
     pub params: NmfValidParams,
+    /// Fits with seeds seed, seed+1, …, keeping the best (1: one fit).
+    pub restarts: usize,
     /// What the output files list.
     pub output: OutputOptions,
+}
+
+/// `sweep`.
+pub struct SweepConfig {
+    /// Messages and progress.
+    pub ui: Ui,
+    /// What to read and how.
+    pub text: TextInputs,
+    /// The output folder (exists and is writable).
+    pub out: PathBuf,
+    /// The ks (checked against the matrix once it is built).
+    pub ks: KRange,
+    /// Fits per k.
+    pub restarts: usize,
+    /// Write the full fit of the recommended k into `out/best`.
+    pub fit_best: bool,
+    /// The NPMI margin of the recommendation.
+    pub npmi_margin: f64,
+    /// The fits' parameters (checked; `k` is the largest of the range).
+    pub params: NmfParams,
 }
 
 /// `transform`.
@@ -121,6 +147,7 @@ impl Config {
             Command::Vectorize(a) => Config::Vectorize(Box::new(vectorize_config(a)?)),
             Command::Fit(a) => Config::Fit(Box::new(fit_config(*a, sub)?)),
             Command::Transform(a) => Config::Transform(Box::new(transform_config(a)?)),
+            Command::Sweep(a) => Config::Sweep(Box::new(sweep_config(*a)?)),
         })
     }
 }
@@ -152,7 +179,8 @@ fn vectorize_config(a: VectorizeArgs) -> anyhow::Result<VectorizeConfig> {
 
 fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
     let ui = common(&a.common)?;
-    let mut params = nmf_params(&a.nmf)?;
+    let mut params = nmf_params(a.k, &a.nmf)?;
+    check_restarts(a.restarts)?;
     let lambda = a.output.relevance_lambda;
     if !(0.0..=1.0).contains(&lambda) {
         return Err(Error::input(format!(
@@ -188,7 +216,40 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         out: a.out,
         recorded,
         params,
+        restarts: a.restarts,
         output,
+    })
+}
+
+fn sweep_config(a: SweepArgs) -> anyhow::Result<SweepConfig> {
+    let ui = common(&a.common)?;
+    let ks = KRange::parse(&a.k)?;
+    check_restarts(a.restarts)?;
+    if !(a.npmi_margin >= 0.0 && a.npmi_margin.is_finite()) {
+        return Err(Error::input(format!(
+            "--npmi-margin must be a non-negative number (got {})",
+            a.npmi_margin
+        ))
+        .into());
+    }
+    if a.nmf.init == InitArg::Custom {
+        return Err(Error::input(
+            "--init custom cannot be used with sweep: starting factors are for one k",
+        )
+        .into());
+    }
+    let params = nmf_params(ks.end, &a.nmf)?;
+    let text = text_inputs(&a.inputs, &a.corpus, &a.analysis)?;
+    prepare_out_dir(&a.out)?;
+    Ok(SweepConfig {
+        ui,
+        text,
+        out: a.out,
+        ks,
+        restarts: a.restarts,
+        fit_best: a.fit_best,
+        npmi_margin: a.npmi_margin,
+        params,
     })
 }
 
@@ -299,10 +360,11 @@ fn beside(
     }
 }
 
-/// The unchecked parameters of `fit`; the values are checked here (by the library's own
-/// check, with `--init custom` standing in for its factors), the factors read later.
-fn nmf_params(a: &NmfArgs) -> anyhow::Result<NmfParams> {
-    let mut p = NmfParams::new(a.k);
+/// The unchecked parameters of a fit with `k` topics; the values are checked here (by the
+/// library's own check, with `--init custom` standing in for its factors), the factors read
+/// later.
+fn nmf_params(k: usize, a: &NmfArgs) -> anyhow::Result<NmfParams> {
+    let mut p = NmfParams::new(k);
     p.loss = a.loss.into();
     p.solver = a.solver.map(Solver::from);
     p.shuffle = a.shuffle;

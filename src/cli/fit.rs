@@ -1,6 +1,7 @@
 //! `nmf-topics fit`.
 
-use nmf_topics::report::{self, html::fmt_num, FitRun, StagedDir, OUTPUT_FILES};
+use nmf_topics::report::{self, html::fmt_num, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
+use nmf_topics::restarts;
 use nmf_topics::vectorize::DocTermMatrix;
 
 use super::config::{check_factor_memory, FitConfig, FitInput};
@@ -46,19 +47,38 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
     };
 
     check_factor_memory(c.recorded.k, dtm.x.rows(), dtm.x.cols())?;
-    let bar = ui.bar(c.recorded.max_iter as u64, "fitting");
-    let mut progress = |iteration: usize, objective: f64| {
+    let max_iter = c.recorded.max_iter as u64;
+    let bar = ui.bar(max_iter * c.restarts as u64, "fitting");
+    let restarts = c.restarts;
+    let mut progress = |restart: usize, iteration: usize, objective: f64| {
         if let Some(pb) = &bar {
-            pb.set_position(iteration as u64);
-            pb.set_prefix(format!("loss {}", fmt_num(objective)));
+            pb.set_position(restart as u64 * max_iter + iteration as u64);
+            let run = if restarts > 1 {
+                format!("restart {}/{restarts}, ", restart + 1)
+            } else {
+                String::new()
+            };
+            pb.set_prefix(format!("{run}loss {}", fmt_num(objective)));
         }
     };
-    // Consumes the parameters: a custom W0 becomes W instead of being copied.
-    let model = c.params.into_fit(&dtm.x, &mut progress);
+    let fitted = if c.restarts > 1 {
+        restarts::fit_restarts(&dtm.x, &c.params, c.restarts, &mut progress)
+            .map(|r| {
+                let summary = r.summary();
+                (r.best, Some(summary))
+            })
+            .map_err(anyhow::Error::from)
+    } else {
+        // Consumes the parameters: a custom W0 becomes W instead of being copied.
+        c.params
+            .into_fit(&dtm.x, &mut |i, o| progress(0, i, o))
+            .map(|m| (m, None))
+            .map_err(anyhow::Error::from)
+    };
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
-    let model = model?;
+    let (model, summary) = fitted?;
 
     let run = FitRun {
         dtm: &dtm,
@@ -69,10 +89,14 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
         analyzer: analyzer.as_ref(),
         vectorize: vectorize.as_ref(),
     };
+    let extras = FitExtras {
+        quality: None,
+        restarts: summary.as_ref(),
+    };
     ui.info(&format!("writing outputs to {}…", c.out.display()));
     let staged = StagedDir::new(&c.out)?;
     let _protected = interrupt::protect(staged.path());
-    report::write_fit_files(staged.path(), &c.out, &run, &c.output)?;
+    report::write_fit_files_with(staged.path(), &c.out, &run, &c.output, &extras)?;
     ui::test_commit_delay();
     interrupt::commit(|| staged.commit(&OUTPUT_FILES))?;
 

@@ -1,5 +1,5 @@
 //! The command line: parse ([`args`]), validate everything into one [`Config`] before any
-//! work ([`config`]), then run one command ([`vectorize`], [`fit`], [`transform`]) with the
+//! work ([`config`]), then run one command ([`vectorize`], [`fit`], [`transform`], [`sweep`]) with the
 //! messages and progress of [`ui`]. Glue only: numerics, corpus and matrix logic are the
 //! library's.
 //!
@@ -10,6 +10,7 @@
 mod args;
 mod config;
 mod fit;
+mod sweep;
 mod transform;
 mod ui;
 mod vectorize;
@@ -47,6 +48,7 @@ fn run(config: Config) -> anyhow::Result<()> {
         Config::Vectorize(c) => vectorize::run(*c),
         Config::Fit(c) => fit::run(*c),
         Config::Transform(c) => transform::run(*c),
+        Config::Sweep(c) => sweep::run(*c),
     }
 }
 

@@ -116,13 +116,15 @@ pub fn test_commit_delay() {
 
 /// Ctrl-C (SIGINT; also SIGTERM and SIGHUP) during a run.
 ///
-/// The handler (the `ctrlc` crate's thread) removes the staging folder of the output set being
+/// While a run has registered a cancel flag ([`interrupt::cancel_with`], a sweep's fits), the
+/// first interrupt only sets the flag. Otherwise the handler (the `ctrlc` crate's thread) removes the staging folder of the output set being
 /// written, if any, and ends the process with exit code 130. The move of a finished set into
 /// place holds the same lock, so an interrupt either comes before it (the folder keeps its
 /// previous files) or waits until it is complete (the folder holds the new set): never a mix.
 pub mod interrupt {
     use std::path::{Path, PathBuf};
-    use std::sync::{Mutex, MutexGuard, PoisonError};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
     use std::time::Duration;
 
     /// The staging folder to remove on an interrupt.
@@ -138,7 +140,39 @@ pub mod interrupt {
         let _ = ctrlc::set_handler(on_interrupt);
     }
 
+    /// The flag (and the message said when it is set) of a run that stops gracefully on the
+    /// first interrupt (a sweep keeps its finished ks).
+    type CancelFlag = Option<(Arc<AtomicBool>, &'static str)>;
+    static CANCEL: Mutex<CancelFlag> = Mutex::new(None);
+
+    fn cancel() -> MutexGuard<'static, CancelFlag> {
+        CANCEL.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Until the guard is dropped, the first interrupt sets `flag` and says `message` instead
+    /// of ending the process; a second one ends it as usual.
+    pub fn cancel_with(flag: Arc<AtomicBool>, message: &'static str) -> Cancellable {
+        *cancel() = Some((flag, message));
+        Cancellable(())
+    }
+
+    /// Ends [`cancel_with`] when dropped.
+    #[must_use = "the flag is set on an interrupt only while the guard lives"]
+    pub struct Cancellable(());
+
+    impl Drop for Cancellable {
+        fn drop(&mut self) {
+            cancel().take();
+        }
+    }
+
     fn on_interrupt() {
+        if let Some((flag, message)) = cancel().as_ref() {
+            if !flag.swap(true, Ordering::SeqCst) {
+                super::error_line(message);
+                return;
+            }
+        }
         let mut staged = staging();
         let cleaned = staged.take().map(|dir| remove_all(&dir));
         super::error_line(match cleaned {
