@@ -41,8 +41,10 @@ pub const SWEEP_JSON_VERSION: u32 = 1;
 pub const SWEEP_FILES: [&str; 3] = ["sweep.json", "sweep.csv", "sweep.html"];
 
 /// The recommendation rule, as written into the outputs.
-pub const RULE: &str = "the k with the highest stability among those whose mean NPMI is within \
-the margin of the best mean NPMI (with one restart: the best NPMI); ties to the smaller k";
+pub const RULE: &str =
+    "the k with the highest cophenetic correlation (then stability) among those \
+whose mean NPMI is within the margin of the best mean NPMI (with one restart: the best NPMI); ties \
+to the smaller k";
 
 /// What the outputs say about the corpus.
 #[derive(Debug, Clone, Serialize)]
