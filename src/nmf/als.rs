@@ -25,7 +25,7 @@
 use rayon::prelude::*;
 
 use super::driver::{Half, Problem, Solver, StopRule};
-use super::nnls::{nnls_rows, projected_ls_rows};
+use super::nnls::{nnls_rows_in, projected_ls_rows, NnlsWork};
 use super::AlsVariant;
 use crate::kernels::{
     csr_mul_dense, csr_transpose_mul_dense, factor_stats, CsrRef, FactorStats, PassStats, ROW_BLOCK,
@@ -51,6 +51,7 @@ pub fn ls_update(
     l1: f64,
     l2: f64,
     exact: bool,
+    work: &mut LsWork,
 ) -> PassStats {
     assert!(
         k >= 1 && a.len().is_multiple_of(k),
@@ -62,7 +63,6 @@ pub fn ls_update(
     for t in 0..k {
         gp[t * k + t] += l2;
     }
-    let computed;
     let num = match (x, num) {
         (_, Some(num)) => {
             assert_eq!(num.len(), a.len(), "ls_update: num must have A's shape");
@@ -70,17 +70,20 @@ pub fn ls_update(
         }
         (Some(x), None) => {
             assert_eq!(x.nrows, rows, "ls_update: X must have A's rows");
-            let mut buf = vec![0.0; a.len()];
-            csr_mul_dense(x, b, k, &mut buf);
-            computed = buf;
-            &computed[..]
+            work.num.resize(a.len(), 0.0);
+            csr_mul_dense(x, b, k, &mut work.num);
+            &work.num[..]
         }
         (None, None) => panic!("ls_update: a numerator or X"),
     };
-    let rhs: Vec<f64> = num.par_iter().map(|v| v - l1).collect();
+    let rhs = &mut work.rhs;
+    rhs.resize(num.len(), 0.0);
+    rhs.par_iter_mut()
+        .zip(num.par_iter())
+        .for_each(|(r, v)| *r = v - l1);
     let mut factorizations = 0.0;
     if exact {
-        factorizations = nnls_rows(&gp, &rhs, a, k).factorizations as f64;
+        factorizations = nnls_rows_in(&gp, rhs, a, k, &mut work.nnls).factorizations as f64;
     } else {
         a.par_chunks_mut(ROW_BLOCK * k)
             .zip(rhs.par_chunks(ROW_BLOCK * k))
@@ -94,6 +97,15 @@ pub fn ls_update(
     };
     st.new.gram.shrink_to_fit();
     st
+}
+
+/// Buffers of [`ls_update`], kept between its calls: the numerator X·B when it is computed
+/// from X, the right-hand sides, and the NNLS solver's state.
+#[derive(Debug, Default)]
+pub struct LsWork {
+    num: Vec<f64>,
+    rhs: Vec<f64>,
+    nnls: NnlsWork,
 }
 
 /// Σ a_i·b_i over two equal slices, summed over fixed chunks in order (deterministic).
@@ -116,6 +128,8 @@ pub(crate) struct Als<'a> {
     ws: FactorStats,
     hs: FactorStats,
     exact: bool,
+    /// Buffers of the W and H updates.
+    work: LsWork,
 }
 
 impl<'a> Als<'a> {
@@ -128,6 +142,7 @@ impl<'a> Als<'a> {
             hnum: Vec::new(),
             hparts: Vec::new(),
             exact: variant == AlsVariant::Exact,
+            work: LsWork::default(),
             pb,
             w,
             ht,
@@ -165,6 +180,7 @@ impl Solver for Als<'_> {
             reg.l1_w,
             reg.l2_w,
             self.exact,
+            &mut self.work,
         );
         self.ws = st.new;
         Half {
@@ -189,6 +205,7 @@ impl Solver for Als<'_> {
             reg.l1_h,
             reg.l2_h,
             self.exact,
+            &mut self.work,
         );
         self.hs = st.new;
         self.objective(st.cross)

@@ -543,6 +543,21 @@ fn solve_chunk(
     factorizations
 }
 
+/// Buffers of [`nnls_rows_in`], kept between calls so that repeated solves (one per ALS
+/// update) allocate nothing: the passive sets, tolerances and pivoting states of the rows, and
+/// each round's solutions and infeasible sets.
+#[derive(Debug, Default)]
+pub struct NnlsWork {
+    passive: Vec<u64>,
+    tol: Vec<f64>,
+    piv: Vec<Pivot>,
+    x_out: Vec<f64>,
+    v_out: Vec<u64>,
+    nv: Vec<(usize, usize)>,
+    active: Vec<usize>,
+    next: Vec<usize>,
+}
+
 /// Solves the NNLS problem of every row of `b` (rows × k, row-major) with the Gram matrix
 /// `g` (k × k, symmetric positive semi-definite). On entry `x` (rows × k) is the warm start,
 /// whose positive entries form each row's first passive set; on exit it is the solution.
@@ -557,11 +572,33 @@ fn solve_chunk(
 /// If the shapes do not agree.
 #[track_caller]
 pub fn nnls_rows(g: &[f64], b: &[f64], x: &mut [f64], k: usize) -> NnlsStats {
-    nnls_rows_with(g, b, x, k, SHARED_RUN)
+    nnls_rows_in(g, b, x, k, &mut NnlsWork::default())
+}
+
+/// [`nnls_rows`] with its buffers in `work` (reused between calls).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn nnls_rows_in(
+    g: &[f64],
+    b: &[f64],
+    x: &mut [f64],
+    k: usize,
+    work: &mut NnlsWork,
+) -> NnlsStats {
+    nnls_rows_with(g, b, x, k, SHARED_RUN, work)
 }
 
 /// [`nnls_rows`] with runs of `shared_run` rows or more sharing a factorization.
-fn nnls_rows_with(g: &[f64], b: &[f64], x: &mut [f64], k: usize, shared_run: usize) -> NnlsStats {
+fn nnls_rows_with(
+    g: &[f64],
+    b: &[f64],
+    x: &mut [f64],
+    k: usize,
+    shared_run: usize,
+    work: &mut NnlsWork,
+) -> NnlsStats {
     use rayon::prelude::*;
     assert!(
         k >= 1 && b.len().is_multiple_of(k),
@@ -575,7 +612,18 @@ fn nnls_rows_with(g: &[f64], b: &[f64], x: &mut [f64], k: usize, shared_run: usi
         .map(|l| g[l * k + l].is_nan() || g[l * k + l] <= 0.0)
         .collect();
     let limit = 5 * k + 10;
-    let mut passive = vec![0u64; rows * nw];
+    let NnlsWork {
+        passive,
+        tol,
+        piv,
+        x_out,
+        v_out,
+        nv,
+        active,
+        next,
+    } = work;
+    passive.clear();
+    passive.resize(rows * nw, 0);
     for (i, pi) in passive.chunks_exact_mut(nw).enumerate() {
         for l in 0..k {
             if x[i * k + l] > 0.0 && !dead[l] {
@@ -583,42 +631,46 @@ fn nnls_rows_with(g: &[f64], b: &[f64], x: &mut [f64], k: usize, shared_run: usi
             }
         }
     }
-    let tol: Vec<f64> = b
-        .chunks_exact(k)
-        .map(|bi| 1e-12 * (1.0 + bi.iter().fold(0.0f64, |a, v| a.max(v.abs()))))
-        .collect();
-    let mut piv = vec![
+    tol.clear();
+    tol.extend(
+        b.chunks_exact(k)
+            .map(|bi| 1e-12 * (1.0 + bi.iter().fold(0.0f64, |a, v| a.max(v.abs())))),
+    );
+    piv.clear();
+    piv.resize(
+        rows,
         Pivot {
             ninf: k + 1,
             p: 3,
             exchanges: 0,
-        };
-        rows
-    ];
+        },
+    );
     let mut stats = NnlsStats {
         rows,
         ..NnlsStats::default()
     };
-    let mut active: Vec<usize> = (0..rows).collect();
+    active.clear();
+    active.extend(0..rows);
     while !active.is_empty() {
         let n_act = active.len();
-        let (mut x_out, mut v_out) = (vec![0.0; n_act * k], vec![0u64; n_act * nw]);
-        let mut nv = vec![(0usize, 0usize); n_act];
-        let passive_ref = &passive;
+        x_out.resize(n_act * k, 0.0);
+        v_out.resize(n_act * nw, 0);
+        nv.resize(n_act, (0, 0));
+        let (passive_ref, tol_ref, dead_ref) = (&*passive, &*tol, &dead);
         stats.factorizations += active
             .par_chunks(CHUNK)
-            .zip(x_out.par_chunks_mut(CHUNK * k))
-            .zip(v_out.par_chunks_mut(CHUNK * nw))
-            .zip(nv.par_chunks_mut(CHUNK))
+            .zip(x_out[..n_act * k].par_chunks_mut(CHUNK * k))
+            .zip(v_out[..n_act * nw].par_chunks_mut(CHUNK * nw))
+            .zip(nv[..n_act].par_chunks_mut(CHUNK))
             .map(|(((rs, xo), vo), nvo)| {
                 solve_chunk(
                     g,
                     k,
-                    &dead,
+                    dead_ref,
                     passive_ref,
                     rs,
                     b,
-                    &tol,
+                    tol_ref,
                     xo,
                     vo,
                     nvo,
@@ -626,7 +678,7 @@ fn nnls_rows_with(g: &[f64], b: &[f64], x: &mut [f64], k: usize, shared_run: usi
                 )
             })
             .sum::<usize>();
-        let mut next = Vec::new();
+        next.clear();
         for (q, &i) in active.iter().enumerate() {
             let xi = &mut x[i * k..(i + 1) * k];
             xi.copy_from_slice(&x_out[q * k..(q + 1) * k]);
@@ -663,7 +715,7 @@ fn nnls_rows_with(g: &[f64], b: &[f64], x: &mut [f64], k: usize, shared_run: usi
             }
             next.push(i);
         }
-        active = next;
+        std::mem::swap(active, next);
     }
     // Solutions are ≥ 0 by construction; make exact zeros out of −0.0.
     for v in x.iter_mut() {
@@ -925,7 +977,7 @@ mod speed {
                         vec![0.0; rows * k]
                     };
                     let t = std::time::Instant::now();
-                    nnls_rows_with(&g, &b, &mut x, k, run);
+                    nnls_rows_with(&g, &b, &mut x, k, run, &mut NnlsWork::default());
                     times[v].push((warm, t.elapsed().as_secs_f64()));
                 }
             }
