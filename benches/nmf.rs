@@ -9,7 +9,7 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use nmf_topics::kernels::{
     csr_mul_dense, csr_transpose, csr_transpose_mul_dense, factor_stats, Csr,
 };
-use nmf_topics::nmf::als::ls_update;
+use nmf_topics::nmf::als::{ls_update, LsWork};
 use nmf_topics::nmf::hals::cd_update;
 use nmf_topics::nmf::mu::{
     mu_frobenius_from_numerator, mu_frobenius_rows, mu_kl_from_numerator, mu_kl_rows,
@@ -198,11 +198,23 @@ fn iteration(c: &mut Criterion) {
                 )
             })
         });
+        let mut work = LsWork::default();
         g.bench_function(BenchmarkId::new("als", &label), |b| {
             b.iter(|| {
                 let gh = factor_stats(&ht, K, true).gram;
                 wn.copy_from_slice(&w);
-                let st = ls_update(&mut wn, Some(x.view()), &ht, None, K, &gh, 0.0, 0.0, true);
+                let st = ls_update(
+                    &mut wn,
+                    Some(x.view()),
+                    &ht,
+                    None,
+                    K,
+                    &gh,
+                    0.0,
+                    0.0,
+                    true,
+                    &mut work,
+                );
                 csr_transpose_mul_dense(x.view(), &wn, K, &mut num, &mut parts);
                 htn.copy_from_slice(&ht);
                 ls_update(
@@ -215,6 +227,7 @@ fn iteration(c: &mut Criterion) {
                     0.0,
                     0.0,
                     true,
+                    &mut work,
                 )
             })
         });
