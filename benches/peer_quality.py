@@ -15,7 +15,7 @@ excluded for scikit-learn, end to end for ours).
 
     python3 benches/peer_quality.py data/debian12 [-k 12] [--bin target/release/nmf-topics]
                                     [--example target/release/examples/coherence]
-                                    [--json OUT.json]
+                                    [--json OUT.json] [--ours-args "--no-stem ..."]
 
 The corpus is built from Debian's package descriptions: `bash corpora/debian/build.sh
 data/debian`, then a folder of symbolic links to some of its section folders (see README).
@@ -63,11 +63,11 @@ def sklearn_topics(texts, k):
     return topics, dominant, seconds, int(model.n_iter_)
 
 
-def our_topics(bin_path, corpus, k, work):
+def our_topics(bin_path, corpus, k, work, extra):
     out = os.path.join(work, "ours")
     t0 = time.perf_counter()
     subprocess.run([bin_path, "fit", corpus, "-k", str(k), "--out", out, "--quiet",
-                    "--top-terms", "30"], check=True)
+                    "--top-terms", "30"] + extra, check=True)
     seconds = time.perf_counter() - t0
     with open(os.path.join(out, "topics.json")) as f:
         doc = json.load(f)
@@ -99,6 +99,8 @@ def main():
     ap.add_argument("--bin", default="target/release/nmf-topics")
     ap.add_argument("--example", default="target/release/examples/coherence")
     ap.add_argument("--json", default=None, help="also write the figures here")
+    ap.add_argument("--ours-args", default="",
+                    help="extra options for `nmf-topics fit` (one string, split on spaces)")
     args = ap.parse_args()
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -109,7 +111,8 @@ def main():
     subprocess.run([args.bin, "vectorize", args.corpus, "--out", ref, "--stopwords", "none",
                     "--quiet"], check=True)
     sk_topics, sk_dom, sk_sec, sk_iter = sklearn_topics(texts, k)
-    our, our_dom, our_labels, our_sec, our_iter, solver = our_topics(args.bin, args.corpus, k, work)
+    our, our_dom, our_labels, our_sec, our_iter, solver = our_topics(args.bin, args.corpus, k, work,
+                                                                    args.ours_args.split())
     rows = []
     for name, topics, dom, labs, sec, it in [
         ("scikit-learn", sk_topics, sk_dom, labels, sk_sec, sk_iter),
