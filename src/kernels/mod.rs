@@ -48,8 +48,10 @@
 //! AVX2+FMA, AVX, NEON and a portable fallback) and the best version for the running CPU is
 //! chosen once at run time; the binary does not need `-C target-cpu=native`. Inner loops are
 //! written over fixed-size chunks with independent accumulators so that LLVM vectorizes them;
-//! fused multiply-adds are used where the selected target has FMA. For k = 4, 8, …, 32 the
-//! per-row k-vectors are held in registers (specialized loops); other k take generic loops.
+//! fused multiply-adds are used where the selected target has FMA. For k = 4, 8, …, 32, 40, 48
+//! and 64 the per-row k-vectors are held in registers (specialized loops); other k take generic
+//! loops, about 2.5 times slower per multiply-add, which is why the solvers whose zero columns
+//! stay zero run at the next of these ranks ([`register_rank`], see `nmf`).
 //!
 //! # Cost
 //! A row pass over X costs about `nnz·k` multiply-adds for the gather X·B plus the dense
@@ -71,7 +73,7 @@ pub(crate) use scatter::{block_cuts, lanes_scatter_row, parts_pass, row_in, spli
 pub use scatter::{
     column_splits, csr_transpose_mul_dense, csr_transpose_mul_dense_one_part, scatter_parts,
 };
-pub use simd::ln_fast;
+pub use simd::{ln_fast, register_rank};
 pub(crate) use spmm::csr_dense_block;
 pub use spmm::{csr_mul_dense, dense_mul_small};
 

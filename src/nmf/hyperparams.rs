@@ -263,6 +263,14 @@ pub enum Method {
 }
 
 impl Method {
+    /// Whether the updates keep a zero column of W with the matching zero row of H at zero
+    /// whatever the data, so that the method can run at a rank padded with zero columns (the
+    /// multiplicative updates, coordinate descent, ALS). The online solver starts new rows of
+    /// W from a constant that depends on k, so it runs at k itself.
+    pub(crate) fn keeps_zero_columns(&self) -> bool {
+        matches!(self, Method::Mu | Method::Hals { .. } | Method::Als { .. })
+    }
+
     /// The algorithm's name.
     pub fn solver(&self) -> Solver {
         match self {

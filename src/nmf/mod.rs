@@ -87,6 +87,7 @@ pub mod svd;
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::kernels::register_rank;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
@@ -298,7 +299,14 @@ impl NmfValidParams {
         drop(h0);
         let init_seconds = start.elapsed().as_secs_f64();
         let reg = self.regularization(n, m);
-        let pb = driver::Problem::new(&xs, p.k, p.loss == Loss::Kl, reg);
+        // The solvers whose zero columns stay zero run at the rank of the register kernels.
+        let kp = if self.method.keeps_zero_columns() {
+            register_rank(p.k)
+        } else {
+            p.k
+        };
+        let (w, ht) = (pad_columns(w, p.k, kp), pad_columns(ht, p.k, kp));
+        let pb = driver::Problem::new(&xs, kp, p.loss == Loss::Kl, reg);
         let checks = p.tol > 0.0;
         let solver: Box<dyn driver::Solver> = match self.method {
             Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
@@ -316,7 +324,9 @@ impl NmfValidParams {
             tol: p.tol,
             update_h: true,
         };
-        let run = driver::run(&pb, solver, limits, progress);
+        let mut run = driver::run(&pb, solver, limits, progress);
+        run.w = unpad_columns(run.w, kp, p.k);
+        run.ht = unpad_columns(run.ht, kp, p.k);
         let seconds = start.elapsed().as_secs_f64();
         Ok(model::assemble(
             run,
@@ -379,8 +389,11 @@ pub fn transform(
     };
     let p = params.params();
     let reg = params.regularization(xs.nrows(), xs.ncols());
-    let pb = driver::Problem::new(&xs, k, p.loss == Loss::Kl, reg);
+    // Multiplicative updates and NNLS keep zero columns at zero: run at the register rank.
+    let kp = register_rank(k);
+    let pb = driver::Problem::new(&xs, kp, p.loss == Loss::Kl, reg);
     let (w, ht) = (start::row_major(Cow::Owned(w0)), start::transposed(h));
+    let (w, ht) = (pad_columns(w, k, kp), pad_columns(ht, k, kp));
     let solver: Box<dyn driver::Solver> = if pb.kl {
         Box::new(mu::Mu::new(pb, w, ht, false, p.tol > 0.0))
     } else {
@@ -392,5 +405,104 @@ pub fn transform(
         update_h: false,
     };
     let run = driver::run(&pb, solver, limits, &mut |_, _| {});
-    Ok(Array2::from_shape_vec((xs.nrows(), k), run.w).expect("n × k values"))
+    let w = unpad_columns(run.w, kp, k);
+    Ok(Array2::from_shape_vec((xs.nrows(), k), w).expect("n × k values"))
+}
+
+/// `a` (rows × k, row-major) widened to rows × kp with zero columns on the right; `a` itself
+/// when kp = k.
+///
+/// A zero column of W with the matching zero row of H stays zero under the multiplicative
+/// updates (its numerator is 0, its zero denominator is replaced by ε), coordinate descent
+/// (its gradient is l1 ≥ 0 at 0, so the step is clipped to 0) and NNLS (its variable has
+/// G_ll = 0 and is held at 0), and adds nothing to X·Hᵀ, the Gram matrices or the objective;
+/// so these solvers run at the rank of the register kernels ([`register_rank`]: 10 → 12,
+/// 25 → 28, 35 → 40) and give the rank-k answer, up to the order of floating-point sums.
+fn pad_columns(a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
+    if kp == k {
+        return a;
+    }
+    let rows = a.len() / k.max(1);
+    let mut out = vec![0.0; rows * kp];
+    for (o, r) in out.chunks_exact_mut(kp).zip(a.chunks_exact(k)) {
+        o[..k].copy_from_slice(r);
+    }
+    out
+}
+
+/// The first k columns of `a` (rows × kp, row-major): the inverse of [`pad_columns`].
+fn unpad_columns(a: Vec<f64>, kp: usize, k: usize) -> Vec<f64> {
+    if kp == k {
+        return a;
+    }
+    let rows = a.len() / kp.max(1);
+    let mut out = Vec::with_capacity(rows * k);
+    for r in a.chunks_exact(kp) {
+        out.extend_from_slice(&r[..k]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::testutil::{factor, sample};
+
+    /// W and Hᵀ after 30 iterations of `method` at rank `k`, run at rank `kp` (zero columns
+    /// added, then dropped).
+    fn run_at(x: &CsMat<f64>, valid: &NmfValidParams, k: usize, kp: usize) -> (Vec<f64>, Vec<f64>) {
+        let xs = data::Sparse::new(x).unwrap();
+        let (n, m) = (xs.nrows(), xs.ncols());
+        let (w, ht) = (factor(n, k, 1), factor(m, k, 2));
+        let (w, ht) = (pad_columns(w, k, kp), pad_columns(ht, k, kp));
+        let p = valid.params();
+        let pb = driver::Problem::new(&xs, kp, p.loss == Loss::Kl, valid.regularization(n, m));
+        let solver: Box<dyn driver::Solver> = match valid.method {
+            Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, false)),
+            Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, 0)),
+            Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
+            Method::Online { .. } => unreachable!("not padded"),
+        };
+        let limits = driver::Limits {
+            max_iter: 30,
+            tol: 0.0,
+            update_h: true,
+        };
+        let run = driver::run(&pb, solver, limits, &mut |_, _| {});
+        (unpad_columns(run.w, kp, k), unpad_columns(run.ht, kp, k))
+    }
+
+    #[test]
+    fn padded_ranks_give_the_rank_k_answer() {
+        let c = sample(70, 30, 5);
+        let x = CsMat::new((c.nrows, c.ncols), c.indptr, c.indices, c.data);
+        for k in [3, 5, 7, 10] {
+            let kp = register_rank(k);
+            assert!(kp > k && kp.is_multiple_of(4));
+            for (solver, loss, alpha) in [
+                (Solver::Mu, Loss::Frobenius, 0.0),
+                (Solver::Mu, Loss::Kl, 0.01),
+                (Solver::Hals, Loss::Frobenius, 0.0),
+                (Solver::Hals, Loss::Frobenius, 0.02),
+                (Solver::Als, Loss::Frobenius, 0.02),
+            ] {
+                let valid = NmfParams::new(k)
+                    .solver(solver)
+                    .loss(loss)
+                    .alpha_w(alpha)
+                    .l1_ratio(0.5)
+                    .check()
+                    .unwrap();
+                assert!(valid.method.keeps_zero_columns());
+                let (w1, h1) = run_at(&x, &valid, k, k);
+                let (w2, h2) = run_at(&x, &valid, k, kp);
+                for (a, b) in w1.iter().chain(&h1).zip(w2.iter().chain(&h2)) {
+                    assert!(
+                        (a - b).abs() <= 1e-10 * a.abs().max(1e-3),
+                        "{solver:?} {loss:?} k = {k}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
 }
