@@ -392,8 +392,8 @@ macro_rules! by_lanes {
 
 pub(crate) use by_lanes;
 
-/// The smallest rank ≥ `k` that [`by_lanes!`] runs in registers (k rounded up to a multiple
-/// of 4 up to 32, then 40, 48 or 64); `k` itself above 64.
+/// The smallest rank ≥ `k` whose kernels hold the k-vectors in registers (k rounded up to a
+/// multiple of 4 up to 32, then 40, 48 or 64); `k` itself above 64.
 pub fn register_rank(k: usize) -> usize {
     match k {
         0..=32 => k.div_ceil(4) * 4,
