@@ -3,18 +3,16 @@
 
 use std::path::PathBuf;
 
-use nmf_topics::corpus::{self, Corpus, CorpusOptions};
+use nmf_topics::corpus::{self, Corpus, CorpusOptions, Source, StreamedCorpus};
 use nmf_topics::report::StagedDir;
-use nmf_topics::text::Analyzer;
-use nmf_topics::vectorize::{self, DocTermMatrix, VectorizeOptions};
+use nmf_topics::vectorize::{self, DocTermMatrix};
 
-use super::config::VectorizeConfig;
+use super::config::{TextInputs, VectorizeConfig};
 use super::ui::{self, interrupt, Ui};
 
 /// Runs `vectorize`.
 pub fn run(c: VectorizeConfig) -> anyhow::Result<()> {
-    let corpus = load_corpus(&c.ui, &c.text.inputs, &c.text.corpus)?;
-    let dtm = build_matrix(&c.ui, &corpus, &c.text.analyzer, &c.text.vectorize)?;
+    let (dtm, corpus) = read_and_vectorize(&c.ui, &c.text)?;
     drop(corpus);
 
     c.ui.info(&format!("writing outputs to {}…", c.out.display()));
@@ -47,19 +45,36 @@ pub fn load_corpus(ui: &Ui, inputs: &[PathBuf], opts: &CorpusOptions) -> anyhow:
     Ok(corpus)
 }
 
-/// Analyzes and weights a corpus, printing the summary line.
-pub fn build_matrix(
+/// Reads the text inputs as a stream and vectorizes them in the same pass
+/// ([`vectorize::vectorize_source`]: no text is held whole), printing the warnings, the
+/// summary line of the inputs and the matrix's. Returns the matrix and the corpus, which can
+/// read the documents again (for the report's snippets and the window coherence).
+pub fn read_and_vectorize(
     ui: &Ui,
-    corpus: &Corpus,
-    analyzer: &Analyzer,
-    opts: &VectorizeOptions,
-) -> anyhow::Result<DocTermMatrix> {
-    let pb = ui.spinner("analyzing text");
-    let result = vectorize::vectorize(&corpus.documents, analyzer, opts);
+    text: &TextInputs,
+) -> anyhow::Result<(DocTermMatrix, StreamedCorpus)> {
+    let pb = ui.spinner("reading the documents");
+    let result = Source::open(&text.inputs, &text.corpus).and_then(|source| {
+        vectorize::vectorize_source(source, &text.analyzer, &text.vectorize, &mut |n| {
+            if let Some(pb) = &pb {
+                pb.set_message(format!("reading and analyzing the documents: {n} read"));
+            }
+        })
+    });
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    let (dtm, summary) = result?;
+    let (dtm, summary, corpus) = result?;
+    for w in &corpus.corpus.warnings {
+        ui.warn(w);
+    }
+    ui.info(&corpus.summary());
+    print_matrix_line(ui, &dtm, &summary);
+    Ok((dtm, corpus))
+}
+
+/// The summary line of a matrix built from text.
+fn print_matrix_line(ui: &Ui, dtm: &DocTermMatrix, summary: &vectorize::VectorizeSummary) {
     let mut line = format!(
         "matrix: {} documents × {} terms, {} nonzeros ({} distinct terms before filters)",
         dtm.x.rows(),
@@ -74,7 +89,6 @@ pub fn build_matrix(
         ));
     }
     ui.info(&line);
-    Ok(dtm)
 }
 
 /// The one-screen summary of a matrix: sizes, density, the most common terms.

@@ -62,7 +62,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 pub use html::{strip_html, strip_html_with, text_blocks, HtmlOptions};
-pub use source::{DocInfo, Source, StreamedCorpus, BLOCK_BYTES, BLOCK_DOCUMENTS};
+pub use source::{DocInfo, Source, StreamedCorpus, Texts, BLOCK_BYTES, BLOCK_DOCUMENTS};
 
 /// Extensions read as plain text by default.
 const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "text"];

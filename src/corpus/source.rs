@@ -259,6 +259,7 @@ impl Source {
         Ok(StreamedCorpus {
             source: self,
             corpus,
+            n: infos.len(),
             documents: infos,
             locators,
         })
@@ -797,20 +798,23 @@ pub struct StreamedCorpus {
     source: Source,
     /// Warnings and counts of the first pass; `documents` is empty (the texts are not kept).
     pub corpus: Corpus,
-    /// Every document's id (unique) and label, in row order.
+    /// Every document's id (unique) and label, in row order. A caller may take them (the
+    /// matrix keeps them); later passes then give the documents their ids as read.
     pub documents: Vec<DocInfo>,
+    /// Number of documents.
+    n: usize,
     locators: Vec<Locator>,
 }
 
 impl StreamedCorpus {
     /// Number of documents.
     pub fn len(&self) -> usize {
-        self.documents.len()
+        self.n
     }
 
     /// Whether there is no document (never, after a successful scan).
     pub fn is_empty(&self) -> bool {
-        self.documents.is_empty()
+        self.n == 0
     }
 
     /// The inputs as given.
@@ -820,11 +824,12 @@ impl StreamedCorpus {
 
     /// The one-line summary of the first pass ([`Corpus::summary`]).
     pub fn summary(&self) -> String {
-        self.corpus.summary_of(self.documents.len())
+        self.corpus.summary_of(self.n)
     }
 
     /// Reads every document again, in row order and in blocks: `f(first_row, documents)`.
-    /// Ids are the unique ids of [`StreamedCorpus::documents`]; warnings are not repeated.
+    /// Ids are the unique ids of [`StreamedCorpus::documents`] (the ids as read when those
+    /// were taken); warnings are not repeated.
     ///
     /// Errors: an error of `f`; inputs that no longer hold the same number of documents
     /// ([`Error::Input`]); a file that can no longer be read midway ([`Error::Io`]).
@@ -832,7 +837,8 @@ impl StreamedCorpus {
         &self,
         mut f: impl FnMut(usize, &[Document]) -> Result<()>,
     ) -> Result<()> {
-        let n = self.documents.len();
+        let n = self.n;
+        let ids = self.documents.len() == n;
         let changed = || {
             Error::input(format!(
                 "the inputs changed while they were read: {} no longer holds the {n} documents \
@@ -846,8 +852,10 @@ impl StreamedCorpus {
                 return Err(changed());
             }
             seen = first + docs.len();
-            for (d, info) in docs.iter_mut().zip(&self.documents[first..]) {
-                d.id.clone_from(&info.id);
+            if ids {
+                for (d, info) in docs.iter_mut().zip(&self.documents[first..]) {
+                    d.id.clone_from(&info.id);
+                }
             }
             f(first, docs)
         };
@@ -880,18 +888,19 @@ impl StreamedCorpus {
     }
 
     fn fetch_one(&self, row: usize) -> Result<Document> {
-        let (Some(info), Some(at)) = (self.documents.get(row), self.locators.get(row)) else {
+        let Some(at) = self.locators.get(row) else {
             return Err(Error::input(format!(
                 "row {row} is out of range: there are {} documents",
-                self.documents.len()
+                self.n
             )));
         };
+        let info = self.documents.get(row);
+        let name = info.map_or_else(|| format!("row {row}"), |i| i.id.clone());
         let html = self.source.opts.html_options();
         let gone = |path: &Path, why: String| {
             Error::input(format!(
-                "{}: cannot read document {} again: {why}",
+                "{}: cannot read document {name} again: {why}",
                 path.display(),
-                info.id
             ))
         };
         let mut doc = match &self.source.planned[at.input as usize] {
@@ -921,8 +930,10 @@ impl StreamedCorpus {
             }
             Planned::Csv(path) => self.fetch_csv(path, at.item).map_err(|e| gone(path, e))?,
         };
-        doc.id.clone_from(&info.id);
-        doc.label.clone_from(&info.label);
+        if let Some(info) = info {
+            doc.id.clone_from(&info.id);
+            doc.label.clone_from(&info.label);
+        }
         Ok(doc)
     }
 
@@ -972,4 +983,71 @@ fn read_line_at(path: &Path, offset: u64) -> std::io::Result<Vec<u8>> {
         line.pop();
     }
     Ok(line)
+}
+
+/// The texts of a corpus, in row order, however they are held: in memory (a slice of
+/// [`Document`]s) or read again from the inputs ([`StreamedCorpus`]). What the outputs need
+/// after the fit: a few documents for the report's snippets, and one more pass for the
+/// window coherence.
+pub trait Texts: Sync {
+    /// Number of documents.
+    fn count(&self) -> usize;
+    /// The documents at `rows`, in the order given.
+    fn fetch(&self, rows: &[usize]) -> Result<Vec<Document>>;
+    /// Every document in row order, in blocks: `f(first_row, documents)`.
+    fn for_each_block(&self, f: &mut dyn FnMut(usize, &[Document]) -> Result<()>) -> Result<()>;
+}
+
+impl Texts for &[Document] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn fetch(&self, rows: &[usize]) -> Result<Vec<Document>> {
+        rows.iter()
+            .map(|&r| {
+                self.get(r).cloned().ok_or_else(|| {
+                    Error::input(format!(
+                        "row {r} is out of range: there are {} documents",
+                        self.len()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    fn for_each_block(&self, f: &mut dyn FnMut(usize, &[Document]) -> Result<()>) -> Result<()> {
+        for (i, block) in self.chunks(BLOCK_DOCUMENTS).enumerate() {
+            f(i * BLOCK_DOCUMENTS, block)?;
+        }
+        Ok(())
+    }
+}
+
+impl Texts for Vec<Document> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn fetch(&self, rows: &[usize]) -> Result<Vec<Document>> {
+        self.as_slice().fetch(rows)
+    }
+
+    fn for_each_block(&self, f: &mut dyn FnMut(usize, &[Document]) -> Result<()>) -> Result<()> {
+        self.as_slice().for_each_block(f)
+    }
+}
+
+impl Texts for StreamedCorpus {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn fetch(&self, rows: &[usize]) -> Result<Vec<Document>> {
+        StreamedCorpus::fetch(self, rows)
+    }
+
+    fn for_each_block(&self, f: &mut dyn FnMut(usize, &[Document]) -> Result<()>) -> Result<()> {
+        StreamedCorpus::for_each_block(self, |first, docs| f(first, docs))
+    }
 }

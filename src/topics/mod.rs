@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use sprs::CsMat;
 
-use crate::corpus::Document;
+use crate::corpus::{Document, Texts};
 use crate::nmf::NmfModel;
 use crate::vectorize::DocTermMatrix;
 use crate::{Error, Result};
@@ -144,15 +144,16 @@ pub struct TopicSet {
 
 impl TopicSet {
     /// Derives the topics of `model` fitted on `dtm`. `documents`, when given, must be in the
-    /// matrix's row order; their texts give snippets and their paths links. They are ignored if
-    /// their number differs from the matrix's rows.
+    /// matrix's row order; the texts of each topic's top documents give snippets and their
+    /// paths links (only those documents are fetched). They are ignored if their number
+    /// differs from the matrix's rows, or if the top documents cannot be read again.
     ///
     /// Errors ([`Error::Input`]): W or H whose shape does not match the matrix, or a λ outside
     /// [0, 1].
     pub fn from_model(
         dtm: &DocTermMatrix,
         model: &NmfModel,
-        documents: Option<&[Document]>,
+        documents: Option<&dyn Texts>,
         opts: &TopicOptions,
     ) -> Result<TopicSet> {
         let (n, m) = (dtm.documents.len(), dtm.terms.len());
@@ -191,7 +192,20 @@ impl TopicSet {
         let prevalences = prevalence(doc_weights.view());
         let term_given_topic = normalize_rows(model.h.view());
         let term_share = term_share(&dtm.x, m);
-        let texts = documents.filter(|d| d.len() == n);
+        let top: Vec<Vec<usize>> = (0..k)
+            .map(|t| top_documents(&doc_weights, model.w.view(), t, opts.top_documents))
+            .collect();
+        // The texts of the top documents only, fetched at once.
+        let mut rows: Vec<usize> = top.iter().flatten().copied().collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let fetched: Option<Vec<Document>> = documents
+            .filter(|d| d.count() == n)
+            .and_then(|d| d.fetch(&rows).ok());
+        let text_of = |d: usize| -> Option<&Document> {
+            let f = fetched.as_ref()?;
+            rows.binary_search(&d).ok().map(|i| &f[i])
+        };
 
         let mut topics = Vec::with_capacity(k);
         for t in 0..k {
@@ -212,14 +226,14 @@ impl TopicSet {
                 })
                 .collect();
             let label = topic_label(terms.iter().map(|t| t.term.as_str()));
-            let documents = top_documents(&doc_weights, model.w.view(), t, opts.top_documents)
-                .into_iter()
-                .map(|d| TopicDocument {
+            let documents = top[t]
+                .iter()
+                .map(|&d| TopicDocument {
                     index: d,
                     id: dtm.documents[d].id.clone(),
                     weight: doc_weights[[d, t]],
-                    snippet: texts.map(|docs| snippet(&docs[d].text, SNIPPET_CHARS)),
-                    path: texts.and_then(|docs| docs[d].path.clone()),
+                    snippet: text_of(d).map(|doc| snippet(&doc.text, SNIPPET_CHARS)),
+                    path: text_of(d).and_then(|doc| doc.path.clone()),
                 })
                 .collect();
             topics.push(Topic {

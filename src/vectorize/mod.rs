@@ -33,9 +33,11 @@ use crate::text::Analyzer;
 use crate::{Error, Result};
 
 mod count;
+mod stream;
 mod tsv;
 
-use count::{count, Counts};
+use count::{count, ChunkRows, Counts};
+pub use stream::{vectorize_source, RowBlock, RowStreamer, Vocabulary};
 pub use tsv::{read_documents_tsv, read_terms_tsv, write_documents_tsv, write_terms_tsv};
 
 /// A document-frequency bound, as scikit-learn reads `min_df` / `max_df`: an integer is a
@@ -201,14 +203,8 @@ pub struct Term {
     pub df: usize,
 }
 
-/// One row of the matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DocInfo {
-    /// Document id.
-    pub id: String,
-    /// Document label, if any.
-    pub label: Option<String>,
-}
+/// One row of the matrix: a document's id and label.
+pub use crate::corpus::DocInfo;
 
 /// A weighted document-term matrix with its row and column descriptions.
 #[derive(Debug, Clone)]
@@ -399,21 +395,27 @@ pub fn vectorize(
 ) -> Result<(DocTermMatrix, VectorizeSummary)> {
     opts.check()?;
     let counts = count(docs, analyzer);
-    let n_docs = docs.len();
+    let documents = docs
+        .par_iter()
+        .map(|d| DocInfo {
+            id: d.id.clone(),
+            label: d.label.clone(),
+        })
+        .collect();
+    from_counts(counts, documents, opts)
+}
+
+/// The columns kept by the vocabulary rules, in rank (= byte) order, or the error naming the
+/// filter that emptied the vocabulary (see [`vectorize`]).
+fn kept_ranks(counts: &Counts, opts: &VectorizeOptions) -> Result<Vec<u32>> {
+    let n_docs = counts.n_docs;
     let n_terms = counts.terms.len();
     if n_terms == 0 {
         return Err(Error::input(
             "no terms left after analysis: every word is a stopword or too short",
         ));
     }
-
-    // Document frequencies: rows hold each term at most once.
-    let mut df = vec![0usize; n_terms];
-    for chunk in &counts.chunks {
-        for &(t, _) in &chunk.entries {
-            df[t as usize] += 1;
-        }
-    }
+    let df = &counts.df;
 
     // Document-frequency filters, as scikit-learn's CountVectorizer.
     let min_count = opts.min_df.doc_count(n_docs);
@@ -467,8 +469,14 @@ pub fn vectorize(
             kept.sort_unstable();
         }
     }
+    Ok(kept)
+}
 
-    let mut col_of_rank = vec![NO_COLUMN; n_terms];
+/// The vocabulary of counted documents: the kept terms with their document frequencies, the
+/// idf, and the map from term rank to column.
+fn vocabulary_of(counts: &Counts, opts: &VectorizeOptions) -> Result<(Vocabulary, Vec<u32>)> {
+    let kept = kept_ranks(counts, opts)?;
+    let mut col_of_rank = vec![NO_COLUMN; counts.terms.len()];
     for (col, &t) in kept.iter().enumerate() {
         col_of_rank[t as usize] = col as u32;
     }
@@ -477,22 +485,29 @@ pub fn vectorize(
         .map(|&t| Term {
             stem: counts.terms[t as usize].clone(),
             surface: counts.surfaces[t as usize].clone(),
-            df: df[t as usize],
+            df: counts.df[t as usize],
         })
         .collect();
-    let idf = (opts.weighting == Weighting::Tfidf).then(|| {
-        terms
-            .iter()
-            .map(|t| idf_value(n_docs, t.df, opts.smooth_idf))
-            .collect::<Vec<f64>>()
-    });
+    let vocabulary = Vocabulary::new(terms, counts.n_docs, opts, counts.terms.len())?;
+    Ok((vocabulary, col_of_rank))
+}
+
+/// The matrix of counted documents (with their rows kept), see [`vectorize`].
+pub(crate) fn from_counts(
+    counts: Counts,
+    documents: Vec<DocInfo>,
+    opts: &VectorizeOptions,
+) -> Result<(DocTermMatrix, VectorizeSummary)> {
+    let (vocabulary, col_of_rank) = vocabulary_of(&counts, opts)?;
+    let nnz: usize = vocabulary.terms.iter().map(|t| t.df).sum();
     let x = build_matrix(
-        &counts,
+        counts,
         &col_of_rank,
-        terms.len(),
+        vocabulary.terms.len(),
         true,
-        idf.as_deref(),
+        vocabulary.idf.as_deref(),
         opts,
+        Some(nnz),
     )?;
     let empty_documents = x
         .indptr()
@@ -501,22 +516,15 @@ pub fn vectorize(
         .filter(|w| w[0] == w[1])
         .count();
     let summary = VectorizeSummary {
-        terms_before_filters: n_terms,
+        terms_before_filters: vocabulary.terms_before_filters,
         empty_documents,
     };
-    let documents = docs
-        .par_iter()
-        .map(|d| DocInfo {
-            id: d.id.clone(),
-            label: d.label.clone(),
-        })
-        .collect();
     Ok((
         DocTermMatrix {
             x,
-            terms,
+            terms: vocabulary.terms,
             documents,
-            idf,
+            idf: vocabulary.idf,
         },
         summary,
     ))
@@ -564,86 +572,94 @@ fn weigh_row(
 
 /// Builds the weighted CSR matrix from counted rows. `col_of_rank` maps a term rank to its
 /// column ([`NO_COLUMN`]: dropped); `monotone` says the map is increasing on kept ranks, so
-/// rows stay sorted without a sort.
+/// rows stay sorted without a sort; `nnz`, when known, sizes the arrays at once.
+///
+/// The counted rows are consumed a group of chunks at a time (each group's chunks weighted in
+/// parallel, then appended in order and freed), so the rows and the matrix are not both held
+/// whole: the peak is the matrix plus what is left of the rows.
 fn build_matrix(
-    counts: &Counts,
+    counts: Counts,
     col_of_rank: &[u32],
     n_cols: usize,
     monotone: bool,
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
+    nnz: Option<usize>,
 ) -> Result<CsMat<f64>> {
-    // Pass 1: kept entries per row.
-    let row_nnz: Vec<Vec<usize>> = counts
-        .chunks
-        .par_iter()
-        .map(|chunk| {
-            let mut at = 0;
-            chunk
-                .row_len
-                .iter()
-                .map(|&len| {
-                    let row = &chunk.entries[at..at + len as usize];
-                    at += len as usize;
-                    row.iter()
-                        .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
-                        .count()
-                })
-                .collect()
-        })
-        .collect();
-    let mut indptr = Vec::with_capacity(counts.n_docs + 1);
+    let n_docs = counts.n_docs;
+    let mut indptr = Vec::with_capacity(n_docs + 1);
     indptr.push(0usize);
-    for &n in row_nnz.iter().flatten() {
-        indptr.push(indptr[indptr.len() - 1] + n);
-    }
-    let nnz = indptr[indptr.len() - 1];
-    let mut indices = vec![0usize; nnz];
-    let mut data = vec![0.0f64; nnz];
-
-    // Pass 2: each chunk fills its own slice of the output.
-    let mut slices = Vec::with_capacity(counts.chunks.len());
-    let (mut ind_rest, mut dat_rest) = (&mut indices[..], &mut data[..]);
-    for sizes in &row_nnz {
-        let n: usize = sizes.iter().sum();
-        let (a, b) = std::mem::take(&mut ind_rest).split_at_mut(n);
-        let (c, d) = std::mem::take(&mut dat_rest).split_at_mut(n);
-        slices.push((a, c));
-        ind_rest = b;
-        dat_rest = d;
-    }
-    counts
-        .chunks
-        .par_iter()
-        .zip(slices)
-        .for_each(|(chunk, (ind, dat))| {
-            let mut row_buf: Vec<(usize, u32)> = Vec::new();
-            let mut cnt: Vec<u32> = Vec::new();
-            let (mut at, mut out) = (0usize, 0usize);
-            for &len in &chunk.row_len {
-                let row = &chunk.entries[at..at + len as usize];
-                at += len as usize;
-                row_buf.clear();
-                row_buf.extend(
-                    row.iter()
-                        .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
-                        .map(|e| (col_of_rank[e.0 as usize] as usize, e.1)),
-                );
-                if !monotone {
-                    row_buf.sort_unstable_by_key(|e| e.0);
-                }
-                let k = row_buf.len();
-                cnt.clear();
-                for (slot, &(col, c)) in ind[out..out + k].iter_mut().zip(&row_buf) {
-                    *slot = col;
-                    cnt.push(c);
-                }
-                weigh_row(&ind[out..out + k], &cnt, idf, opts, &mut dat[out..out + k]);
-                out += k;
+    let mut indices: Vec<usize> = Vec::with_capacity(nnz.unwrap_or(0));
+    let mut data: Vec<f64> = Vec::with_capacity(nnz.unwrap_or(0));
+    let group = 4 * rayon::current_num_threads().max(1);
+    let mut chunks = counts.chunks.into_iter();
+    loop {
+        let batch: Vec<ChunkRows> = chunks.by_ref().take(group).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let parts: Vec<(Vec<usize>, Vec<usize>, Vec<f64>)> = batch
+            .into_par_iter()
+            .map(|chunk| weigh_chunk(chunk, col_of_rank, monotone, idf, opts))
+            .collect();
+        for (lens, ind, dat) in parts {
+            for n in lens {
+                indptr.push(indptr[indptr.len() - 1] + n);
             }
-        });
-    CsMat::try_new((counts.n_docs, n_cols), indptr, indices, data)
+            indices.extend_from_slice(&ind);
+            data.extend_from_slice(&dat);
+        }
+    }
+    CsMat::try_new((n_docs, n_cols), indptr, indices, data)
         .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
+}
+
+/// One chunk of counted rows as weighted CSR pieces: the kept entries per row, the columns and
+/// the weights.
+fn weigh_chunk(
+    chunk: ChunkRows,
+    col_of_rank: &[u32],
+    monotone: bool,
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
+    let mut lens = Vec::with_capacity(chunk.row_len.len());
+    let mut ind: Vec<usize> = Vec::with_capacity(chunk.entries.len());
+    let mut cnt: Vec<u32> = Vec::new();
+    let mut row_buf: Vec<(usize, u32)> = Vec::new();
+    let mut at = 0usize;
+    for &len in &chunk.row_len {
+        let row = &chunk.entries[at..at + len as usize];
+        at += len as usize;
+        row_buf.clear();
+        row_buf.extend(
+            row.iter()
+                .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
+                .map(|e| (col_of_rank[e.0 as usize] as usize, e.1)),
+        );
+        if !monotone {
+            row_buf.sort_unstable_by_key(|e| e.0);
+        }
+        lens.push(row_buf.len());
+        for &(col, c) in &row_buf {
+            ind.push(col);
+            cnt.push(c);
+        }
+    }
+    drop(chunk);
+    let mut dat = vec![0.0f64; ind.len()];
+    let mut out = 0usize;
+    for &k in &lens {
+        weigh_row(
+            &ind[out..out + k],
+            &cnt[out..out + k],
+            idf,
+            opts,
+            &mut dat[out..out + k],
+        );
+        out += k;
+    }
+    (lens, ind, dat)
 }
 
 /// How many of a document's words a fixed vocabulary knows (see [`transform_matrix`]).
@@ -732,7 +748,6 @@ pub fn transform_matrix(
         .collect::<Vec<_>>()
         .windows(2)
         .all(|w| w[0] < w[1]);
-    let x = build_matrix(&counts, &col_of_rank, terms.len(), monotone, idf, opts)?;
     let single_word: Vec<bool> = counts.terms.iter().map(|t| !t.contains(' ')).collect();
     let mut coverage = Vec::with_capacity(counts.n_docs);
     for chunk in &counts.chunks {
@@ -751,6 +766,7 @@ pub fn transform_matrix(
             coverage.push(c);
         }
     }
+    let x = build_matrix(counts, &col_of_rank, terms.len(), monotone, idf, opts, None)?;
     Ok((x, coverage))
 }
 

@@ -47,7 +47,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use sprs::CsMat;
 
-use crate::corpus::Document;
+use crate::corpus::{Document, Texts};
 use crate::text::{Analyzer, Scratch};
 use crate::vectorize::Term;
 use crate::{Error, Result};
@@ -463,6 +463,30 @@ impl TokenStreams {
     ///
     /// Errors ([`Error::Input`]): a vocabulary that lists a term twice.
     pub fn from_documents(docs: &[Document], analyzer: &Analyzer, terms: &[Term]) -> Result<Self> {
+        Self::from_texts(&docs, analyzer, terms, None)
+    }
+
+    /// [`TokenStreams::from_documents`] for texts held in any way ([`Texts`]: read again block
+    /// by block from the inputs, so no text is held whole), storing only the columns marked in
+    /// `keep` (all when `None`). The other tokens keep their positions, so the window
+    /// coherence of words among the kept columns is the same: 8 bytes per kept token and 4 per
+    /// document.
+    ///
+    /// Errors ([`Error::Input`]): a vocabulary that lists a term twice, a `keep` of another
+    /// length than `terms`; the errors of reading the texts again.
+    pub fn from_texts(
+        texts: &dyn Texts,
+        analyzer: &Analyzer,
+        terms: &[Term],
+        keep: Option<&[bool]>,
+    ) -> Result<Self> {
+        if keep.is_some_and(|k| k.len() != terms.len()) {
+            return Err(Error::input(format!(
+                "the columns to keep are {}, but there are {} terms",
+                keep.map_or(0, <[bool]>::len),
+                terms.len()
+            )));
+        }
         let mut column: FxHashMap<&str, u32> = FxHashMap::default();
         column.reserve(terms.len());
         for (i, t) in terms.iter().enumerate() {
@@ -473,33 +497,41 @@ impl TokenStreams {
                 )));
             }
         }
+        if let Some(keep) = keep {
+            column.retain(|_, c| keep[*c as usize]);
+        }
         const BLOCK: usize = 256;
-        let parts: Vec<TokenStreams> = docs
-            .par_chunks(BLOCK)
-            .map(|chunk| {
-                let mut part = TokenStreams::default();
-                let mut scratch = Scratch::default();
-                for doc in chunk {
-                    part.starts.push(part.columns.len());
-                    let mut pos: u32 = 0;
-                    analyzer.for_each_term(&doc.text, &mut scratch, |term, _| {
-                        // n-grams (joined by a space) end at the token just emitted
-                        let at = if term.contains(' ') {
-                            pos.saturating_sub(1)
-                        } else {
-                            pos += 1;
-                            pos - 1
-                        };
-                        if let Some(&c) = column.get(term) {
-                            part.positions.push(at);
-                            part.columns.push(c);
+        let mut parts: Vec<TokenStreams> = Vec::new();
+        texts.for_each_block(&mut |_, docs| {
+            parts.extend(
+                docs.par_chunks(BLOCK)
+                    .map(|chunk| {
+                        let mut part = TokenStreams::default();
+                        let mut scratch = Scratch::default();
+                        for doc in chunk {
+                            part.starts.push(part.columns.len());
+                            let mut pos: u32 = 0;
+                            analyzer.for_each_term(&doc.text, &mut scratch, |term, _| {
+                                // n-grams (joined by a space) end at the token just emitted
+                                let at = if term.contains(' ') {
+                                    pos.saturating_sub(1)
+                                } else {
+                                    pos += 1;
+                                    pos - 1
+                                };
+                                if let Some(&c) = column.get(term) {
+                                    part.positions.push(at);
+                                    part.columns.push(c);
+                                }
+                            });
+                            part.lengths.push(pos);
                         }
-                    });
-                    part.lengths.push(pos);
-                }
-                part
-            })
-            .collect();
+                        part
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            Ok(())
+        })?;
         Ok(Self::concat(terms.len(), parts))
     }
 
