@@ -47,6 +47,26 @@ const FILES_PER_READ: usize = 1024;
 /// Bytes of a JSON Lines file read at once.
 const JSONL_CHUNK: usize = 8 << 20;
 
+/// The sizes of a scan's reads and blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limits {
+    block_documents: usize,
+    block_bytes: usize,
+    files_per_read: usize,
+    jsonl_chunk: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            block_documents: BLOCK_DOCUMENTS,
+            block_bytes: BLOCK_BYTES,
+            files_per_read: FILES_PER_READ,
+            jsonl_chunk: JSONL_CHUNK,
+        }
+    }
+}
+
 /// A document's id and label: what is kept of every document after a pass.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DocInfo {
@@ -96,6 +116,7 @@ enum Planned {
 
 /// The inputs of a load, planned (see the module docs).
 pub struct Source {
+    limits: Limits,
     inputs: Vec<PathBuf>,
     opts: CorpusOptions,
     kinds: ExtensionKinds,
@@ -113,6 +134,7 @@ enum Pass {
 
 /// Documents gathered for the caller.
 struct BlockBuilder<'f> {
+    limits: Limits,
     docs: Vec<Document>,
     locators: Vec<Locator>,
     bytes: usize,
@@ -130,7 +152,7 @@ impl BlockBuilder<'_> {
         self.bytes += doc.text.len();
         self.docs.push(doc);
         self.locators.push(at);
-        if self.docs.len() >= BLOCK_DOCUMENTS || self.bytes >= BLOCK_BYTES {
+        if self.docs.len() >= self.limits.block_documents || self.bytes >= self.limits.block_bytes {
             self.flush()?;
         }
         Ok(())
@@ -213,6 +235,7 @@ impl Source {
             planned.push(plan(input, opts, &kinds)?);
         }
         let mut source = Source {
+            limits: Limits::default(),
             inputs: inputs.to_vec(),
             opts: opts.clone(),
             kinds,
@@ -225,7 +248,7 @@ impl Source {
                     files, recurring, ..
                 } = p
                 {
-                    *recurring = find_recurring(files, &html);
+                    *recurring = find_recurring(files, &html, FILES_PER_READ);
                 }
             }
         }
@@ -235,6 +258,22 @@ impl Source {
     /// The inputs as given.
     pub fn inputs(&self) -> &[PathBuf] {
         &self.inputs
+    }
+
+    /// Smaller blocks than [`BLOCK_DOCUMENTS`] and [`BLOCK_BYTES`] (both at least 1): also the
+    /// number of a folder's files read at once and the bytes of a JSON Lines file read at
+    /// once. The documents and what is made of them do not depend on it; tests use tiny blocks
+    /// to cross every boundary.
+    pub fn with_block_limits(mut self, documents: usize, bytes: usize) -> Self {
+        let documents = documents.clamp(1, BLOCK_DOCUMENTS);
+        let bytes = bytes.clamp(1, BLOCK_BYTES);
+        self.limits = Limits {
+            block_documents: documents,
+            block_bytes: bytes,
+            files_per_read: documents.min(FILES_PER_READ),
+            jsonl_chunk: bytes.min(JSONL_CHUNK),
+        };
+        self
     }
 
     /// The first pass: reads every document in order and calls `sink(first_row, documents)`
@@ -277,6 +316,7 @@ impl Source {
             infos: Vec::new(),
             locators: Vec::new(),
             block: BlockBuilder {
+                limits: self.limits,
                 docs: Vec::new(),
                 locators: Vec::new(),
                 bytes: 0,
@@ -414,14 +454,18 @@ fn page_hashes(text: &str) -> Vec<u64> {
 /// [`BOILERPLATE_SHARE`] of a folder's readable HTML pages and on at least
 /// [`BOILERPLATE_MIN_PAGES`]: one read of its HTML pages, in parallel blocks, counting pages
 /// per block hash. `None` when there are none (or too few pages).
-fn find_recurring(files: &[FoundFile], html: &super::HtmlOptions) -> Option<Recurring> {
+fn find_recurring(
+    files: &[FoundFile],
+    html: &super::HtmlOptions,
+    per_read: usize,
+) -> Option<Recurring> {
     let pages: Vec<&FoundFile> = files.iter().filter(|f| f.kind == Kind::Html).collect();
     if pages.len() < BOILERPLATE_MIN_PAGES {
         return None;
     }
     let mut pages_of: HashMap<u64, usize, rustc_hash::FxBuildHasher> = HashMap::default();
     let mut read = 0usize;
-    for group in pages.chunks(FILES_PER_READ) {
+    for group in pages.chunks(per_read) {
         let hashes: Vec<Option<Vec<u64>>> = group
             .par_iter()
             .map(
@@ -553,7 +597,8 @@ fn scan_input(scan: &mut Scan<'_, '_>, index: usize, planned: &Planned) -> Resul
                 ..Boilerplate::default()
             };
             let mut example: Option<(usize, String)> = None;
-            for (g, group) in files.chunks(FILES_PER_READ).enumerate() {
+            let per_read = scan.source.limits.files_per_read;
+            for (g, group) in files.chunks(per_read).enumerate() {
                 let read: Vec<(Read, Removed)> = group
                     .par_iter()
                     .map(|f| read_folder_file(f, &html, recurring.as_ref()))
@@ -570,7 +615,7 @@ fn scan_input(scan: &mut Scan<'_, '_>, index: usize, planned: &Planned) -> Resul
                     }
                     let at = Locator {
                         input: index as u32,
-                        item: (g * FILES_PER_READ + i) as u64,
+                        item: (g * per_read + i) as u64,
                     };
                     match r {
                         Read::Document { doc, warning } => {
@@ -660,14 +705,16 @@ fn scan_jsonl(scan: &mut Scan<'_, '_>, index: usize, path: &Path) -> Result<()> 
         }
     };
     let mut state = JsonlFile::new(path, &scan.source.opts);
-    let mut buf: Vec<u8> = Vec::with_capacity(JSONL_CHUNK + 4096);
+    let chunk = scan.source.limits.jsonl_chunk;
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk + 4096);
     // File offset of buf[0], and the number of the line starting there.
     let mut offset = 0u64;
     let mut line_no = 1usize;
     let mut at_start = true;
     let mut eof = false;
     while !eof {
-        let want = JSONL_CHUNK.max(buf.len() + 1);
+        // A chunk more than what is carried over (a line longer than a chunk grows the buffer).
+        let want = buf.len() + chunk;
         let before = buf.len();
         buf.resize(want, 0);
         let mut filled = before;
@@ -691,6 +738,9 @@ fn scan_jsonl(scan: &mut Scan<'_, '_>, index: usize, path: &Path) -> Result<()> 
         }
         buf.truncate(filled);
         if at_start {
+            if buf.len() < 3 && !eof {
+                continue;
+            }
             at_start = false;
             if buf.starts_with(b"\xEF\xBB\xBF") {
                 buf.drain(..3);
