@@ -10,7 +10,7 @@
 //!
 //! Options (defaults in brackets): `--docs N` [10000], `--topics K` [30], `--vocabulary V`
 //! [30000], `--seed S` [0], `--median-len L` [88] and `--sigma-len S` [0.5] (log-normal
-//! document lengths, mean ≈ 100 words), `--alpha A` [0.05] and `--boost B` [1.0] (Dirichlet
+//! document lengths, mean ≈ 100 words), `--alpha A` [0.01] and `--boost B` [2.0] (Dirichlet
 //! mixtures: α on every topic, α + B on the document's main topic), `--background P` [0.3]
 //! (share of tokens from the shared background distribution), `--truth FILE` (also write each
 //! topic's 20 most likely words, one topic per line), `--out FILE` (required; `-` for stdout).
