@@ -37,7 +37,9 @@ mod stream;
 mod tsv;
 
 use count::{count, ChunkRows, Counts};
-pub use stream::{vectorize_source, RowBlock, RowStreamer, Vocabulary};
+pub use stream::{
+    count_source, vectorize_source, CountedCorpus, RowBlock, RowStreamer, Vocabulary,
+};
 pub use tsv::{read_documents_tsv, read_terms_tsv, write_documents_tsv, write_terms_tsv};
 
 /// A document-frequency bound, as scikit-learn reads `min_df` / `max_df`: an integer is a
@@ -493,7 +495,7 @@ fn vocabulary_of(counts: &Counts, opts: &VectorizeOptions) -> Result<(Vocabulary
 }
 
 /// The matrix of counted documents (with their rows kept), see [`vectorize`].
-pub(crate) fn from_counts(
+fn from_counts(
     counts: Counts,
     documents: Vec<DocInfo>,
     opts: &VectorizeOptions,
@@ -591,27 +593,51 @@ fn build_matrix(
     indptr.push(0usize);
     let mut indices: Vec<usize> = Vec::with_capacity(nnz.unwrap_or(0));
     let mut data: Vec<f64> = Vec::with_capacity(nnz.unwrap_or(0));
+    weigh_groups(
+        counts,
+        col_of_rank,
+        monotone,
+        idf,
+        opts,
+        &mut |lens, ind, dat| {
+            for n in lens {
+                indptr.push(indptr[indptr.len() - 1] + n);
+            }
+            indices.extend_from_slice(&ind);
+            data.extend_from_slice(&dat);
+            Ok(())
+        },
+    )?;
+    CsMat::try_new((n_docs, n_cols), indptr, indices, data)
+        .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
+}
+
+/// Weighs counted rows a group of chunks at a time (each group's chunks in parallel), handing
+/// each chunk's rows to `f` in document order as `(entries per row, columns, weights)`, and
+/// freeing the chunk's counts.
+fn weigh_groups(
+    counts: Counts,
+    col_of_rank: &[u32],
+    monotone: bool,
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+    f: &mut dyn FnMut(Vec<usize>, Vec<usize>, Vec<f64>) -> Result<()>,
+) -> Result<()> {
     let group = 4 * rayon::current_num_threads().max(1);
     let mut chunks = counts.chunks.into_iter();
     loop {
         let batch: Vec<ChunkRows> = chunks.by_ref().take(group).collect();
         if batch.is_empty() {
-            break;
+            return Ok(());
         }
         let parts: Vec<(Vec<usize>, Vec<usize>, Vec<f64>)> = batch
             .into_par_iter()
             .map(|chunk| weigh_chunk(chunk, col_of_rank, monotone, idf, opts))
             .collect();
         for (lens, ind, dat) in parts {
-            for n in lens {
-                indptr.push(indptr[indptr.len() - 1] + n);
-            }
-            indices.extend_from_slice(&ind);
-            data.extend_from_slice(&dat);
+            f(lens, ind, dat)?;
         }
     }
-    CsMat::try_new((n_docs, n_cols), indptr, indices, data)
-        .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
 }
 
 /// One chunk of counted rows as weighted CSR pieces: the kept entries per row, the columns and

@@ -43,7 +43,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use sprs::CsMat;
 
-use super::count::{short_key, Counter, ShortKey, WordMap};
+use super::count::{short_key, Counter, Counts, ShortKey, WordMap};
 use super::{from_counts, vocabulary_of, weigh_row, DocTermMatrix, Term, VectorizeOptions};
 use super::{idf_value, VectorizeSummary, Weighting};
 use crate::corpus::{Document, Source, StreamedCorpus};
@@ -154,17 +154,136 @@ pub fn vectorize_source(
     opts: &VectorizeOptions,
     progress: &mut dyn FnMut(usize),
 ) -> Result<(DocTermMatrix, VectorizeSummary, StreamedCorpus)> {
+    count_source(source, analyzer, opts, progress)?.into_matrix()
+}
+
+/// The first half of [`vectorize_source`]: reads and counts `source` once, keeping the counted
+/// rows, and fixes the vocabulary. The rows can then become the matrix
+/// ([`CountedCorpus::into_matrix`]) or be weighed block by block without the matrix ever being
+/// whole ([`CountedCorpus::into_row_blocks`]: `vectorize` writes matrix.mtx so).
+///
+/// Errors: those of [`Source::scan`] and of [`super::vectorize`].
+pub fn count_source(
+    source: Source,
+    analyzer: &Analyzer,
+    opts: &VectorizeOptions,
+    progress: &mut dyn FnMut(usize),
+) -> Result<CountedCorpus> {
     opts.check()?;
     let mut counter = Counter::new(analyzer, true, 1 << 14);
-    let mut corpus = source.scan(|first, docs| {
+    let corpus = source.scan(|first, docs| {
         counter.add(docs);
         progress(first + docs.len());
         Ok(())
     })?;
     let counts = counter.finish();
-    let documents = std::mem::take(&mut corpus.documents);
-    let (dtm, summary) = from_counts(counts, documents, opts)?;
-    Ok((dtm, summary, corpus))
+    let (vocabulary, col_of_rank) = vocabulary_of(&counts, opts)?;
+    Ok(CountedCorpus {
+        vocabulary,
+        corpus,
+        counts,
+        col_of_rank,
+    })
+}
+
+/// A corpus read and counted once ([`count_source`]): its vocabulary, its documents, and the
+/// counted rows (8 bytes per distinct term of a document).
+pub struct CountedCorpus {
+    /// The columns.
+    pub vocabulary: Vocabulary,
+    /// The documents: ids, labels, warnings, and the means to read them again.
+    pub corpus: StreamedCorpus,
+    counts: Counts,
+    col_of_rank: Vec<u32>,
+}
+
+impl CountedCorpus {
+    /// Number of documents left without any term by the vocabulary.
+    pub fn empty_documents(&self) -> usize {
+        let col = &self.col_of_rank;
+        self.counts
+            .chunks
+            .par_iter()
+            .map(|chunk| {
+                let mut at = 0usize;
+                let mut empty = 0usize;
+                for &len in &chunk.row_len {
+                    let row = &chunk.entries[at..at + len as usize];
+                    at += len as usize;
+                    empty += usize::from(row.iter().all(|e| col[e.0 as usize] == NO_COLUMN));
+                }
+                empty
+            })
+            .sum()
+    }
+
+    /// The weighted matrix (the rows are consumed as it is built, so the two are not held
+    /// whole together); the corpus' ids and labels move into it.
+    pub fn into_matrix(self) -> Result<(DocTermMatrix, VectorizeSummary, StreamedCorpus)> {
+        let CountedCorpus {
+            vocabulary,
+            mut corpus,
+            counts,
+            ..
+        } = self;
+        let documents = std::mem::take(&mut corpus.documents);
+        let (dtm, summary) = from_counts(counts, documents, &vocabulary.opts)?;
+        Ok((dtm, summary, corpus))
+    }
+
+    /// The weighted rows handed to `f` block by block in document order (the rows of
+    /// [`CountedCorpus::into_matrix`], bit for bit), the counted rows freed as they go.
+    /// Returns the vocabulary, the corpus and the number of documents without any term.
+    pub fn into_row_blocks(
+        self,
+        mut f: impl FnMut(RowBlock) -> Result<()>,
+    ) -> Result<(Vocabulary, StreamedCorpus, usize)> {
+        let CountedCorpus {
+            vocabulary,
+            corpus,
+            counts,
+            col_of_rank,
+        } = self;
+        // Rows gathered into blocks of about ROW_BLOCK_ENTRIES entries.
+        const ROW_BLOCK_ENTRIES: usize = 1 << 18;
+        let mut empty = 0usize;
+        let mut pending = RowBlock {
+            first: 0,
+            indptr: vec![0],
+            indices: Vec::new(),
+            data: Vec::new(),
+        };
+        super::weigh_groups(
+            counts,
+            &col_of_rank,
+            true,
+            vocabulary.idf.as_deref(),
+            &vocabulary.opts,
+            &mut |lens, indices, data| {
+                for n in lens {
+                    empty += usize::from(n == 0);
+                    let last = pending.indptr[pending.indptr.len() - 1];
+                    pending.indptr.push(last + n);
+                }
+                pending.indices.extend_from_slice(&indices);
+                pending.data.extend_from_slice(&data);
+                if pending.indices.len() >= ROW_BLOCK_ENTRIES {
+                    let next = RowBlock {
+                        first: pending.first + pending.rows(),
+                        indptr: vec![0],
+                        indices: Vec::new(),
+                        data: Vec::new(),
+                    };
+                    f(std::mem::replace(&mut pending, next))?;
+                }
+                Ok(())
+            },
+        )?;
+        if pending.rows() > 0 {
+            f(pending)?;
+        }
+        Ok((vocabulary, corpus, empty))
+    }
 }
 
 /// Rows `first .. first + rows()` of the matrix, in CSR form: row `first + i` has the columns
