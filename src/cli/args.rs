@@ -323,6 +323,10 @@ pub struct OutputArgs {
     /// Also write the factors as DIR/W.mtx and DIR/H.mtx.
     #[arg(long)]
     pub save_factors: bool,
+    /// Leave the per-document list out of topics.json (doc_topics.csv still has every
+    /// document's weights): for very large corpora.
+    #[arg(long)]
+    pub no_document_list: bool,
 }
 
 /// How inputs are read.

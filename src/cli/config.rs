@@ -193,6 +193,7 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         top_documents: a.output.top_documents,
         relevance_lambda: lambda,
         save_factors: a.output.save_factors,
+        document_list: !a.output.no_document_list,
         ..OutputOptions::default()
     };
 

@@ -136,6 +136,9 @@ pub struct OutputOptions {
     /// [`html::DEFAULT_DOCUMENT_ROWS`] = 2,000, which keeps the report of a 60,000-document
     /// corpus under 5 MB. The page says when rows were left out.
     pub html_document_rows: usize,
+    /// List every document in topics.json (`--no-document-list` sets it to false; the
+    /// `document_list` section then says so, and doc_topics.csv still has every document).
+    pub document_list: bool,
 }
 
 impl Default for OutputOptions {
@@ -146,6 +149,7 @@ impl Default for OutputOptions {
             relevance_lambda: 1.0,
             save_factors: false,
             html_document_rows: html::DEFAULT_DOCUMENT_ROWS,
+            document_list: true,
         }
     }
 }

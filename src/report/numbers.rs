@@ -19,24 +19,58 @@ use super::FitRun;
 /// Significant digits of the weights in topics.json and the CSV files.
 pub const WEIGHT_DIGITS: usize = 6;
 
-/// `v` rounded to [`WEIGHT_DIGITS`] significant digits (0 stays 0).
+/// `v` rounded to [`WEIGHT_DIGITS`] significant digits (0 stays 0): the decimal of
+/// `format!("{v:.5e}")` read back, formatted on the stack (no allocation).
 pub fn round_weight(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
     }
-    format!("{v:.*e}", WEIGHT_DIGITS - 1).parse().unwrap_or(v)
+    /// A fixed buffer to format into.
+    struct Stack {
+        buf: [u8; 48],
+        len: usize,
+    }
+    impl std::fmt::Write for Stack {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.len + s.len();
+            if end > self.buf.len() {
+                return Err(std::fmt::Error);
+            }
+            self.buf[self.len..end].copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut out = Stack {
+        buf: [0; 48],
+        len: 0,
+    };
+    if std::fmt::Write::write_fmt(&mut out, format_args!("{v:.*e}", WEIGHT_DIGITS - 1)).is_err() {
+        return format!("{v:.*e}", WEIGHT_DIGITS - 1).parse().unwrap_or(v);
+    }
+    std::str::from_utf8(&out.buf[..out.len])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(v)
 }
 
 /// A weight as written to the CSV files: [`round_weight`] in its shortest form (`0.25`,
 /// `1.09628e-12`, `0`, `1`).
 pub fn fmt_weight(v: f64) -> String {
+    let mut out = String::new();
+    push_weight(&mut out, v, &mut ryu::Buffer::new());
+    out
+}
+
+/// Appends [`fmt_weight`]`(v)` to `out` (with a reused `ryu` buffer).
+pub fn push_weight(out: &mut String, v: f64, buf: &mut ryu::Buffer) {
     let r = round_weight(v);
     if r == 0.0 {
-        return "0".to_string();
+        out.push('0');
+        return;
     }
-    let mut buf = ryu::Buffer::new();
     let s = buf.format(r);
-    s.strip_suffix(".0").unwrap_or(s).to_string()
+    out.push_str(s.strip_suffix(".0").unwrap_or(s));
 }
 
 /// Serializes an `f64` weight rounded by [`round_weight`] (for `#[serde(serialize_with)]`).
