@@ -256,3 +256,83 @@ fn a_later_pass_over_changed_inputs_is_an_error() {
     assert!(err.contains("changed"), "{err}");
     assert_eq!(Texts::count(&corpus), 2);
 }
+
+/// The hashed matrix against the plain one: each row's counts summed per bucket (with signs),
+/// absolute values, zeros dropped, buckets in order.
+#[test]
+fn hashed_columns_sum_the_counts_of_their_terms() {
+    use nmf_topics::vectorize::hashing::hashed_index;
+    use nmf_topics::vectorize::{HashFeatures, Norm, Weighting};
+    let inputs = [sample()];
+    let copts = CorpusOptions::default();
+    let config = AnalyzerConfig::default();
+    let plain_opts = VectorizeOptions {
+        weighting: Weighting::Tf,
+        norm: Norm::None,
+        ..VectorizeOptions::default()
+    };
+    let analyzer = Analyzer::new(&config).unwrap();
+    let loaded = corpus::load(&inputs, &copts).unwrap();
+    let (plain, _) = vectorize::vectorize(&loaded.documents, &analyzer, &plain_opts).unwrap();
+    for (features, alternate_sign) in [(64, false), (64, true), (5000, true)] {
+        let hash = HashFeatures {
+            features,
+            alternate_sign,
+        };
+        let opts = VectorizeOptions {
+            hash: Some(hash),
+            ..plain_opts.clone()
+        };
+        let what = format!("hashing {features} {alternate_sign}");
+        let m = check_all_ways(&inputs, &copts, &config, &opts, (50, 1 << 20), &what);
+        // Expected: per row, bucket → signed sum.
+        let mut rows: Vec<std::collections::BTreeMap<usize, i64>> = Vec::new();
+        for row in plain.x.outer_iterator() {
+            let mut sums = std::collections::BTreeMap::new();
+            for (j, &v) in row.iter() {
+                let (b, negative) = hashed_index(&plain.terms[j].stem, features);
+                let sign = if negative && alternate_sign { -1 } else { 1 };
+                *sums.entry(b).or_insert(0i64) += sign * v as i64;
+            }
+            sums.retain(|_, v| *v != 0);
+            rows.push(sums);
+        }
+        let mut buckets: Vec<usize> = rows.iter().flat_map(|r| r.keys().copied()).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        assert_eq!(m.x.cols(), buckets.len(), "{what}");
+        for (col, t) in m.terms.iter().enumerate() {
+            assert_eq!(
+                hashed_index(&t.stem, features).0,
+                buckets[col],
+                "{what}: {t:?}"
+            );
+            let df = rows
+                .iter()
+                .filter(|r| r.contains_key(&buckets[col]))
+                .count();
+            assert_eq!(t.df, df, "{what}: df of {t:?}");
+        }
+        for (i, row) in m.x.outer_iterator().enumerate() {
+            let got: Vec<(usize, f64)> = row.iter().map(|(j, &v)| (buckets[j], v)).collect();
+            let want: Vec<(usize, f64)> = rows[i]
+                .iter()
+                .map(|(&b, &v)| (b, v.unsigned_abs() as f64))
+                .collect();
+            assert_eq!(got, want, "{what}: row {i}");
+        }
+        // The columns' names: the most frequent term of the bucket, then a second one.
+        assert!(m.terms.iter().any(|t| t.surface.contains('/')), "{what}");
+        // A fixed (hashed) vocabulary finds the same rows again.
+        let again = vectorize::vectorize_with_vocabulary(
+            &loaded.documents,
+            &analyzer,
+            &m.terms,
+            None,
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(again.indices(), m.x.indices(), "{what}: transform");
+        assert_eq!(again.data(), m.x.data(), "{what}: transform");
+    }
+}

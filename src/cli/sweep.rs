@@ -8,7 +8,7 @@ use nmf_topics::restarts;
 use nmf_topics::sweep::output::{write_sweep_outputs, SweepCorpus, SWEEP_FILES};
 use nmf_topics::sweep::{self, SweepEvent, SweepInput, SweepOptions, SweepResult};
 use nmf_topics::topics::quality::TokenStreams;
-use nmf_topics::vectorize::DocTermMatrix;
+use nmf_topics::vectorize::{DocTermMatrix, Vocabulary};
 
 use super::config::SweepConfig;
 use super::ui::{self, interrupt};
@@ -20,7 +20,11 @@ pub fn run(c: SweepConfig) -> anyhow::Result<()> {
     let (dtm, corpus) = read_and_vectorize(&ui, &c.text)?;
     c.ks.check(dtm.x.rows(), dtm.x.cols())?;
     // Every column's tokens: the ks' top words are known only after their fits.
-    let streams = TokenStreams::from_texts(&corpus, &c.text.analyzer, &dtm.terms, None)?;
+    let vocabulary = Vocabulary::of_terms(&dtm.terms, &c.text.vectorize)?;
+    let streams =
+        TokenStreams::from_texts_with(&corpus, &c.text.analyzer, dtm.terms.len(), &|t| {
+            vocabulary.column(t).map(|c| c as u32)
+        })?;
     let labels: Vec<Option<&str>> = dtm.documents.iter().map(|d| d.label.as_deref()).collect();
     let input = SweepInput {
         x: &dtm.x,

@@ -20,7 +20,7 @@ use crate::restarts::RestartSummary;
 use crate::text::{Analyzer, AnalyzerConfig};
 use crate::topics::quality::{self, FitQuality, QualityOptions, TokenStreams};
 use crate::topics::{TopicOptions, TopicSet};
-use crate::vectorize::{DocTermMatrix, VectorizeOptions};
+use crate::vectorize::{DocTermMatrix, VectorizeOptions, Vocabulary};
 use crate::{Error, Result};
 
 pub use crate::atomic::{temporary_path, write_atomic, write_atomic_path, StagedDir};
@@ -104,9 +104,15 @@ pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
                     }
                 }
             }
-            Analyzer::new(config)
-                .and_then(|a| TokenStreams::from_texts(docs, &a, &run.dtm.terms, Some(&keep)))
-                .ok()
+            let streams = |a: &Analyzer| match run.vectorize.filter(|v| v.hash.is_some()) {
+                // Hashed columns: a term's column is found by its hash.
+                Some(v) => Vocabulary::new(run.dtm.terms.clone(), 0, v, 0).and_then(|vocab| {
+                    let column = |t: &str| vocab.column(t).filter(|&c| keep[c]).map(|c| c as u32);
+                    TokenStreams::from_texts_with(docs, a, keep.len(), &column)
+                }),
+                None => TokenStreams::from_texts(docs, a, &run.dtm.terms, Some(&keep)),
+            };
+            Analyzer::new(config).and_then(|a| streams(&a)).ok()
         }
         _ => None,
     };

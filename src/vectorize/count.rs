@@ -28,6 +28,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use super::HashFeatures;
 use crate::corpus::Document;
 use crate::text::{Analyzer, Scratch};
 
@@ -138,6 +139,22 @@ struct TermDf {
     mark: Vec<u32>,
     /// The current document's stamp.
     stamp: u32,
+    /// With hashing: the bucket of each local term and its per-document sums.
+    hashed: Option<HashedDf>,
+}
+
+/// A worker's counts per hash bucket (hashing without kept rows).
+struct HashedDf {
+    hash: HashFeatures,
+    /// Bucket and sign of each local term.
+    term_bucket: Vec<(u32, bool)>,
+    /// The current document's signed sum per bucket, and whether a bucket is in `touched`.
+    acc: Vec<i64>,
+    listed: Vec<bool>,
+    touched: Vec<u32>,
+    /// Documents with a non-zero sum in each bucket, and the sums of their absolute values.
+    df: Vec<u64>,
+    totals: Vec<u64>,
 }
 
 impl TermDf {
@@ -147,6 +164,9 @@ impl TermDf {
             Some(&id) => id,
             None => {
                 let id = self.names.len() as u32;
+                if let Some(h) = &mut self.hashed {
+                    h.term_bucket.push(h.hash.bucket(term));
+                }
                 self.names.push(term.into());
                 self.ids.insert(term.into(), id);
                 self.df.push(0);
@@ -288,6 +308,30 @@ impl Worker {
         let Some(df) = &mut self.df else {
             return;
         };
+        if let Some(h) = &mut df.hashed {
+            for &id in &self.touched {
+                let c = std::mem::take(&mut self.acc[id as usize]);
+                self.totals[id as usize] += u64::from(c);
+                let (b, negative) = h.term_bucket[df.surface_term[id as usize] as usize];
+                if !h.listed[b as usize] {
+                    h.listed[b as usize] = true;
+                    h.touched.push(b);
+                }
+                let c = i64::from(c);
+                h.acc[b as usize] += if negative { -c } else { c };
+            }
+            for &b in &h.touched {
+                let v = std::mem::take(&mut h.acc[b as usize]);
+                h.listed[b as usize] = false;
+                if v != 0 {
+                    h.df[b as usize] += 1;
+                    h.totals[b as usize] += v.unsigned_abs();
+                }
+            }
+            h.touched.clear();
+            self.touched.clear();
+            return;
+        }
         df.stamp = df.stamp.wrapping_add(1);
         if df.stamp == u32::MAX {
             df.mark.fill(u32::MAX - 1);
@@ -316,6 +360,12 @@ pub(crate) struct ChunkRows {
     pub entries: Vec<(u32, u32)>,
 }
 
+/// Documents with a non-zero sum and total absolute counts per hash bucket.
+pub(crate) struct BucketCounts {
+    pub df: Vec<usize>,
+    pub totals: Vec<u64>,
+}
+
 /// The counted corpus.
 pub(crate) struct Counts {
     /// Distinct terms, sorted by bytes; a term's index is its rank.
@@ -324,8 +374,10 @@ pub(crate) struct Counts {
     pub surfaces: Vec<String>,
     /// Total count of each term in the corpus.
     pub totals: Vec<u64>,
-    /// Number of documents containing each term.
+    /// Number of documents containing each term (not counted with hashing without rows).
     pub df: Vec<usize>,
+    /// Hashing without rows: the documents and total counts per bucket.
+    pub buckets: Option<BucketCounts>,
     /// Rows in document order, by chunk (empty for a count that keeps no rows).
     pub chunks: Vec<ChunkRows>,
     /// Number of documents.
@@ -341,7 +393,7 @@ fn chunk_len(n_docs: usize) -> usize {
 
 /// Analyzes and counts every document (see the module documentation), keeping the rows.
 pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
-    let mut counter = Counter::new(analyzer, true, docs.len());
+    let mut counter = Counter::new(analyzer, true, docs.len(), None);
     counter.add(docs);
     counter.finish()
 }
@@ -362,14 +414,30 @@ pub(crate) struct Counter<'a> {
 
 impl<'a> Counter<'a> {
     /// A counter; `expected_docs` sizes the first allocations.
-    pub(crate) fn new(analyzer: &'a Analyzer, keep_rows: bool, expected_docs: usize) -> Self {
+    pub(crate) fn new(
+        analyzer: &'a Analyzer,
+        keep_rows: bool,
+        expected_docs: usize,
+        hash: Option<HashFeatures>,
+    ) -> Self {
         let n_workers = rayon::current_num_threads().max(1);
         let capacity = (expected_docs * 4).min(1 << 15);
         let workers = (0..n_workers)
             .map(|_| {
                 let mut w = Worker::new(capacity);
                 if !keep_rows {
-                    w.df = Some(TermDf::default());
+                    w.df = Some(TermDf {
+                        hashed: hash.map(|hash| HashedDf {
+                            hash,
+                            term_bucket: Vec::new(),
+                            acc: vec![0; hash.features],
+                            listed: vec![false; hash.features],
+                            touched: Vec::new(),
+                            df: vec![0; hash.features],
+                            totals: vec![0; hash.features],
+                        }),
+                        ..TermDf::default()
+                    });
                 }
                 Mutex::new(w)
             })
@@ -618,11 +686,28 @@ fn merge(
         }
     }
 
+    let mut buckets: Option<BucketCounts> = None;
+    for w in &workers {
+        if let Some(h) = w.df.as_ref().and_then(|d| d.hashed.as_ref()) {
+            let b = buckets.get_or_insert_with(|| BucketCounts {
+                df: vec![0; h.df.len()],
+                totals: vec![0; h.df.len()],
+            });
+            for (x, &y) in b.df.iter_mut().zip(&h.df) {
+                *x += y as usize;
+            }
+            for (x, &y) in b.totals.iter_mut().zip(&h.totals) {
+                *x += y;
+            }
+        }
+    }
+
     Counts {
         terms,
         surfaces: display,
         totals,
         df,
+        buckets,
         chunks: std::mem::take(chunks),
         n_docs,
     }

@@ -33,8 +33,11 @@ use crate::text::Analyzer;
 use crate::{Error, Result};
 
 mod count;
+pub mod hashing;
 mod stream;
 mod tsv;
+
+pub use hashing::HashFeatures;
 
 use count::{count, ChunkRows, Counts};
 pub use stream::{
@@ -157,6 +160,10 @@ pub struct VectorizeOptions {
     pub norm: Norm,
     /// idf = ln((1+n)/(1+df)) + 1 when true, ln(n/df) + 1 when false.
     pub smooth_idf: bool,
+    /// Feature hashing of the terms instead of a vocabulary (`--hash-features N`, see
+    /// [`hashing`]); `None`: every distinct term is a column candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<HashFeatures>,
 }
 
 impl Default for VectorizeOptions {
@@ -169,6 +176,7 @@ impl Default for VectorizeOptions {
             sublinear_tf: false,
             norm: Norm::L2,
             smooth_idf: true,
+            hash: None,
         }
     }
 }
@@ -189,6 +197,9 @@ impl VectorizeOptions {
         }
         if self.max_features == Some(0) {
             return Err(Error::input("--max-features must be at least 1"));
+        }
+        if let Some(h) = self.hash {
+            h.check()?;
         }
         Ok(())
     }
@@ -410,14 +421,24 @@ pub fn vectorize(
 /// The columns kept by the vocabulary rules, in rank (= byte) order, or the error naming the
 /// filter that emptied the vocabulary (see [`vectorize`]).
 fn kept_ranks(counts: &Counts, opts: &VectorizeOptions) -> Result<Vec<u32>> {
-    let n_docs = counts.n_docs;
-    let n_terms = counts.terms.len();
+    kept_indices(&counts.df, &counts.totals, counts.n_docs, opts)
+}
+
+/// The indices (term ranks, or hash buckets) of `df` kept by the vocabulary rules, in
+/// increasing order: `totals` decides `max_features`; an index without any document is never
+/// kept.
+fn kept_indices(
+    df: &[usize],
+    totals: &[u64],
+    n_docs: usize,
+    opts: &VectorizeOptions,
+) -> Result<Vec<u32>> {
+    let n_terms = df.iter().filter(|&&d| d > 0).count();
     if n_terms == 0 {
         return Err(Error::input(
             "no terms left after analysis: every word is a stopword or too short",
         ));
     }
-    let df = &counts.df;
 
     // Document-frequency filters, as scikit-learn's CountVectorizer.
     let min_count = opts.min_df.doc_count(n_docs);
@@ -428,8 +449,8 @@ fn kept_ranks(counts: &Counts, opts: &VectorizeOptions) -> Result<Vec<u32>> {
             opts.max_df, opts.min_df
         )));
     }
-    let after_min: Vec<u32> = (0..n_terms as u32)
-        .filter(|&t| df[t as usize] as f64 >= min_count)
+    let after_min: Vec<u32> = (0..df.len() as u32)
+        .filter(|&t| df[t as usize] > 0 && df[t as usize] as f64 >= min_count)
         .collect();
     if after_min.is_empty() {
         let most = df.iter().copied().max().unwrap_or(0);
@@ -462,11 +483,7 @@ fn kept_ranks(counts: &Counts, opts: &VectorizeOptions) -> Result<Vec<u32>> {
     if let Some(limit) = opts.max_features {
         if kept.len() > limit {
             // Highest corpus count first; ties: the term that sorts first (lower rank).
-            kept.sort_by(|&a, &b| {
-                counts.totals[b as usize]
-                    .cmp(&counts.totals[a as usize])
-                    .then(a.cmp(&b))
-            });
+            kept.sort_by(|&a, &b| totals[b as usize].cmp(&totals[a as usize]).then(a.cmp(&b)));
             kept.truncate(limit);
             kept.sort_unstable();
         }
@@ -474,9 +491,71 @@ fn kept_ranks(counts: &Counts, opts: &VectorizeOptions) -> Result<Vec<u32>> {
     Ok(kept)
 }
 
+/// How term ranks map to the columns of the matrix.
+pub(crate) struct Columns {
+    /// The column of each term rank ([`NO_COLUMN`]: dropped).
+    of_rank: Vec<u32>,
+    /// With alternate signs: the ranks whose counts are subtracted.
+    negative: Option<Vec<bool>>,
+    /// `of_rank` increases on kept ranks, so rows stay sorted without a sort.
+    monotone: bool,
+    /// Several ranks may share a column (hashing): their counts are summed per row, the
+    /// absolute value kept, a zero dropped.
+    merge: bool,
+}
+
+impl Columns {
+    /// The entries `(column, count)` of one counted row, sorted by column, into `out`.
+    fn map_row(
+        &self,
+        row: &[(u32, u32)],
+        out: &mut Vec<(usize, u32)>,
+        signed: &mut Vec<(usize, i64)>,
+    ) {
+        out.clear();
+        if !self.merge {
+            out.extend(
+                row.iter()
+                    .filter(|e| self.of_rank[e.0 as usize] != NO_COLUMN)
+                    .map(|e| (self.of_rank[e.0 as usize] as usize, e.1)),
+            );
+            if !self.monotone {
+                out.sort_unstable_by_key(|e| e.0);
+            }
+            return;
+        }
+        signed.clear();
+        for &(r, c) in row {
+            let col = self.of_rank[r as usize];
+            if col == NO_COLUMN {
+                continue;
+            }
+            let neg = self.negative.as_ref().is_some_and(|n| n[r as usize]);
+            let c = i64::from(c);
+            signed.push((col as usize, if neg { -c } else { c }));
+        }
+        signed.sort_unstable_by_key(|e| e.0);
+        let mut k = 0;
+        while k < signed.len() {
+            let (col, mut sum) = signed[k];
+            k += 1;
+            while k < signed.len() && signed[k].0 == col {
+                sum += signed[k].1;
+                k += 1;
+            }
+            if sum != 0 {
+                out.push((col, u32::try_from(sum.unsigned_abs()).unwrap_or(u32::MAX)));
+            }
+        }
+    }
+}
+
 /// The vocabulary of counted documents: the kept terms with their document frequencies, the
 /// idf, and the map from term rank to column.
-fn vocabulary_of(counts: &Counts, opts: &VectorizeOptions) -> Result<(Vocabulary, Vec<u32>)> {
+fn vocabulary_of(counts: &Counts, opts: &VectorizeOptions) -> Result<(Vocabulary, Columns)> {
+    if let Some(h) = opts.hash {
+        return hashed_vocabulary(counts, opts, h);
+    }
     let kept = kept_ranks(counts, opts)?;
     let mut col_of_rank = vec![NO_COLUMN; counts.terms.len()];
     for (col, &t) in kept.iter().enumerate() {
@@ -491,7 +570,118 @@ fn vocabulary_of(counts: &Counts, opts: &VectorizeOptions) -> Result<(Vocabulary
         })
         .collect();
     let vocabulary = Vocabulary::new(terms, counts.n_docs, opts, counts.terms.len())?;
-    Ok((vocabulary, col_of_rank))
+    let columns = Columns {
+        of_rank: col_of_rank,
+        negative: None,
+        monotone: true,
+        merge: false,
+    };
+    Ok((vocabulary, columns))
+}
+
+/// [`vocabulary_of`] with feature hashing (see [`hashing`]): document frequencies and totals
+/// per bucket (from the rows, or counted without rows), the rules applied to the buckets, each
+/// kept bucket described by its most frequent terms.
+fn hashed_vocabulary(
+    counts: &Counts,
+    opts: &VectorizeOptions,
+    h: HashFeatures,
+) -> Result<(Vocabulary, Columns)> {
+    let n = h.features;
+    let hashed: Vec<(u32, bool)> = counts.terms.par_iter().map(|t| h.bucket(t)).collect();
+    let mut all = Columns {
+        of_rank: hashed.iter().map(|b| b.0).collect(),
+        negative: h
+            .alternate_sign
+            .then(|| hashed.iter().map(|b| b.1).collect()),
+        monotone: false,
+        merge: true,
+    };
+    let (df, totals) = match &counts.buckets {
+        Some(b) => (b.df.clone(), b.totals.clone()),
+        None => bucket_counts(counts, &all, n),
+    };
+    let kept = kept_indices(&df, &totals, counts.n_docs, opts)?;
+    let mut col_of_bucket = vec![NO_COLUMN; n];
+    for (col, &b) in kept.iter().enumerate() {
+        col_of_bucket[b as usize] = col as u32;
+    }
+    // The two most frequent terms of each kept bucket (ties: the term that sorts first).
+    let mut best: Vec<[Option<u32>; 2]> = vec![[None, None]; kept.len()];
+    for (rank, &(b, _)) in hashed.iter().enumerate() {
+        let col = col_of_bucket[b as usize];
+        if col == NO_COLUMN {
+            continue;
+        }
+        let r = rank as u32;
+        let slot = &mut best[col as usize];
+        let better =
+            |x: Option<u32>| x.is_none_or(|x| counts.totals[rank] > counts.totals[x as usize]);
+        if better(slot[0]) {
+            slot[1] = slot[0];
+            slot[0] = Some(r);
+        } else if better(slot[1]) {
+            slot[1] = Some(r);
+        }
+    }
+    let terms: Vec<Term> = kept
+        .iter()
+        .zip(&best)
+        .map(|(&b, top)| {
+            let first = top[0].unwrap_or(0) as usize;
+            let mut surface = counts.surfaces[first].clone();
+            if let Some(second) = top[1] {
+                surface.push('/');
+                surface.push_str(&counts.surfaces[second as usize]);
+            }
+            Term {
+                stem: counts.terms[first].clone(),
+                surface,
+                df: df[b as usize],
+            }
+        })
+        .collect();
+    let before = df.iter().filter(|&&d| d > 0).count();
+    let vocabulary = Vocabulary::new(terms, counts.n_docs, opts, before)?;
+    for c in &mut all.of_rank {
+        *c = col_of_bucket[*c as usize];
+    }
+    Ok((vocabulary, all))
+}
+
+/// Documents and total (absolute) counts per bucket, from the counted rows.
+fn bucket_counts(counts: &Counts, all: &Columns, n: usize) -> (Vec<usize>, Vec<u64>) {
+    counts
+        .chunks
+        .par_iter()
+        .fold(
+            || (vec![0usize; n], vec![0u64; n], Vec::new(), Vec::new()),
+            |(mut df, mut tot, mut out, mut signed), chunk| {
+                let mut at = 0usize;
+                for &len in &chunk.row_len {
+                    all.map_row(&chunk.entries[at..at + len as usize], &mut out, &mut signed);
+                    at += len as usize;
+                    for &(b, c) in &out {
+                        df[b] += 1;
+                        tot[b] += u64::from(c);
+                    }
+                }
+                (df, tot, out, signed)
+            },
+        )
+        .map(|(df, tot, _, _)| (df, tot))
+        .reduce(
+            || (vec![0usize; n], vec![0u64; n]),
+            |(mut a, mut b), (c, d)| {
+                for (x, y) in a.iter_mut().zip(c) {
+                    *x += y;
+                }
+                for (x, y) in b.iter_mut().zip(d) {
+                    *x += y;
+                }
+                (a, b)
+            },
+        )
 }
 
 /// The matrix of counted documents (with their rows kept), see [`vectorize`].
@@ -500,13 +690,12 @@ fn from_counts(
     documents: Vec<DocInfo>,
     opts: &VectorizeOptions,
 ) -> Result<(DocTermMatrix, VectorizeSummary)> {
-    let (vocabulary, col_of_rank) = vocabulary_of(&counts, opts)?;
+    let (vocabulary, columns) = vocabulary_of(&counts, opts)?;
     let nnz: usize = vocabulary.terms.iter().map(|t| t.df).sum();
     let x = build_matrix(
         counts,
-        &col_of_rank,
+        &columns,
         vocabulary.terms.len(),
-        true,
         vocabulary.idf.as_deref(),
         opts,
         Some(nnz),
@@ -581,9 +770,8 @@ fn weigh_row(
 /// whole: the peak is the matrix plus what is left of the rows.
 fn build_matrix(
     counts: Counts,
-    col_of_rank: &[u32],
+    columns: &Columns,
     n_cols: usize,
-    monotone: bool,
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
     nnz: Option<usize>,
@@ -595,11 +783,10 @@ fn build_matrix(
     let mut data: Vec<f64> = Vec::with_capacity(nnz.unwrap_or(0));
     weigh_groups(
         counts,
-        col_of_rank,
-        monotone,
+        columns,
         idf,
         opts,
-        &mut |lens, ind, dat| {
+        &mut |lens: Vec<usize>, ind: Vec<usize>, dat: Vec<f64>| {
             for n in lens {
                 indptr.push(indptr[indptr.len() - 1] + n);
             }
@@ -617,8 +804,7 @@ fn build_matrix(
 /// freeing the chunk's counts.
 fn weigh_groups(
     counts: Counts,
-    col_of_rank: &[u32],
-    monotone: bool,
+    columns: &Columns,
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
     f: &mut dyn FnMut(Vec<usize>, Vec<usize>, Vec<f64>) -> Result<()>,
@@ -632,7 +818,7 @@ fn weigh_groups(
         }
         let parts: Vec<(Vec<usize>, Vec<usize>, Vec<f64>)> = batch
             .into_par_iter()
-            .map(|chunk| weigh_chunk(chunk, col_of_rank, monotone, idf, opts))
+            .map(|chunk| weigh_chunk(chunk, columns, idf, opts))
             .collect();
         for (lens, ind, dat) in parts {
             f(lens, ind, dat)?;
@@ -644,8 +830,7 @@ fn weigh_groups(
 /// the weights.
 fn weigh_chunk(
     chunk: ChunkRows,
-    col_of_rank: &[u32],
-    monotone: bool,
+    columns: &Columns,
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
 ) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
@@ -653,19 +838,12 @@ fn weigh_chunk(
     let mut ind: Vec<usize> = Vec::with_capacity(chunk.entries.len());
     let mut cnt: Vec<u32> = Vec::new();
     let mut row_buf: Vec<(usize, u32)> = Vec::new();
+    let mut signed: Vec<(usize, i64)> = Vec::new();
     let mut at = 0usize;
     for &len in &chunk.row_len {
         let row = &chunk.entries[at..at + len as usize];
         at += len as usize;
-        row_buf.clear();
-        row_buf.extend(
-            row.iter()
-                .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
-                .map(|e| (col_of_rank[e.0 as usize] as usize, e.1)),
-        );
-        if !monotone {
-            row_buf.sort_unstable_by_key(|e| e.0);
-        }
+        columns.map_row(row, &mut row_buf, &mut signed);
         lens.push(row_buf.len());
         for &(col, c) in &row_buf {
             ind.push(col);
@@ -753,20 +931,17 @@ pub fn transform_matrix(
             Some(_) => {}
         }
     }
-    let mut column: count::WordMap<&str, u32> = count::WordMap::default();
-    for (i, t) in terms.iter().enumerate() {
-        if column.insert(t.stem.as_str(), i as u32).is_some() {
-            return Err(Error::input(format!(
-                "the vocabulary lists the term '{}' twice",
-                t.stem
-            )));
-        }
-    }
+    // The vocabulary's lookup: by stem, or by hash (see [`hashing`]).
+    let vocabulary = Vocabulary::new(terms.to_vec(), 0, opts, terms.len())?;
     let counts = count(docs, analyzer);
-    let col_of_rank: Vec<u32> = counts
+    let signed: Vec<Option<(usize, bool)>> = counts
         .terms
         .iter()
-        .map(|t| column.get(t.as_str()).copied().unwrap_or(NO_COLUMN))
+        .map(|t| vocabulary.signed_column(t))
+        .collect();
+    let col_of_rank: Vec<u32> = signed
+        .iter()
+        .map(|c| c.map_or(NO_COLUMN, |c| c.0 as u32))
         .collect();
     let monotone = col_of_rank
         .iter()
@@ -774,6 +949,16 @@ pub fn transform_matrix(
         .collect::<Vec<_>>()
         .windows(2)
         .all(|w| w[0] < w[1]);
+    let columns = Columns {
+        negative: opts
+            .hash
+            .is_some_and(|h| h.alternate_sign)
+            .then(|| signed.iter().map(|c| c.is_some_and(|c| c.1)).collect()),
+        monotone,
+        merge: opts.hash.is_some(),
+        of_rank: col_of_rank,
+    };
+    let col_of_rank = &columns.of_rank;
     let single_word: Vec<bool> = counts.terms.iter().map(|t| !t.contains(' ')).collect();
     let mut coverage = Vec::with_capacity(counts.n_docs);
     for chunk in &counts.chunks {
@@ -792,7 +977,7 @@ pub fn transform_matrix(
             coverage.push(c);
         }
     }
-    let x = build_matrix(counts, &col_of_rank, terms.len(), monotone, idf, opts, None)?;
+    let x = build_matrix(counts, &columns, terms.len(), idf, opts, None)?;
     Ok((x, coverage))
 }
 

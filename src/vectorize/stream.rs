@@ -44,7 +44,9 @@ use rayon::prelude::*;
 use sprs::CsMat;
 
 use super::count::{short_key, Counter, Counts, ShortKey, WordMap};
-use super::{from_counts, vocabulary_of, weigh_row, DocTermMatrix, Term, VectorizeOptions};
+use super::{
+    from_counts, vocabulary_of, weigh_row, Columns, DocTermMatrix, Term, VectorizeOptions,
+};
 use super::{idf_value, VectorizeSummary, Weighting};
 use crate::corpus::{Document, Source, StreamedCorpus};
 use crate::text::{Analyzer, Scratch};
@@ -64,6 +66,8 @@ pub struct Vocabulary {
     pub terms_before_filters: usize,
     opts: VectorizeOptions,
     column: HashMap<Box<str>, u32, rustc_hash::FxBuildHasher>,
+    /// With hashing: bucket → column.
+    col_of_bucket: HashMap<u32, u32, rustc_hash::FxBuildHasher>,
 }
 
 impl Vocabulary {
@@ -82,12 +86,24 @@ impl Vocabulary {
         });
         let mut column: HashMap<Box<str>, u32, rustc_hash::FxBuildHasher> = HashMap::default();
         column.reserve(terms.len());
+        let mut col_of_bucket: HashMap<u32, u32, rustc_hash::FxBuildHasher> = HashMap::default();
         for (i, t) in terms.iter().enumerate() {
             if column.insert(t.stem.as_str().into(), i as u32).is_some() {
                 return Err(Error::input(format!(
                     "the vocabulary lists the term '{}' twice",
                     t.stem
                 )));
+            }
+            if let Some(h) = opts.hash {
+                if col_of_bucket
+                    .insert(h.bucket(&t.stem).0, i as u32)
+                    .is_some()
+                {
+                    return Err(Error::input(format!(
+                        "the hashed vocabulary has two columns for the hash of '{}'",
+                        t.stem
+                    )));
+                }
             }
         }
         Ok(Vocabulary {
@@ -97,6 +113,7 @@ impl Vocabulary {
             terms_before_filters,
             opts: opts.clone(),
             column,
+            col_of_bucket,
         })
     }
 
@@ -114,7 +131,7 @@ impl Vocabulary {
         progress: &mut dyn FnMut(usize),
     ) -> Result<(Vocabulary, StreamedCorpus)> {
         opts.check()?;
-        let mut counter = Counter::new(analyzer, false, 1 << 14);
+        let mut counter = Counter::new(analyzer, false, 1 << 14, opts.hash);
         let corpus = source.scan(|first, docs| {
             counter.add(docs);
             progress(first + docs.len());
@@ -125,9 +142,31 @@ impl Vocabulary {
         Ok((vocabulary, corpus))
     }
 
-    /// The column of an analyzed term (a stem, or stems joined by spaces), if it is one.
+    /// The lookup of the columns of a matrix's `terms` (as `vectorize` made them with `opts`):
+    /// by stem, or by hash with [`VectorizeOptions::hash`]. There are no document counts (the
+    /// idf is not meaningful).
+    ///
+    /// Errors ([`Error::Input`]): a term listed twice, two terms of one hash bucket.
+    pub fn of_terms(terms: &[Term], opts: &VectorizeOptions) -> Result<Self> {
+        Vocabulary::new(terms.to_vec(), 0, opts, terms.len())
+    }
+
+    /// The column of an analyzed term (a stem, or stems joined by spaces), if it has one:
+    /// its entry in the vocabulary, or with hashing the column of its bucket.
     pub fn column(&self, term: &str) -> Option<usize> {
-        self.column.get(term).map(|&c| c as usize)
+        self.signed_column(term).map(|c| c.0)
+    }
+
+    /// [`Vocabulary::column`], and whether the term's count is subtracted (hashing with
+    /// alternate signs, see [`super::hashing`]).
+    pub fn signed_column(&self, term: &str) -> Option<(usize, bool)> {
+        match self.opts.hash {
+            None => self.column.get(term).map(|&c| (c as usize, false)),
+            Some(h) => {
+                let (b, negative) = h.bucket(term);
+                self.col_of_bucket.get(&b).map(|&c| (c as usize, negative))
+            }
+        }
     }
 
     /// The number of stored entries of the whole matrix: the sum of the columns' document
@@ -170,19 +209,19 @@ pub fn count_source(
     progress: &mut dyn FnMut(usize),
 ) -> Result<CountedCorpus> {
     opts.check()?;
-    let mut counter = Counter::new(analyzer, true, 1 << 14);
+    let mut counter = Counter::new(analyzer, true, 1 << 14, None);
     let corpus = source.scan(|first, docs| {
         counter.add(docs);
         progress(first + docs.len());
         Ok(())
     })?;
     let counts = counter.finish();
-    let (vocabulary, col_of_rank) = vocabulary_of(&counts, opts)?;
+    let (vocabulary, columns) = vocabulary_of(&counts, opts)?;
     Ok(CountedCorpus {
         vocabulary,
         corpus,
         counts,
-        col_of_rank,
+        columns,
     })
 }
 
@@ -194,23 +233,25 @@ pub struct CountedCorpus {
     /// The documents: ids, labels, warnings, and the means to read them again.
     pub corpus: StreamedCorpus,
     counts: Counts,
-    col_of_rank: Vec<u32>,
+    columns: Columns,
 }
 
 impl CountedCorpus {
     /// Number of documents left without any term by the vocabulary.
     pub fn empty_documents(&self) -> usize {
-        let col = &self.col_of_rank;
+        let columns = &self.columns;
         self.counts
             .chunks
             .par_iter()
             .map(|chunk| {
                 let mut at = 0usize;
                 let mut empty = 0usize;
+                let (mut out, mut signed) = (Vec::new(), Vec::new());
                 for &len in &chunk.row_len {
                     let row = &chunk.entries[at..at + len as usize];
                     at += len as usize;
-                    empty += usize::from(row.iter().all(|e| col[e.0 as usize] == NO_COLUMN));
+                    columns.map_row(row, &mut out, &mut signed);
+                    empty += usize::from(out.is_empty());
                 }
                 empty
             })
@@ -242,7 +283,7 @@ impl CountedCorpus {
             vocabulary,
             corpus,
             counts,
-            col_of_rank,
+            columns,
         } = self;
         // Rows gathered into blocks of about ROW_BLOCK_ENTRIES entries.
         const ROW_BLOCK_ENTRIES: usize = 1 << 18;
@@ -255,8 +296,7 @@ impl CountedCorpus {
         };
         super::weigh_groups(
             counts,
-            &col_of_rank,
-            true,
+            &columns,
             vocabulary.idf.as_deref(),
             &vocabulary.opts,
             &mut |lens, indices, data| {
@@ -317,26 +357,33 @@ impl RowBlock {
 
 /// Marks a word without a column (dropped by the analyzer or not in the vocabulary).
 const NO_COLUMN: u32 = u32::MAX;
+/// Set in a cached column whose counts are subtracted (hashing with alternate signs).
+const NEGATIVE: u32 = 1 << 31;
 
 /// One thread's cache of word → column, and its row accumulator.
 #[derive(Default)]
 struct RowWorker {
     short: WordMap<ShortKey, u32>,
     long: WordMap<Box<str>, u32>,
-    /// Count of each column in the current document (zero outside `touched`).
-    acc: Vec<u32>,
+    /// Count of each column in the current document (zero outside `touched`; signed sums
+    /// with hashing).
+    acc: Vec<i64>,
+    /// Whether each column is in `touched`.
+    listed: Vec<bool>,
     touched: Vec<u32>,
     scratch: Scratch,
 }
 
 impl RowWorker {
+    /// Counts one occurrence of a packed column (with its [`NEGATIVE`] bit).
     #[inline]
-    fn count(&mut self, col: u32) {
-        let slot = &mut self.acc[col as usize];
-        if *slot == 0 {
+    fn count(&mut self, packed: u32) {
+        let col = packed & !NEGATIVE;
+        if !self.listed[col as usize] {
+            self.listed[col as usize] = true;
             self.touched.push(col);
         }
-        *slot += 1;
+        self.acc[col as usize] += if packed & NEGATIVE != 0 { -1 } else { 1 };
     }
 
     /// The column of a word as segmented (without n-grams), cached.
@@ -362,11 +409,18 @@ impl RowWorker {
     #[cold]
     fn new_word(&mut self, word: &str, vocab: &Vocabulary, analyzer: &Analyzer) -> u32 {
         match analyzer.token_of_word(word, &mut self.scratch) {
-            Some(token) => vocab
-                .column(&analyzer.stem(token))
-                .map_or(NO_COLUMN, |c| c as u32),
+            Some(token) => pack(vocab.signed_column(&analyzer.stem(token))),
             None => NO_COLUMN,
         }
+    }
+}
+
+/// A column and its sign as cached: [`NO_COLUMN`], or the column with [`NEGATIVE`] set when
+/// its counts are subtracted.
+fn pack(c: Option<(usize, bool)>) -> u32 {
+    match c {
+        None => NO_COLUMN,
+        Some((c, negative)) => c as u32 | if negative { NEGATIVE } else { 0 },
     }
 }
 
@@ -389,6 +443,7 @@ impl<'a> RowStreamer<'a> {
             .map(|_| {
                 Mutex::new(RowWorker {
                     acc: vec![0; vocab.terms.len()],
+                    listed: vec![false; vocab.terms.len()],
                     ..RowWorker::default()
                 })
             })
@@ -441,8 +496,9 @@ impl<'a> RowStreamer<'a> {
             if analyzer.has_ngrams() {
                 let mut scratch = std::mem::take(&mut w.scratch);
                 analyzer.for_each_term(&doc.text, &mut scratch, |term, _| {
-                    if let Some(c) = vocab.column(term) {
-                        w.count(c as u32);
+                    let c = pack(vocab.signed_column(term));
+                    if c != NO_COLUMN {
+                        w.count(c);
                     }
                 });
                 w.scratch = scratch;
@@ -458,8 +514,13 @@ impl<'a> RowStreamer<'a> {
             let start = ind.len();
             cnt.clear();
             for &c in &w.touched {
-                ind.push(c as usize);
-                cnt.push(std::mem::take(&mut w.acc[c as usize]));
+                // A hashed column whose signed counts cancel is not stored.
+                let v = std::mem::take(&mut w.acc[c as usize]);
+                w.listed[c as usize] = false;
+                if v != 0 {
+                    ind.push(c as usize);
+                    cnt.push(u32::try_from(v.unsigned_abs()).unwrap_or(u32::MAX));
+                }
             }
             w.touched.clear();
             dat.resize(ind.len(), 0.0);

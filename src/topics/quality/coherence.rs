@@ -500,6 +500,22 @@ impl TokenStreams {
         if let Some(keep) = keep {
             column.retain(|_, c| keep[*c as usize]);
         }
+        Self::from_texts_with(texts, analyzer, terms.len(), &|term| {
+            column.get(term).copied()
+        })
+    }
+
+    /// [`TokenStreams::from_texts`] with the column of each term given by `column` (`None`:
+    /// the term takes its position only), for `vocabulary` columns: a hashed vocabulary
+    /// ([`crate::vectorize::Vocabulary::column`]) maps terms without listing them.
+    ///
+    /// Errors: those of reading the texts again.
+    pub fn from_texts_with(
+        texts: &dyn Texts,
+        analyzer: &Analyzer,
+        vocabulary: usize,
+        column: &(dyn Fn(&str) -> Option<u32> + Sync),
+    ) -> Result<Self> {
         const BLOCK: usize = 256;
         let mut parts: Vec<TokenStreams> = Vec::new();
         texts.for_each_block(&mut |_, docs| {
@@ -519,7 +535,7 @@ impl TokenStreams {
                                     pos += 1;
                                     pos - 1
                                 };
-                                if let Some(&c) = column.get(term) {
+                                if let Some(c) = column(term) {
                                     part.positions.push(at);
                                     part.columns.push(c);
                                 }
@@ -532,7 +548,7 @@ impl TokenStreams {
             );
             Ok(())
         })?;
-        Ok(Self::concat(terms.len(), parts))
+        Ok(Self::concat(vocabulary, parts))
     }
 
     /// Streams from documents given directly as lists of column ids, one position each (for
