@@ -322,7 +322,9 @@ fn hashed_columns_sum_the_counts_of_their_terms() {
             assert_eq!(got, want, "{what}: row {i}");
         }
         // The columns' names: the most frequent term of the bucket, then a second one.
-        assert!(m.terms.iter().any(|t| t.surface.contains('/')), "{what}");
+        if features == 64 {
+            assert!(m.terms.iter().any(|t| t.surface.contains('/')), "{what}");
+        }
         // A fixed (hashed) vocabulary finds the same rows again.
         let again = vectorize::vectorize_with_vocabulary(
             &loaded.documents,

@@ -15,8 +15,9 @@
 //! (`max_features` by the column's total, ties: the lower hash), the kept columns are numbered
 //! in hash order, and tf-idf and the norms apply to the column counts. Each kept column is
 //! described by the most frequent term hashed into it (its `stem`, which hashes back to the
-//! column, so a model file needs nothing more) and the surface forms of its one or two most
-//! frequent terms, joined by `/` (its `surface`, for display).
+//! column, so a model file needs nothing more) and its surface form, followed by `/` and the
+//! surface form of the second most frequent term when that one is at least half as frequent
+//! (its `surface`, for display: `graphics/plot` says the column mixes two words).
 
 use serde::{Deserialize, Serialize};
 

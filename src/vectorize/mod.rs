@@ -630,7 +630,10 @@ fn hashed_vocabulary(
         .map(|(&b, top)| {
             let first = top[0].unwrap_or(0) as usize;
             let mut surface = counts.surfaces[first].clone();
-            if let Some(second) = top[1] {
+            // A second term when it is at least half as frequent as the first.
+            if let Some(second) =
+                top[1].filter(|&s| 2 * counts.totals[s as usize] >= counts.totals[first])
+            {
                 surface.push('/');
                 surface.push_str(&counts.surfaces[second as usize]);
             }
