@@ -22,7 +22,7 @@ pub fn run(c: SweepConfig) -> anyhow::Result<()> {
     // Every column's tokens: the ks' top words are known only after their fits.
     let vocabulary = Vocabulary::of_terms(&dtm.terms, &c.text.vectorize)?;
     let streams =
-        TokenStreams::from_texts_with(&corpus, &c.text.analyzer, dtm.terms.len(), &|t| {
+        TokenStreams::from_texts_with(&corpus, None, &c.text.analyzer, dtm.terms.len(), &|t| {
             vocabulary.column(t).map(|c| c as u32)
         })?;
     let labels: Vec<Option<&str>> = dtm.documents.iter().map(|d| d.label.as_deref()).collect();

@@ -1046,6 +1046,19 @@ pub trait Texts: Sync {
     fn fetch(&self, rows: &[usize]) -> Result<Vec<Document>>;
     /// Every document in row order, in blocks: `f(first_row, documents)`.
     fn for_each_block(&self, f: &mut dyn FnMut(usize, &[Document]) -> Result<()>) -> Result<()>;
+    /// The documents at `rows`, in the order given, in blocks (fetched a block at a time):
+    /// `f(index of the block's first document in rows, documents)`.
+    fn for_each_block_of(
+        &self,
+        rows: &[usize],
+        f: &mut dyn FnMut(usize, &[Document]) -> Result<()>,
+    ) -> Result<()> {
+        const FETCH_BLOCK: usize = 4096;
+        for (i, part) in rows.chunks(FETCH_BLOCK).enumerate() {
+            f(i * FETCH_BLOCK, &self.fetch(part)?)?;
+        }
+        Ok(())
+    }
 }
 
 impl Texts for &[Document] {

@@ -10,7 +10,8 @@
 //!   "metrics": { "loss", "divergence", "reconstruction_error", "explained_variance",
 //!                "sparsity_w", "sparsity_h", "zeros_w", "zeros_h", "iterations", "converged",
 //!                "seconds",
-//!                "coherence_top_n", "umass", "npmi", "c_npmi", "c_npmi_window", "diversity",
+//!                "coherence_top_n", "umass", "npmi", "c_npmi", "c_npmi_window",
+//!                "c_npmi_documents", "diversity",
 //!                "diversity_top_n", "labels": { "documents", "labels", "topics", "purity",
 //!                "entropy", "nmi", "ari" }, "stability", "cophenetic" },
 //!   "restarts": { "restarts", "best", "runs": [ { "restart", "seed", "init", "objective",
@@ -335,6 +336,9 @@ pub struct QualityJson {
     /// The window of `c_npmi`, in tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_npmi_window: Option<usize>,
+    /// The documents `c_npmi` was measured on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_npmi_documents: Option<usize>,
     /// Topic diversity of the top `diversity_top_n` words.
     pub diversity: Option<f64>,
     /// Words per topic of the diversity.
@@ -374,6 +378,7 @@ pub fn quality_json(q: &FitQuality, restarts: Option<&RestartSummary>) -> Qualit
         npmi: finite_opt(q.mean_npmi),
         c_npmi: finite_opt(q.mean_c_npmi),
         c_npmi_window: q.c_npmi.as_ref().map(|_| q.window),
+        c_npmi_documents: q.c_npmi.as_ref().and(q.c_npmi_documents),
         diversity: finite_opt(q.diversity),
         diversity_top_n: q.diversity_top_n,
         labels: q.labels.as_ref().map(|l| LabelAgreement {

@@ -77,12 +77,16 @@ impl std::fmt::Debug for FitRun<'_> {
     }
 }
 
+/// The window coherence (`c_npmi`) of a corpus of more than this many documents is measured
+/// on this many, evenly spaced in row order (rows `i·n / C` for `i < C`), read again by row.
+pub const C_NPMI_MAX_DOCUMENTS: usize = 20_000;
+
 /// The quality measures of a run ([`quality::evaluate`] with the default options): coherence
 /// of each topic's top 10 words on the run's matrix, the window NPMI when the run has the
-/// texts and the analyzer (the texts are re-analyzed once, block by block, into
-/// [`TokenStreams`] holding the topics' top words only; skipped when their number differs from
-/// the matrix's rows), diversity, and the agreement with the labels when documents have
-/// labels.
+/// texts and the analyzer (the texts are re-analyzed, block by block, into [`TokenStreams`]
+/// holding the topics' top words only: all documents, or [`C_NPMI_MAX_DOCUMENTS`] of a larger
+/// corpus; skipped when their number differs from the matrix's rows), diversity, and the
+/// agreement with the labels when documents have labels.
 ///
 /// Errors: a model whose H does not match the matrix ([`Error::Input`]).
 pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
@@ -104,15 +108,27 @@ pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
                     }
                 }
             }
-            let streams = |a: &Analyzer| match run.vectorize.filter(|v| v.hash.is_some()) {
-                // Hashed columns: a term's column is found by its hash.
-                Some(v) => Vocabulary::new(run.dtm.terms.clone(), 0, v, 0).and_then(|vocab| {
-                    let column = |t: &str| vocab.column(t).filter(|&c| keep[c]).map(|c| c as u32);
-                    TokenStreams::from_texts_with(docs, a, keep.len(), &column)
-                }),
-                None => TokenStreams::from_texts(docs, a, &run.dtm.terms, Some(&keep)),
+            // A large corpus: an evenly spaced sample of its documents, fetched by row.
+            let n = docs.count();
+            let sample: Option<Vec<usize>> = (n > C_NPMI_MAX_DOCUMENTS).then(|| {
+                (0..C_NPMI_MAX_DOCUMENTS)
+                    .map(|i| i * n / C_NPMI_MAX_DOCUMENTS)
+                    .collect()
+            });
+            // Hashed columns are found by the hash of the term, others by the term.
+            let vocabulary = match run.vectorize {
+                Some(v) => Vocabulary::of_terms(&run.dtm.terms, v),
+                None => Vocabulary::of_terms(&run.dtm.terms, &VectorizeOptions::default()),
             };
-            Analyzer::new(config).and_then(|a| streams(&a)).ok()
+            let column = |t: &str| -> Option<u32> {
+                let vocab = vocabulary.as_ref().ok()?;
+                vocab.column(t).filter(|&c| keep[c]).map(|c| c as u32)
+            };
+            Analyzer::new(config)
+                .and_then(|a| {
+                    TokenStreams::from_texts_with(docs, sample.as_deref(), &a, keep.len(), &column)
+                })
+                .ok()
         }
         _ => None,
     };

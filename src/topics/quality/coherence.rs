@@ -500,25 +500,27 @@ impl TokenStreams {
         if let Some(keep) = keep {
             column.retain(|_, c| keep[*c as usize]);
         }
-        Self::from_texts_with(texts, analyzer, terms.len(), &|term| {
+        Self::from_texts_with(texts, None, analyzer, terms.len(), &|term| {
             column.get(term).copied()
         })
     }
 
     /// [`TokenStreams::from_texts`] with the column of each term given by `column` (`None`:
     /// the term takes its position only), for `vocabulary` columns: a hashed vocabulary
-    /// ([`crate::vectorize::Vocabulary::column`]) maps terms without listing them.
+    /// ([`crate::vectorize::Vocabulary::column`]) maps terms without listing them. With
+    /// `rows`, only those documents are read (fetched by row), in that order.
     ///
     /// Errors: those of reading the texts again.
     pub fn from_texts_with(
         texts: &dyn Texts,
+        rows: Option<&[usize]>,
         analyzer: &Analyzer,
         vocabulary: usize,
         column: &(dyn Fn(&str) -> Option<u32> + Sync),
     ) -> Result<Self> {
         const BLOCK: usize = 256;
         let mut parts: Vec<TokenStreams> = Vec::new();
-        texts.for_each_block(&mut |_, docs| {
+        let mut block = |_: usize, docs: &[Document]| -> Result<()> {
             parts.extend(
                 docs.par_chunks(BLOCK)
                     .map(|chunk| {
@@ -547,7 +549,11 @@ impl TokenStreams {
                     .collect::<Vec<_>>(),
             );
             Ok(())
-        })?;
+        };
+        match rows {
+            Some(rows) => texts.for_each_block_of(rows, &mut block)?,
+            None => texts.for_each_block(&mut block)?,
+        }
         Ok(Self::concat(vocabulary, parts))
     }
 
