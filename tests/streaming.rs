@@ -246,7 +246,7 @@ fn a_later_pass_over_changed_inputs_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.jsonl");
     std::fs::write(&path, "{\"text\": \"one\"}\n{\"text\": \"two\"}\n").unwrap();
-    let source = Source::open(&[path.clone()], &CorpusOptions::default()).unwrap();
+    let source = Source::open(std::slice::from_ref(&path), &CorpusOptions::default()).unwrap();
     let corpus = source.scan(|_, _| Ok(())).unwrap();
     std::fs::write(&path, "{\"text\": \"one\"}\n").unwrap();
     let err = corpus

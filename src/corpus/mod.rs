@@ -39,6 +39,12 @@
 //! # Ids
 //! Ids are unique across the inputs: see [`load`].
 //!
+//! # Streaming
+//! [`load`] holds every document. [`Source`] reads the same documents as a stream of blocks
+//! (the first pass keeps only ids, labels and where each document can be read again; later
+//! passes and fetches by row read them again): see [`source`]. `load` is one such pass that
+//! keeps the blocks, so both give the same documents, warnings and ids.
+//!
 //! # Errors
 //! A missing input path and a load that yields no document at all are [`Error::Input`] (exit
 //! code 2), naming the input; a folder without any readable document among inputs that have
@@ -46,7 +52,7 @@
 
 mod html;
 mod records;
-mod source;
+pub mod source;
 
 use std::cell::RefCell;
 use std::cmp::Ordering;

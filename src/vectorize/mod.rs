@@ -19,6 +19,12 @@
 //!
 //! The result is the same with any number of threads: every row has a single writer and
 //! the vocabulary depends only on integer counts and sorted strings.
+//!
+//! [`vectorize`] takes documents held in memory. For inputs read from disk, [`count_source`]
+//! and [`vectorize_source`] count the documents block by block as they are read, never holding
+//! every text, and [`Vocabulary::learn`] + [`RowStreamer`] give the rows in a second pass
+//! without the matrix ever being whole (see [`stream`] for both and their memory bounds).
+//! [`hashing`] replaces the vocabulary by hashed columns (`--hash-features`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -34,7 +40,7 @@ use crate::{Error, Result};
 
 mod count;
 pub mod hashing;
-mod stream;
+pub mod stream;
 mod tsv;
 
 pub use hashing::HashFeatures;
