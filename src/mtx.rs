@@ -268,6 +268,119 @@ pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
     finish(w, path)
 }
 
+/// Writes a coordinate Matrix Market file (the layout of [`write_coordinate`], byte for byte)
+/// from rows handed over block by block, so the matrix is never held whole: the size line is
+/// written first from the announced shape and number of entries, and [`CoordinateWriter::finish`]
+/// checks that exactly those came.
+pub struct CoordinateWriter {
+    w: BufWriter<File>,
+    path: std::path::PathBuf,
+    shape: (usize, usize),
+    nnz: usize,
+    rows_written: usize,
+    nnz_written: usize,
+}
+
+impl CoordinateWriter {
+    /// Creates `path` and writes the banner and the size line of a `rows × cols` matrix with
+    /// `nnz` stored entries.
+    pub fn create(path: &Path, rows: usize, cols: usize, nnz: usize) -> Result<Self> {
+        let mut w = create(path)?;
+        write!(
+            w,
+            "%%MatrixMarket matrix coordinate real general\n% written by nmf-topics\n{rows} {cols} {nnz}\n"
+        )
+        .map_err(|e| Error::io(path, e))?;
+        Ok(CoordinateWriter {
+            w,
+            path: path.to_path_buf(),
+            shape: (rows, cols),
+            nnz,
+            rows_written: 0,
+            nnz_written: 0,
+        })
+    }
+
+    /// Writes the next rows: row `r` of the block (numbered from the rows written so far) has
+    /// the columns `indices[indptr[r] - indptr[0]..indptr[r + 1] - indptr[0]]` with the values
+    /// `data[…]`. Formatted in parallel pieces, written in order.
+    ///
+    /// Errors: more rows or entries than announced, a column out of range
+    /// ([`Error::Runtime`]), a NaN or infinite value, I/O failures.
+    pub fn write_rows(&mut self, indptr: &[usize], indices: &[usize], data: &[f64]) -> Result<()> {
+        let rows = indptr.len().saturating_sub(1);
+        let offset = indptr.first().copied().unwrap_or(0);
+        let entries = indptr.last().copied().unwrap_or(0) - offset;
+        let (n_rows, n_cols) = self.shape;
+        if self.rows_written + rows > n_rows
+            || self.nnz_written + entries > self.nnz
+            || indices.len() < entries
+            || data.len() < entries
+            || indices[..entries].iter().any(|&j| j >= n_cols)
+        {
+            return Err(Error::Runtime(format!(
+                "{}: internal error: the rows written do not fit the announced {n_rows} × \
+                 {n_cols} matrix with {} entries",
+                self.path.display(),
+                self.nnz
+            )));
+        }
+        let mut block_starts = vec![0usize];
+        let mut last = offset;
+        for r in 0..rows {
+            if indptr[r + 1] - last >= BLOCK_VALUES {
+                block_starts.push(r + 1);
+                last = indptr[r + 1];
+            }
+        }
+        if *block_starts.last().unwrap_or(&0) != rows {
+            block_starts.push(rows);
+        }
+        let base = self.rows_written;
+        let bad = write_blocks(&mut self.w, block_starts.len() - 1, |b, buf| {
+            let mut ints = itoa::Buffer::new();
+            let mut floats = ryu::Buffer::new();
+            let mut row_prefix = Vec::with_capacity(24);
+            for r in block_starts[b]..block_starts[b + 1] {
+                row_prefix.clear();
+                row_prefix.extend_from_slice(ints.format(base + r + 1).as_bytes());
+                row_prefix.push(b' ');
+                for k in indptr[r] - offset..indptr[r + 1] - offset {
+                    buf.extend_from_slice(&row_prefix);
+                    buf.extend_from_slice(ints.format(indices[k] + 1).as_bytes());
+                    buf.push(b' ');
+                    push_f64(buf, data[k], &mut floats)?;
+                    buf.push(b'\n');
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| Error::io(&self.path, e))?;
+        if let Some(v) = bad {
+            return Err(non_finite(&self.path, v));
+        }
+        self.rows_written += rows;
+        self.nnz_written += entries;
+        Ok(())
+    }
+
+    /// Completes the file. Errors: fewer rows or entries than announced ([`Error::Runtime`]),
+    /// I/O failures.
+    pub fn finish(self) -> Result<()> {
+        if self.rows_written != self.shape.0 || self.nnz_written != self.nnz {
+            return Err(Error::Runtime(format!(
+                "{}: internal error: {} rows and {} entries written of {} and {}",
+                self.path.display(),
+                self.rows_written,
+                self.nnz_written,
+                self.shape.0,
+                self.nnz
+            )));
+        }
+        finish(self.w, &self.path)
+    }
+}
+
 /// Writes a dense matrix as `%%MatrixMarket matrix array real general` (column-major values).
 ///
 /// Layout: the banner, one `%` comment line, the size line `rows cols`, then one value per line,

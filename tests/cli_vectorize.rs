@@ -121,6 +121,10 @@ fn impossible_option_values_are_usage_errors() {
             vec!["--stopwords", "missing-stopwords.txt"],
             "missing-stopwords.txt",
         ),
+        (vec!["--hash-features", "0"], "--hash-features"),
+        (vec!["--hash-features", "many"], "--hash-features"),
+        (vec!["--hash-features", "-4"], "--hash-features"),
+        (vec!["--hash-alternate-sign"], "--hash-features"),
     ] {
         let mut all = vec!["vectorize", d, "--out", "o"];
         all.extend(args);
@@ -179,10 +183,30 @@ fn same_bytes_with_one_or_two_threads() {
             &[("RAYON_NUM_THREADS", n)],
         )
         .expect_code(0);
+        let hashed = format!("h{n}");
+        run_in(
+            tmp.path(),
+            &[
+                "vectorize",
+                s,
+                "--out",
+                &hashed,
+                "--quiet",
+                "--hash-features",
+                "1000",
+                "--hash-alternate-sign",
+            ],
+            &[("RAYON_NUM_THREADS", n)],
+        )
+        .expect_code(0);
     }
     for f in ["matrix.mtx", "terms.tsv", "documents.tsv"] {
-        let a = std::fs::read(tmp.path().join("1").join(f)).unwrap();
-        let b = std::fs::read(tmp.path().join("2").join(f)).unwrap();
-        assert!(a == b, "{f} differs between 1 and 2 threads");
+        for (one, two) in [("1", "2"), ("h1", "h2")] {
+            let a = std::fs::read(tmp.path().join(one).join(f)).unwrap();
+            let b = std::fs::read(tmp.path().join(two).join(f)).unwrap();
+            assert!(a == b, "{f} differs between 1 and 2 threads ({one})");
+        }
     }
+    let terms = std::fs::read_to_string(tmp.path().join("h1/terms.tsv")).unwrap();
+    assert!(terms.lines().count() <= 1001);
 }

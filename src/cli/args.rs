@@ -323,6 +323,10 @@ pub struct OutputArgs {
     /// Also write the factors as DIR/W.mtx and DIR/H.mtx.
     #[arg(long)]
     pub save_factors: bool,
+    /// Leave the per-document list out of topics.json (doc_topics.csv still has every
+    /// document's weights): for very large corpora.
+    #[arg(long)]
+    pub no_document_list: bool,
 }
 
 /// How inputs are read.
@@ -388,6 +392,15 @@ pub struct AnalysisArgs {
     /// Keep only this many terms, the most frequent [default: all]
     #[arg(long, value_name = "N")]
     pub max_features: Option<usize>,
+    /// Hash the terms into N columns instead of keeping a vocabulary (scikit-learn's
+    /// HashingVectorizer columns; for vocabularies too large for memory). The document
+    /// frequency rules then apply to the columns.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub hash_features: Option<String>,
+    /// With --hash-features: subtract the counts of terms whose hash is negative (scikit-learn's
+    /// alternate_sign), keeping absolute values.
+    #[arg(long, requires = "hash_features")]
+    pub hash_alternate_sign: bool,
     /// Longest n-gram (1: single words).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub ngram_max: usize,

@@ -20,7 +20,7 @@ use nmf_topics::report::OutputOptions;
 use nmf_topics::restarts::check_restarts;
 use nmf_topics::sweep::KRange;
 use nmf_topics::text::{Analyzer, AnalyzerConfig, StopwordSpec};
-use nmf_topics::vectorize::{DfBound, VectorizeOptions};
+use nmf_topics::vectorize::{DfBound, HashFeatures, VectorizeOptions};
 use nmf_topics::{memory, mtx, Error};
 
 use super::args::{
@@ -193,6 +193,7 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         top_documents: a.output.top_documents,
         relevance_lambda: lambda,
         save_factors: a.output.save_factors,
+        document_list: !a.output.no_document_list,
         ..OutputOptions::default()
     };
 
@@ -479,6 +480,16 @@ fn analysis(a: &AnalysisArgs) -> anyhow::Result<(AnalyzerConfig, VectorizeOption
         sublinear_tf: a.sublinear_tf,
         norm: a.norm.into(),
         smooth_idf: !a.no_smooth_idf,
+        hash: a
+            .hash_features
+            .as_deref()
+            .map(|n| {
+                HashFeatures::parse_features(n).map(|features| HashFeatures {
+                    features,
+                    alternate_sign: a.hash_alternate_sign,
+                })
+            })
+            .transpose()?,
     };
     opts.check()?;
     let language = a.language.trim().to_lowercase();

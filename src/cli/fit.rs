@@ -6,7 +6,7 @@ use nmf_topics::vectorize::DocTermMatrix;
 
 use super::config::{check_factor_memory, FitConfig, FitInput};
 use super::ui::{self, interrupt};
-use super::vectorize::{build_matrix, load_corpus};
+use super::vectorize::read_and_vectorize;
 
 /// Runs `fit`.
 pub fn run(c: FitConfig) -> anyhow::Result<()> {
@@ -29,8 +29,7 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
             (dtm, None, None, None, vec![matrix.display().to_string()])
         }
         FitInput::Text(text) => {
-            let corpus = load_corpus(&ui, &text.inputs, &text.corpus)?;
-            let dtm = build_matrix(&ui, &corpus, &text.analyzer, &text.vectorize)?;
+            let (dtm, corpus) = read_and_vectorize(&ui, text)?;
             let inputs = text
                 .inputs
                 .iter()
@@ -82,7 +81,7 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
 
     let run = FitRun {
         dtm: &dtm,
-        documents: corpus.as_ref().map(|c| c.documents.as_slice()),
+        documents: corpus.as_ref().map(|c| c as &dyn nmf_topics::corpus::Texts),
         model: &model,
         params: &c.recorded,
         inputs: &inputs,

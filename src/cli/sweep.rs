@@ -8,19 +8,23 @@ use nmf_topics::restarts;
 use nmf_topics::sweep::output::{write_sweep_outputs, SweepCorpus, SWEEP_FILES};
 use nmf_topics::sweep::{self, SweepEvent, SweepInput, SweepOptions, SweepResult};
 use nmf_topics::topics::quality::TokenStreams;
-use nmf_topics::vectorize::DocTermMatrix;
+use nmf_topics::vectorize::{DocTermMatrix, Vocabulary};
 
 use super::config::SweepConfig;
 use super::ui::{self, interrupt};
-use super::vectorize::{build_matrix, load_corpus};
+use super::vectorize::read_and_vectorize;
 
 /// Runs `sweep`.
 pub fn run(c: SweepConfig) -> anyhow::Result<()> {
     let ui = c.ui;
-    let corpus = load_corpus(&ui, &c.text.inputs, &c.text.corpus)?;
-    let dtm = build_matrix(&ui, &corpus, &c.text.analyzer, &c.text.vectorize)?;
+    let (dtm, corpus) = read_and_vectorize(&ui, &c.text)?;
     c.ks.check(dtm.x.rows(), dtm.x.cols())?;
-    let streams = TokenStreams::from_documents(&corpus.documents, &c.text.analyzer, &dtm.terms)?;
+    // Every column's tokens: the ks' top words are known only after their fits.
+    let vocabulary = Vocabulary::of_terms(&dtm.terms, &c.text.vectorize)?;
+    let streams =
+        TokenStreams::from_texts_with(&corpus, None, &c.text.analyzer, dtm.terms.len(), &|t| {
+            vocabulary.column(t).map(|c| c as u32)
+        })?;
     let labels: Vec<Option<&str>> = dtm.documents.iter().map(|d| d.label.as_deref()).collect();
     let input = SweepInput {
         x: &dtm.x,
@@ -85,7 +89,7 @@ pub fn run(c: SweepConfig) -> anyhow::Result<()> {
     drop(protected);
 
     if c.fit_best {
-        write_best(&c, &dtm, &corpus.documents, &inputs, &mut result)?;
+        write_best(&c, &dtm, &corpus, &inputs, &mut result)?;
     }
     ui.print(&table(&result, c.ks.ks().len()))?;
     ui.print(&format!(
@@ -99,7 +103,7 @@ pub fn run(c: SweepConfig) -> anyhow::Result<()> {
 fn write_best(
     c: &SweepConfig,
     dtm: &DocTermMatrix,
-    documents: &[nmf_topics::corpus::Document],
+    documents: &dyn nmf_topics::corpus::Texts,
     inputs: &[String],
     result: &mut SweepResult,
 ) -> anyhow::Result<()> {

@@ -3,30 +3,50 @@
 
 use std::path::PathBuf;
 
-use nmf_topics::corpus::{self, Corpus, CorpusOptions};
+use nmf_topics::corpus::{self, Corpus, CorpusOptions, Source, StreamedCorpus};
+use nmf_topics::mtx::CoordinateWriter;
 use nmf_topics::report::StagedDir;
-use nmf_topics::text::Analyzer;
-use nmf_topics::vectorize::{self, DocTermMatrix, VectorizeOptions};
+use nmf_topics::vectorize::{self, CountedCorpus, DocTermMatrix, Term};
 
-use super::config::VectorizeConfig;
+use super::config::{TextInputs, VectorizeConfig};
 use super::ui::{self, interrupt, Ui};
 
-/// Runs `vectorize`.
+/// Runs `vectorize`: one pass over the inputs counts the documents (no text is held whole),
+/// then the rows are weighed and written to matrix.mtx block by block (the matrix is never
+/// held whole either).
 pub fn run(c: VectorizeConfig) -> anyhow::Result<()> {
-    let corpus = load_corpus(&c.ui, &c.text.inputs, &c.text.corpus)?;
-    let dtm = build_matrix(&c.ui, &corpus, &c.text.analyzer, &c.text.vectorize)?;
-    drop(corpus);
+    let counted = read_and_count(&c.ui, &c.text)?;
+    let (rows, cols, nnz) = (
+        counted.corpus.len(),
+        counted.vocabulary.terms.len(),
+        counted.vocabulary.nnz(),
+    );
 
     c.ui.info(&format!("writing outputs to {}…", c.out.display()));
     let staged = StagedDir::new(&c.out)?;
     let _protected = interrupt::protect(staged.path());
-    dtm.write_files_into(staged.path())?;
+    let dir = staged.path();
+    let [matrix, terms, documents] = DocTermMatrix::FILES.map(|f| dir.join(f));
+    let mut writer = CoordinateWriter::create(&matrix, rows, cols, nnz)?;
+    let pb = c.ui.bar(rows as u64, "writing matrix.mtx");
+    let (vocabulary, corpus, _) = counted.into_row_blocks(|block| {
+        if let Some(pb) = &pb {
+            pb.set_position((block.first + block.rows()) as u64);
+        }
+        writer.write_rows(&block.indptr, &block.indices, &block.data)
+    })?;
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    writer.finish()?;
+    vectorize::write_terms_tsv(&terms, &vocabulary.terms)?;
+    vectorize::write_documents_tsv(&documents, &corpus.documents)?;
     ui::test_commit_delay();
     interrupt::commit(|| staged.commit(&DocTermMatrix::FILES))?;
 
     c.ui.print(&format!(
         "{}wrote {}/{{matrix.mtx,terms.tsv,documents.tsv}}\n",
-        matrix_summary(&dtm),
+        matrix_summary(rows, &vocabulary.terms, nnz),
         c.out.display()
     ))?;
     Ok(())
@@ -47,49 +67,86 @@ pub fn load_corpus(ui: &Ui, inputs: &[PathBuf], opts: &CorpusOptions) -> anyhow:
     Ok(corpus)
 }
 
-/// Analyzes and weights a corpus, printing the summary line.
-pub fn build_matrix(
-    ui: &Ui,
-    corpus: &Corpus,
-    analyzer: &Analyzer,
-    opts: &VectorizeOptions,
-) -> anyhow::Result<DocTermMatrix> {
-    let pb = ui.spinner("analyzing text");
-    let result = vectorize::vectorize(&corpus.documents, analyzer, opts);
+/// Reads the text inputs as a stream and counts them in the same pass
+/// ([`vectorize::count_source`]: no text is held whole), printing the warnings, the summary
+/// line of the inputs and the matrix's.
+pub fn read_and_count(ui: &Ui, text: &TextInputs) -> anyhow::Result<CountedCorpus> {
+    let pb = ui.spinner("reading the documents");
+    let result = Source::open(&text.inputs, &text.corpus).and_then(|source| {
+        vectorize::count_source(source, &text.analyzer, &text.vectorize, &mut |n| {
+            if let Some(pb) = &pb {
+                pb.set_message(format!("reading and analyzing the documents: {n} read"));
+            }
+        })
+    });
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    let (dtm, summary) = result?;
-    let mut line = format!(
-        "matrix: {} documents × {} terms, {} nonzeros ({} distinct terms before filters)",
-        dtm.x.rows(),
-        dtm.x.cols(),
-        dtm.x.nnz(),
-        summary.terms_before_filters
-    );
-    if summary.empty_documents > 0 {
-        line.push_str(&format!(
-            "; {} documents have no term left",
-            summary.empty_documents
-        ));
+    let counted = result?;
+    for w in &counted.corpus.corpus.warnings {
+        ui.warn(w);
     }
-    ui.info(&line);
-    Ok(dtm)
+    ui.info(&counted.corpus.summary());
+    let v = &counted.vocabulary;
+    print_matrix_line(
+        ui,
+        (counted.corpus.len(), v.terms.len(), v.nnz()),
+        v.terms_before_filters,
+        counted.empty_documents(),
+    );
+    Ok(counted)
 }
 
-/// The one-screen summary of a matrix: sizes, density, the most common terms.
-fn matrix_summary(dtm: &DocTermMatrix) -> String {
-    let top: Vec<String> = dtm
-        .top_terms_by_df(15)
+/// [`read_and_count`], then the matrix ([`vectorize::CountedCorpus::into_matrix`]). Returns the
+/// matrix and the corpus, which can read the documents again (for the report's snippets and
+/// the window coherence).
+pub fn read_and_vectorize(
+    ui: &Ui,
+    text: &TextInputs,
+) -> anyhow::Result<(DocTermMatrix, StreamedCorpus)> {
+    let (dtm, _, corpus) = read_and_count(ui, text)?.into_matrix()?;
+    Ok((dtm, corpus))
+}
+
+/// The summary line of a matrix built from text.
+fn print_matrix_line(
+    ui: &Ui,
+    (rows, cols, nnz): (usize, usize, usize),
+    before_filters: usize,
+    empty: usize,
+) {
+    let mut line = format!(
+        "matrix: {rows} documents × {cols} terms, {nnz} nonzeros ({before_filters} distinct \
+         terms before filters)"
+    );
+    if empty > 0 {
+        line.push_str(&format!("; {empty} documents have no term left"));
+    }
+    ui.info(&line);
+}
+
+/// The one-screen summary of a matrix: sizes, density, the most common terms (as
+/// [`DocTermMatrix::top_terms_by_df`] and [`DocTermMatrix::density`] give them).
+fn matrix_summary(rows: usize, terms: &[Term], nnz: usize) -> String {
+    let mut order: Vec<&Term> = terms.iter().collect();
+    order.sort_by_key(|t| std::cmp::Reverse(t.df));
+    let top: Vec<String> = order
         .iter()
+        .take(15)
         .map(|t| format!("{} ({})", t.surface, t.df))
         .collect();
+    let cells = rows as f64 * terms.len() as f64;
+    let density = if cells == 0.0 {
+        0.0
+    } else {
+        nnz as f64 / cells
+    };
     format!(
         "documents  {}\nterms      {}\nnonzeros   {}\ndensity    {:.4}%\ntop terms  {}\n",
-        dtm.x.rows(),
-        dtm.x.cols(),
-        dtm.x.nnz(),
-        100.0 * dtm.density(),
+        rows,
+        terms.len(),
+        nnz,
+        100.0 * density,
         top.join(", ")
     )
 }

@@ -39,6 +39,12 @@
 //! # Ids
 //! Ids are unique across the inputs: see [`load`].
 //!
+//! # Streaming
+//! [`load`] holds every document. [`Source`] reads the same documents as a stream of blocks
+//! (the first pass keeps only ids, labels and where each document can be read again; later
+//! passes and fetches by row read them again): see [`source`]. `load` is one such pass that
+//! keeps the blocks, so both give the same documents, warnings and ids.
+//!
 //! # Errors
 //! A missing input path and a load that yields no document at all are [`Error::Input`] (exit
 //! code 2), naming the input; a folder without any readable document among inputs that have
@@ -46,6 +52,7 @@
 
 mod html;
 mod records;
+pub mod source;
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -61,6 +68,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 pub use html::{strip_html, strip_html_with, text_blocks, HtmlOptions};
+pub use source::{DocInfo, Source, StreamedCorpus, Texts, BLOCK_BYTES, BLOCK_DOCUMENTS};
 
 /// Extensions read as plain text by default.
 const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "text"];
@@ -214,9 +222,15 @@ impl Corpus {
     /// and warnings, then the files not read for their extension with the three most common
     /// extensions (`; 12 files not read for their extension: .rst 8, .pdf 3, no extension 1`).
     pub fn summary(&self) -> String {
+        self.summary_of(self.documents.len())
+    }
+
+    /// [`Corpus::summary`] for `documents` documents (a corpus read as a stream keeps no
+    /// texts, [`StreamedCorpus`]).
+    pub fn summary_of(&self, documents: usize) -> String {
         let mut line = format!(
             "read {} documents ({} empty), skipped {}, {} warnings",
-            self.documents.len(),
+            documents,
             self.empty,
             self.skipped,
             self.warnings.len()
@@ -253,20 +267,6 @@ impl Corpus {
     fn top_ignored_extensions(&self, n: usize) -> String {
         describe_extensions(&self.ignored_extensions, n)
     }
-
-    /// Adds a document, counting it in [`Corpus::empty`] when its text is only whitespace.
-    fn push_document(&mut self, doc: Document) {
-        if doc.text.trim().is_empty() {
-            self.empty += 1;
-        }
-        self.documents.push(doc);
-    }
-
-    /// Records a skipped file or record with its warning.
-    fn push_skipped(&mut self, warning: String) {
-        self.skipped += 1;
-        self.warnings.push(warning);
-    }
 }
 
 /// Loads every input into one corpus.
@@ -281,45 +281,17 @@ impl Corpus {
 /// Errors (exit code 2): a missing input path, no readable document in any input, a JSON
 /// Lines / CSV file without the text field.
 pub fn load(inputs: &[PathBuf], opts: &CorpusOptions) -> Result<Corpus> {
-    if inputs.is_empty() {
-        return Err(Error::input("no input given"));
+    let source = Source::open(inputs, opts)?;
+    let mut documents: Vec<Document> = Vec::new();
+    let streamed = source.scan_owned(&mut |_, docs: &mut Vec<Document>| {
+        documents.append(docs);
+        Ok(())
+    })?;
+    let mut corpus = streamed.corpus;
+    for (d, info) in documents.iter_mut().zip(streamed.documents) {
+        d.id = info.id;
     }
-    let kinds = ExtensionKinds::new(opts);
-    let mut corpus = Corpus::default();
-    let mut spans = Vec::with_capacity(inputs.len());
-    let mut empty_inputs = Vec::new();
-    for input in inputs {
-        let start = corpus.documents.len();
-        let kind = load_one(input, opts, &kinds, &mut corpus)?;
-        if let InputKind::EmptyFolder(msg) = &kind {
-            empty_inputs.push(msg.clone());
-        }
-        spans.push(InputSpan {
-            input,
-            kind,
-            documents: start..corpus.documents.len(),
-        });
-    }
-    if corpus.documents.is_empty() {
-        if empty_inputs.len() == inputs.len() {
-            return Err(Error::Input(empty_inputs.join("; ")));
-        }
-        let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-        let mut msg = format!("{}: no readable documents", names.join(", "));
-        if let Some(first) = corpus.warnings.first() {
-            msg.push_str(&format!(
-                " ({} skipped; first: {first})",
-                plural(corpus.skipped, "file or record", "files or records")
-            ));
-        }
-        return Err(Error::Input(msg));
-    }
-    for msg in empty_inputs {
-        corpus
-            .warnings
-            .push(format!("{msg}; the other inputs are read"));
-    }
-    make_ids_unique(&mut corpus, &spans);
+    corpus.documents = documents;
     Ok(corpus)
 }
 
@@ -345,13 +317,13 @@ struct InputSpan<'a> {
 
 /// See [`load`]: prefixes the ids of inputs whose ids collide with another input's, then
 /// numbers the ids still repeated.
-fn make_ids_unique(corpus: &mut Corpus, spans: &[InputSpan<'_>]) {
+fn make_ids_unique(docs: &mut [DocInfo], warnings: &mut Vec<String>, spans: &[InputSpan<'_>]) {
     if spans.len() > 1 {
         let mut owner: HashMap<&str, usize> = HashMap::new();
         let mut colliding = vec![false; spans.len()];
         let mut example = None;
         for (s, span) in spans.iter().enumerate() {
-            for doc in &corpus.documents[span.documents.clone()] {
+            for doc in &docs[span.documents.clone()] {
                 match owner.get(doc.id.as_str()) {
                     Some(&other) if other != s => {
                         colliding[s] = true;
@@ -369,12 +341,12 @@ fn make_ids_unique(corpus: &mut Corpus, spans: &[InputSpan<'_>]) {
             let mut names = Vec::new();
             for (span, _) in spans.iter().zip(&colliding).filter(|(_, c)| **c) {
                 let prefix = input_prefix(span.input);
-                for doc in &mut corpus.documents[span.documents.clone()] {
+                for doc in &mut docs[span.documents.clone()] {
                     doc.id = prefixed_id(&prefix, &span.kind, &doc.id);
                 }
                 names.push(prefix);
             }
-            corpus.warnings.push(format!(
+            warnings.push(format!(
                 "inputs {} hold documents with the same ids (such as {example}): their ids are \
                  prefixed by their input",
                 names.join(", ")
@@ -384,7 +356,7 @@ fn make_ids_unique(corpus: &mut Corpus, spans: &[InputSpan<'_>]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut renamed = 0usize;
     let mut first = None;
-    for doc in &mut corpus.documents {
+    for doc in docs.iter_mut() {
         let n = seen.entry(doc.id.clone()).or_insert(0);
         *n += 1;
         if *n > 1 {
@@ -401,7 +373,7 @@ fn make_ids_unique(corpus: &mut Corpus, spans: &[InputSpan<'_>]) {
         }
     }
     if let Some(first) = first {
-        corpus.warnings.push(format!(
+        warnings.push(format!(
             "{} repeat an earlier id (such as {first}): #2, #3, … appended to make them unique",
             plural(renamed, "document's id", "documents' ids")
         ));
@@ -437,61 +409,6 @@ fn prefixed_id(prefix: &str, kind: &InputKind, id: &str) -> String {
         }
         InputKind::Folder | InputKind::EmptyFolder(_) => format!("{prefix}/{id}"),
     }
-}
-
-/// Loads one input (folder, JSON Lines, CSV or single file) into `corpus`.
-fn load_one(
-    input: &Path,
-    opts: &CorpusOptions,
-    kinds: &ExtensionKinds,
-    corpus: &mut Corpus,
-) -> Result<InputKind> {
-    let meta = match std::fs::metadata(input) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Input(format!(
-                "{}: no such file or directory",
-                input.display()
-            )));
-        }
-        Err(e) => return Err(Error::Input(format!("{}: {e}", input.display()))),
-    };
-    if meta.is_dir() {
-        return Ok(match load_folder(input, opts, kinds, corpus)? {
-            None => InputKind::Folder,
-            Some(msg) => InputKind::EmptyFolder(msg),
-        });
-    }
-    if !meta.is_file() {
-        return Err(Error::Input(format!(
-            "{}: not a regular file or folder",
-            input.display()
-        )));
-    }
-    let ext = extension(input);
-    if ext.eq_ignore_ascii_case("jsonl") {
-        return records::load_jsonl(input, opts, corpus).map(|()| InputKind::Records);
-    }
-    if ext.eq_ignore_ascii_case("csv") {
-        return records::load_csv(input, opts, corpus).map(|()| InputKind::Records);
-    }
-    let kind = if HTML_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
-        Kind::Html
-    } else {
-        Kind::Text
-    };
-    let id = input.file_name().map_or_else(
-        || input.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    match read_document(input.to_path_buf(), id, None, kind, &opts.html_options()) {
-        Read::Document { doc, warning } => {
-            corpus.warnings.extend(warning);
-            corpus.push_document(doc);
-        }
-        Read::Skipped(warning) => corpus.push_skipped(warning),
-    }
-    Ok(InputKind::File)
 }
 
 /// How a file's contents become text.
@@ -753,82 +670,6 @@ fn compare_ids(a: &str, b: &str) -> Ordering {
     key(a).cmp(&key(b))
 }
 
-/// Loads the documents of one folder input; when it has no readable document, returns the
-/// message saying so (what the folder holds instead).
-fn load_folder(
-    root: &Path,
-    opts: &CorpusOptions,
-    kinds: &ExtensionKinds,
-    corpus: &mut Corpus,
-) -> Result<Option<String>> {
-    let mut walked = walk(root, kinds, opts.overrides(root)?);
-    let ignored_here = describe_extensions(&walked.ignored_extensions, 3);
-    corpus.ignored += walked.ignored;
-    for (ext, n) in std::mem::take(&mut walked.ignored_extensions) {
-        *corpus.ignored_extensions.entry(ext).or_insert(0) += n;
-    }
-    corpus.skipped += walked.warnings.len();
-    let first_walk_warning = walked.warnings.first().cloned();
-    corpus.warnings.extend(walked.warnings);
-    let html = opts.html_options();
-    let read: Vec<(Read, Kind)> = walked
-        .files
-        .into_par_iter()
-        .map(|f| {
-            let label = f.id.split_once('/').map(|(first, _)| first.to_string());
-            (read_document(f.path, f.id, label, f.kind, &html), f.kind)
-        })
-        .collect();
-    corpus.documents.reserve(read.len());
-    let before = corpus.documents.len();
-    let mut first_skip = first_walk_warning;
-    let mut is_html = Vec::with_capacity(read.len());
-    for (r, kind) in read {
-        match r {
-            Read::Document { doc, warning } => {
-                corpus.warnings.extend(warning);
-                corpus.push_document(doc);
-                is_html.push(kind == Kind::Html);
-            }
-            Read::Skipped(warning) => {
-                first_skip.get_or_insert_with(|| warning.clone());
-                corpus.push_skipped(warning);
-            }
-        }
-    }
-    if !opts.keep_boilerplate {
-        let found = remove_recurring_blocks(&mut corpus.documents[before..], &is_html);
-        let b = &mut corpus.boilerplate;
-        if found.blocks > 0 && (b.example.is_none() || found.example_pages > b.example_pages) {
-            b.example = found.example;
-            b.example_pages = found.example_pages;
-        }
-        b.blocks += found.blocks;
-        b.removed += found.removed;
-    }
-    if corpus.documents.len() == before {
-        let mut msg = format!(
-            "{}: no readable documents ({})",
-            root.display(),
-            kinds.describe()
-        );
-        if walked.ignored > 0 {
-            msg.push_str(&format!(
-                "; {} with other extensions ignored: {ignored_here} (--ext reads more)",
-                plural(walked.ignored, "file", "files")
-            ));
-        }
-        if !opts.include.is_empty() || !opts.exclude.is_empty() {
-            msg.push_str("; --include/--exclude apply");
-        }
-        if let Some(w) = first_skip {
-            msg.push_str(&format!("; skipped: {w}"));
-        }
-        return Ok(Some(msg));
-    }
-    Ok(None)
-}
-
 /// A text block recurs on "most" HTML pages of a folder input when it is on at least this
 /// share of them…
 pub const BOILERPLATE_SHARE: f64 = 0.5;
@@ -857,119 +698,6 @@ fn block_parts(block: &str) -> Vec<&str> {
         .map(str::trim)
         .filter(|p| p.chars().any(char::is_alphabetic))
         .collect()
-}
-
-/// Removes, from the HTML documents (`is_html`) among `docs` (one folder's), the text blocks
-/// and block parts that recur verbatim (whitespace aside) on at least [`BOILERPLATE_SHARE`] of
-/// them and on at least [`BOILERPLATE_MIN_PAGES`]: navigation, headers and footers the
-/// element rules of [`strip_html`] did not catch.
-fn remove_recurring_blocks(docs: &mut [Document], is_html: &[bool]) -> Boilerplate {
-    let pages = is_html.iter().filter(|&&h| h).count();
-    let threshold = BOILERPLATE_MIN_PAGES.max((BOILERPLATE_SHARE * pages as f64).ceil() as usize);
-    if pages < threshold {
-        return Boilerplate::default();
-    }
-    // Pages per block or part.
-    let per_page: Vec<Vec<u64>> = docs
-        .par_iter()
-        .zip(is_html)
-        .map(|(doc, &html)| {
-            if !html {
-                return Vec::new();
-            }
-            let mut hashes: Vec<u64> = Vec::new();
-            for block in text_blocks(&doc.text) {
-                let parts = block_parts(&block);
-                if parts.len() > 1 || parts.first().is_some_and(|p| *p != block) {
-                    hashes.extend(parts.iter().map(|p| block_hash(p)));
-                }
-                hashes.push(block_hash(&block));
-            }
-            hashes.sort_unstable();
-            hashes.dedup();
-            hashes
-        })
-        .collect();
-    let mut pages_of: HashMap<u64, usize, rustc_hash::FxBuildHasher> = HashMap::default();
-    for hashes in &per_page {
-        for &h in hashes {
-            *pages_of.entry(h).or_insert(0) += 1;
-        }
-    }
-    drop(per_page);
-    let recurring = |h: u64| pages_of.get(&h).is_some_and(|&n| n >= threshold);
-    if !pages_of.values().any(|&n| n >= threshold) {
-        return Boilerplate::default();
-    }
-    let results: Vec<(usize, Option<(usize, String)>)> = docs
-        .par_iter_mut()
-        .zip(is_html)
-        .map(|(doc, &html)| {
-            if !html {
-                return (0, None);
-            }
-            let mut removed = 0;
-            let mut example: Option<(usize, String)> = None;
-            let mut note = |text: &str, h: u64| {
-                removed += 1;
-                let n = pages_of[&h];
-                if example
-                    .as_ref()
-                    .is_none_or(|(m, e)| n > *m || (n == *m && text < e.as_str()))
-                {
-                    example = Some((n, text.to_string()));
-                }
-            };
-            let mut text = String::with_capacity(doc.text.len());
-            for block in text_blocks(&doc.text) {
-                let h = block_hash(&block);
-                if recurring(h) {
-                    note(&block, h);
-                    continue;
-                }
-                let parts = block_parts(&block);
-                let kept: Vec<&str> = parts
-                    .iter()
-                    .copied()
-                    .filter(|p| {
-                        let ph = block_hash(p);
-                        if recurring(ph) && *p != block {
-                            note(p, ph);
-                            false
-                        } else {
-                            true
-                        }
-                    })
-                    .collect();
-                if !text.is_empty() {
-                    text.push('\n');
-                }
-                if kept.len() == parts.len() {
-                    text.push_str(&block);
-                } else {
-                    text.push_str(&kept.join(" — "));
-                }
-            }
-            doc.text = text;
-            (removed, example)
-        })
-        .collect();
-    let mut out = Boilerplate {
-        blocks: pages_of.values().filter(|&&n| n >= threshold).count(),
-        ..Boilerplate::default()
-    };
-    for (removed, example) in results {
-        out.removed += removed;
-        if let Some((n, e)) = example {
-            let better = n > out.example_pages
-                || (n == out.example_pages && out.example.as_ref().is_some_and(|x| e < *x));
-            if out.example.is_none() || better {
-                out.example = Some(e);
-                out.example_pages = n;
-            }
-        }
-    }
-    out
 }
 
 /// The outcome of reading one file.

@@ -2,22 +2,10 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use super::{decode_utf8_lossy, plural, Corpus, CorpusOptions, Document};
+use super::{decode_utf8_lossy, plural, CorpusOptions, Document};
 use crate::{Error, Result};
-
-/// Reads a whole data file; an unreadable file is a skipped input with a warning (`Ok(None)`).
-fn read_bytes(path: &Path, corpus: &mut Corpus) -> Option<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) => {
-            corpus.push_skipped(format!("{}: skipped, cannot read: {e}", path.display()));
-            None
-        }
-    }
-}
 
 /// The file name used in default ids (`name:line`).
 fn file_name(path: &Path) -> String {
@@ -39,7 +27,7 @@ fn scalar_string(value: &Value) -> Option<String> {
 }
 
 /// The outcome of one JSON Lines line.
-enum Line {
+pub(super) enum Line {
     /// A document; `has_id` / `has_label` say whether the optional fields held a value.
     Document {
         doc: Document,
@@ -115,181 +103,219 @@ fn optional_field(map: &Map<String, Value>, field: Option<&str>) -> Option<Strin
     field.and_then(|f| map.get(f)).and_then(scalar_string)
 }
 
-/// Loads a JSON Lines file: one JSON object per line, blank lines skipped. Lines are parsed in
-/// parallel and kept in file order.
-///
-/// Errors: the text field absent from every object of the file, or an id/label field given in
-/// the options and absent from every record.
-pub(super) fn load_jsonl(path: &Path, opts: &CorpusOptions, corpus: &mut Corpus) -> Result<()> {
-    let Some(bytes) = read_bytes(path, corpus) else {
-        return Ok(());
-    };
-    let shown = path.display().to_string();
-    let name = file_name(path);
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let lines: Vec<(usize, &[u8])> = body
-        .split(|&c| c == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
-        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-        .collect();
-    let parsed: Vec<Line> = lines
-        .into_par_iter()
-        .map(|(line, l)| parse_line(l, line, &shown, &name, opts))
-        .collect();
-
-    let objects = parsed.iter().filter(|p| !matches!(p, Line::Bad(_))).count();
-    let with_text = parsed
-        .iter()
-        .filter(|p| matches!(p, Line::Document { .. }))
-        .count();
-    if objects > 0 && with_text == 0 {
-        let keys = parsed.iter().find_map(|p| match p {
-            Line::NoText { keys, .. } => Some(keys.join(", ")),
-            _ => None,
-        });
-        return Err(Error::Input(format!(
-            "{shown}: no field '{}' in the records (fields found: {}; use --text-field)",
-            opts.text_field,
-            keys.filter(|k| !k.is_empty())
-                .unwrap_or_else(|| "none".into())
-        )));
-    }
-    let any_id = parsed
-        .iter()
-        .any(|p| matches!(p, Line::Document { has_id: true, .. }));
-    let any_label = parsed.iter().any(|p| {
-        matches!(
-            p,
-            Line::Document {
-                has_label: true,
-                ..
-            }
-        )
-    });
-    if with_text > 0 {
-        if let (Some(f), false) = (&opts.id_field, any_id) {
-            return Err(Error::Input(format!(
-                "{shown}: no field '{f}' in the records (use --id-field)"
-            )));
-        }
-        if let (Some(f), false) = (&opts.label_field, any_label) {
-            return Err(Error::Input(format!(
-                "{shown}: no field '{f}' in the records (use --label-field)"
-            )));
-        }
-    }
-    for p in parsed {
-        match p {
-            Line::Document { doc, .. } => corpus.push_document(doc),
-            Line::NoText { line, .. } => corpus.push_skipped(format!(
-                "{shown}:{line}: skipped, no field '{}'",
-                opts.text_field
-            )),
-            Line::Bad(w) => corpus.push_skipped(w),
-        }
-    }
-    Ok(())
+/// One JSON Lines file being read: parses its lines (in any order, in parallel) and checks,
+/// once every line is taken in file order, that the fields the options name were found.
+pub(super) struct JsonlFile<'a> {
+    shown: String,
+    name: String,
+    opts: &'a CorpusOptions,
+    /// Lines that were JSON objects.
+    objects: usize,
+    /// Objects with the text field.
+    with_text: usize,
+    any_id: bool,
+    any_label: bool,
+    /// The keys of the first object without the text field.
+    keys: Option<Vec<String>>,
 }
 
-/// Loads a CSV file (RFC 4180: header row, `,` separator, `"` quoting; quoted fields may hold
-/// commas, quotes and line breaks). A record with a different number of fields than the header
-/// is a warning with its line number and is skipped.
-///
-/// Errors: an empty file, a header without the text column, or without an id/label column the
-/// options name.
-pub(super) fn load_csv(path: &Path, opts: &CorpusOptions, corpus: &mut Corpus) -> Result<()> {
-    let Some(bytes) = read_bytes(path, corpus) else {
-        return Ok(());
-    };
-    let shown = path.display().to_string();
-    let name = file_name(path);
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(body);
-    let header: Vec<String> = match reader.byte_headers() {
-        Ok(h) => h
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).trim().to_string())
-            .collect(),
-        Err(e) => {
-            return Err(Error::Input(format!(
-                "{shown}: cannot read the header: {e}"
-            )))
+impl<'a> JsonlFile<'a> {
+    pub(super) fn new(path: &Path, opts: &'a CorpusOptions) -> Self {
+        JsonlFile {
+            shown: path.display().to_string(),
+            name: file_name(path),
+            opts,
+            objects: 0,
+            with_text: 0,
+            any_id: false,
+            any_label: false,
+            keys: None,
         }
-    };
-    if header.is_empty() || header.iter().all(String::is_empty) {
-        return Err(Error::Input(format!(
-            "{shown}: empty CSV file (expected a header row with a '{}' column)",
-            opts.text_field
-        )));
     }
-    let column = |field: &str, option: &str| -> Result<usize> {
-        header.iter().position(|h| h == field).ok_or_else(|| {
-            Error::Input(format!(
-                "{shown}: no column '{field}' in the header (columns: {}; use {option})",
-                header.join(", ")
-            ))
-        })
-    };
-    let text_col = column(&opts.text_field, "--text-field")?;
-    let id_col = opts
-        .id_field
-        .as_deref()
-        .map(|f| column(f, "--id-field"))
-        .transpose()?;
-    let label_col = opts
-        .label_field
-        .as_deref()
-        .map(|f| column(f, "--label-field"))
-        .transpose()?;
 
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
+    /// Parses line number `line` (without its line break).
+    pub(super) fn parse(&self, bytes: &[u8], line: usize) -> Line {
+        parse_line(bytes, line, &self.shown, &self.name, self.opts)
+    }
+
+    /// Takes a parsed line, in file order: the document, or the warning of a skipped line.
+    pub(super) fn take(&mut self, parsed: Line) -> std::result::Result<Document, String> {
+        match parsed {
+            Line::Document {
+                doc,
+                has_id,
+                has_label,
+            } => {
+                self.objects += 1;
+                self.with_text += 1;
+                self.any_id |= has_id;
+                self.any_label |= has_label;
+                Ok(doc)
+            }
+            Line::NoText { line, keys } => {
+                self.objects += 1;
+                self.keys.get_or_insert(keys);
+                Err(format!(
+                    "{}:{line}: skipped, no field '{}'",
+                    self.shown, self.opts.text_field
+                ))
+            }
+            Line::Bad(w) => Err(w),
+        }
+    }
+
+    /// After the last line: the errors of a file whose objects lack the text field, or an
+    /// id or label field given in the options, everywhere.
+    pub(super) fn finish(self) -> Result<()> {
+        let shown = &self.shown;
+        if self.objects > 0 && self.with_text == 0 {
+            let keys = self.keys.map(|k| k.join(", "));
+            return Err(Error::Input(format!(
+                "{shown}: no field '{}' in the records (fields found: {}; use --text-field)",
+                self.opts.text_field,
+                keys.filter(|k| !k.is_empty())
+                    .unwrap_or_else(|| "none".into())
+            )));
+        }
+        if self.with_text > 0 {
+            if let (Some(f), false) = (&self.opts.id_field, self.any_id) {
+                return Err(Error::Input(format!(
+                    "{shown}: no field '{f}' in the records (use --id-field)"
+                )));
+            }
+            if let (Some(f), false) = (&self.opts.label_field, self.any_label) {
+                return Err(Error::Input(format!(
+                    "{shown}: no field '{f}' in the records (use --label-field)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The columns of a CSV file (RFC 4180: header row, `,` separator, `"` quoting; quoted fields
+/// may hold commas, quotes and line breaks), found in its header.
+pub(super) struct CsvFields {
+    shown: String,
+    name: String,
+    columns: usize,
+    text: usize,
+    id: Option<usize>,
+    label: Option<usize>,
+}
+
+impl CsvFields {
+    /// Reads the header.
+    ///
+    /// Errors: an empty file, a header without the text column, or without an id/label
+    /// column the options name.
+    pub(super) fn from_header<R: std::io::Read>(
+        reader: &mut csv::Reader<R>,
+        path: &Path,
+        opts: &CorpusOptions,
+    ) -> Result<CsvFields> {
+        let shown = path.display().to_string();
+        let header: Vec<String> = match reader.byte_headers() {
+            Ok(h) => h
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect(),
+            Err(e) => {
+                return Err(Error::Input(format!(
+                    "{shown}: cannot read the header: {e}"
+                )))
+            }
+        };
+        if header.is_empty() || header.iter().all(String::is_empty) {
+            return Err(Error::Input(format!(
+                "{shown}: empty CSV file (expected a header row with a '{}' column)",
+                opts.text_field
+            )));
+        }
+        let column = |field: &str, option: &str| -> Result<usize> {
+            header.iter().position(|h| h == field).ok_or_else(|| {
+                Error::Input(format!(
+                    "{shown}: no column '{field}' in the header (columns: {}; use {option})",
+                    header.join(", ")
+                ))
+            })
+        };
+        let text = column(&opts.text_field, "--text-field")?;
+        let id = opts
+            .id_field
+            .as_deref()
+            .map(|f| column(f, "--id-field"))
+            .transpose()?;
+        let label = opts
+            .label_field
+            .as_deref()
+            .map(|f| column(f, "--label-field"))
+            .transpose()?;
+        Ok(CsvFields {
+            name: file_name(path),
+            shown,
+            columns: header.len(),
+            text,
+            id,
+            label,
+        })
+    }
+
+    /// The next record: `Ok(None)` at the end, the document with a warning when its text had
+    /// invalid UTF-8, or the warning of a skipped record and whether reading must stop (an
+    /// I/O error). A record with a different number of fields than the header is skipped.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn next<R: std::io::Read>(
+        &self,
+        reader: &mut csv::Reader<R>,
+        record: &mut csv::ByteRecord,
+    ) -> std::result::Result<Option<(Document, Option<String>)>, (String, bool)> {
+        let shown = &self.shown;
+        match reader.read_byte_record(record) {
+            Ok(false) => return Ok(None),
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
-                corpus.push_skipped(format!("{shown}:{line}: skipped, {e}"));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
+                let stop = matches!(e.kind(), csv::ErrorKind::Io(_));
+                return Err((format!("{shown}:{line}: skipped, {e}"), stop));
             }
         }
         let line = record.position().map_or(0, csv::Position::line);
-        if record.len() != header.len() {
-            corpus.push_skipped(format!(
-                "{shown}:{line}: skipped, {} where the header has {}",
-                plural(record.len(), "field", "fields"),
-                header.len()
+        if record.len() != self.columns {
+            return Err((
+                format!(
+                    "{shown}:{line}: skipped, {} where the header has {}",
+                    plural(record.len(), "field", "fields"),
+                    self.columns
+                ),
+                false,
             ));
-            continue;
         }
         let field = |col: usize| record.get(col).unwrap_or_default();
-        let (text, invalid) = decode_utf8_lossy(field(text_col).to_vec());
-        if invalid > 0 {
-            corpus.warnings.push(format!(
+        let (text, invalid) = decode_utf8_lossy(field(self.text).to_vec());
+        let warning = (invalid > 0).then(|| {
+            format!(
                 "{shown}:{line}: invalid UTF-8, {} replaced with U+FFFD",
                 plural(invalid, "byte", "bytes")
-            ));
-        }
-        let id = id_col
+            )
+        });
+        let id = self
+            .id
             .map(|c| String::from_utf8_lossy(field(c)).into_owned())
             .filter(|id| !id.is_empty())
-            .unwrap_or_else(|| format!("{name}:{line}"));
-        let label = label_col
+            .unwrap_or_else(|| format!("{}:{line}", self.name));
+        let label = self
+            .label
             .map(|c| String::from_utf8_lossy(field(c)).into_owned())
             .filter(|l| !l.is_empty());
-        corpus.push_document(Document {
-            id,
-            label,
-            text,
-            path: None,
-        });
+        Ok(Some((
+            Document {
+                id,
+                label,
+                text,
+                path: None,
+            },
+            warning,
+        )))
     }
-    Ok(())
 }

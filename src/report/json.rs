@@ -10,7 +10,8 @@
 //!   "metrics": { "loss", "divergence", "reconstruction_error", "explained_variance",
 //!                "sparsity_w", "sparsity_h", "zeros_w", "zeros_h", "iterations", "converged",
 //!                "seconds",
-//!                "coherence_top_n", "umass", "npmi", "c_npmi", "c_npmi_window", "diversity",
+//!                "coherence_top_n", "umass", "npmi", "c_npmi", "c_npmi_window",
+//!                "c_npmi_documents", "diversity",
 //!                "diversity_top_n", "labels": { "documents", "labels", "topics", "purity",
 //!                "entropy", "nmi", "ari" }, "stability", "cophenetic" },
 //!   "restarts": { "restarts", "best", "runs": [ { "restart", "seed", "init", "objective",
@@ -21,6 +22,7 @@
 //!                  "coherence": { "umass", "npmi", "c_npmi" }, "stability",
 //!                  "terms": [ { "term", "stem", "weight" } ],
 //!                  "documents": [ { "id", "weight" } ] } ],
+//!   "document_list": { "listed", "weight_threshold" },
 //!   "documents": [ { "id", "label", "dominant_topic", "weights": [[topic, weight], …] } ] }
 //! ```
 //!
@@ -34,14 +36,18 @@
 //! (weight order when it is 1); document weights are the normalized rows of W. Weights
 //! (prevalences, term and document weights) have at most 6 significant digits
 //! ([`round_weight`]); the loss history and metrics keep full precision. A document's
-//! `weights` list its topics with a weight of at least [`DOCUMENT_WEIGHT_THRESHOLD`] (and its
-//! dominant topic), largest first (ties: lower topic id); an empty document has
-//! `"dominant_topic": null` and no weights. Struct fields are serialized in a fixed order. The
+//! `weights` list its topics with a weight of at least [`DOCUMENT_WEIGHT_THRESHOLD`] (1 %; and
+//! its dominant topic), largest first (ties: lower topic id); an empty document has
+//! `"dominant_topic": null` and no weights. Each document is one line, formatted in parallel
+//! blocks ([`write_topics_json_with`]); `document_list` says whether the list is there
+//! (`--no-document-list` leaves it out: doc_topics.csv has every document's weights) and the
+//! threshold. Struct fields are serialized in a fixed order. The
 //! numbers were checked by [`check_fit`](super::numbers::check_fit) before writing, so the
 //! file never holds NaN or Inf (serde_json would write them as `null`).
 
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::numbers::{round_weight, serialize_weight};
@@ -57,9 +63,18 @@ use crate::{Error, Result};
 /// The schema version written in `topics.json`.
 pub const TOPICS_JSON_VERSION: u32 = 1;
 
-/// A document's `weights` list its topics with at least this normalized weight (0.1 % of the
+/// A document's `weights` list its topics with at least this normalized weight (1 % of the
 /// document), and always its dominant topic; `doc_topics.csv` has every weight.
-pub const DOCUMENT_WEIGHT_THRESHOLD: f64 = 1e-3;
+pub const DOCUMENT_WEIGHT_THRESHOLD: f64 = 1e-2;
+
+/// The `document_list` section: whether `documents` is there, and its threshold.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DocumentListJson {
+    /// `false` after `--no-document-list` (then `documents` is left out).
+    pub listed: bool,
+    /// [`DOCUMENT_WEIGHT_THRESHOLD`].
+    pub weight_threshold: f64,
+}
 
 /// The whole file.
 #[derive(Debug, Clone, Serialize)]
@@ -79,8 +94,11 @@ pub struct TopicsJson<'a> {
     pub restarts: Option<RestartSummary>,
     /// One entry per topic, in the model's order.
     pub topics: Vec<TopicJson<'a>>,
-    /// One entry per document, in row order.
-    pub documents: DocumentsJson<'a>,
+    /// Whether the documents are listed.
+    pub document_list: DocumentListJson,
+    /// One entry per document, in row order (`None` with `--no-document-list`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documents: Option<DocumentsJson<'a>>,
 }
 
 /// The `documents` section, serialized one document at a time as it is written (a corpus of
@@ -318,6 +336,9 @@ pub struct QualityJson {
     /// The window of `c_npmi`, in tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_npmi_window: Option<usize>,
+    /// The documents `c_npmi` was measured on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_npmi_documents: Option<usize>,
     /// Topic diversity of the top `diversity_top_n` words.
     pub diversity: Option<f64>,
     /// Words per topic of the diversity.
@@ -357,6 +378,7 @@ pub fn quality_json(q: &FitQuality, restarts: Option<&RestartSummary>) -> Qualit
         npmi: finite_opt(q.mean_npmi),
         c_npmi: finite_opt(q.mean_c_npmi),
         c_npmi_window: q.c_npmi.as_ref().map(|_| q.window),
+        c_npmi_documents: q.c_npmi.as_ref().and(q.c_npmi_documents),
         diversity: finite_opt(q.diversity),
         diversity_top_n: q.diversity_top_n,
         labels: q.labels.as_ref().map(|l| LabelAgreement {
@@ -477,6 +499,10 @@ pub fn topics_json_with<'a>(
         documents: &run.dtm.documents,
         set,
     };
+    let document_list = DocumentListJson {
+        listed: opts.document_list,
+        weight_threshold: DOCUMENT_WEIGHT_THRESHOLD,
+    };
     TopicsJson {
         version: TOPICS_JSON_VERSION,
         corpus: CorpusJson {
@@ -500,7 +526,8 @@ pub fn topics_json_with<'a>(
         },
         restarts: extras.restarts.map(finite_restarts),
         topics,
-        documents,
+        document_list,
+        documents: opts.document_list.then_some(documents),
     }
 }
 
@@ -683,10 +710,77 @@ pub fn write_topics_json_with(
     opts: &OutputOptions,
     extras: &FitExtras<'_>,
 ) -> Result<()> {
-    let doc = topics_json_with(run, set, opts, extras);
+    let mut doc = topics_json_with(run, set, opts, extras);
+    let documents = doc.documents.take();
+    let json_error = |e: serde_json::Error| Error::Runtime(format!("{}: {e}", path.display()));
+    // Everything but the documents in the readable layout…
+    let mut head = Vec::new();
+    to_writer_readable(&mut head, &doc).map_err(json_error)?;
     write_atomic(path, |w| {
-        to_writer_readable(w, &doc).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
+        let io = |e| Error::io(path, e);
+        let Some(documents) = documents else {
+            return w.write_all(&head).map_err(io);
+        };
+        // …then the documents, one line each, in place of the closing brace.
+        let body = head.strip_suffix(b"\n}\n").unwrap_or(&head);
+        w.write_all(body).map_err(io)?;
+        w.write_all(b",\n  \"documents\": [").map_err(io)?;
+        let n = documents.len();
+        let n_blocks = n.div_ceil(JSON_BLOCK_DOCUMENTS);
+        let mut b = 0;
+        while b < n_blocks {
+            let end = (b + JSON_BLOCKS_AT_ONCE).min(n_blocks);
+            let parts: Vec<std::result::Result<Vec<u8>, serde_json::Error>> = (b..end)
+                .into_par_iter()
+                .map(|b| {
+                    let mut buf = Vec::new();
+                    let rows = b * JSON_BLOCK_DOCUMENTS..((b + 1) * JSON_BLOCK_DOCUMENTS).min(n);
+                    for i in rows {
+                        buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+                        documents.get(i).write_line(&mut buf)?;
+                    }
+                    Ok(buf)
+                })
+                .collect();
+            for part in parts {
+                w.write_all(&part.map_err(json_error)?).map_err(io)?;
+            }
+            b = end;
+        }
+        w.write_all(if n == 0 { b"]\n}\n" } else { b"\n  ]\n}\n" })
+            .map_err(io)
     })
+}
+
+/// Documents of `topics.json` formatted per parallel block.
+const JSON_BLOCK_DOCUMENTS: usize = 4096;
+/// Blocks formatted (in parallel) before they are written, in order.
+const JSON_BLOCKS_AT_ONCE: usize = 16;
+
+impl DocumentJson<'_> {
+    /// The document as one line: `{"id": …, "label": …, "dominant_topic": …, "weights":
+    /// [[t, w], …]}`.
+    fn write_line(&self, out: &mut Vec<u8>) -> std::result::Result<(), serde_json::Error> {
+        out.extend_from_slice(b"{\"id\": ");
+        serde_json::to_writer(&mut *out, self.id)?;
+        out.extend_from_slice(b", \"label\": ");
+        serde_json::to_writer(&mut *out, &self.label)?;
+        out.extend_from_slice(b", \"dominant_topic\": ");
+        serde_json::to_writer(&mut *out, &self.dominant_topic)?;
+        out.extend_from_slice(b", \"weights\": [");
+        for (j, (t, v)) in self.weights.iter().enumerate() {
+            if j > 0 {
+                out.extend_from_slice(b", ");
+            }
+            out.push(b'[');
+            serde_json::to_writer(&mut *out, t)?;
+            out.extend_from_slice(b", ");
+            serde_json::to_writer(&mut *out, v)?;
+            out.push(b']');
+        }
+        out.extend_from_slice(b"]}");
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -14,13 +14,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::corpus::Document;
+use crate::corpus::Texts;
 use crate::nmf::{NmfModel, NmfParams};
 use crate::restarts::RestartSummary;
 use crate::text::{Analyzer, AnalyzerConfig};
 use crate::topics::quality::{self, FitQuality, QualityOptions, TokenStreams};
 use crate::topics::{TopicOptions, TopicSet};
-use crate::vectorize::{DocTermMatrix, VectorizeOptions};
+use crate::vectorize::{DocTermMatrix, VectorizeOptions, Vocabulary};
 use crate::{Error, Result};
 
 pub use crate::atomic::{temporary_path, write_atomic, write_atomic_path, StagedDir};
@@ -32,13 +32,14 @@ pub mod numbers;
 pub mod tables;
 
 /// Everything a fit produced, as the writers need it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct FitRun<'a> {
     /// The matrix that was factorized, with its terms and documents.
     pub dtm: &'a DocTermMatrix,
-    /// The documents' texts, when the input was text (for snippets and links), in the matrix's
-    /// row order.
-    pub documents: Option<&'a [Document]>,
+    /// The documents' texts, when the input was text (for the snippets and links of the top
+    /// documents, and the window coherence), in the matrix's row order: in memory, or read
+    /// again from the inputs ([`crate::corpus::StreamedCorpus`]).
+    pub documents: Option<&'a dyn Texts>,
     /// The fitted model.
     pub model: &'a NmfModel,
     /// The parameters of the fit.
@@ -62,11 +63,30 @@ pub struct FitExtras<'a> {
     pub restarts: Option<&'a RestartSummary>,
 }
 
+impl std::fmt::Debug for FitRun<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FitRun")
+            .field("dtm", &self.dtm)
+            .field("documents", &self.documents.map(|t| t.count()))
+            .field("model", &self.model)
+            .field("params", &self.params)
+            .field("inputs", &self.inputs)
+            .field("analyzer", &self.analyzer)
+            .field("vectorize", &self.vectorize)
+            .finish()
+    }
+}
+
+/// The window coherence (`c_npmi`) of a corpus of more than this many documents is measured
+/// on this many, evenly spaced in row order (rows `i·n / C` for `i < C`), read again by row.
+pub const C_NPMI_MAX_DOCUMENTS: usize = 20_000;
+
 /// The quality measures of a run ([`quality::evaluate`] with the default options): coherence
 /// of each topic's top 10 words on the run's matrix, the window NPMI when the run has the
-/// texts and the analyzer (the texts are re-analyzed once into [`TokenStreams`]; skipped when
-/// their number differs from the matrix's rows), diversity, and the agreement with the labels
-/// when documents have labels.
+/// texts and the analyzer (the texts are re-analyzed, block by block, into [`TokenStreams`]
+/// holding the topics' top words only: all documents, or [`C_NPMI_MAX_DOCUMENTS`] of a larger
+/// corpus; skipped when their number differs from the matrix's rows), diversity, and the
+/// agreement with the labels when documents have labels.
 ///
 /// Errors: a model whose H does not match the matrix ([`Error::Input`]).
 pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
@@ -77,10 +97,39 @@ pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
         .map(|d| d.label.as_deref())
         .collect();
     let has_labels = labels.iter().any(Option::is_some);
+    let opts = QualityOptions::default();
     let streams = match (run.documents, run.analyzer) {
-        (Some(docs), Some(config)) if docs.len() == run.dtm.x.rows() => Analyzer::new(config)
-            .and_then(|a| TokenStreams::from_documents(docs, &a, &run.dtm.terms))
-            .ok(),
+        (Some(docs), Some(config)) if docs.count() == run.dtm.x.rows() => {
+            let mut keep = vec![false; run.dtm.terms.len()];
+            for list in quality::top_columns(run.model.h.view(), opts.top_n) {
+                for c in list {
+                    if let Some(k) = keep.get_mut(c) {
+                        *k = true;
+                    }
+                }
+            }
+            // A large corpus: an evenly spaced sample of its documents, fetched by row.
+            let n = docs.count();
+            let sample: Option<Vec<usize>> = (n > C_NPMI_MAX_DOCUMENTS).then(|| {
+                (0..C_NPMI_MAX_DOCUMENTS)
+                    .map(|i| i * n / C_NPMI_MAX_DOCUMENTS)
+                    .collect()
+            });
+            // Hashed columns are found by the hash of the term, others by the term.
+            let vocabulary = match run.vectorize {
+                Some(v) => Vocabulary::of_terms(&run.dtm.terms, v),
+                None => Vocabulary::of_terms(&run.dtm.terms, &VectorizeOptions::default()),
+            };
+            let column = |t: &str| -> Option<u32> {
+                let vocab = vocabulary.as_ref().ok()?;
+                vocab.column(t).filter(|&c| keep[c]).map(|c| c as u32)
+            };
+            Analyzer::new(config)
+                .and_then(|a| {
+                    TokenStreams::from_texts_with(docs, sample.as_deref(), &a, keep.len(), &column)
+                })
+                .ok()
+        }
         _ => None,
     };
     quality::evaluate(
@@ -89,7 +138,7 @@ pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
         &set.dominant,
         has_labels.then_some(labels.as_slice()),
         streams.as_ref(),
-        &QualityOptions::default(),
+        &opts,
     )
 }
 
@@ -109,6 +158,9 @@ pub struct OutputOptions {
     /// [`html::DEFAULT_DOCUMENT_ROWS`] = 2,000, which keeps the report of a 60,000-document
     /// corpus under 5 MB. The page says when rows were left out.
     pub html_document_rows: usize,
+    /// List every document in topics.json (`--no-document-list` sets it to false; the
+    /// `document_list` section then says so, and doc_topics.csv still has every document).
+    pub document_list: bool,
 }
 
 impl Default for OutputOptions {
@@ -119,6 +171,7 @@ impl Default for OutputOptions {
             relevance_lambda: 1.0,
             save_factors: false,
             html_document_rows: html::DEFAULT_DOCUMENT_ROWS,
+            document_list: true,
         }
     }
 }

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use super::write_atomic;
 use ndarray::ArrayView2;
+use rayon::prelude::*;
 
 use super::numbers::{check_transformed, fmt_weight};
 use crate::topics::{dominant_topic, normalize_rows, TopicSet};
@@ -59,7 +60,14 @@ pub fn write_transformed(
     write_doc_weights(path, documents, weights.view(), &dominant, Some(coverage))
 }
 
-/// Writes `id,label,dominant_topic,topic_0,…` rows of already normalized weights.
+/// Rows of doc_topics.csv formatted per parallel block.
+const CSV_BLOCK_ROWS: usize = 4096;
+/// Blocks formatted (in parallel) before they are written, in order.
+const CSV_BLOCKS_AT_ONCE: usize = 16;
+
+/// Writes `id,label,dominant_topic,topic_0,…` rows of already normalized weights. The rows are
+/// formatted in parallel blocks (each by its own CSV writer into a buffer) and written in
+/// order, so the bytes do not depend on the number of threads.
 fn write_doc_weights(
     path: &Path,
     documents: &[DocInfo],
@@ -68,7 +76,6 @@ fn write_doc_weights(
     coverage: Option<&[Coverage]>,
 ) -> Result<()> {
     write_atomic(path, |w| {
-        let mut out = csv::Writer::from_writer(w);
         let k = weights.ncols();
         let mut header = vec![
             "id".to_string(),
@@ -79,21 +86,53 @@ fn write_doc_weights(
         if coverage.is_some() {
             header.extend(["words".to_string(), "known_words".to_string()]);
         }
+        let mut out = csv::Writer::from_writer(Vec::new());
         out.write_record(&header).map_err(|e| csv_error(path, e))?;
-        let mut record: Vec<String> = Vec::with_capacity(k + 3);
-        for (i, doc) in documents.iter().enumerate() {
-            record.clear();
-            record.push(doc.id.clone());
-            record.push(doc.label.clone().unwrap_or_default());
-            record.push(dominant[i].map(|t| t.to_string()).unwrap_or_default());
-            record.extend(weights.row(i).iter().map(|&v| fmt_weight(v)));
-            if let Some(c) = coverage.and_then(|c| c.get(i)) {
-                record.push(c.words.to_string());
-                record.push(c.known.to_string());
+        let head = out
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?;
+        w.write_all(&head).map_err(|e| Error::io(path, e))?;
+        let format_block = |b: usize| -> Result<Vec<u8>> {
+            let rows = b * CSV_BLOCK_ROWS..((b + 1) * CSV_BLOCK_ROWS).min(documents.len());
+            let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * (12 * k + 32)));
+            let mut field = String::new();
+            let mut floats = ryu::Buffer::new();
+            let mut ints = itoa::Buffer::new();
+            for i in rows {
+                let doc = &documents[i];
+                let e = |e| csv_error(path, e);
+                out.write_field(&doc.id).map_err(e)?;
+                out.write_field(doc.label.as_deref().unwrap_or_default())
+                    .map_err(e)?;
+                match dominant[i] {
+                    Some(t) => out.write_field(ints.format(t)).map_err(e)?,
+                    None => out.write_field("").map_err(e)?,
+                }
+                for &v in weights.row(i) {
+                    field.clear();
+                    super::numbers::push_weight(&mut field, v, &mut floats);
+                    out.write_field(&field).map_err(e)?;
+                }
+                if let Some(c) = coverage.and_then(|c| c.get(i)) {
+                    out.write_field(ints.format(c.words)).map_err(e)?;
+                    out.write_field(ints.format(c.known)).map_err(e)?;
+                }
+                out.write_record(None::<&[u8]>).map_err(e)?;
             }
-            out.write_record(&record).map_err(|e| csv_error(path, e))?;
+            out.into_inner()
+                .map_err(|e| Error::io(path, e.into_error()))
+        };
+        let n_blocks = documents.len().div_ceil(CSV_BLOCK_ROWS);
+        let mut b = 0;
+        while b < n_blocks {
+            let end = (b + CSV_BLOCKS_AT_ONCE).min(n_blocks);
+            let parts: Vec<Result<Vec<u8>>> = (b..end).into_par_iter().map(format_block).collect();
+            for part in parts {
+                w.write_all(&part?).map_err(|e| Error::io(path, e))?;
+            }
+            b = end;
         }
-        out.flush().map_err(|e| Error::io(path, e))
+        w.flush().map_err(|e| Error::io(path, e))
     })
 }
 

@@ -29,7 +29,9 @@ use std::path::PathBuf;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use sprs::CsMat;
 
-use crate::corpus::Document;
+use rayon::prelude::*;
+
+use crate::corpus::{Document, Texts};
 use crate::nmf::NmfModel;
 use crate::vectorize::DocTermMatrix;
 use crate::{Error, Result};
@@ -144,15 +146,16 @@ pub struct TopicSet {
 
 impl TopicSet {
     /// Derives the topics of `model` fitted on `dtm`. `documents`, when given, must be in the
-    /// matrix's row order; their texts give snippets and their paths links. They are ignored if
-    /// their number differs from the matrix's rows.
+    /// matrix's row order; the texts of each topic's top documents give snippets and their
+    /// paths links (only those documents are fetched). They are ignored if their number
+    /// differs from the matrix's rows, or if the top documents cannot be read again.
     ///
     /// Errors ([`Error::Input`]): W or H whose shape does not match the matrix, or a λ outside
     /// [0, 1].
     pub fn from_model(
         dtm: &DocTermMatrix,
         model: &NmfModel,
-        documents: Option<&[Document]>,
+        documents: Option<&dyn Texts>,
         opts: &TopicOptions,
     ) -> Result<TopicSet> {
         let (n, m) = (dtm.documents.len(), dtm.terms.len());
@@ -191,7 +194,18 @@ impl TopicSet {
         let prevalences = prevalence(doc_weights.view());
         let term_given_topic = normalize_rows(model.h.view());
         let term_share = term_share(&dtm.x, m);
-        let texts = documents.filter(|d| d.len() == n);
+        let top = top_documents_of_all(&doc_weights, model.w.view(), opts.top_documents);
+        // The texts of the top documents only, fetched at once.
+        let mut rows: Vec<usize> = top.iter().flatten().copied().collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let fetched: Option<Vec<Document>> = documents
+            .filter(|d| d.count() == n)
+            .and_then(|d| d.fetch(&rows).ok());
+        let text_of = |d: usize| -> Option<&Document> {
+            let f = fetched.as_ref()?;
+            rows.binary_search(&d).ok().map(|i| &f[i])
+        };
 
         let mut topics = Vec::with_capacity(k);
         for t in 0..k {
@@ -212,14 +226,14 @@ impl TopicSet {
                 })
                 .collect();
             let label = topic_label(terms.iter().map(|t| t.term.as_str()));
-            let documents = top_documents(&doc_weights, model.w.view(), t, opts.top_documents)
-                .into_iter()
-                .map(|d| TopicDocument {
+            let documents = top[t]
+                .iter()
+                .map(|&d| TopicDocument {
                     index: d,
                     id: dtm.documents[d].id.clone(),
                     weight: doc_weights[[d, t]],
-                    snippet: texts.map(|docs| snippet(&docs[d].text, SNIPPET_CHARS)),
-                    path: texts.and_then(|docs| docs[d].path.clone()),
+                    snippet: text_of(d).map(|doc| snippet(&doc.text, SNIPPET_CHARS)),
+                    path: text_of(d).and_then(|doc| doc.path.clone()),
                 })
                 .collect();
             topics.push(Topic {
@@ -259,14 +273,18 @@ pub fn finite(x: f64) -> f64 {
 /// become all zeros. Negative entries are treated as 0.
 pub fn normalize_rows(a: ArrayView2<f64>) -> Array2<f64> {
     let mut out = Array2::zeros(a.raw_dim());
-    for (i, row) in a.rows().into_iter().enumerate() {
-        let sum: f64 = row.iter().map(|&v| clean_weight(v)).sum();
-        if sum > 0.0 && sum.is_finite() {
-            for (j, &v) in row.iter().enumerate() {
-                out[[i, j]] = clean_weight(v) / sum;
+    // One writer per row, each row summed in order: the same bits with any number of threads.
+    out.axis_iter_mut(ndarray::Axis(0))
+        .into_par_iter()
+        .zip(a.axis_iter(ndarray::Axis(0)).into_par_iter())
+        .for_each(|(mut out, row)| {
+            let sum: f64 = row.iter().map(|&v| clean_weight(v)).sum();
+            if sum > 0.0 && sum.is_finite() {
+                for (o, &v) in out.iter_mut().zip(row.iter()) {
+                    *o = clean_weight(v) / sum;
+                }
             }
-        }
-    }
+        });
     out
 }
 
@@ -310,9 +328,18 @@ pub fn prevalence(theta: ArrayView2<f64>) -> Vec<f64> {
 /// (CSR or CSC). All zeros when X is all zeros.
 pub fn term_share(x: &CsMat<f64>, m: usize) -> Vec<f64> {
     let mut sums = vec![0.0; m];
-    for (&v, (_, col)) in x.iter() {
-        if col < m {
-            sums[col] += clean_weight(v);
+    if x.is_csr() {
+        // The entries in storage order (row by row), as the iterator gives them.
+        for (&v, &col) in x.data().iter().zip(x.indices()) {
+            if col < m {
+                sums[col] += clean_weight(v);
+            }
+        }
+    } else {
+        for (&v, (_, col)) in x.iter() {
+            if col < m {
+                sums[col] += clean_weight(v);
+            }
         }
     }
     let total: f64 = sums.iter().sum();
@@ -335,6 +362,7 @@ pub fn topic_label<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
 
 /// The documents with the largest θ(d, t) > 0 for topic `t`, at most `n`, ordered by θ
 /// descending, then raw W(d, t) descending, then row.
+#[cfg(test)]
 fn top_documents(theta: &Array2<f64>, w: ArrayView2<f64>, t: usize, n: usize) -> Vec<usize> {
     if n == 0 {
         return Vec::new();
@@ -354,6 +382,60 @@ fn top_documents(theta: &Array2<f64>, w: ArrayView2<f64>, t: usize, n: usize) ->
     }
     docs.sort_unstable_by(cmp);
     docs.into_iter().map(|(d, _, _)| d).collect()
+}
+
+/// [`top_documents`] for every topic at once: one pass over the rows (in parallel blocks), each
+/// block keeping its best `n` candidates per topic, the candidates merged at the end. The order
+/// is total (weight, raw weight, then row), so the result is [`top_documents`]'s whatever the
+/// blocks.
+fn top_documents_of_all(theta: &Array2<f64>, w: ArrayView2<f64>, n: usize) -> Vec<Vec<usize>> {
+    let k = theta.ncols();
+    if n == 0 {
+        return vec![Vec::new(); k];
+    }
+    type Candidate = (usize, f64, f64);
+    let cmp = |a: &Candidate, b: &Candidate| -> Ordering {
+        b.1.total_cmp(&a.1)
+            .then(b.2.total_cmp(&a.2))
+            .then(a.0.cmp(&b.0))
+    };
+    let keep = |list: &mut Vec<Candidate>| {
+        if list.len() > n {
+            list.sort_unstable_by(cmp);
+            list.truncate(n);
+        }
+    };
+    const ROWS: usize = 4096;
+    let per_block: Vec<Vec<Vec<Candidate>>> = (0..theta.nrows().div_ceil(ROWS))
+        .into_par_iter()
+        .map(|b| {
+            let mut lists: Vec<Vec<Candidate>> = vec![Vec::with_capacity(2 * n + 1); k];
+            for d in b * ROWS..((b + 1) * ROWS).min(theta.nrows()) {
+                for (t, list) in lists.iter_mut().enumerate() {
+                    let v = theta[[d, t]];
+                    if v > 0.0 {
+                        list.push((d, v, clean_weight(w[[d, t]])));
+                        if list.len() >= 2 * n {
+                            keep(list);
+                        }
+                    }
+                }
+            }
+            lists.iter_mut().for_each(&keep);
+            lists
+        })
+        .collect();
+    (0..k)
+        .map(|t| {
+            let mut all: Vec<Candidate> = per_block
+                .iter()
+                .flat_map(|l| l[t].iter().copied())
+                .collect();
+            all.sort_unstable_by(cmp);
+            all.truncate(n);
+            all.into_iter().map(|c| c.0).collect()
+        })
+        .collect()
 }
 
 /// The first `max_chars` characters of `text` with every run of whitespace collapsed to one
@@ -387,6 +469,26 @@ pub fn snippet(text: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn top_documents_of_all_topics_in_one_pass_match_one_topic_at_a_time() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // Rows across several blocks, many ties (weights from a few values), zeros.
+        let (n, k) = (10_000, 4);
+        let w = Array2::from_shape_fn((n, k), |_| f64::from(rng.random_range(0..6u8)) * 0.5);
+        let theta = normalize_rows(w.view());
+        for top in [0, 1, 3, 10, 50] {
+            let all = top_documents_of_all(&theta, w.view(), top);
+            for t in 0..k {
+                assert_eq!(
+                    all[t],
+                    top_documents(&theta, w.view(), t, top),
+                    "topic {t}, {top}"
+                );
+            }
+        }
+    }
+
     use super::*;
     use crate::nmf::Metrics;
     use crate::vectorize::{DocInfo, Term};

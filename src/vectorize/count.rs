@@ -28,6 +28,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use super::HashFeatures;
 use crate::corpus::Document;
 use crate::text::{Analyzer, Scratch};
 
@@ -65,7 +66,7 @@ fn load_u32(b: &[u8], at: usize) -> u64 {
 /// Packs `s` into a [`ShortKey`] with a few (possibly overlapping) word loads, or `None` when
 /// it is longer than 15 bytes.
 #[inline]
-fn short_key(s: &str) -> Option<ShortKey> {
+pub(crate) fn short_key(s: &str) -> Option<ShortKey> {
     let b = s.as_bytes();
     let n = b.len();
     let (lo, hi) = match n {
@@ -118,6 +119,63 @@ struct Worker {
     /// Longer words → local id or [`DROPPED`].
     word_long: WordMap<Box<str>, u32>,
     scratch: Scratch,
+    /// Without kept rows: document frequencies per term, counted as documents are flushed.
+    df: Option<TermDf>,
+}
+
+/// A worker's document frequencies by term (for a count that keeps no rows): each local
+/// surface's term is interned when the surface is first seen.
+#[derive(Default)]
+struct TermDf {
+    /// Local term of each local surface.
+    surface_term: Vec<u32>,
+    /// Term → local term id.
+    ids: WordMap<Box<str>, u32>,
+    /// Local term names.
+    names: Vec<Box<str>>,
+    /// Documents holding each local term.
+    df: Vec<u64>,
+    /// The last document (by `stamp`) that counted each local term.
+    mark: Vec<u32>,
+    /// The current document's stamp.
+    stamp: u32,
+    /// With hashing: the bucket of each local term and its per-document sums.
+    hashed: Option<HashedDf>,
+}
+
+/// A worker's counts per hash bucket (hashing without kept rows).
+struct HashedDf {
+    hash: HashFeatures,
+    /// Bucket and sign of each local term.
+    term_bucket: Vec<(u32, bool)>,
+    /// The current document's signed sum per bucket, and whether a bucket is in `touched`.
+    acc: Vec<i64>,
+    listed: Vec<bool>,
+    touched: Vec<u32>,
+    /// Documents with a non-zero sum in each bucket, and the sums of their absolute values.
+    df: Vec<u64>,
+    totals: Vec<u64>,
+}
+
+impl TermDf {
+    /// Records the term of a new local surface.
+    fn new_surface(&mut self, term: &str) {
+        let id = match self.ids.get(term) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                if let Some(h) = &mut self.hashed {
+                    h.term_bucket.push(h.hash.bucket(term));
+                }
+                self.names.push(term.into());
+                self.ids.insert(term.into(), id);
+                self.df.push(0);
+                self.mark.push(u32::MAX);
+                id
+            }
+        };
+        self.surface_term.push(id);
+    }
 }
 
 /// Marks a word whose token is dropped (stopword, too short, number).
@@ -133,22 +191,28 @@ impl Worker {
         }
     }
 
-    /// A new local id for a surface (with its `term` in n-gram mode).
+    /// A new local id for `surface` (with its `term` in n-gram mode).
     #[cold]
-    fn new_id(&mut self, term: Option<&str>) -> u32 {
+    fn new_id(&mut self, surface: &str, term: Option<&str>, analyzer: &Analyzer) -> u32 {
         let id = self.totals.len() as u32;
         self.totals.push(0);
         self.acc.push(0);
         if let Some(t) = term {
             self.terms.push(t.into());
         }
+        if let Some(df) = &mut self.df {
+            match term {
+                Some(t) => df.new_surface(t),
+                None => df.new_surface(&analyzer.stem(surface)),
+            }
+        }
         id
     }
 
     /// Counts one occurrence of `surface` (with its `term` in n-gram mode).
     #[inline]
-    fn add(&mut self, surface: &str, term: Option<&str>) {
-        let id = self.surface_id(surface, term);
+    fn add(&mut self, surface: &str, term: Option<&str>, analyzer: &Analyzer) {
+        let id = self.surface_id(surface, term, analyzer);
         self.count(id);
     }
 
@@ -185,7 +249,7 @@ impl Worker {
     fn word_id(&mut self, word: &str, analyzer: &Analyzer) -> u32 {
         let mut scratch = std::mem::take(&mut self.scratch);
         let id = match analyzer.token_of_word(word, &mut scratch) {
-            Some(token) => self.surface_id(token, None),
+            Some(token) => self.surface_id(token, None, analyzer),
             None => DROPPED,
         };
         self.scratch = scratch;
@@ -204,12 +268,12 @@ impl Worker {
 
     /// The local id of `surface`, new if needed (with its `term` in n-gram mode).
     #[inline]
-    fn surface_id(&mut self, surface: &str, term: Option<&str>) -> u32 {
+    fn surface_id(&mut self, surface: &str, term: Option<&str>, analyzer: &Analyzer) -> u32 {
         if let Some(key) = short_key(surface) {
             match self.short.get(&key) {
                 Some(&id) => id,
                 None => {
-                    let id = self.new_id(term);
+                    let id = self.new_id(surface, term, analyzer);
                     self.short.insert(key, id);
                     id
                 }
@@ -218,7 +282,7 @@ impl Worker {
             match self.long.get(surface) {
                 Some(&id) => id,
                 None => {
-                    let id = self.new_id(term);
+                    let id = self.new_id(surface, term, analyzer);
                     self.long.insert(surface.into(), id);
                     id
                 }
@@ -237,6 +301,53 @@ impl Worker {
         self.touched.clear();
         n
     }
+
+    /// Ends the current document without keeping its row: adds its counts to the totals and
+    /// one to the document frequency of each of its terms.
+    fn flush_df(&mut self) {
+        let Some(df) = &mut self.df else {
+            return;
+        };
+        if let Some(h) = &mut df.hashed {
+            for &id in &self.touched {
+                let c = std::mem::take(&mut self.acc[id as usize]);
+                self.totals[id as usize] += u64::from(c);
+                let (b, negative) = h.term_bucket[df.surface_term[id as usize] as usize];
+                if !h.listed[b as usize] {
+                    h.listed[b as usize] = true;
+                    h.touched.push(b);
+                }
+                let c = i64::from(c);
+                h.acc[b as usize] += if negative { -c } else { c };
+            }
+            for &b in &h.touched {
+                let v = std::mem::take(&mut h.acc[b as usize]);
+                h.listed[b as usize] = false;
+                if v != 0 {
+                    h.df[b as usize] += 1;
+                    h.totals[b as usize] += v.unsigned_abs();
+                }
+            }
+            h.touched.clear();
+            self.touched.clear();
+            return;
+        }
+        df.stamp = df.stamp.wrapping_add(1);
+        if df.stamp == u32::MAX {
+            df.mark.fill(u32::MAX - 1);
+            df.stamp = 0;
+        }
+        for &id in &self.touched {
+            let c = std::mem::take(&mut self.acc[id as usize]);
+            self.totals[id as usize] += u64::from(c);
+            let t = df.surface_term[id as usize] as usize;
+            if df.mark[t] != df.stamp {
+                df.mark[t] = df.stamp;
+                df.df[t] += 1;
+            }
+        }
+        self.touched.clear();
+    }
 }
 
 /// The rows of one chunk of consecutive documents.
@@ -249,6 +360,12 @@ pub(crate) struct ChunkRows {
     pub entries: Vec<(u32, u32)>,
 }
 
+/// Documents with a non-zero sum and total absolute counts per hash bucket.
+pub(crate) struct BucketCounts {
+    pub df: Vec<usize>,
+    pub totals: Vec<u64>,
+}
+
 /// The counted corpus.
 pub(crate) struct Counts {
     /// Distinct terms, sorted by bytes; a term's index is its rank.
@@ -257,7 +374,11 @@ pub(crate) struct Counts {
     pub surfaces: Vec<String>,
     /// Total count of each term in the corpus.
     pub totals: Vec<u64>,
-    /// Rows in document order, by chunk.
+    /// Number of documents containing each term (not counted with hashing without rows).
+    pub df: Vec<usize>,
+    /// Hashing without rows: the documents and total counts per bucket.
+    pub buckets: Option<BucketCounts>,
+    /// Rows in document order, by chunk (empty for a count that keeps no rows).
     pub chunks: Vec<ChunkRows>,
     /// Number of documents.
     pub n_docs: usize,
@@ -270,52 +391,141 @@ fn chunk_len(n_docs: usize) -> usize {
     n_docs.div_ceil(threads * 16).clamp(1, 512)
 }
 
-/// Analyzes and counts every document (see the module documentation).
+/// Analyzes and counts every document (see the module documentation), keeping the rows.
 pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
-    let ngrams = analyzer.has_ngrams();
-    let n_workers = rayon::current_num_threads().max(1);
-    let capacity = (docs.len() * 4).min(1 << 15);
-    let workers: Vec<Mutex<Worker>> = (0..n_workers)
-        .map(|_| Mutex::new(Worker::new(capacity)))
-        .collect();
+    let mut counter = Counter::new(analyzer, true, docs.len(), None);
+    counter.add(docs);
+    counter.finish()
+}
 
-    // 1. Analysis. Each chunk locks the worker slot of the thread running it; the lock is
-    //    uncontended (one slot per thread) and the analyzer never calls back into rayon, so a
-    //    thread never re-enters its own slot.
-    let mut chunks: Vec<ChunkRows> = docs
-        .par_chunks(chunk_len(docs.len()))
-        .map(|chunk| {
-            let slot = rayon::current_thread_index().unwrap_or(0) % n_workers;
-            let mut guard = workers[slot].lock().unwrap_or_else(|p| p.into_inner());
-            let w = &mut *guard;
-            let mut row_len = Vec::with_capacity(chunk.len());
-            // About one distinct token per 12 bytes of text.
-            let bytes: usize = chunk.iter().map(|d| d.text.len()).sum();
-            let mut entries = Vec::with_capacity(bytes / 12);
-            for doc in chunk {
-                if ngrams {
-                    let mut scratch = std::mem::take(&mut w.scratch);
-                    analyzer.for_each_term(&doc.text, &mut scratch, |term, surface| {
-                        w.add(surface, Some(term))
+/// Counts documents given block by block, in document order (see the module documentation):
+/// [`Counter::add`] for each block, then [`Counter::finish`]. With `keep_rows`, the rows
+/// (term, count) of every document are kept (8 bytes per distinct term of a document) to build
+/// the matrix from; without, only the document frequencies and totals of the terms are
+/// counted, and memory does not grow with the number of documents.
+pub(crate) struct Counter<'a> {
+    analyzer: &'a Analyzer,
+    ngrams: bool,
+    keep_rows: bool,
+    workers: Vec<Mutex<Worker>>,
+    chunks: Vec<ChunkRows>,
+    n_docs: usize,
+}
+
+impl<'a> Counter<'a> {
+    /// A counter; `expected_docs` sizes the first allocations.
+    pub(crate) fn new(
+        analyzer: &'a Analyzer,
+        keep_rows: bool,
+        expected_docs: usize,
+        hash: Option<HashFeatures>,
+    ) -> Self {
+        let n_workers = rayon::current_num_threads().max(1);
+        let capacity = (expected_docs * 4).min(1 << 15);
+        let workers = (0..n_workers)
+            .map(|_| {
+                let mut w = Worker::new(capacity);
+                if !keep_rows {
+                    w.df = Some(TermDf {
+                        hashed: hash.map(|hash| HashedDf {
+                            hash,
+                            term_bucket: Vec::new(),
+                            acc: vec![0; hash.features],
+                            listed: vec![false; hash.features],
+                            touched: Vec::new(),
+                            df: vec![0; hash.features],
+                            totals: vec![0; hash.features],
+                        }),
+                        ..TermDf::default()
                     });
-                    w.scratch = scratch;
-                } else {
-                    analyzer.for_each_word(&doc.text, |word| w.add_word(word, analyzer));
                 }
-                row_len.push(w.flush(&mut entries));
-            }
-            ChunkRows {
-                worker: slot,
-                row_len,
-                entries,
-            }
-        })
-        .collect();
-    let workers: Vec<Worker> = workers
-        .into_iter()
-        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-        .collect();
+                Mutex::new(w)
+            })
+            .collect();
+        Counter {
+            analyzer,
+            ngrams: analyzer.has_ngrams(),
+            keep_rows,
+            workers,
+            chunks: Vec::new(),
+            n_docs: 0,
+        }
+    }
 
+    /// Analyzes and counts the next block of documents.
+    pub(crate) fn add(&mut self, docs: &[Document]) {
+        let (analyzer, ngrams, keep_rows) = (self.analyzer, self.ngrams, self.keep_rows);
+        let workers = &self.workers;
+        let n_workers = workers.len();
+        // 1. Analysis. Each chunk locks the worker slot of the thread running it; the lock is
+        //    uncontended (one slot per thread) and the analyzer never calls back into rayon, so
+        //    a thread never re-enters its own slot.
+        let chunks: Vec<ChunkRows> = docs
+            .par_chunks(chunk_len(docs.len()))
+            .map(|chunk| {
+                let slot = rayon::current_thread_index().unwrap_or(0) % n_workers;
+                let mut guard = workers[slot].lock().unwrap_or_else(|p| p.into_inner());
+                let w = &mut *guard;
+                let mut row_len = Vec::with_capacity(if keep_rows { chunk.len() } else { 0 });
+                // About one distinct token per 12 bytes of text.
+                let bytes: usize = chunk.iter().map(|d| d.text.len()).sum();
+                let mut entries = Vec::with_capacity(if keep_rows { bytes / 12 } else { 0 });
+                for doc in chunk {
+                    if ngrams {
+                        let mut scratch = std::mem::take(&mut w.scratch);
+                        analyzer.for_each_term(&doc.text, &mut scratch, |term, surface| {
+                            w.add(surface, Some(term), analyzer)
+                        });
+                        w.scratch = scratch;
+                    } else {
+                        analyzer.for_each_word(&doc.text, |word| w.add_word(word, analyzer));
+                    }
+                    if keep_rows {
+                        row_len.push(w.flush(&mut entries));
+                    } else {
+                        w.flush_df();
+                    }
+                }
+                ChunkRows {
+                    worker: slot,
+                    row_len,
+                    entries,
+                }
+            })
+            .collect();
+        if keep_rows {
+            self.chunks.extend(chunks);
+        }
+        self.n_docs += docs.len();
+    }
+
+    /// Merges the workers' counts (see the module documentation).
+    pub(crate) fn finish(self) -> Counts {
+        let Counter {
+            analyzer,
+            ngrams,
+            keep_rows,
+            workers,
+            mut chunks,
+            n_docs,
+        } = self;
+        let workers: Vec<Worker> = workers
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        merge(analyzer, ngrams, keep_rows, workers, &mut chunks, n_docs)
+    }
+}
+
+/// Steps 2-4 of the module documentation.
+fn merge(
+    analyzer: &Analyzer,
+    ngrams: bool,
+    keep_rows: bool,
+    workers: Vec<Worker>,
+    chunks: &mut Vec<ChunkRows>,
+    n_docs: usize,
+) -> Counts {
     // 2. Merge the interners: local id → global surface id.
     let mut global_short: WordMap<ShortKey, u32> = WordMap::default();
     let mut global_long: WordMap<&str, u32> = WordMap::default();
@@ -450,12 +660,56 @@ pub(crate) fn count(docs: &[Document], analyzer: &Analyzer) -> Counts {
         entries.truncate(write);
     });
 
+    // Document frequencies: from the rows (each term at most once per row), or from the
+    // workers' counts by term.
+    let mut df = vec![0usize; n_terms];
+    if keep_rows {
+        for chunk in chunks.iter() {
+            for &(t, _) in &chunk.entries {
+                df[t as usize] += 1;
+            }
+        }
+    } else {
+        let rank_of: WordMap<&str, u32> = terms
+            .iter()
+            .enumerate()
+            .map(|(r, t)| (t.as_str(), r as u32))
+            .collect();
+        for w in &workers {
+            if let Some(tdf) = &w.df {
+                for (name, &n) in tdf.names.iter().zip(&tdf.df) {
+                    if let Some(&r) = rank_of.get(&**name) {
+                        df[r as usize] += n as usize;
+                    }
+                }
+            }
+        }
+    }
+
+    let mut buckets: Option<BucketCounts> = None;
+    for w in &workers {
+        if let Some(h) = w.df.as_ref().and_then(|d| d.hashed.as_ref()) {
+            let b = buckets.get_or_insert_with(|| BucketCounts {
+                df: vec![0; h.df.len()],
+                totals: vec![0; h.df.len()],
+            });
+            for (x, &y) in b.df.iter_mut().zip(&h.df) {
+                *x += y as usize;
+            }
+            for (x, &y) in b.totals.iter_mut().zip(&h.totals) {
+                *x += y;
+            }
+        }
+    }
+
     Counts {
         terms,
         surfaces: display,
         totals,
-        chunks,
-        n_docs: docs.len(),
+        df,
+        buckets,
+        chunks: std::mem::take(chunks),
+        n_docs,
     }
 }
 

@@ -19,6 +19,12 @@
 //!
 //! The result is the same with any number of threads: every row has a single writer and
 //! the vocabulary depends only on integer counts and sorted strings.
+//!
+//! [`vectorize`] takes documents held in memory. For inputs read from disk, [`count_source`]
+//! and [`vectorize_source`] count the documents block by block as they are read, never holding
+//! every text, and [`Vocabulary::learn`] + [`RowStreamer`] give the rows in a second pass
+//! without the matrix ever being whole (see [`stream`] for both and their memory bounds).
+//! [`hashing`] replaces the vocabulary by hashed columns (`--hash-features`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -33,9 +39,16 @@ use crate::text::Analyzer;
 use crate::{Error, Result};
 
 mod count;
+pub mod hashing;
+pub mod stream;
 mod tsv;
 
-use count::{count, Counts};
+pub use hashing::HashFeatures;
+
+use count::{count, ChunkRows, Counts};
+pub use stream::{
+    count_source, vectorize_source, CountedCorpus, RowBlock, RowStreamer, Vocabulary,
+};
 pub use tsv::{read_documents_tsv, read_terms_tsv, write_documents_tsv, write_terms_tsv};
 
 /// A document-frequency bound, as scikit-learn reads `min_df` / `max_df`: an integer is a
@@ -153,6 +166,10 @@ pub struct VectorizeOptions {
     pub norm: Norm,
     /// idf = ln((1+n)/(1+df)) + 1 when true, ln(n/df) + 1 when false.
     pub smooth_idf: bool,
+    /// Feature hashing of the terms instead of a vocabulary (`--hash-features N`, see
+    /// [`hashing`]); `None`: every distinct term is a column candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<HashFeatures>,
 }
 
 impl Default for VectorizeOptions {
@@ -165,6 +182,7 @@ impl Default for VectorizeOptions {
             sublinear_tf: false,
             norm: Norm::L2,
             smooth_idf: true,
+            hash: None,
         }
     }
 }
@@ -186,6 +204,9 @@ impl VectorizeOptions {
         if self.max_features == Some(0) {
             return Err(Error::input("--max-features must be at least 1"));
         }
+        if let Some(h) = self.hash {
+            h.check()?;
+        }
         Ok(())
     }
 }
@@ -201,14 +222,8 @@ pub struct Term {
     pub df: usize,
 }
 
-/// One row of the matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DocInfo {
-    /// Document id.
-    pub id: String,
-    /// Document label, if any.
-    pub label: Option<String>,
-}
+/// One row of the matrix: a document's id and label.
+pub use crate::corpus::DocInfo;
 
 /// A weighted document-term matrix with its row and column descriptions.
 #[derive(Debug, Clone)]
@@ -399,20 +414,36 @@ pub fn vectorize(
 ) -> Result<(DocTermMatrix, VectorizeSummary)> {
     opts.check()?;
     let counts = count(docs, analyzer);
-    let n_docs = docs.len();
-    let n_terms = counts.terms.len();
+    let documents = docs
+        .par_iter()
+        .map(|d| DocInfo {
+            id: d.id.clone(),
+            label: d.label.clone(),
+        })
+        .collect();
+    from_counts(counts, documents, opts)
+}
+
+/// The columns kept by the vocabulary rules, in rank (= byte) order, or the error naming the
+/// filter that emptied the vocabulary (see [`vectorize`]).
+fn kept_ranks(counts: &Counts, opts: &VectorizeOptions) -> Result<Vec<u32>> {
+    kept_indices(&counts.df, &counts.totals, counts.n_docs, opts)
+}
+
+/// The indices (term ranks, or hash buckets) of `df` kept by the vocabulary rules, in
+/// increasing order: `totals` decides `max_features`; an index without any document is never
+/// kept.
+fn kept_indices(
+    df: &[usize],
+    totals: &[u64],
+    n_docs: usize,
+    opts: &VectorizeOptions,
+) -> Result<Vec<u32>> {
+    let n_terms = df.iter().filter(|&&d| d > 0).count();
     if n_terms == 0 {
         return Err(Error::input(
             "no terms left after analysis: every word is a stopword or too short",
         ));
-    }
-
-    // Document frequencies: rows hold each term at most once.
-    let mut df = vec![0usize; n_terms];
-    for chunk in &counts.chunks {
-        for &(t, _) in &chunk.entries {
-            df[t as usize] += 1;
-        }
     }
 
     // Document-frequency filters, as scikit-learn's CountVectorizer.
@@ -424,8 +455,8 @@ pub fn vectorize(
             opts.max_df, opts.min_df
         )));
     }
-    let after_min: Vec<u32> = (0..n_terms as u32)
-        .filter(|&t| df[t as usize] as f64 >= min_count)
+    let after_min: Vec<u32> = (0..df.len() as u32)
+        .filter(|&t| df[t as usize] > 0 && df[t as usize] as f64 >= min_count)
         .collect();
     if after_min.is_empty() {
         let most = df.iter().copied().max().unwrap_or(0);
@@ -458,17 +489,81 @@ pub fn vectorize(
     if let Some(limit) = opts.max_features {
         if kept.len() > limit {
             // Highest corpus count first; ties: the term that sorts first (lower rank).
-            kept.sort_by(|&a, &b| {
-                counts.totals[b as usize]
-                    .cmp(&counts.totals[a as usize])
-                    .then(a.cmp(&b))
-            });
+            kept.sort_by(|&a, &b| totals[b as usize].cmp(&totals[a as usize]).then(a.cmp(&b)));
             kept.truncate(limit);
             kept.sort_unstable();
         }
     }
+    Ok(kept)
+}
 
-    let mut col_of_rank = vec![NO_COLUMN; n_terms];
+/// How term ranks map to the columns of the matrix.
+pub(crate) struct Columns {
+    /// The column of each term rank ([`NO_COLUMN`]: dropped).
+    of_rank: Vec<u32>,
+    /// With alternate signs: the ranks whose counts are subtracted.
+    negative: Option<Vec<bool>>,
+    /// `of_rank` increases on kept ranks, so rows stay sorted without a sort.
+    monotone: bool,
+    /// Several ranks may share a column (hashing): their counts are summed per row, the
+    /// absolute value kept, a zero dropped.
+    merge: bool,
+}
+
+impl Columns {
+    /// The entries `(column, count)` of one counted row, sorted by column, into `out`.
+    fn map_row(
+        &self,
+        row: &[(u32, u32)],
+        out: &mut Vec<(usize, u32)>,
+        signed: &mut Vec<(usize, i64)>,
+    ) {
+        out.clear();
+        if !self.merge {
+            out.extend(
+                row.iter()
+                    .filter(|e| self.of_rank[e.0 as usize] != NO_COLUMN)
+                    .map(|e| (self.of_rank[e.0 as usize] as usize, e.1)),
+            );
+            if !self.monotone {
+                out.sort_unstable_by_key(|e| e.0);
+            }
+            return;
+        }
+        signed.clear();
+        for &(r, c) in row {
+            let col = self.of_rank[r as usize];
+            if col == NO_COLUMN {
+                continue;
+            }
+            let neg = self.negative.as_ref().is_some_and(|n| n[r as usize]);
+            let c = i64::from(c);
+            signed.push((col as usize, if neg { -c } else { c }));
+        }
+        signed.sort_unstable_by_key(|e| e.0);
+        let mut k = 0;
+        while k < signed.len() {
+            let (col, mut sum) = signed[k];
+            k += 1;
+            while k < signed.len() && signed[k].0 == col {
+                sum += signed[k].1;
+                k += 1;
+            }
+            if sum != 0 {
+                out.push((col, u32::try_from(sum.unsigned_abs()).unwrap_or(u32::MAX)));
+            }
+        }
+    }
+}
+
+/// The vocabulary of counted documents: the kept terms with their document frequencies, the
+/// idf, and the map from term rank to column.
+fn vocabulary_of(counts: &Counts, opts: &VectorizeOptions) -> Result<(Vocabulary, Columns)> {
+    if let Some(h) = opts.hash {
+        return hashed_vocabulary(counts, opts, h);
+    }
+    let kept = kept_ranks(counts, opts)?;
+    let mut col_of_rank = vec![NO_COLUMN; counts.terms.len()];
     for (col, &t) in kept.iter().enumerate() {
         col_of_rank[t as usize] = col as u32;
     }
@@ -477,22 +572,142 @@ pub fn vectorize(
         .map(|&t| Term {
             stem: counts.terms[t as usize].clone(),
             surface: counts.surfaces[t as usize].clone(),
-            df: df[t as usize],
+            df: counts.df[t as usize],
         })
         .collect();
-    let idf = (opts.weighting == Weighting::Tfidf).then(|| {
-        terms
-            .iter()
-            .map(|t| idf_value(n_docs, t.df, opts.smooth_idf))
-            .collect::<Vec<f64>>()
-    });
+    let vocabulary = Vocabulary::new(terms, counts.n_docs, opts, counts.terms.len())?;
+    let columns = Columns {
+        of_rank: col_of_rank,
+        negative: None,
+        monotone: true,
+        merge: false,
+    };
+    Ok((vocabulary, columns))
+}
+
+/// [`vocabulary_of`] with feature hashing (see [`hashing`]): document frequencies and totals
+/// per bucket (from the rows, or counted without rows), the rules applied to the buckets, each
+/// kept bucket described by its most frequent terms.
+fn hashed_vocabulary(
+    counts: &Counts,
+    opts: &VectorizeOptions,
+    h: HashFeatures,
+) -> Result<(Vocabulary, Columns)> {
+    let n = h.features;
+    let hashed: Vec<(u32, bool)> = counts.terms.par_iter().map(|t| h.bucket(t)).collect();
+    let mut all = Columns {
+        of_rank: hashed.iter().map(|b| b.0).collect(),
+        negative: h
+            .alternate_sign
+            .then(|| hashed.iter().map(|b| b.1).collect()),
+        monotone: false,
+        merge: true,
+    };
+    let (df, totals) = match &counts.buckets {
+        Some(b) => (b.df.clone(), b.totals.clone()),
+        None => bucket_counts(counts, &all, n),
+    };
+    let kept = kept_indices(&df, &totals, counts.n_docs, opts)?;
+    let mut col_of_bucket = vec![NO_COLUMN; n];
+    for (col, &b) in kept.iter().enumerate() {
+        col_of_bucket[b as usize] = col as u32;
+    }
+    // The two most frequent terms of each kept bucket (ties: the term that sorts first).
+    let mut best: Vec<[Option<u32>; 2]> = vec![[None, None]; kept.len()];
+    for (rank, &(b, _)) in hashed.iter().enumerate() {
+        let col = col_of_bucket[b as usize];
+        if col == NO_COLUMN {
+            continue;
+        }
+        let r = rank as u32;
+        let slot = &mut best[col as usize];
+        let better =
+            |x: Option<u32>| x.is_none_or(|x| counts.totals[rank] > counts.totals[x as usize]);
+        if better(slot[0]) {
+            slot[1] = slot[0];
+            slot[0] = Some(r);
+        } else if better(slot[1]) {
+            slot[1] = Some(r);
+        }
+    }
+    let terms: Vec<Term> = kept
+        .iter()
+        .zip(&best)
+        .map(|(&b, top)| {
+            let first = top[0].unwrap_or(0) as usize;
+            let mut surface = counts.surfaces[first].clone();
+            // A second term when it is at least half as frequent as the first.
+            if let Some(second) =
+                top[1].filter(|&s| 2 * counts.totals[s as usize] >= counts.totals[first])
+            {
+                surface.push('/');
+                surface.push_str(&counts.surfaces[second as usize]);
+            }
+            Term {
+                stem: counts.terms[first].clone(),
+                surface,
+                df: df[b as usize],
+            }
+        })
+        .collect();
+    let before = df.iter().filter(|&&d| d > 0).count();
+    let vocabulary = Vocabulary::new(terms, counts.n_docs, opts, before)?;
+    for c in &mut all.of_rank {
+        *c = col_of_bucket[*c as usize];
+    }
+    Ok((vocabulary, all))
+}
+
+/// Documents and total (absolute) counts per bucket, from the counted rows.
+fn bucket_counts(counts: &Counts, all: &Columns, n: usize) -> (Vec<usize>, Vec<u64>) {
+    counts
+        .chunks
+        .par_iter()
+        .fold(
+            || (vec![0usize; n], vec![0u64; n], Vec::new(), Vec::new()),
+            |(mut df, mut tot, mut out, mut signed), chunk| {
+                let mut at = 0usize;
+                for &len in &chunk.row_len {
+                    all.map_row(&chunk.entries[at..at + len as usize], &mut out, &mut signed);
+                    at += len as usize;
+                    for &(b, c) in &out {
+                        df[b] += 1;
+                        tot[b] += u64::from(c);
+                    }
+                }
+                (df, tot, out, signed)
+            },
+        )
+        .map(|(df, tot, _, _)| (df, tot))
+        .reduce(
+            || (vec![0usize; n], vec![0u64; n]),
+            |(mut a, mut b), (c, d)| {
+                for (x, y) in a.iter_mut().zip(c) {
+                    *x += y;
+                }
+                for (x, y) in b.iter_mut().zip(d) {
+                    *x += y;
+                }
+                (a, b)
+            },
+        )
+}
+
+/// The matrix of counted documents (with their rows kept), see [`vectorize`].
+fn from_counts(
+    counts: Counts,
+    documents: Vec<DocInfo>,
+    opts: &VectorizeOptions,
+) -> Result<(DocTermMatrix, VectorizeSummary)> {
+    let (vocabulary, columns) = vocabulary_of(&counts, opts)?;
+    let nnz: usize = vocabulary.terms.iter().map(|t| t.df).sum();
     let x = build_matrix(
-        &counts,
-        &col_of_rank,
-        terms.len(),
-        true,
-        idf.as_deref(),
+        counts,
+        &columns,
+        vocabulary.terms.len(),
+        vocabulary.idf.as_deref(),
         opts,
+        Some(nnz),
     )?;
     let empty_documents = x
         .indptr()
@@ -501,22 +716,15 @@ pub fn vectorize(
         .filter(|w| w[0] == w[1])
         .count();
     let summary = VectorizeSummary {
-        terms_before_filters: n_terms,
+        terms_before_filters: vocabulary.terms_before_filters,
         empty_documents,
     };
-    let documents = docs
-        .par_iter()
-        .map(|d| DocInfo {
-            id: d.id.clone(),
-            label: d.label.clone(),
-        })
-        .collect();
     Ok((
         DocTermMatrix {
             x,
-            terms,
+            terms: vocabulary.terms,
             documents,
-            idf,
+            idf: vocabulary.idf,
         },
         summary,
     ))
@@ -564,86 +772,107 @@ fn weigh_row(
 
 /// Builds the weighted CSR matrix from counted rows. `col_of_rank` maps a term rank to its
 /// column ([`NO_COLUMN`]: dropped); `monotone` says the map is increasing on kept ranks, so
-/// rows stay sorted without a sort.
+/// rows stay sorted without a sort; `nnz`, when known, sizes the arrays at once.
+///
+/// The counted rows are consumed a group of chunks at a time (each group's chunks weighted in
+/// parallel, then appended in order and freed), so the rows and the matrix are not both held
+/// whole: the peak is the matrix plus what is left of the rows.
 fn build_matrix(
-    counts: &Counts,
-    col_of_rank: &[u32],
+    counts: Counts,
+    columns: &Columns,
     n_cols: usize,
-    monotone: bool,
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
+    nnz: Option<usize>,
 ) -> Result<CsMat<f64>> {
-    // Pass 1: kept entries per row.
-    let row_nnz: Vec<Vec<usize>> = counts
-        .chunks
-        .par_iter()
-        .map(|chunk| {
-            let mut at = 0;
-            chunk
-                .row_len
-                .iter()
-                .map(|&len| {
-                    let row = &chunk.entries[at..at + len as usize];
-                    at += len as usize;
-                    row.iter()
-                        .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
-                        .count()
-                })
-                .collect()
-        })
-        .collect();
-    let mut indptr = Vec::with_capacity(counts.n_docs + 1);
+    let n_docs = counts.n_docs;
+    let mut indptr = Vec::with_capacity(n_docs + 1);
     indptr.push(0usize);
-    for &n in row_nnz.iter().flatten() {
-        indptr.push(indptr[indptr.len() - 1] + n);
-    }
-    let nnz = indptr[indptr.len() - 1];
-    let mut indices = vec![0usize; nnz];
-    let mut data = vec![0.0f64; nnz];
-
-    // Pass 2: each chunk fills its own slice of the output.
-    let mut slices = Vec::with_capacity(counts.chunks.len());
-    let (mut ind_rest, mut dat_rest) = (&mut indices[..], &mut data[..]);
-    for sizes in &row_nnz {
-        let n: usize = sizes.iter().sum();
-        let (a, b) = std::mem::take(&mut ind_rest).split_at_mut(n);
-        let (c, d) = std::mem::take(&mut dat_rest).split_at_mut(n);
-        slices.push((a, c));
-        ind_rest = b;
-        dat_rest = d;
-    }
-    counts
-        .chunks
-        .par_iter()
-        .zip(slices)
-        .for_each(|(chunk, (ind, dat))| {
-            let mut row_buf: Vec<(usize, u32)> = Vec::new();
-            let mut cnt: Vec<u32> = Vec::new();
-            let (mut at, mut out) = (0usize, 0usize);
-            for &len in &chunk.row_len {
-                let row = &chunk.entries[at..at + len as usize];
-                at += len as usize;
-                row_buf.clear();
-                row_buf.extend(
-                    row.iter()
-                        .filter(|e| col_of_rank[e.0 as usize] != NO_COLUMN)
-                        .map(|e| (col_of_rank[e.0 as usize] as usize, e.1)),
-                );
-                if !monotone {
-                    row_buf.sort_unstable_by_key(|e| e.0);
-                }
-                let k = row_buf.len();
-                cnt.clear();
-                for (slot, &(col, c)) in ind[out..out + k].iter_mut().zip(&row_buf) {
-                    *slot = col;
-                    cnt.push(c);
-                }
-                weigh_row(&ind[out..out + k], &cnt, idf, opts, &mut dat[out..out + k]);
-                out += k;
+    let mut indices: Vec<usize> = Vec::with_capacity(nnz.unwrap_or(0));
+    let mut data: Vec<f64> = Vec::with_capacity(nnz.unwrap_or(0));
+    weigh_groups(
+        counts,
+        columns,
+        idf,
+        opts,
+        &mut |lens: Vec<usize>, ind: Vec<usize>, dat: Vec<f64>| {
+            for n in lens {
+                indptr.push(indptr[indptr.len() - 1] + n);
             }
-        });
-    CsMat::try_new((counts.n_docs, n_cols), indptr, indices, data)
+            indices.extend_from_slice(&ind);
+            data.extend_from_slice(&dat);
+            Ok(())
+        },
+    )?;
+    CsMat::try_new((n_docs, n_cols), indptr, indices, data)
         .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
+}
+
+/// Weighs counted rows a group of chunks at a time (each group's chunks in parallel), handing
+/// each chunk's rows to `f` in document order as `(entries per row, columns, weights)`, and
+/// freeing the chunk's counts.
+fn weigh_groups(
+    counts: Counts,
+    columns: &Columns,
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+    f: &mut dyn FnMut(Vec<usize>, Vec<usize>, Vec<f64>) -> Result<()>,
+) -> Result<()> {
+    let group = 4 * rayon::current_num_threads().max(1);
+    let mut chunks = counts.chunks.into_iter();
+    loop {
+        let batch: Vec<ChunkRows> = chunks.by_ref().take(group).collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let parts: Vec<(Vec<usize>, Vec<usize>, Vec<f64>)> = batch
+            .into_par_iter()
+            .map(|chunk| weigh_chunk(chunk, columns, idf, opts))
+            .collect();
+        for (lens, ind, dat) in parts {
+            f(lens, ind, dat)?;
+        }
+    }
+}
+
+/// One chunk of counted rows as weighted CSR pieces: the kept entries per row, the columns and
+/// the weights.
+fn weigh_chunk(
+    chunk: ChunkRows,
+    columns: &Columns,
+    idf: Option<&[f64]>,
+    opts: &VectorizeOptions,
+) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
+    let mut lens = Vec::with_capacity(chunk.row_len.len());
+    let mut ind: Vec<usize> = Vec::with_capacity(chunk.entries.len());
+    let mut cnt: Vec<u32> = Vec::new();
+    let mut row_buf: Vec<(usize, u32)> = Vec::new();
+    let mut signed: Vec<(usize, i64)> = Vec::new();
+    let mut at = 0usize;
+    for &len in &chunk.row_len {
+        let row = &chunk.entries[at..at + len as usize];
+        at += len as usize;
+        columns.map_row(row, &mut row_buf, &mut signed);
+        lens.push(row_buf.len());
+        for &(col, c) in &row_buf {
+            ind.push(col);
+            cnt.push(c);
+        }
+    }
+    drop(chunk);
+    let mut dat = vec![0.0f64; ind.len()];
+    let mut out = 0usize;
+    for &k in &lens {
+        weigh_row(
+            &ind[out..out + k],
+            &cnt[out..out + k],
+            idf,
+            opts,
+            &mut dat[out..out + k],
+        );
+        out += k;
+    }
+    (lens, ind, dat)
 }
 
 /// How many of a document's words a fixed vocabulary knows (see [`transform_matrix`]).
@@ -711,20 +940,17 @@ pub fn transform_matrix(
             Some(_) => {}
         }
     }
-    let mut column: count::WordMap<&str, u32> = count::WordMap::default();
-    for (i, t) in terms.iter().enumerate() {
-        if column.insert(t.stem.as_str(), i as u32).is_some() {
-            return Err(Error::input(format!(
-                "the vocabulary lists the term '{}' twice",
-                t.stem
-            )));
-        }
-    }
+    // The vocabulary's lookup: by stem, or by hash (see [`hashing`]).
+    let vocabulary = Vocabulary::new(terms.to_vec(), 0, opts, terms.len())?;
     let counts = count(docs, analyzer);
-    let col_of_rank: Vec<u32> = counts
+    let signed: Vec<Option<(usize, bool)>> = counts
         .terms
         .iter()
-        .map(|t| column.get(t.as_str()).copied().unwrap_or(NO_COLUMN))
+        .map(|t| vocabulary.signed_column(t))
+        .collect();
+    let col_of_rank: Vec<u32> = signed
+        .iter()
+        .map(|c| c.map_or(NO_COLUMN, |c| c.0 as u32))
         .collect();
     let monotone = col_of_rank
         .iter()
@@ -732,7 +958,16 @@ pub fn transform_matrix(
         .collect::<Vec<_>>()
         .windows(2)
         .all(|w| w[0] < w[1]);
-    let x = build_matrix(&counts, &col_of_rank, terms.len(), monotone, idf, opts)?;
+    let columns = Columns {
+        negative: opts
+            .hash
+            .is_some_and(|h| h.alternate_sign)
+            .then(|| signed.iter().map(|c| c.is_some_and(|c| c.1)).collect()),
+        monotone,
+        merge: opts.hash.is_some(),
+        of_rank: col_of_rank,
+    };
+    let col_of_rank = &columns.of_rank;
     let single_word: Vec<bool> = counts.terms.iter().map(|t| !t.contains(' ')).collect();
     let mut coverage = Vec::with_capacity(counts.n_docs);
     for chunk in &counts.chunks {
@@ -751,6 +986,7 @@ pub fn transform_matrix(
             coverage.push(c);
         }
     }
+    let x = build_matrix(counts, &columns, terms.len(), idf, opts, None)?;
     Ok((x, coverage))
 }
 

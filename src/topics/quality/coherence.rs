@@ -47,7 +47,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use sprs::CsMat;
 
-use crate::corpus::Document;
+use crate::corpus::{Document, Texts};
 use crate::text::{Analyzer, Scratch};
 use crate::vectorize::Term;
 use crate::{Error, Result};
@@ -463,6 +463,30 @@ impl TokenStreams {
     ///
     /// Errors ([`Error::Input`]): a vocabulary that lists a term twice.
     pub fn from_documents(docs: &[Document], analyzer: &Analyzer, terms: &[Term]) -> Result<Self> {
+        Self::from_texts(&docs, analyzer, terms, None)
+    }
+
+    /// [`TokenStreams::from_documents`] for texts held in any way ([`Texts`]: read again block
+    /// by block from the inputs, so no text is held whole), storing only the columns marked in
+    /// `keep` (all when `None`). The other tokens keep their positions, so the window
+    /// coherence of words among the kept columns is the same: 8 bytes per kept token and 4 per
+    /// document.
+    ///
+    /// Errors ([`Error::Input`]): a vocabulary that lists a term twice, a `keep` of another
+    /// length than `terms`; the errors of reading the texts again.
+    pub fn from_texts(
+        texts: &dyn Texts,
+        analyzer: &Analyzer,
+        terms: &[Term],
+        keep: Option<&[bool]>,
+    ) -> Result<Self> {
+        if keep.is_some_and(|k| k.len() != terms.len()) {
+            return Err(Error::input(format!(
+                "the columns to keep are {}, but there are {} terms",
+                keep.map_or(0, <[bool]>::len),
+                terms.len()
+            )));
+        }
         let mut column: FxHashMap<&str, u32> = FxHashMap::default();
         column.reserve(terms.len());
         for (i, t) in terms.iter().enumerate() {
@@ -473,34 +497,64 @@ impl TokenStreams {
                 )));
             }
         }
+        if let Some(keep) = keep {
+            column.retain(|_, c| keep[*c as usize]);
+        }
+        Self::from_texts_with(texts, None, analyzer, terms.len(), &|term| {
+            column.get(term).copied()
+        })
+    }
+
+    /// [`TokenStreams::from_texts`] with the column of each term given by `column` (`None`:
+    /// the term takes its position only), for `vocabulary` columns: a hashed vocabulary
+    /// ([`crate::vectorize::Vocabulary::column`]) maps terms without listing them. With
+    /// `rows`, only those documents are read (fetched by row), in that order.
+    ///
+    /// Errors: those of reading the texts again.
+    pub fn from_texts_with(
+        texts: &dyn Texts,
+        rows: Option<&[usize]>,
+        analyzer: &Analyzer,
+        vocabulary: usize,
+        column: &(dyn Fn(&str) -> Option<u32> + Sync),
+    ) -> Result<Self> {
         const BLOCK: usize = 256;
-        let parts: Vec<TokenStreams> = docs
-            .par_chunks(BLOCK)
-            .map(|chunk| {
-                let mut part = TokenStreams::default();
-                let mut scratch = Scratch::default();
-                for doc in chunk {
-                    part.starts.push(part.columns.len());
-                    let mut pos: u32 = 0;
-                    analyzer.for_each_term(&doc.text, &mut scratch, |term, _| {
-                        // n-grams (joined by a space) end at the token just emitted
-                        let at = if term.contains(' ') {
-                            pos.saturating_sub(1)
-                        } else {
-                            pos += 1;
-                            pos - 1
-                        };
-                        if let Some(&c) = column.get(term) {
-                            part.positions.push(at);
-                            part.columns.push(c);
+        let mut parts: Vec<TokenStreams> = Vec::new();
+        let mut block = |_: usize, docs: &[Document]| -> Result<()> {
+            parts.extend(
+                docs.par_chunks(BLOCK)
+                    .map(|chunk| {
+                        let mut part = TokenStreams::default();
+                        let mut scratch = Scratch::default();
+                        for doc in chunk {
+                            part.starts.push(part.columns.len());
+                            let mut pos: u32 = 0;
+                            analyzer.for_each_term(&doc.text, &mut scratch, |term, _| {
+                                // n-grams (joined by a space) end at the token just emitted
+                                let at = if term.contains(' ') {
+                                    pos.saturating_sub(1)
+                                } else {
+                                    pos += 1;
+                                    pos - 1
+                                };
+                                if let Some(c) = column(term) {
+                                    part.positions.push(at);
+                                    part.columns.push(c);
+                                }
+                            });
+                            part.lengths.push(pos);
                         }
-                    });
-                    part.lengths.push(pos);
-                }
-                part
-            })
-            .collect();
-        Ok(Self::concat(terms.len(), parts))
+                        part
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            Ok(())
+        };
+        match rows {
+            Some(rows) => texts.for_each_block_of(rows, &mut block)?,
+            None => texts.for_each_block(&mut block)?,
+        }
+        Ok(Self::concat(vocabulary, parts))
     }
 
     /// Streams from documents given directly as lists of column ids, one position each (for

@@ -82,6 +82,9 @@ pub struct FitQuality {
     pub mean_c_npmi: Option<f64>,
     /// The window of `c_npmi`, in token positions.
     pub window: usize,
+    /// The documents `c_npmi` was measured on (all, or an evenly spaced sample of a large
+    /// corpus: see [`crate::report::fit_quality`]); `None` without `c_npmi`.
+    pub c_npmi_documents: Option<usize>,
     /// Topic diversity of the top `diversity_top_n` words.
     pub diversity: Option<f64>,
     /// Words per topic of the diversity.
@@ -118,12 +121,12 @@ pub fn evaluate(
         .collect();
     let co = CoOccurrence::from_documents(x, &cut)?;
     let coh = coherence_from_counts(&co, &cut, opts.top_n);
-    let (c_npmi, mean_c_npmi) = match streams {
+    let (c_npmi, mean_c_npmi, c_npmi_documents) = match streams {
         Some(s) if s.vocabulary() == x.cols() => {
             let (per, mean) = window_npmi(s, &cut, opts.top_n, opts.window)?;
-            (Some(per), mean)
+            (Some(per), mean, Some(s.documents()))
         }
-        _ => (None, None),
+        _ => (None, None, None),
     };
     Ok(FitQuality {
         top_n: opts.top_n,
@@ -134,6 +137,7 @@ pub fn evaluate(
         mean_npmi: coh.mean_npmi,
         mean_c_npmi,
         window: opts.window,
+        c_npmi_documents,
         diversity: topic_diversity(&lists, opts.diversity_top_n),
         diversity_top_n: opts.diversity_top_n,
         labels: labels.and_then(|l| label_agreement(dominant, l)),
