@@ -1,15 +1,93 @@
 //! `nmf-topics fit`.
 
-use nmf_topics::report::{self, html::fmt_num, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
+use std::sync::Arc;
+
+use nmf_topics::nmf::graph::{self, DocGraph, GraphSpec};
+use nmf_topics::nmf::{NmfParams, Solver};
+use nmf_topics::report::html::{fmt_int, fmt_num};
+use nmf_topics::report::{self, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
 use nmf_topics::restarts;
 use nmf_topics::vectorize::DocTermMatrix;
 
 use super::config::{check_factor_memory, FitConfig, FitInput};
-use super::ui::{self, interrupt};
+use super::ui::{self, interrupt, Ui};
 use super::vectorize::{build_matrix, load_corpus};
+
+/// `--solver gnmf`: builds the document graph once, before the fits — the k-nearest-neighbour
+/// graph of the matrix's rows, or the links of a graph file matched to the documents' ids —
+/// and says on stderr what it holds (and which links of a file were skipped). `None` for
+/// another solver.
+pub fn prepare_graph(
+    ui: &Ui,
+    params: &NmfParams,
+    dtm: &DocTermMatrix,
+) -> anyhow::Result<Option<Arc<DocGraph>>> {
+    if params.solver.unwrap_or(Solver::default_for(params.loss)) != Solver::Gnmf {
+        return Ok(None);
+    }
+    let n = dtm.x.rows();
+    let g = match params.graph.clone().unwrap_or_default() {
+        GraphSpec::Knn { neighbours, weight } => {
+            let spinner = ui.spinner(&format!(
+                "linking each document to its {neighbours} most similar"
+            ));
+            let g = graph::knn_graph(&dtm.x, neighbours, weight);
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
+            let g = g?;
+            let s = g.summary();
+            ui.info(&format!(
+                "graph: each of {} documents linked to its {neighbours} most similar ({weight} \
+                 weights): {} links, mean degree {}, {} without links ({:.1} s)",
+                fmt_int(n),
+                fmt_int(s.edges),
+                fmt_num(s.mean_degree),
+                fmt_int(s.isolated),
+                s.seconds
+            ));
+            g
+        }
+        GraphSpec::File(path) => {
+            let ids: Vec<&str> = dtm.documents.iter().map(|d| d.id.as_str()).collect();
+            let (g, warnings) = graph::read_links(&path, &ids)?;
+            for w in &warnings.shown {
+                ui.warn(w);
+            }
+            if warnings.more > 0 {
+                ui.warn(&format!(
+                    "… and {} more links of {} with ids that are not documents of the corpus",
+                    fmt_int(warnings.more),
+                    path.display()
+                ));
+            }
+            let s = g.summary();
+            let c = s.links.unwrap_or_default();
+            ui.info(&format!(
+                "graph: {}: {} links read, {} used ({} duplicates summed), {} skipped (unknown \
+                 ids), {} self-links ignored; {} links between {} of {} documents",
+                path.display(),
+                fmt_int(c.lines),
+                fmt_int(c.used),
+                fmt_int(c.duplicates),
+                fmt_int(c.skipped),
+                fmt_int(c.self_loops),
+                fmt_int(s.edges),
+                fmt_int(n - s.isolated),
+                fmt_int(n)
+            ));
+            g
+        }
+    };
+    if g.summary().edges == 0 {
+        ui.warn("the document graph has no links: --solver gnmf fits like --solver mu");
+    }
+    Ok(Some(Arc::new(g)))
+}
 
 /// Runs `fit`.
 pub fn run(c: FitConfig) -> anyhow::Result<()> {
+    let mut c = c;
     let ui = c.ui;
     // Inputs: text (analysis + vectorizing) or a Matrix Market file.
     let (dtm, corpus, analyzer, vectorize, inputs) = match &c.input {
@@ -47,6 +125,10 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
     };
 
     check_factor_memory(c.recorded.k, dtm.x.rows(), dtm.x.cols())?;
+    if let Some(g) = prepare_graph(&ui, &c.recorded, &dtm)? {
+        c.params.set_doc_graph(g.clone());
+        c.recorded.doc_graph = Some(g);
+    }
     let max_iter = c.recorded.max_iter as u64;
     let bar = ui.bar(max_iter * c.restarts as u64, "fitting");
     let restarts = c.restarts;

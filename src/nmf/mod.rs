@@ -78,10 +78,14 @@
 
 pub mod als;
 pub(crate) mod driver;
+pub mod gnmf;
+pub mod graph;
 pub mod hals;
 pub mod init;
 pub mod nnls;
+pub mod nsnmf;
 pub mod online;
+pub mod pg;
 pub mod svd;
 
 use std::borrow::Cow;
@@ -90,6 +94,8 @@ use std::fmt;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
+
+use crate::kernels;
 
 mod data;
 mod hyperparams;
@@ -144,11 +150,31 @@ pub enum Solver {
     /// Online mini-batch multiplicative updates (scikit-learn's `MiniBatchNMF`), Frobenius
     /// and KL.
     Online,
+    /// Graph-regularized NMF (Cai et al.), multiplicative updates, Frobenius and KL.
+    Gnmf,
+    /// Non-smooth NMF (Pascual-Montano et al.), KL.
+    Nsnmf,
+    /// Alternating projected gradient (Lin), Frobenius.
+    Pg,
 }
+
+/// The default λ of `--solver gnmf` (`--graph-lambda`).
+pub const DEFAULT_GRAPH_LAMBDA: f64 = 1.0;
+
+/// The default θ of `--solver nsnmf` (`--theta`).
+pub const DEFAULT_THETA: f64 = 0.5;
 
 impl Solver {
     /// Every solver, in the order the help lists them.
-    pub const ALL: [Solver; 4] = [Solver::Mu, Solver::Hals, Solver::Als, Solver::Online];
+    pub const ALL: [Solver; 7] = [
+        Solver::Mu,
+        Solver::Hals,
+        Solver::Als,
+        Solver::Online,
+        Solver::Gnmf,
+        Solver::Nsnmf,
+        Solver::Pg,
+    ];
 
     /// The default for a loss: coordinate descent for Frobenius (scikit-learn's default
     /// solver), multiplicative updates for KL (the only one there).
@@ -163,12 +189,15 @@ impl Solver {
     pub fn supports(self, loss: Loss) -> bool {
         matches!(
             (self, loss),
-            (Solver::Mu | Solver::Online, _) | (_, Loss::Frobenius)
+            (Solver::Mu | Solver::Online | Solver::Gnmf, _)
+                | (Solver::Nsnmf, Loss::Kl)
+                | (Solver::Hals | Solver::Als | Solver::Pg, Loss::Frobenius)
         )
     }
 
     /// The solver/loss combinations that exist, for messages:
-    /// `mu (frobenius, kl), hals (frobenius), als (frobenius), online (frobenius, kl)`.
+    /// `mu (frobenius, kl), hals (frobenius), als (frobenius), online (frobenius, kl),
+    /// gnmf (frobenius, kl), nsnmf (kl), pg (frobenius)`.
     pub fn combinations() -> String {
         let losses = [Loss::Frobenius, Loss::Kl];
         (Solver::ALL.iter())
@@ -228,6 +257,9 @@ impl fmt::Display for Solver {
             Solver::Hals => "hals",
             Solver::Als => "als",
             Solver::Online => "online",
+            Solver::Gnmf => "gnmf",
+            Solver::Nsnmf => "nsnmf",
+            Solver::Pg => "pg",
         })
     }
 }
@@ -300,6 +332,7 @@ impl NmfValidParams {
         let reg = self.regularization(n, m);
         let pb = driver::Problem::new(&xs, p.k, p.loss == Loss::Kl, reg);
         let checks = p.tol > 0.0;
+        let mut graph_used = None;
         let solver: Box<dyn driver::Solver> = match self.method {
             Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
             Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
@@ -310,6 +343,14 @@ impl NmfValidParams {
                     pb, w, ht, opts, p.alpha_w, alpha_h, p.l1_ratio, p.tol, p.max_iter,
                 ))
             }
+            Method::Gnmf { lambda } => {
+                let graph = self.graph_for(pb.x)?;
+                let lam = graph.scaled_lambda(lambda);
+                graph_used = Some(graph.summary().clone());
+                Box::new(gnmf::Gnmf::new(pb, w, ht, graph, lam, checks))
+            }
+            Method::Nsnmf { theta } => Box::new(nsnmf::Nsnmf::new(pb, w, ht, theta, checks)),
+            Method::Pg => Box::new(pg::Pg::new(pb, w, ht, p.tol)),
         };
         let limits = driver::Limits {
             max_iter: p.max_iter,
@@ -318,15 +359,40 @@ impl NmfValidParams {
         };
         let run = driver::run(&pb, solver, limits, progress);
         let seconds = start.elapsed().as_secs_f64();
-        Ok(model::assemble(
-            run,
-            n,
-            m,
-            p.k,
-            seconds,
-            init_seconds,
-            self.method,
-        ))
+        let mut model = model::assemble(run, n, m, p.k, seconds, init_seconds, self.method);
+        model.graph = graph_used;
+        Ok(model)
+    }
+
+    /// The graph of a `gnmf` fit of X: the one built ahead ([`NmfParams::doc_graph`]), else
+    /// the k-nearest-neighbour graph of X's rows. Errors: a graph file that was not read, a
+    /// graph of another number of documents, P ≥ the number of documents.
+    fn graph_for(
+        &self,
+        x: kernels::CsrRef<'_>,
+    ) -> Result<std::sync::Arc<graph::DocGraph>, NmfError> {
+        let p = &self.params;
+        let g = match (&p.doc_graph, p.graph.clone().unwrap_or_default()) {
+            (Some(g), _) => g.clone(),
+            (None, graph::GraphSpec::Knn { neighbours, weight }) => {
+                std::sync::Arc::new(graph::knn_graph_csr(x, neighbours, weight)?)
+            }
+            (None, graph::GraphSpec::File(f)) => {
+                return Err(NmfError::Params(format!(
+                    "--graph {}: the graph file must be read with the documents' ids first \
+                     (nmf::graph::read_links, then NmfParams::doc_graph)",
+                    f.display()
+                )))
+            }
+        };
+        if g.n() != x.nrows {
+            return Err(NmfError::Data(format!(
+                "the document graph has {} documents but X has {} rows",
+                g.n(),
+                x.nrows
+            )));
+        }
+        Ok(g)
     }
 }
 

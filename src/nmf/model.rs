@@ -4,6 +4,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::driver::Run;
+use super::graph::GraphSummary;
 use super::metrics::{mean_sparsity, zero_share};
 use super::Method;
 
@@ -66,6 +67,9 @@ pub struct NmfModel {
     /// The algorithm that fitted the model, with its parameters.
     #[serde(default)]
     pub method: Method,
+    /// `gnmf`: the document graph the fit used (how it was built, its links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphSummary>,
     /// Quality measures.
     pub metrics: Metrics,
 }
@@ -121,6 +125,7 @@ pub(crate) fn assemble(
         seconds,
         init_seconds,
         method,
+        graph: None,
         metrics,
     }
 }
