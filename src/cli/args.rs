@@ -265,8 +265,8 @@ pub struct NmfArgs {
     /// gnmf: the weights of a knn graph's links [default: cosine]
     #[arg(long, value_enum, value_name = "WEIGHT")]
     pub graph_weight: Option<GraphWeightArg>,
-    /// gnmf: λ, the weight of the graph term (per unit of the graph's mean degree; 1 weighs
-    /// it like the data term) [default: 1]
+    /// gnmf: λ, the weight of the graph term (divided by the linked documents' mean degree:
+    /// 1 weighs a document's disagreement with its links like its misfit) [default: 1]
     #[arg(long, allow_negative_numbers = true, value_name = "L")]
     pub graph_lambda: Option<f64>,
     /// nsnmf: the smoothness θ in [0, 1] of S = (1−θ)I + (θ/k)·11ᵀ in X ≈ W·S·H; larger

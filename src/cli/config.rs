@@ -463,6 +463,8 @@ fn graph_options(p: &mut NmfParams, a: &NmfArgs) -> anyhow::Result<()> {
                     ))
                     .into());
                 }
+                // Its lines' form now; the ids once the documents are known.
+                nmf_topics::nmf::graph::check_links(path)?;
             }
             Some(spec)
         }

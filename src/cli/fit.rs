@@ -39,11 +39,13 @@ pub fn prepare_graph(
             let s = g.summary();
             ui.info(&format!(
                 "graph: each of {} documents linked to its {neighbours} most similar ({weight} \
-                 weights): {} links, mean degree {}, {} without links ({:.1} s)",
+                 weights): {}, {} per document (mean weighted degree {}), {} without links \
+                 ({:.2} s)",
                 fmt_int(n),
-                fmt_int(s.edges),
+                count(s.edges, "link"),
+                fmt_num(2.0 * s.edges as f64 / n.max(1) as f64),
                 fmt_num(s.mean_degree),
-                fmt_int(s.isolated),
+                count(s.isolated, "document"),
                 s.seconds
             ));
             g
@@ -64,15 +66,15 @@ pub fn prepare_graph(
             let s = g.summary();
             let c = s.links.unwrap_or_default();
             ui.info(&format!(
-                "graph: {}: {} links read, {} used ({} duplicates summed), {} skipped (unknown \
-                 ids), {} self-links ignored; {} links between {} of {} documents",
+                "graph: {}: {} read, {} used ({} summed), {} skipped (unknown ids), {} \
+                 ignored; {} between {} of {} documents",
                 path.display(),
-                fmt_int(c.lines),
+                count(c.lines, "link"),
                 fmt_int(c.used),
-                fmt_int(c.duplicates),
+                count(c.duplicates, "duplicate"),
                 fmt_int(c.skipped),
-                fmt_int(c.self_loops),
-                fmt_int(s.edges),
+                count(c.self_loops, "self-link"),
+                count(s.edges, "link"),
                 fmt_int(n - s.isolated),
                 fmt_int(n)
             ));
@@ -83,6 +85,11 @@ pub fn prepare_graph(
         ui.warn("the document graph has no links: --solver gnmf fits like --solver mu");
     }
     Ok(Some(Arc::new(g)))
+}
+
+/// `3 links`, `1 link`.
+fn count(n: usize, what: &str) -> String {
+    format!("{} {what}{}", fmt_int(n), if n == 1 { "" } else { "s" })
 }
 
 /// Runs `fit`.

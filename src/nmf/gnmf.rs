@@ -13,13 +13,15 @@
 //!
 //! the KL graph term being Cai et al.'s symmetric KL divergence between the topic weights of
 //! linked documents (their equation 14), ln taken of max(w, `f64::MIN_POSITIVE`). The weight
-//! is `λ' = λ / d̄` with λ = `--graph-lambda` (default 1) and d̄ = Σ_ij S_ij / n the graph's mean
-//! degree ([`DocGraph::scaled_lambda`]): the graph term then measures the mean disagreement
-//! of linked documents per document, like the data term measures the mean misfit per
-//! document, so λ = 1 weighs the two alike whatever the number of neighbours, the weighting
-//! or the size of the corpus, and both terms scale alike with X (W scales with X once the
-//! topics are normalized, below). Cai et al.'s λ = 100 with 0-1 weights on the 5-nearest-
-//! neighbour graph corresponds to λ ≈ 100·d̄ here (d̄ is 5 to 10 for that graph).
+//! is `λ' = λ / d̄` with λ = `--graph-lambda` (default 1) and d̄ = Σ_ij S_ij / |{i : d_i > 0}|
+//! the mean degree of the documents that have links ([`DocGraph::scaled_lambda`]). Each
+//! linked document then carries λ times the weighted mean disagreement with its neighbours
+//! (for Frobenius `(λ/4)·(d_i/d̄)·mean_j ‖w_i − w_j‖²`, against its data term
+//! `½‖x_i − w_i·H‖²`), so λ = 1 weighs the two alike whatever the number of neighbours, the
+//! weighting, the size of the corpus or the share of documents a graph file links; and both
+//! terms scale alike with X (W scales with X once the topics are normalized, below). Cai et
+//! al.'s λ = 100 with 0-1 weights on the 5-nearest-neighbour graph corresponds to λ ≈ 100·d̄
+//! here (d̄ is 5 to 10 for that graph).
 //!
 //! # The updates (Cai et al., equations 12-13 and 17-18)
 //! ```text

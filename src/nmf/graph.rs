@@ -196,7 +196,8 @@ pub struct GraphSummary {
     pub links: Option<LinkCounts>,
     /// Undirected links (pairs i < j with S_ij > 0).
     pub edges: usize,
-    /// The mean degree d̄ = Σ_ij S_ij / n (the scale of λ, see [`DocGraph::scaled_lambda`]).
+    /// The mean degree of the documents with links, d̄ = Σ_ij S_ij / |{i : d_i > 0}| (the
+    /// scale of λ, see [`DocGraph::scaled_lambda`]).
     pub mean_degree: f64,
     /// Documents without any link.
     pub isolated: usize,
@@ -299,11 +300,16 @@ impl DocGraph {
             .collect();
         let isolated = (0..n).filter(|&r| indptr[r] == indptr[r + 1]).count();
         let total: f64 = degree.iter().sum();
+        let linked = n - isolated;
         DocGraph {
             n,
             summary: GraphSummary {
                 edges: pairs.len(),
-                mean_degree: if n > 0 { total / n as f64 } else { 0.0 },
+                mean_degree: if linked > 0 {
+                    total / linked as f64
+                } else {
+                    0.0
+                },
                 isolated,
                 ..GraphSummary::default()
             },
@@ -346,10 +352,12 @@ impl DocGraph {
         &self.summary
     }
 
-    /// The weight of the graph term for `--graph-lambda λ`: λ / d̄ with d̄ the mean degree, so
-    /// that the term `(λ/2)·Tr(WᵀLW) = (λ/4)·n·mean_links(‖w_i − w_j‖²)` (weighted mean over
-    /// the links) does not grow with the number of neighbours, the weighting or the number of
-    /// documents; 0 for a graph without links.
+    /// The weight of the graph term for `--graph-lambda λ`: λ' = λ / d̄ with d̄ the mean
+    /// degree of the documents with links. A linked document i then carries the graph term
+    /// `(λ/4)·(d_i/d̄)·Σ_j (S_ij/d_i)·‖w_i − w_j‖²` (Frobenius): λ times its links' mean
+    /// disagreement, whatever the number of neighbours, the weighting, the number of
+    /// documents or how many of them have links, against its data term ½‖x_i − w_i·H‖². 0
+    /// for a graph without links.
     pub fn scaled_lambda(&self, lambda: f64) -> f64 {
         if self.summary.mean_degree > 0.0 {
             lambda / self.summary.mean_degree
@@ -591,17 +599,21 @@ fn unescape_id(field: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Reads a graph file (see the module docs) for the documents `ids` (row order) and builds
-/// the graph. Its summary has `kind` `file`, the file and the [`LinkCounts`].
-///
-/// Errors ([`NmfError::Data`], naming the file and, for its content, the line): the file
-/// cannot be read or is not UTF-8 text, a line without two or three tab-separated fields, an
-/// id with a bad escape, a weight that is not a number or is negative, NaN or infinite.
-pub fn read_links<S: AsRef<str>>(
+/// One link line of a graph file: its number, the two ids (unescaped) and the weight field
+/// as written.
+struct LinkLine<'t> {
+    line: usize,
+    a: String,
+    b: String,
+    weight: Option<&'t str>,
+}
+
+/// Reads the link lines of a graph file (blank lines and `#` comments skipped), checking the
+/// number of fields and the ids' escapes; `f` sees each line. Errors name the file and line.
+fn for_each_link_line(
     path: &Path,
-    ids: &[S],
-) -> Result<(DocGraph, LinkWarnings), NmfError> {
-    let start = Instant::now();
+    mut f: impl FnMut(LinkLine<'_>) -> Result<(), NmfError>,
+) -> Result<(), NmfError> {
     let shown = path.display();
     let file = std::fs::File::open(path).map_err(|e| {
         NmfError::Data(format!(
@@ -609,17 +621,7 @@ pub fn read_links<S: AsRef<str>>(
             os_message(&e)
         ))
     })?;
-    let index: HashMap<&str, usize, rustc_hash::FxBuildHasher> = ids
-        .iter()
-        .enumerate()
-        .rev() // a repeated id means its first document
-        .map(|(i, s)| (s.as_ref(), i))
-        .collect();
     let bad = |line: usize, msg: String| NmfError::Data(format!("{shown}:{line}: {msg}"));
-    let mut links = Vec::new();
-    let mut warnings = LinkWarnings::default();
-    let mut skipped = 0;
-    let mut first = true;
     let mut reader = std::io::BufReader::new(file);
     let mut buf = Vec::new();
     let mut line_no = 0;
@@ -632,7 +634,7 @@ pub fn read_links<S: AsRef<str>>(
             ))
         })?;
         if read == 0 {
-            break;
+            return Ok(());
         }
         line_no += 1;
         let text = std::str::from_utf8(&buf)
@@ -651,37 +653,80 @@ pub fn read_links<S: AsRef<str>>(
                 ),
             ));
         }
-        let a = unescape_id(fields[0]).map_err(|m| bad(line_no, m))?;
-        let b = unescape_id(fields[1]).map_err(|m| bad(line_no, m))?;
-        let (ia, ib) = (index.get(a.as_str()), index.get(b.as_str()));
-        let weight_text = fields.get(2).map(|w| w.trim());
-        let parsed = weight_text.map(|w| w.parse::<f64>());
+        f(LinkLine {
+            line: line_no,
+            a: unescape_id(fields[0]).map_err(|m| bad(line_no, m))?,
+            b: unescape_id(fields[1]).map_err(|m| bad(line_no, m))?,
+            weight: fields.get(2).map(|w| w.trim()),
+        })?;
+    }
+}
+
+/// A link's weight: 1 when absent, else a finite non-negative number.
+fn link_weight(path: &Path, line: usize, text: Option<&str>) -> Result<f64, NmfError> {
+    let bad = |m: String| Err(NmfError::Data(format!("{}:{line}: {m}", path.display())));
+    match text.map(|t| (t, t.parse::<f64>())) {
+        None => Ok(1.0),
+        Some((t, Err(_))) => bad(format!("the weight '{t}' is not a number")),
+        Some((_, Ok(w))) if w >= 0.0 && w.is_finite() => Ok(w),
+        Some((t, Ok(_))) => bad(format!(
+            "the weight {t} is not allowed: weights must be finite and non-negative"
+        )),
+    }
+}
+
+/// Checks a graph file's form before the documents are known (so that a bad line stops a run
+/// before the long work): the fields, the escapes and the weights, as [`read_links`] will
+/// (a first line with a weight that is not a number may be a header and is skipped).
+pub fn check_links(path: &Path) -> Result<(), NmfError> {
+    let mut first = true;
+    for_each_link_line(path, |l| {
+        let maybe_header =
+            std::mem::take(&mut first) && l.weight.is_some_and(|w| w.parse::<f64>().is_err());
+        if !maybe_header {
+            link_weight(path, l.line, l.weight)?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads a graph file (see the module docs) for the documents `ids` (row order) and builds
+/// the graph. Its summary has `kind` `file`, the file and the [`LinkCounts`].
+///
+/// Errors ([`NmfError::Data`], naming the file and, for its content, the line): the file
+/// cannot be read or is not UTF-8 text, a line without two or three tab-separated fields, an
+/// id with a bad escape, a weight that is not a number or is negative, NaN or infinite.
+pub fn read_links<S: AsRef<str>>(
+    path: &Path,
+    ids: &[S],
+) -> Result<(DocGraph, LinkWarnings), NmfError> {
+    let start = Instant::now();
+    let shown = path.display();
+    let index: HashMap<&str, usize, rustc_hash::FxBuildHasher> = ids
+        .iter()
+        .enumerate()
+        .rev() // a repeated id means its first document
+        .map(|(i, s)| (s.as_ref(), i))
+        .collect();
+    let mut links = Vec::new();
+    let mut warnings = LinkWarnings::default();
+    let mut skipped = 0;
+    let mut first = true;
+    for_each_link_line(path, |l| {
+        let (ia, ib) = (index.get(l.a.as_str()), index.get(l.b.as_str()));
         if std::mem::take(&mut first)
             && ia.is_none()
             && ib.is_none()
-            && !matches!(parsed, Some(Ok(_)))
+            && !l.weight.is_some_and(|w| w.parse::<f64>().is_ok())
         {
-            continue; // a header line
+            return Ok(()); // a header line
         }
-        let w =
-            match (weight_text, parsed) {
-                (None, _) => 1.0,
-                (Some(t), Some(Err(_))) => {
-                    return Err(bad(line_no, format!("the weight '{t}' is not a number")))
-                }
-                (Some(_), Some(Ok(w))) if w >= 0.0 && w.is_finite() => w,
-                (Some(t), _) => return Err(bad(
-                    line_no,
-                    format!(
-                        "the weight {t} is not allowed: weights must be finite and non-negative"
-                    ),
-                )),
-            };
+        let w = link_weight(path, l.line, l.weight)?;
         match (ia, ib) {
             (Some(&i), Some(&j)) => links.push((i, j, w)),
             _ => {
                 skipped += 1;
-                let unknown: Vec<String> = [(ia, &a), (ib, &b)]
+                let unknown: Vec<String> = [(ia, &l.a), (ib, &l.b)]
                     .iter()
                     .filter(|(i, _)| i.is_none())
                     .map(|(_, id)| format!("'{id}'"))
@@ -693,14 +738,16 @@ pub fn read_links<S: AsRef<str>>(
                         format!("ids {} are not documents", unknown.join(" and "))
                     };
                     warnings.shown.push(format!(
-                        "{shown}:{line_no}: {what} of the corpus; link skipped"
+                        "{shown}:{}: {what} of the corpus; link skipped",
+                        l.line
                     ));
                 } else {
                     warnings.more += 1;
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     let mut g = DocGraph::from_links(ids.len(), &links)?;
     let counts = g.summary.links.get_or_insert_with(LinkCounts::default);
     counts.lines += skipped;
@@ -885,10 +932,10 @@ mod tests {
         assert_eq!(g.degree(), &[3.0, 3.5, 0.0, 0.5]);
         let s = g.summary();
         assert_eq!((s.edges, s.isolated), (2, 1));
-        assert_eq!(s.mean_degree, 7.0 / 4.0);
+        assert_eq!(s.mean_degree, 7.0 / 3.0);
         let c = s.links.unwrap();
         assert_eq!((c.lines, c.used, c.self_loops, c.duplicates), (4, 3, 1, 1));
-        assert_eq!(g.scaled_lambda(2.0), 2.0 / 1.75);
+        assert_eq!(g.scaled_lambda(2.0), 2.0 * 3.0 / 7.0);
         assert!(DocGraph::from_links(2, &[(0, 2, 1.0)]).is_err());
         assert!(DocGraph::from_links(2, &[(0, 1, -1.0)]).is_err());
         assert!(DocGraph::from_links(2, &[(0, 1, f64::NAN)]).is_err());
@@ -947,6 +994,16 @@ mod tests {
             assert!(e.contains(want), "{text:?}: {e}");
             assert!(e.contains("links.tsv"), "{e}");
         }
+        // check_links finds the same errors without the ids.
+        for text in ["a\tb\t-1\n", "x\ty\n a b\n", "a\tb\n\na\tb\tNaN\n"] {
+            let p = write(tmp.path(), text);
+            assert_eq!(
+                check_links(&p).unwrap_err().to_string(),
+                read_links(&p, &ids).unwrap_err().to_string()
+            );
+        }
+        let p = write(tmp.path(), "source\ttarget\tweight\na\tb\t2\n");
+        assert!(check_links(&p).is_ok());
         let e = read_links(&tmp.path().join("missing.tsv"), &ids)
             .unwrap_err()
             .to_string();

@@ -35,7 +35,8 @@ pub struct NmfParams {
     /// cosine weights, [`GraphSpec::default`]).
     pub graph: Option<GraphSpec>,
     /// `gnmf` only: λ, the weight of the graph term (`None`: [`DEFAULT_GRAPH_LAMBDA`]); the
-    /// fit divides it by the graph's mean degree ([`DocGraph::scaled_lambda`]).
+    /// fit divides it by the mean degree of the graph's linked documents
+    /// ([`DocGraph::scaled_lambda`]).
     pub graph_lambda: Option<f64>,
     /// `gnmf` only: the graph, built ahead (by [`super::graph::knn_graph`] or
     /// [`super::graph::read_links`]). Needed for a graph file, whose ids are matched to the
@@ -366,7 +367,7 @@ pub enum Method {
     },
     /// Graph-regularized multiplicative updates.
     Gnmf {
-        /// λ as given (the fit scales it by the graph's mean degree).
+        /// λ as given (the fit divides it by the graph's mean degree).
         lambda: f64,
     },
     /// Non-smooth NMF.

@@ -657,9 +657,16 @@ pub fn build_view_with(
                 params_view.push(stat("λ / mean degree", fmt_num(scaled)));
             }
             if let (Some(e), Some(d)) = (g.edges, g.mean_degree) {
+                let linked = n - g.isolated.unwrap_or(0);
                 params_view.push(stat(
                     "graph links",
-                    format!("{} (mean degree {})", fmt_int(e), fmt_num(d)),
+                    format!(
+                        "{} ({} per linked document, mean weighted degree {}; built in {:.2} s)",
+                        fmt_int(e),
+                        fmt_num(2.0 * e as f64 / linked.max(1) as f64),
+                        fmt_num(d),
+                        g.seconds.unwrap_or(0.0)
+                    ),
                 ));
             }
             if let Some(iso) = g.isolated {

@@ -265,7 +265,7 @@ pub struct GraphJson {
     /// Undirected links of the graph.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub edges: Option<usize>,
-    /// Σ_ij S_ij / documents.
+    /// The mean degree of the linked documents, Σ_ij S_ij / (documents with a link).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub mean_degree: Option<f64>,
     /// Documents without a link.
