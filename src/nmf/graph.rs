@@ -19,15 +19,18 @@
 //!
 //! *Computation.* No n × n matrix and no transposed copy of X: the rows are cut into blocks
 //! of [`KNN_BLOCK`] documents, processed in parallel. A block builds an inverted index of its
-//! own rows (for each term, the block's rows holding it), then streams every row j of X once:
-//! for each stored entry (t, x_jt) it adds x_jt·x_bt to the accumulator of each of the
-//! block's rows b holding t, and then offers x_b·x_j / (‖x_b‖‖x_j‖) to the top-P list of every
-//! row b it touched. Work: Σ_t df_t² multiply-adds in all (df_t the number of documents
-//! holding term t) plus one read of X per block; memory: the result (n·P) plus, per thread,
-//! one index of O(m + the block's stored entries) and the block's accumulators and lists
-//! (O(KNN_BLOCK·P)). Each dot product is summed over the common terms in increasing term
-//! order whichever side computes it, so cos(x_i, x_j) and cos(x_j, x_i) are the same bits: the
-//! graph is exactly symmetric and the same with any number of threads.
+//! own rows (for each term, the block's rows holding it), then streams the rows j of X from
+//! its own first row on: for each stored entry (t, x_jt) it adds x_jt·x_bt to the accumulator
+//! of each of the block's rows b holding t, then offers x_b·x_j / (‖x_b‖‖x_j‖) to the top-P
+//! list of every row b it touched and, when j lies after the block, the block's best P
+//! partners to j's list (one lock per row). So each pair of documents is scored once, by the
+//! block of the earlier one. Work: about ½·Σ_t df_t² multiply-adds (df_t the number of
+//! documents holding term t) plus one read of part of X per block; memory: the lists (2·n·P
+//! entries) plus, per thread, one index of O(m + the block's stored entries) and the block's
+//! accumulators and lists (O(KNN_BLOCK·P)). A list keeps the best P under a total order
+//! (similarity, then the lower row), so the result does not depend on the order of the offers
+//! or the number of threads, and each dot product is summed over the common terms in
+//! increasing term order.
 //!
 //! # A graph file (`--graph FILE`)
 //! A tab-separated file of document links, one per line: `id<TAB>id[<TAB>weight]`, with the
@@ -58,9 +61,13 @@ use serde::{Deserialize, Serialize};
 use super::NmfError;
 use crate::kernels::CsrRef;
 
-/// Documents per block of the k-nearest-neighbour search (a constant: the result does not
-/// depend on it, only the memory per thread).
+/// Documents per block of the k-nearest-neighbour search (a constant power of 2: the result
+/// does not depend on it, only the memory per thread).
 pub const KNN_BLOCK: usize = 1024;
+
+/// The length of the list of a row's touched rows: a power of 2 above [`KNN_BLOCK`] (the
+/// list is written one past its end without a branch).
+const TOUCHED: usize = 2 * KNN_BLOCK;
 
 /// The default number of neighbours of `--graph knn` (Cai et al.'s p = 5).
 pub const DEFAULT_NEIGHBOURS: usize = 5;
@@ -426,12 +433,20 @@ pub(crate) fn knn_graph_csr(
 
 /// For every row i of X, its up to `p` most similar other rows `(j, cos)`, by decreasing
 /// similarity (ties: lower j), similarities > 0 only.
+///
+/// Each pair of rows is scored once, by the block of the lower row (a block scans the rows
+/// from its own first row on): the block keeps the lists of its own rows, and offers each
+/// later row j its best partners among the block's rows through `later[j]` (a lock per row).
+/// A list is the best `p` of a set under a total order (similarity, then row), so the order
+/// in which the blocks offer does not matter: the same lists with any number of threads.
 pub fn knn_lists(x: CsrRef<'_>, p: usize) -> Vec<Vec<(usize, f64)>> {
     let n = x.nrows;
     let norms: Vec<f64> = (0..n)
         .into_par_iter()
         .map(|i| x.row(i).1.iter().map(|v| v * v).sum::<f64>().sqrt())
         .collect();
+    let later: Vec<std::sync::Mutex<Vec<(usize, f64)>>> =
+        (0..n).map(|_| std::sync::Mutex::new(Vec::new())).collect();
     let nblocks = n.div_ceil(KNN_BLOCK);
     let blocks: Vec<Vec<Vec<(usize, f64)>>> = (0..nblocks)
         .into_par_iter()
@@ -439,23 +454,34 @@ pub fn knn_lists(x: CsrRef<'_>, p: usize) -> Vec<Vec<(usize, f64)>> {
             || Scan::new(x.ncols),
             |scan, blk| {
                 let r0 = blk * KNN_BLOCK;
-                scan.block(x, &norms, r0, (r0 + KNN_BLOCK).min(n), p)
+                scan.block(x, &norms, r0, (r0 + KNN_BLOCK).min(n), p, &later)
             },
         )
         .collect();
-    blocks.into_iter().flatten().collect()
+    blocks
+        .into_iter()
+        .flatten()
+        .zip(later)
+        .map(|(mut own, offered)| {
+            for (j, sim) in offered.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                offer(&mut own, p, j, sim);
+            }
+            own
+        })
+        .collect()
 }
 
 /// The scratch space of one block's scan: the block's inverted index (`offsets` over the
-/// terms into the postings `(row in block, value)`), the accumulators and the touched rows.
+/// terms into the postings `(row in block, value)`), the accumulators, the rows touched by
+/// the current row and the block's candidates for a later row.
 struct Scan {
     offsets: Vec<usize>,
     cursor: Vec<usize>,
     post_row: Vec<u32>,
     post_val: Vec<f64>,
-    acc: Vec<f64>,
-    mark: Vec<usize>,
-    touched: Vec<u32>,
+    acc: Box<[f64; KNN_BLOCK]>,
+    touched: Box<[u32; TOUCHED]>,
+    candidates: Vec<(usize, f64)>,
 }
 
 impl Scan {
@@ -465,13 +491,14 @@ impl Scan {
             cursor: vec![0; m + 1],
             post_row: Vec::new(),
             post_val: Vec::new(),
-            acc: vec![0.0; KNN_BLOCK],
-            mark: vec![usize::MAX; KNN_BLOCK],
-            touched: Vec::with_capacity(KNN_BLOCK),
+            acc: Box::new([0.0; KNN_BLOCK]),
+            touched: Box::new([0; TOUCHED]),
+            candidates: Vec::new(),
         }
     }
 
-    /// The neighbour lists of rows r0..r1.
+    /// The neighbour lists of rows r0..r1 among the rows from r0 on, offering the later rows
+    /// their candidates among r0..r1 through `later`.
     fn block(
         &mut self,
         x: CsrRef<'_>,
@@ -479,9 +506,10 @@ impl Scan {
         r0: usize,
         r1: usize,
         p: usize,
+        later: &[std::sync::Mutex<Vec<(usize, f64)>>],
     ) -> Vec<Vec<(usize, f64)>> {
         let rows = r1 - r0;
-        // The block's inverted index (rows without terms left out).
+        // The block's inverted index.
         self.offsets.fill(0);
         for i in r0..r1 {
             for &t in x.row(i).0 {
@@ -504,55 +532,71 @@ impl Scan {
                 self.cursor[t] += 1;
             }
         }
-        self.mark.fill(usize::MAX);
-        // Each row's best, by decreasing similarity (ties: lower j, i.e. found first).
         let mut best: Vec<Vec<(usize, f64)>> = vec![Vec::with_capacity(p + 1); rows];
-        for j in 0..x.nrows {
+        let (acc, touched) = (&mut *self.acc, &mut *self.touched);
+        let (offsets, post_row, post_val) =
+            (&self.offsets[..], &self.post_row[..], &self.post_val[..]);
+        for j in r0..x.nrows {
             let nj = norms[j];
             if nj == 0.0 {
                 continue;
             }
+            // x_b·x_j for the block's rows b sharing a term with j, summed over the common
+            // terms in increasing order. All products are ≥ 0, so a row is new to the list
+            // when its sum leaves 0 (the list is written without a branch; the masks only
+            // spare the bound checks: b < KNN_BLOCK and count ≤ KNN_BLOCK).
+            let mut count = 0;
             let (cols, vals) = x.row(j);
             for (&t, &v) in cols.iter().zip(vals) {
-                let (s, e) = (self.offsets[t], self.offsets[t + 1]);
-                for q in s..e {
-                    let b = self.post_row[q] as usize;
-                    if self.mark[b] != j {
-                        self.mark[b] = j;
-                        self.acc[b] = 0.0;
-                        self.touched.push(b as u32);
-                    }
-                    self.acc[b] += v * self.post_val[q];
+                let (s, e) = (offsets[t], offsets[t + 1]);
+                for (&b, &xb) in post_row[s..e].iter().zip(&post_val[s..e]) {
+                    let bi = b as usize & (KNN_BLOCK - 1);
+                    let old = acc[bi];
+                    let new = old + v * xb;
+                    acc[bi] = new;
+                    touched[count & (TOUCHED - 1)] = b;
+                    count += usize::from(old == 0.0 && new != 0.0);
                 }
             }
-            for &b in &self.touched {
-                let b = b as usize;
+            let external = j >= r1;
+            self.candidates.clear();
+            for &b in &touched[..count] {
+                let b = b as usize & (KNN_BLOCK - 1);
+                let dot = std::mem::take(&mut acc[b]);
                 let i = r0 + b;
-                if i == j {
+                if dot <= 0.0 || i == j {
                     continue;
                 }
-                let sim = self.acc[b] / (norms[i] * nj);
-                if sim > 0.0 {
-                    offer(&mut best[b], p, j, sim);
+                let sim = dot / (norms[i] * nj);
+                offer(&mut best[b], p, j, sim);
+                if external {
+                    offer(&mut self.candidates, p, i, sim);
                 }
             }
-            self.touched.clear();
+            if external && !self.candidates.is_empty() {
+                let mut list = later[j].lock().unwrap_or_else(|e| e.into_inner());
+                for &(i, sim) in &self.candidates {
+                    offer(&mut list, p, i, sim);
+                }
+            }
         }
         best
     }
 }
 
-/// Offers `(j, sim)` to a list of at most `p` entries kept by decreasing similarity; an entry
-/// equal to the last one does not displace it (rows are offered in increasing j).
+/// Offers `(j, sim)` to a list of at most `p` entries kept in decreasing order of
+/// (similarity, then lower index first): the best `p` of everything offered, whatever the
+/// order of the offers.
 #[inline]
 fn offer(list: &mut Vec<(usize, f64)>, p: usize, j: usize, sim: f64) {
+    let before = |e: &(usize, f64)| e.1 > sim || (e.1 == sim && e.0 < j);
     if list.len() == p {
-        if sim <= list[p - 1].1 {
+        if list.last().is_some_and(before) {
             return;
         }
         list.pop();
     }
-    let pos = list.partition_point(|e| e.1 >= sim);
+    let pos = list.partition_point(before);
     list.insert(pos, (j, sim));
 }
 
