@@ -57,7 +57,7 @@ use multiversion::target::target_cfg_f;
 use rayon::prelude::*;
 
 use super::driver::{Half, Problem, Solver, StopRule};
-use crate::kernels::simd::{madd, vec_mat};
+use crate::kernels::simd::{by_lanes, lanes_load, lanes_store, lanes_vec_mat, madd, vec_mat};
 use crate::kernels::{
     csr_mul_dense, csr_transpose_mul_dense, factor_stats, FactorStats, ROW_BLOCK,
 };
@@ -439,6 +439,10 @@ fn grad_rows<const FMA: bool>(
     k: usize,
     g: &mut [f64],
 ) -> [f64; 3] {
+    let mut sums = [0.0; 3];
+    if FMA && by_lanes!(k, FMA, grad_rows_lanes(a, b, q, l1, g, &mut sums)) {
+        return sums;
+    }
     let (mut full, mut proj, mut cross) = (0.0, 0.0, 0.0);
     for ((ar, br), gr) in a
         .chunks_exact(k)
@@ -456,6 +460,43 @@ fn grad_rows<const FMA: bool>(
         }
     }
     [full, proj, cross]
+}
+
+/// [`grad_rows`] for k = 4·C, the rows held in registers (sums in the same order per row,
+/// accumulated lane by lane: a fixed order).
+#[inline(always)]
+fn grad_rows_lanes<const C: usize, const FMA: bool>(
+    a: &[f64],
+    b: &[f64],
+    q: &[f64],
+    l1: f64,
+    g: &mut [f64],
+    sums: &mut [f64; 3],
+) {
+    let k = 4 * C;
+    let (mut full, mut proj, mut cross) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4]);
+    for ((ar, br), gr) in a
+        .chunks_exact(k)
+        .zip(b.chunks_exact(k))
+        .zip(g.chunks_exact_mut(k))
+    {
+        let av = lanes_load::<C>(ar);
+        let bv = lanes_load::<C>(br);
+        let mut gv = lanes_vec_mat::<C, FMA>(&av, q);
+        for c in 0..C {
+            for l in 0..4 {
+                let v = gv[c][l] - bv[c][l] + l1;
+                gv[c][l] = v;
+                full[l] = madd::<FMA>(v, v, full[l]);
+                let pv = if av[c][l] > 0.0 { v } else { v.min(0.0) };
+                proj[l] = madd::<FMA>(pv, pv, proj[l]);
+                cross[l] = madd::<FMA>(av[c][l], bv[c][l], cross[l]);
+            }
+        }
+        lanes_store::<C>(&gv, gr);
+    }
+    let fold = |v: [f64; 4]| (v[0] + v[2]) + (v[1] + v[3]);
+    *sums = [fold(full), fold(proj), fold(cross)];
 }
 
 #[multiversion(targets(
@@ -490,6 +531,10 @@ fn trial_rows<const FMA: bool>(
     t: &mut [f64],
     dq: &mut [f64],
 ) -> [f64; 2] {
+    let mut sums = [0.0; 2];
+    if FMA && by_lanes!(k, FMA, trial_rows_lanes(a, g, alpha, q, t, dq, &mut sums)) {
+        return sums;
+    }
     let (mut gd, mut dqd) = (0.0, 0.0);
     let mut d = vec![0.0; k];
     for (((ar, gr), tr), qr) in a
@@ -516,6 +561,56 @@ fn trial_rows<const FMA: bool>(
         }
     }
     [gd, dqd]
+}
+
+/// [`trial_rows`] for k = 4·C, the rows held in registers.
+#[inline(always)]
+fn trial_rows_lanes<const C: usize, const FMA: bool>(
+    a: &[f64],
+    g: &[f64],
+    alpha: f64,
+    q: &[f64],
+    t: &mut [f64],
+    dq: &mut [f64],
+    sums: &mut [f64; 2],
+) {
+    let k = 4 * C;
+    let (mut gd, mut dqd) = ([0.0f64; 4], [0.0f64; 4]);
+    for (((ar, gr), tr), qr) in a
+        .chunks_exact(k)
+        .zip(g.chunks_exact(k))
+        .zip(t.chunks_exact_mut(k))
+        .zip(dq.chunks_exact_mut(k))
+    {
+        let av = lanes_load::<C>(ar);
+        let gv = lanes_load::<C>(gr);
+        let mut tv = [[0.0; 4]; C];
+        let mut d = [[0.0; 4]; C];
+        let mut any = false;
+        for c in 0..C {
+            for l in 0..4 {
+                let v = (av[c][l] - alpha * gv[c][l]).max(0.0);
+                tv[c][l] = v;
+                d[c][l] = v - av[c][l];
+                any |= d[c][l] != 0.0;
+                gd[l] = madd::<FMA>(gv[c][l], d[c][l], gd[l]);
+            }
+        }
+        lanes_store::<C>(&tv, tr);
+        if any {
+            let dv = lanes_vec_mat::<C, FMA>(&d, q);
+            for c in 0..C {
+                for l in 0..4 {
+                    dqd[l] = madd::<FMA>(d[c][l], dv[c][l], dqd[l]);
+                }
+            }
+            lanes_store::<C>(&dv, qr);
+        } else {
+            qr.fill(0.0);
+        }
+    }
+    let fold = |v: [f64; 4]| (v[0] + v[2]) + (v[1] + v[3]);
+    *sums = [fold(gd), fold(dqd)];
 }
 
 #[cfg(test)]
