@@ -8,13 +8,15 @@
 //! ```
 //!
 //! A third argument `--read-only` stops after reading the matrix (the baseline of the memory
-//! figure).
+//! figure); `--lists FILE` also writes each document's neighbour list (`i<TAB>j1,j2,…`, most
+//! similar first) to FILE, for `benches/peer_knn.py --check`.
 
 use std::path::Path;
 use std::time::Instant;
 
+use nmf_topics::kernels::CsrRef;
 use nmf_topics::mtx;
-use nmf_topics::nmf::graph::{knn_graph, GraphWeight};
+use nmf_topics::nmf::graph::{knn_graph, knn_lists, GraphWeight};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,5 +50,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         s.mean_degree,
         s.isolated
     );
+    if args.get(2).map(String::as_str) == Some("--lists") {
+        let path = args.get(3).ok_or("--lists needs a file")?;
+        let x = x.to_csr();
+        let indptr = x.indptr();
+        let indptr = indptr.to_proper();
+        let lists = knn_lists(
+            CsrRef::new(x.rows(), x.cols(), &indptr, x.indices(), x.data()),
+            p,
+        );
+        let mut out = String::new();
+        for (i, l) in lists.iter().enumerate() {
+            let js: Vec<String> = l.iter().map(|(j, _)| j.to_string()).collect();
+            out.push_str(&format!("{i}\t{}\n", js.join(",")));
+        }
+        std::fs::write(path, out)?;
+    }
     Ok(())
 }

@@ -21,7 +21,8 @@
 //! Every algorithm runs in one loop, `nmf/driver.rs`: the driver owns the iterations, the
 //! stopping rule, the loss history ([`NmfModel::history`], the objective after each
 //! iteration), progress, timing and the final evaluation (one pass over X for the metrics); a
-//! solver implements only its W and H updates (`nmf/mu`, [`hals`], [`als`]). What `tol` means
+//! solver implements only its W and H updates (`nmf/mu`, [`hals`], [`als`], [`online`],
+//! [`gnmf`], [`nsnmf`], [`pg`]). What `tol` means
 //! depends on the solver, as in scikit-learn:
 //!
 //! | `--solver` | losses | update | stopping rule (`tol = 0` runs `max_iter`) |
@@ -30,6 +31,9 @@
 //! | `mu` (KL default) | Frobenius, KL | Lee & Seung's multiplicative updates, scikit-learn's `mu` (`nmf/mu`) | every 10 iterations, (e_prev − e)/e₀ < tol with e = √(2·divergence) |
 //! | `als` | Frobenius | exact non-negative least squares for each factor ([`als`], [`nnls`]) | \|L_prev − L\| ≤ tol·L₁ after every iteration |
 //! | `online` | Frobenius, KL | scikit-learn's `MiniBatchNMF`; one iteration is one epoch of mini-batches ([`online`]) | per batch: ‖H − H_prev‖/‖H‖ ≤ tol, or no new minimum of the smoothed batch cost for `max_no_improvement` batches |
+//! | `gnmf` | Frobenius, KL | graph-regularized multiplicative updates (Cai et al.), the topics normalized every iteration ([`gnmf`], the graph: [`graph`]) | as `mu`, on the objective with its graph term |
+//! | `nsnmf` | KL | non-smooth NMF X ≈ W·S·H (Pascual-Montano et al.), S absorbed into the W written out ([`nsnmf`]) | as `mu` |
+//! | `pg` | Frobenius | alternating projected gradient with Armijo steps (Lin) ([`pg`]) | ‖projected gradient of (W, H)‖ ≤ tol × ‖gradient at the start‖ |
 //!
 //! The objective after every iteration comes from what the updates already compute, never an
 //! extra pass over X: the multiplicative updates' W pass of iteration t+1 sees W_t·H_t at
