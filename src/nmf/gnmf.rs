@@ -62,7 +62,7 @@
 //!
 //! # Implementation
 //! - Frobenius: the W update is the multiplicative-update row pass with the graph terms added
-//!   per row ([`GraphRows`]); S·W (n × k) is computed once per iteration, after the W update
+//!   per row (`GraphRows` in `nmf/mu`); S·W (n × k) is computed once per iteration, after the W update
 //!   (it gives g for the H update and, scaled by the normalization, the graph terms of the next
 //!   W update), so an iteration costs one sparse product with S (2·edges·k multiply-adds)
 //!   more than MU's; the H update is MU's with λ'·g on the diagonal of WᵀW.

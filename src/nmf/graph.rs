@@ -260,7 +260,7 @@ impl DocGraph {
             pairs.push((i.min(j), i.max(j), w));
         }
         counts.used = pairs.len();
-        pairs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        pairs.sort_by_key(|a| (a.0, a.1));
         let mut merged: Vec<(usize, usize, f64)> = Vec::with_capacity(pairs.len());
         for (i, j, w) in pairs {
             match merged.last_mut() {
@@ -761,7 +761,7 @@ pub fn read_links<S: AsRef<str>>(
         if std::mem::take(&mut first)
             && ia.is_none()
             && ib.is_none()
-            && !l.weight.is_some_and(|w| w.parse::<f64>().is_ok())
+            && l.weight.is_none_or(|w| w.parse::<f64>().is_err())
         {
             return Ok(()); // a header line
         }
