@@ -974,7 +974,7 @@ fn the_command_line_speaks_in_one_line() {
     help.expect_code(0);
     let solver = help
         .stdout
-        .split("--solver")
+        .split("--solver <SOLVER>")
         .nth(1)
         .unwrap()
         .split("\n  -")
