@@ -11,7 +11,7 @@ use super::Method;
 /// Quality measures of a fit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
-    /// The objective minimized: divergence plus penalties.
+    /// The objective minimized: divergence plus penalties (plus the graph term for `gnmf`).
     pub loss: f64,
     /// ½‖X−WH‖²_F or the generalized KL divergence (scikit-learn's definition: for KL only
     /// the entries with x > ε enter the data term).

@@ -3,8 +3,11 @@
 //! ```text
 //! { "version": 1,
 //!   "corpus":  { "documents", "terms", "nnz", "inputs" },
-//!   "params":  { "k", "loss", "solver", "init", "alpha_w", "alpha_h", "l1_ratio",
-//!                "max_iter", "tol", "seed", "relevance_lambda", "top_terms", "top_documents" },
+//!   "params":  { "k", "loss", "solver", the solver's own ("shuffle", "als_variant", "online",
+//!                "graph": { "kind", "neighbours", "weight", "file", "lambda", "lambda_scaled",
+//!                "edges", "mean_degree", "isolated", "links", "seconds" }, "theta", "pg"),
+//!                "init", "alpha_w", "alpha_h", "l1_ratio", "max_iter", "tol", "seed",
+//!                "relevance_lambda", "top_terms", "top_documents" },
 //!   "fit":     { "iterations", "converged", "seconds", "init_seconds", "seconds_per_iteration",
 //!                "loss_history" },
 //!   "metrics": { "loss", "divergence", "reconstruction_error", "explained_variance",
