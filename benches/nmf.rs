@@ -1,4 +1,6 @@
-//! Benchmarks of the NMF kernels and of one iteration of each solver (MU, HALS, exact ALS).
+//! Benchmarks of the NMF kernels, of one iteration of each solver (MU, HALS, exact ALS) from
+//! its kernels, and of short fits (5 iterations, the start excluded by a custom one) of the
+//! solvers built on the driver only (gnmf, nsnmf, pg, next to mu).
 //!
 //! Synthetic sparse matrices (density ≈ 0.3%, values in (0, 1]) with k = 20, in a size sweep:
 //! 5k × 2k, 20k × 8k, and a Debian-corpus-sized 59k × 20k with 2.5M stored entries.
@@ -244,7 +246,51 @@ fn iteration(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels, iteration);
+/// Short fits through the library: the 5 iterations and the final evaluation.
+fn fits(c: &mut Criterion) {
+    use nmf_topics::nmf::graph::{knn_graph, GraphWeight};
+    use nmf_topics::nmf::{Loss, NmfParams, Solver};
+    let mut g = c.benchmark_group("fit5");
+    g.sample_size(10);
+    for &(n, m, nnz) in &SIZES[..2] {
+        let raw = synthetic(n, m, nnz, 1);
+        let x = sprs::CsMat::new(
+            (n, m),
+            raw.indptr.clone(),
+            raw.indices.clone(),
+            raw.data.clone(),
+        );
+        let label = format!("{n}x{m}");
+        let w0 = ndarray::Array2::from_shape_vec((n, K), factor(n, 2)).unwrap();
+        let h0 = ndarray::Array2::from_shape_vec((K, m), factor(m, 3)).unwrap();
+        let graph = std::sync::Arc::new(knn_graph(&x, 5, GraphWeight::Cosine).unwrap());
+        for (name, solver, loss) in [
+            ("mu", Solver::Mu, Loss::Frobenius),
+            ("gnmf", Solver::Gnmf, Loss::Frobenius),
+            ("pg", Solver::Pg, Loss::Frobenius),
+            ("mu_kl", Solver::Mu, Loss::Kl),
+            ("gnmf_kl", Solver::Gnmf, Loss::Kl),
+            ("nsnmf", Solver::Nsnmf, Loss::Kl),
+        ] {
+            let mut p = NmfParams::new(K)
+                .custom_init(w0.clone(), h0.clone())
+                .solver(solver)
+                .loss(loss)
+                .max_iter(5)
+                .tol(0.0);
+            if solver == Solver::Gnmf {
+                p = p.doc_graph(graph.clone());
+            }
+            let p = p.check().unwrap();
+            g.bench_function(BenchmarkId::new(name, &label), |b| {
+                b.iter(|| p.fit(&x, &mut |_, _| {}).unwrap().metrics.loss)
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernels, iteration, fits);
 
 /// Reads a Matrix Market file (coordinate real, or array real in column-major order) into
 /// (rows, cols, triplets) — just enough for the peer files written by `benches/peer_nmf.py`.

@@ -971,19 +971,21 @@ fn the_command_line_speaks_in_one_line() {
     help.expect_code(0);
     let solver = help
         .stdout
-        .split("--solver")
+        .split("--solver <SOLVER>")
         .nth(1)
         .unwrap()
         .split("\n  -")
         .next()
         .unwrap();
-    for absent in ["gnmf", "nsnmf", "- pg"] {
-        assert!(
-            !solver.contains(absent),
-            "--solver help lists {absent}:\n{solver}"
-        );
-    }
-    for present in ["- mu:", "- hals:", "- als:", "- online:"] {
+    for present in [
+        "- mu:",
+        "- hals:",
+        "- als:",
+        "- online:",
+        "- gnmf:",
+        "- nsnmf:",
+        "- pg:",
+    ] {
         assert!(
             solver.contains(present),
             "--solver help lacks {present}:\n{solver}"

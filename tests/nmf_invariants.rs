@@ -1,19 +1,38 @@
 //! Invariants of every solver (multiplicative updates for both losses, coordinate descent,
-//! exact ALS): monotone objective, non-negativity, recovery of planted factors, sparse =
-//! dense losses, zero rows/columns, determinism across thread counts, the stopping rules,
-//! data validation and `transform`.
+//! exact ALS, graph-regularized NMF for both losses with its default k-nearest-neighbour
+//! graph, non-smooth NMF, projected gradient): monotone objective, non-negativity, recovery
+//! of planted factors, sparse = dense losses, zero rows/columns, determinism across thread
+//! counts, the stopping rules, data validation and `transform`; then the properties of each
+//! of the last three methods.
 
-use ndarray::Array2;
+use std::sync::Arc;
+
+use ndarray::{Array1, Array2, Axis};
+use nmf_topics::nmf::graph::{DocGraph, GraphSpec, GraphWeight};
 use nmf_topics::nmf::online::OnlineOptions;
-use nmf_topics::nmf::{transform, AlsVariant, Init, Loss, NmfError, NmfModel, NmfParams, Solver};
+use nmf_topics::nmf::{
+    hoyer_sparsity, transform, AlsVariant, Init, Loss, Method, NmfError, NmfModel, NmfParams,
+    Solver,
+};
 
-/// Every solver with every loss it supports.
-const COMBOS: [(Solver, Loss); 4] = [
+/// Every solver with every loss it supports (online has its own tests below).
+const COMBOS: [(Solver, Loss); 8] = [
     (Solver::Mu, Loss::Frobenius),
     (Solver::Mu, Loss::Kl),
     (Solver::Hals, Loss::Frobenius),
     (Solver::Als, Loss::Frobenius),
+    (Solver::Gnmf, Loss::Frobenius),
+    (Solver::Gnmf, Loss::Kl),
+    (Solver::Nsnmf, Loss::Kl),
+    (Solver::Pg, Loss::Frobenius),
 ];
+
+/// The combinations that take L1/L2 penalties (gnmf and nsnmf refuse them).
+fn penalized() -> impl Iterator<Item = (Solver, Loss)> {
+    COMBOS
+        .into_iter()
+        .filter(|(s, _)| !matches!(s, Solver::Gnmf | Solver::Nsnmf))
+}
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sprs::{CsMat, TriMat};
@@ -109,7 +128,7 @@ fn objective_never_increases_without_penalties() {
 #[test]
 fn factors_stay_non_negative_and_finite_with_penalties() {
     let x = random_sparse(50, 40, 0.2, 9);
-    for (solver, loss) in COMBOS {
+    for (solver, loss) in penalized() {
         let model = fit(
             &x,
             custom(&x, 6, 3)
@@ -180,9 +199,12 @@ fn sparse_losses_equal_dense_computations() {
         let got = model.metrics.divergence;
         assert!(
             (got - want).abs() <= 1e-9 * want,
-            "{loss}: {got} vs dense {want}"
+            "{solver}/{loss}: {got} vs dense {want}"
         );
-        assert!((model.metrics.loss - want).abs() <= 1e-9 * want);
+        // gnmf's objective adds the graph term (checked in its own test below).
+        if solver != Solver::Gnmf {
+            assert!((model.metrics.loss - want).abs() <= 1e-9 * want);
+        }
         assert_eq!(*model.history.last().unwrap(), model.metrics.loss);
         let ev = 1.0 - frob / xd.mapv(|v| v * v).sum();
         assert!((model.metrics.explained_variance - ev).abs() < 1e-9);
@@ -251,6 +273,22 @@ fn same_bits_with_one_two_and_three_threads() {
             .als_variant(AlsVariant::Projected)
             .solver(Solver::Als);
         cases.push((format!("als projected k={k}"), p));
+        for loss in [Loss::Frobenius, Loss::Kl] {
+            let p = custom(&x, k, 5)
+                .solver(Solver::Gnmf)
+                .loss(loss)
+                .graph(GraphSpec::Knn {
+                    neighbours: 4,
+                    weight: GraphWeight::Binary,
+                })
+                .graph_lambda(3.0);
+            cases.push((format!("gnmf binary λ=3 {loss} k={k}"), p));
+        }
+        let p = custom(&x, k, 5)
+            .solver(Solver::Nsnmf)
+            .loss(Loss::Kl)
+            .theta(0.8);
+        cases.push((format!("nsnmf θ=0.8 k={k}"), p));
     }
     for (what, params) in cases {
         let run = |threads: usize| {
@@ -310,7 +348,7 @@ fn the_stopping_rule_stops_early_on_an_easy_problem() {
         assert!(model.converged, "{what}");
         assert!(model.iterations < 2000, "{what}");
         // The multiplicative updates check every 10 iterations, the others every iteration.
-        if solver == Solver::Mu {
+        if matches!(solver, Solver::Mu | Solver::Gnmf | Solver::Nsnmf) {
             assert!(model.iterations.is_multiple_of(10), "{what}");
         }
         assert_eq!(model.history.len(), model.iterations);
@@ -437,9 +475,17 @@ fn transform_of_the_training_matrix_reproduces_the_dominant_topics() {
         assert!(w.iter().all(|v| *v >= 0.0 && v.is_finite()));
         let (a, b) = (dominant(&model.w), dominant(&w));
         let same = a.iter().zip(&b).filter(|(p, q)| p == q).count();
+        // gnmf's W is pulled toward its neighbours' by the graph, which new documents do not
+        // have, and nsnmf's W carries the smoothing S: transform solves the data term alone,
+        // so a few documents near a boundary between topics change sides.
+        let share = match solver {
+            Solver::Gnmf => 0.9,
+            Solver::Nsnmf => 0.95,
+            _ => 0.99,
+        };
         assert!(
-            same as f64 >= 0.99 * a.len() as f64,
-            "{loss}: {same} of {} rows agree",
+            same as f64 >= share * a.len() as f64,
+            "{solver}/{loss}: {same} of {} rows agree",
             a.len()
         );
     }
@@ -603,5 +649,369 @@ fn online_options_are_validated() {
     match NmfParams::new(2).solver(Solver::Hals).online(d).check() {
         Err(NmfError::Params(m)) => assert!(m.contains("options of --solver online"), "{m}"),
         other => panic!("expected a params error, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph-regularized NMF (gnmf)
+
+/// Bits of a model's factors and history.
+fn bits(m: &NmfModel) -> Vec<u64> {
+    m.w.iter()
+        .chain(m.h.iter())
+        .chain(m.history.iter())
+        .map(|v| v.to_bits())
+        .collect()
+}
+
+#[test]
+fn gnmf_with_lambda_zero_is_mu_bit_for_bit() {
+    let x = random_sparse(200, 80, 0.1, 51);
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        // tol > 0 takes the tentative passes of the stopping checks; tol = 0 runs max_iter.
+        for (tol, iters) in [(1e-3, 400), (0.0, 35)] {
+            let base = custom(&x, 6, 3).loss(loss).tol(tol).max_iter(iters);
+            let mu = fit(&x, base.clone().solver(Solver::Mu));
+            let g = fit(&x, base.solver(Solver::Gnmf).graph_lambda(0.0));
+            assert_eq!(bits(&mu), bits(&g), "{loss}, tol {tol}");
+            assert_eq!((mu.iterations, mu.converged), (g.iterations, g.converged));
+            assert_eq!(mu.metrics.loss.to_bits(), g.metrics.loss.to_bits());
+            assert!(g.graph.is_some());
+        }
+    }
+}
+
+/// The dense graph term of a fit: (λ'/2)·½Σ_ij S_ij‖w_i − w_j‖² (Frobenius) or
+/// λ'·½Σ_ij S_ij Σ_l (w_il − w_jl)(ln w_il − ln w_jl) (KL).
+fn dense_graph_term(w: &Array2<f64>, g: &DocGraph, lam: f64, kl: bool) -> f64 {
+    let scaled = g.scaled_lambda(lam);
+    let mut t = 0.0;
+    for i in 0..g.n() {
+        let (cols, ws) = g.neighbours(i);
+        for (&j, &s) in cols.iter().zip(ws) {
+            for l in 0..w.ncols() {
+                let (a, b) = (w[[i, l]], w[[j, l]]);
+                t += if kl {
+                    let ln = |v: f64| v.max(f64::MIN_POSITIVE).ln();
+                    0.5 * s * (a - b) * (ln(a) - ln(b))
+                } else {
+                    0.25 * s * (a - b) * (a - b)
+                };
+            }
+        }
+    }
+    scaled * t
+}
+
+#[test]
+fn gnmf_reports_the_objective_with_its_graph_term_and_it_never_increases() {
+    let x = random_sparse(90, 50, 0.12, 61);
+    let g = Arc::new(nmf_topics::nmf::graph::knn_graph(&x, 4, GraphWeight::Cosine).unwrap());
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        for lam in [1.0, 20.0] {
+            let model = fit(
+                &x,
+                custom(&x, 5, 7)
+                    .solver(Solver::Gnmf)
+                    .loss(loss)
+                    .doc_graph(g.clone())
+                    .graph_lambda(lam)
+                    .tol(0.0)
+                    .max_iter(150),
+            );
+            for (t, pair) in model.history.windows(2).enumerate() {
+                assert!(
+                    pair[1] <= pair[0] * (1.0 + 1e-9),
+                    "{loss} λ={lam}: objective rose at iteration {}: {} -> {}",
+                    t + 2,
+                    pair[0],
+                    pair[1]
+                );
+            }
+            let term = dense_graph_term(&model.w, &g, lam, loss == Loss::Kl);
+            let m = &model.metrics;
+            assert!(term > 0.0);
+            assert!(
+                (m.loss - m.divergence - term).abs() <= 1e-8 * m.loss,
+                "{loss} λ={lam}: loss {} = divergence {} + graph term {term}?",
+                m.loss,
+                m.divergence
+            );
+            // The topics are normalized: unit Euclidean norm (Frobenius) or sum 1 (KL).
+            for h in model.h.rows() {
+                let norm = if loss == Loss::Kl {
+                    h.sum()
+                } else {
+                    h.dot(&h).sqrt()
+                };
+                assert!((norm - 1.0).abs() < 1e-12, "{loss}: topic norm {norm}");
+            }
+            assert_eq!(model.method, Method::Gnmf { lambda: lam });
+            assert_eq!(model.graph.as_ref().unwrap().edges, g.summary().edges);
+        }
+    }
+}
+
+/// L1 distance between the normalized topic weights of two documents.
+fn topic_distance(w: &Array2<f64>, a: usize, b: usize) -> f64 {
+    let (ra, rb) = (w.row(a), w.row(b));
+    let (sa, sb) = (ra.sum(), rb.sum());
+    ra.iter()
+        .zip(rb)
+        .map(|(p, q)| (p / sa - q / sb).abs())
+        .sum()
+}
+
+#[test]
+fn gnmf_pulls_linked_near_duplicates_together() {
+    // Documents 0 and 1 share most of their words but each has a few of its own, drawn from
+    // the vocabulary of different documents; the graph links them (and chains the rest).
+    let base = random_sparse(60, 40, 0.15, 71);
+    let d = base.to_dense();
+    let mut t = TriMat::new((60, 40));
+    for ((i, j), &v) in d.indexed_iter() {
+        let v = match i {
+            1 => {
+                d[[0, j]] * 0.9
+                    + if j % 5 == 0 {
+                        0.6 * d[[30, j]] + 0.3
+                    } else {
+                        0.0
+                    }
+            }
+            0 => v + if j % 7 == 3 { 0.8 } else { 0.0 },
+            _ => v,
+        };
+        if v > 0.0 {
+            t.add_triplet(i, j, v);
+        }
+    }
+    let x: CsMat<f64> = t.to_csr();
+    let mut links = vec![(0, 1, 1.0)];
+    links.extend((2..59).map(|i| (i, i + 1, 1.0)));
+    let g = Arc::new(DocGraph::from_links(60, &links).unwrap());
+    for loss in [Loss::Frobenius, Loss::Kl] {
+        let run = |lam: f64| {
+            let model = fit(
+                &x,
+                custom(&x, 6, 13)
+                    .solver(Solver::Gnmf)
+                    .loss(loss)
+                    .doc_graph(g.clone())
+                    .graph_lambda(lam)
+                    .tol(0.0)
+                    .max_iter(300),
+            );
+            topic_distance(&model.w, 0, 1)
+        };
+        let (free, pulled) = (run(0.0), run(5.0));
+        assert!(
+            pulled < 0.5 * free,
+            "{loss}: distance {pulled} with the graph, {free} without"
+        );
+    }
+}
+
+#[test]
+fn gnmf_needs_a_read_graph_file_and_a_graph_of_the_right_size() {
+    let x = random_sparse(20, 10, 0.3, 2);
+    let p = custom(&x, 2, 1)
+        .solver(Solver::Gnmf)
+        .graph(GraphSpec::File("links.tsv".into()));
+    match p.check().unwrap().fit(&x, &mut |_, _| {}) {
+        Err(NmfError::Params(m)) => assert!(m.starts_with("--graph links.tsv:"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let g = Arc::new(DocGraph::from_links(19, &[(0, 1, 1.0)]).unwrap());
+    let p = custom(&x, 2, 1).solver(Solver::Gnmf).doc_graph(g);
+    assert!(matches!(
+        p.check().unwrap().fit(&x, &mut |_, _| {}),
+        Err(NmfError::Data(_))
+    ));
+    // P ≥ n is refused when the fit builds the graph.
+    let p = custom(&x, 2, 1).solver(Solver::Gnmf).graph(GraphSpec::Knn {
+        neighbours: 20,
+        weight: GraphWeight::Cosine,
+    });
+    match p.check().unwrap().fit(&x, &mut |_, _| {}) {
+        Err(NmfError::Params(m)) => assert_eq!(
+            m,
+            "--graph knn:20: P must be less than the number of documents (20)"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-smooth NMF (nsnmf)
+
+#[test]
+fn nsnmf_with_theta_zero_is_kl_mu_up_to_the_normalization_of_the_topics() {
+    // KL multiplicative updates do not change under W·D, D⁻¹·H, so θ = 0 (which normalizes
+    // the topics to sum 1 after every iteration) gives MU's W·H, and MU's factors once its
+    // topics are normalized the same way: compared to 1e-9 relative.
+    let x = random_sparse(80, 40, 0.15, 81);
+    let base = custom(&x, 5, 4).loss(Loss::Kl).tol(0.0).max_iter(60);
+    let mu = fit(&x, base.clone().solver(Solver::Mu));
+    let ns = fit(&x, base.solver(Solver::Nsnmf).theta(0.0));
+    let close = |a: f64, b: f64, scale: f64| (a - b).abs() <= 1e-9 * scale;
+    let (p_mu, p_ns) = (mu.w.dot(&mu.h), ns.w.dot(&ns.h));
+    let top = p_mu.iter().fold(0.0f64, |a, &b| a.max(b));
+    for (a, b) in p_mu.iter().zip(&p_ns) {
+        assert!(close(*a, *b, top), "W·H: {a} vs {b}");
+    }
+    let sums: Array1<f64> = mu.h.sum_axis(Axis(1));
+    for l in 0..5 {
+        let s = sums[l];
+        for j in 0..40 {
+            assert!(close(mu.h[[l, j]] / s, ns.h[[l, j]], 1.0), "H[{l}, {j}]");
+        }
+        for i in 0..80 {
+            assert!(close(mu.w[[i, l]] * s, ns.w[[i, l]], top), "W[{i}, {l}]");
+        }
+    }
+    for (a, b) in mu.history.iter().zip(&ns.history) {
+        assert!(close(*a, *b, *a), "history {a} vs {b}");
+    }
+}
+
+/// The TF-IDF matrix of `corpora/sample` (303 documents, 8 subjects).
+fn sample_matrix() -> CsMat<f64> {
+    use nmf_topics::corpus::{self, CorpusOptions};
+    use nmf_topics::text::{Analyzer, AnalyzerConfig};
+    use nmf_topics::vectorize::{self, VectorizeOptions};
+    let root = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/sample"));
+    let c = corpus::load(&[root], &CorpusOptions::default()).unwrap();
+    let analyzer = Analyzer::new(&AnalyzerConfig::default()).unwrap();
+    let (dtm, _) =
+        vectorize::vectorize(&c.documents, &analyzer, &VectorizeOptions::default()).unwrap();
+    dtm.x
+}
+
+#[test]
+fn nsnmf_topics_get_sparser_as_theta_grows() {
+    let x = sample_matrix();
+    let mut last = -1.0;
+    let mut seen = Vec::new();
+    for theta in [0.0, 0.5, 0.8] {
+        let model = fit(
+            &x,
+            NmfParams::new(8)
+                .solver(Solver::Nsnmf)
+                .loss(Loss::Kl)
+                .theta(theta)
+                .max_iter(200),
+        );
+        let mean_h: f64 = model.h.rows().into_iter().map(hoyer_sparsity).sum::<f64>() / 8.0;
+        assert!((model.metrics.sparsity_h - mean_h).abs() < 1e-12);
+        seen.push((theta, mean_h));
+        assert!(mean_h > last + 0.01, "Hoyer sparsity of H by θ: {seen:?}");
+        last = mean_h;
+        // X ≈ W·H with S absorbed into W: each document's weights are lifted by θ·mean.
+        let floor = model
+            .w
+            .rows()
+            .into_iter()
+            .filter(|r| r.sum() > 0.0)
+            .map(|r| r.iter().fold(f64::INFINITY, |a, &b| a.min(b)) / r.sum())
+            .fold(f64::INFINITY, f64::min);
+        assert!(floor >= theta / 8.0 * (1.0 - 1e-9), "θ = {theta}: {floor}");
+    }
+}
+
+#[test]
+fn nsnmf_theta_outside_the_unit_interval_is_a_usage_error() {
+    for theta in [-0.1, 1.5, f64::NAN] {
+        match NmfParams::new(3)
+            .solver(Solver::Nsnmf)
+            .loss(Loss::Kl)
+            .theta(theta)
+            .check()
+        {
+            Err(NmfError::Params(m)) => {
+                assert!(m.starts_with("--theta must be in [0, 1]"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    for theta in [0.0, 1.0] {
+        assert!(NmfParams::new(3)
+            .solver(Solver::Nsnmf)
+            .loss(Loss::Kl)
+            .theta(theta)
+            .check()
+            .is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projected gradient (pg)
+
+/// ‖[∇^P_W f, ∇^P_H f]‖_F of ½‖X − WH‖²_F at (W, H), and ‖[∇_W f, ∇_H f]‖_F, densely.
+fn kkt(x: &CsMat<f64>, w: &Array2<f64>, h: &Array2<f64>) -> (f64, f64) {
+    let r = w.dot(h) - x.to_dense();
+    let gw = r.dot(&h.t());
+    let gh = w.t().dot(&r);
+    let mut proj = 0.0;
+    let mut full = 0.0;
+    for (g, v) in gw.iter().zip(w.iter()).chain(gh.iter().zip(h.iter())) {
+        full += g * g;
+        let p = if *v > 0.0 { *g } else { g.min(0.0) };
+        proj += p * p;
+    }
+    (proj.sqrt(), full.sqrt())
+}
+
+#[test]
+fn pg_ends_at_a_kkt_point_within_the_tolerance() {
+    let x = random_sparse(40, 30, 0.3, 91);
+    let p = custom(&x, 3, 2).solver(Solver::Pg);
+    let (w0, h0) = (p.w0.clone().unwrap(), p.h0.clone().unwrap());
+    let (_, initial) = kkt(&x, &w0, &h0);
+    for tol in [1e-3, 1e-5] {
+        let model = fit(&x, p.clone().tol(tol).max_iter(5000));
+        assert!(
+            model.converged,
+            "tol {tol}: {} iterations",
+            model.iterations
+        );
+        let (residual, _) = kkt(&x, &model.w, &model.h);
+        assert!(
+            residual <= tol * initial,
+            "tol {tol}: KKT residual {residual:e} > {:e}",
+            tol * initial
+        );
+    }
+}
+
+#[test]
+fn pg_recovers_a_planted_factorization() {
+    let (x, _) = planted(40, 30, 3, 5);
+    let model = fit(
+        &x,
+        custom(&x, 3, 11)
+            .solver(Solver::Pg)
+            .tol(1e-7)
+            .max_iter(3000),
+    );
+    let xd = dense(&x);
+    let resid = (&xd - &model.w.dot(&model.h)).mapv(|v| v * v).sum().sqrt();
+    let rel = resid / xd.mapv(|v| v * v).sum().sqrt();
+    assert!(rel < 1e-3, "relative error {rel:e}");
+}
+
+#[test]
+fn solver_and_loss_combinations_that_do_not_exist_name_the_ones_that_do() {
+    for (s, l) in [(Solver::Nsnmf, Loss::Frobenius), (Solver::Pg, Loss::Kl)] {
+        match NmfParams::new(3).solver(s).loss(l).check() {
+            Err(NmfError::Params(m)) => {
+                assert!(m.starts_with(&format!("--solver {s} does not work with --loss {l}")));
+                assert!(
+                    m.contains("gnmf (frobenius, kl), nsnmf (kl), pg (frobenius)"),
+                    "{m}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -148,6 +148,7 @@ pub fn synthetic() -> Fixture {
         seconds_per_iteration: 0.0,
         init_seconds: 0.0,
         method: Default::default(),
+        graph: None,
         metrics: Metrics {
             loss: 2.6,
             divergence: 2.6,

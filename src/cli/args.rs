@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use nmf_topics::nmf::graph::GraphWeight;
 use nmf_topics::nmf::{AlsVariant, Init, Loss, Solver};
 use nmf_topics::sweep::DEFAULT_NPMI_MARGIN;
 use nmf_topics::vectorize::{Norm, Weighting};
@@ -229,9 +230,9 @@ pub struct SweepArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Factorization")]
 pub struct NmfArgs {
-    /// Objective.
-    #[arg(long, value_enum, default_value_t = LossArg::Frobenius)]
-    pub loss: LossArg,
+    /// Objective [default: kl with --solver nsnmf, frobenius otherwise]
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
     /// Algorithm [default: hals for --loss frobenius, mu for --loss kl]
     #[arg(long, value_enum)]
     pub solver: Option<SolverArg>,
@@ -256,6 +257,22 @@ pub struct NmfArgs {
     /// [default: 10]
     #[arg(long, value_name = "N")]
     pub max_no_improvement: Option<usize>,
+    /// gnmf: the document graph: knn:P, each document linked to its P most similar
+    /// documents (cosine of their rows), or a TSV file of links `id<TAB>id[<TAB>weight]` with
+    /// the ids of documents.tsv [default: knn:5]
+    #[arg(long, value_name = "knn:P|FILE")]
+    pub graph: Option<String>,
+    /// gnmf: the weights of a knn graph's links [default: cosine]
+    #[arg(long, value_enum, value_name = "WEIGHT")]
+    pub graph_weight: Option<GraphWeightArg>,
+    /// gnmf: λ, the weight of the graph term (divided by the linked documents' mean degree:
+    /// 1 weighs a document's disagreement with its links like its misfit) [default: 1]
+    #[arg(long, allow_negative_numbers = true, value_name = "L")]
+    pub graph_lambda: Option<f64>,
+    /// nsnmf: the smoothness θ in [0, 1] of S = (1−θ)I + (θ/k)·11ᵀ in X ≈ W·S·H; larger
+    /// gives sparser topics [default: 0.5]
+    #[arg(long, allow_negative_numbers = true, value_name = "T")]
+    pub theta: Option<f64>,
     /// Initialization.
     #[arg(long, value_enum, default_value_t = InitArg::Nndsvda)]
     pub init: InitArg,
@@ -288,8 +305,9 @@ pub struct NmfArgs {
     #[arg(long, default_value_t = 200, value_name = "N")]
     pub max_iter: usize,
     /// Relative tolerance of the solver's stopping rule (0: run --max-iter): hals, the
-    /// projected gradient relative to the first iteration's; mu, the error decrease over 10
-    /// iterations relative to the first error; als, the objective change relative to the first.
+    /// projected gradient relative to the first iteration's; mu, gnmf and nsnmf, the error
+    /// decrease over 10 iterations relative to the first error; als, the objective change
+    /// relative to the first; pg, the projected gradient's norm relative to the start's.
     #[arg(
         long,
         default_value_t = 1e-4,
@@ -456,6 +474,30 @@ pub enum SolverArg {
     Als,
     /// online mini-batch updates (scikit-learn's MiniBatchNMF): frobenius and kl
     Online,
+    /// graph-regularized NMF (Cai et al.; linked documents get similar topics): frobenius and kl
+    Gnmf,
+    /// non-smooth NMF (Pascual-Montano et al.; sparser topics with --theta): kl
+    Nsnmf,
+    /// alternating projected gradient (Lin): frobenius
+    Pg,
+}
+
+/// `--graph-weight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphWeightArg {
+    /// 1 for every link
+    Binary,
+    /// the cosine similarity of the two documents
+    Cosine,
+}
+
+impl From<GraphWeightArg> for GraphWeight {
+    fn from(a: GraphWeightArg) -> GraphWeight {
+        match a {
+            GraphWeightArg::Binary => GraphWeight::Binary,
+            GraphWeightArg::Cosine => GraphWeight::Cosine,
+        }
+    }
 }
 
 /// `--als-variant`.
@@ -520,6 +562,9 @@ impl From<SolverArg> for Solver {
             SolverArg::Hals => Solver::Hals,
             SolverArg::Als => Solver::Als,
             SolverArg::Online => Solver::Online,
+            SolverArg::Gnmf => Solver::Gnmf,
+            SolverArg::Nsnmf => Solver::Nsnmf,
+            SolverArg::Pg => Solver::Pg,
         }
     }
 }

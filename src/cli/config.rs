@@ -13,8 +13,9 @@ use anyhow::Context as _;
 use clap::ArgMatches;
 
 use nmf_topics::corpus::CorpusOptions;
+use nmf_topics::nmf::graph::{GraphSpec, GraphWeight, DEFAULT_NEIGHBOURS};
 use nmf_topics::nmf::online::OnlineOptions;
-use nmf_topics::nmf::{AlsVariant, Init, NmfParams, NmfValidParams, Solver};
+use nmf_topics::nmf::{AlsVariant, Init, Loss, NmfParams, NmfValidParams, Solver};
 use nmf_topics::report::model::ModelFile;
 use nmf_topics::report::OutputOptions;
 use nmf_topics::restarts::check_restarts;
@@ -366,8 +367,12 @@ fn beside(
 /// later.
 fn nmf_params(k: usize, a: &NmfArgs) -> anyhow::Result<NmfParams> {
     let mut p = NmfParams::new(k);
-    p.loss = a.loss.into();
     p.solver = a.solver.map(Solver::from);
+    p.loss = match a.loss {
+        Some(l) => l.into(),
+        None if p.solver == Some(Solver::Nsnmf) => Loss::Kl,
+        None => Loss::Frobenius,
+    };
     p.shuffle = a.shuffle;
     p.als_variant = a.als_variant.map(AlsVariant::from);
     if a.batch_size.is_some()
@@ -388,6 +393,8 @@ fn nmf_params(k: usize, a: &NmfArgs) -> anyhow::Result<NmfParams> {
             },
         });
     }
+    graph_options(&mut p, a)?;
+    p.theta = a.theta;
     p.init = a.init.into();
     p.alpha_w = a.alpha_w;
     p.alpha_h = a.alpha_h;
@@ -408,6 +415,67 @@ fn nmf_params(k: usize, a: &NmfArgs) -> anyhow::Result<NmfParams> {
     }
     probe.check()?;
     Ok(p)
+}
+
+/// The options of `--solver gnmf`: refused with another solver (naming the option), `--graph`
+/// parsed (a graph file must exist; it is read once the documents are known), and
+/// `--graph-weight` only for a knn graph.
+fn graph_options(p: &mut NmfParams, a: &NmfArgs) -> anyhow::Result<()> {
+    let solver = p.solver.unwrap_or(Solver::default_for(p.loss));
+    if solver != Solver::Gnmf {
+        for (given, opt) in [
+            (a.graph.is_some(), "--graph"),
+            (a.graph_weight.is_some(), "--graph-weight"),
+            (a.graph_lambda.is_some(), "--graph-lambda"),
+        ] {
+            if given {
+                return Err(Error::input(format!(
+                    "{opt} is an option of --solver gnmf, not of --solver {solver}"
+                ))
+                .into());
+            }
+        }
+    }
+    let weight = a.graph_weight.map(GraphWeight::from);
+    p.graph = match &a.graph {
+        Some(value) => {
+            let spec = GraphSpec::parse(value, weight.unwrap_or_default())?;
+            if let GraphSpec::File(path) = &spec {
+                if weight.is_some() {
+                    return Err(Error::input(format!(
+                        "--graph-weight applies to --graph knn:P; the links of a graph file \
+                         ({}) carry their own weights (its third column, 1 when absent)",
+                        path.display()
+                    ))
+                    .into());
+                }
+                if path.is_dir() {
+                    return Err(Error::input(format!(
+                        "--graph {}: is a folder, not a file of links",
+                        path.display()
+                    ))
+                    .into());
+                }
+                if !path.exists() {
+                    return Err(Error::input(format!(
+                        "--graph {}: no such file (give knn:P, or a TSV file of links \
+                         id<TAB>id[<TAB>weight])",
+                        path.display()
+                    ))
+                    .into());
+                }
+                // Its lines' form now; the ids once the documents are known.
+                nmf_topics::nmf::graph::check_links(path)?;
+            }
+            Some(spec)
+        }
+        None => weight.map(|weight| GraphSpec::Knn {
+            neighbours: DEFAULT_NEIGHBOURS,
+            weight,
+        }),
+    };
+    p.graph_lambda = a.graph_lambda;
+    Ok(())
 }
 
 fn transform_config(a: TransformArgs) -> anyhow::Result<TransformConfig> {

@@ -1,15 +1,100 @@
 //! `nmf-topics fit`.
 
-use nmf_topics::report::{self, html::fmt_num, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
+use std::sync::Arc;
+
+use nmf_topics::nmf::graph::{self, DocGraph, GraphSpec};
+use nmf_topics::nmf::{NmfParams, Solver};
+use nmf_topics::report::html::{fmt_int, fmt_num};
+use nmf_topics::report::{self, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
 use nmf_topics::restarts;
 use nmf_topics::vectorize::DocTermMatrix;
 
 use super::config::{check_factor_memory, FitConfig, FitInput};
-use super::ui::{self, interrupt};
+use super::ui::{self, interrupt, Ui};
 use super::vectorize::read_and_vectorize;
+
+/// `--solver gnmf`: builds the document graph once, before the fits — the k-nearest-neighbour
+/// graph of the matrix's rows, or the links of a graph file matched to the documents' ids —
+/// and says on stderr what it holds (and which links of a file were skipped). `None` for
+/// another solver.
+pub fn prepare_graph(
+    ui: &Ui,
+    params: &NmfParams,
+    dtm: &DocTermMatrix,
+) -> anyhow::Result<Option<Arc<DocGraph>>> {
+    if params.solver.unwrap_or(Solver::default_for(params.loss)) != Solver::Gnmf {
+        return Ok(None);
+    }
+    let n = dtm.x.rows();
+    let g = match params.graph.clone().unwrap_or_default() {
+        GraphSpec::Knn { neighbours, weight } => {
+            let spinner = ui.spinner(&format!(
+                "linking each document to its {neighbours} most similar"
+            ));
+            let g = graph::knn_graph(&dtm.x, neighbours, weight);
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
+            let g = g?;
+            let s = g.summary();
+            ui.info(&format!(
+                "graph: each of {} documents linked to its {neighbours} most similar ({weight} \
+                 weights): {}, {} per document (mean weighted degree {}), {} without links \
+                 ({:.2} s)",
+                fmt_int(n),
+                count(s.edges, "link"),
+                fmt_num(2.0 * s.edges as f64 / n.max(1) as f64),
+                fmt_num(s.mean_degree),
+                count(s.isolated, "document"),
+                s.seconds
+            ));
+            g
+        }
+        GraphSpec::File(path) => {
+            let ids: Vec<&str> = dtm.documents.iter().map(|d| d.id.as_str()).collect();
+            let (g, warnings) = graph::read_links(&path, &ids)?;
+            for w in &warnings.shown {
+                ui.warn(w);
+            }
+            if warnings.more > 0 {
+                ui.warn(&format!(
+                    "… and {} more links of {} with ids that are not documents of the corpus",
+                    fmt_int(warnings.more),
+                    path.display()
+                ));
+            }
+            let s = g.summary();
+            let c = s.links.unwrap_or_default();
+            ui.info(&format!(
+                "graph: {}: {} read, {} used ({} summed), {} skipped (unknown ids), {} \
+                 ignored; {} between {} of {} documents",
+                path.display(),
+                count(c.lines, "link"),
+                fmt_int(c.used),
+                count(c.duplicates, "duplicate"),
+                fmt_int(c.skipped),
+                count(c.self_loops, "self-link"),
+                count(s.edges, "link"),
+                fmt_int(n - s.isolated),
+                fmt_int(n)
+            ));
+            g
+        }
+    };
+    if g.summary().edges == 0 {
+        ui.warn("the document graph has no links: --solver gnmf fits like --solver mu");
+    }
+    Ok(Some(Arc::new(g)))
+}
+
+/// `3 links`, `1 link`.
+fn count(n: usize, what: &str) -> String {
+    format!("{} {what}{}", fmt_int(n), if n == 1 { "" } else { "s" })
+}
 
 /// Runs `fit`.
 pub fn run(c: FitConfig) -> anyhow::Result<()> {
+    let mut c = c;
     let ui = c.ui;
     // Inputs: text (analysis + vectorizing) or a Matrix Market file.
     let (dtm, corpus, analyzer, vectorize, inputs) = match &c.input {
@@ -46,6 +131,10 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
     };
 
     check_factor_memory(c.recorded.k, dtm.x.rows(), dtm.x.cols())?;
+    if let Some(g) = prepare_graph(&ui, &c.recorded, &dtm)? {
+        c.params.set_doc_graph(g.clone());
+        c.recorded.doc_graph = Some(g);
+    }
     let max_iter = c.recorded.max_iter as u64;
     let bar = ui.bar(max_iter * c.restarts as u64, "fitting");
     let restarts = c.restarts;

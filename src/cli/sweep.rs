@@ -36,6 +36,7 @@ pub fn run(c: SweepConfig) -> anyhow::Result<()> {
     };
     let mut opts = SweepOptions::new(c.ks, c.restarts);
     opts.params = c.params.clone();
+    opts.params.doc_graph = super::fit::prepare_graph(&ui, &c.params, &dtm)?;
     opts.npmi_margin = c.npmi_margin;
     opts.keep_models = c.fit_best;
 

@@ -25,7 +25,7 @@ use crate::kernels::{eval_at_nonzeros_with, factor_stats, trace_product, CsrRef,
 
 /// The rule that `tol` applies to. `tol = 0` disables every rule: the loop runs `max_iter`
 /// iterations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum StopRule {
     /// scikit-learn's rule for `solver="mu"`: with e = √(2·divergence), e₀ that of the start
     /// and e the error every `every` iterations, stop when `(e_prev − e) / e₀ < tol` (an
@@ -33,6 +33,9 @@ pub(crate) enum StopRule {
     RelativeError {
         /// Iterations between checks (10 in scikit-learn).
         every: usize,
+        /// Use the whole objective instead of the divergence in e (for methods whose
+        /// objective has a term the divergence does not see, GNMF's graph term).
+        on_objective: bool,
     },
     /// scikit-learn's rule for `solver="cd"`: the sum of |projected gradient| over the
     /// coordinates of both updates of an iteration, relative to that of the first iteration,
@@ -45,6 +48,13 @@ pub(crate) enum StopRule {
     /// The solver's own rule (mini-batch NMF's smoothed-cost and H-change tests): the loop
     /// stops when a [`Half`] says `stop`.
     Own,
+    /// Lin's rule for projected gradient: the norm of the projected gradient of the factors
+    /// an iteration produces (reported as the [`Half::violation`]s of the iteration, summed)
+    /// `≤ tol · initial`, with `initial` the norm of the gradient at the start.
+    GradientNorm {
+        /// ‖∇f(W₀, H₀)‖_F.
+        initial: f64,
+    },
 }
 
 /// What one half of an iteration (the W update or the H update) reports.
@@ -56,7 +66,8 @@ pub(crate) struct Half {
     pub objective: Option<f64>,
     /// The divergence alone, of the same factors.
     pub divergence: Option<f64>,
-    /// Σ |projected gradient| over the coordinates this half updated.
+    /// Σ |projected gradient| over the coordinates this half updated (for
+    /// [`StopRule::GradientNorm`]: the norm of the projected gradient).
     pub violation: f64,
     /// The update is the exact minimizer with the other factor fixed, and nothing else moves
     /// (an exact NNLS solve with H fixed): the loop can stop.
@@ -87,6 +98,13 @@ pub(crate) trait Solver {
 
     /// Updates H with the current W (iteration `t`).
     fn update_h(&mut self, t: usize) -> Half;
+
+    /// The terms of the current factors' objective that the driver's evaluation (divergence
+    /// and penalties, [`evaluate`]) does not see: GNMF's graph term. Asked once, after the
+    /// last iteration.
+    fn extra_objective(&self) -> f64 {
+        0.0
+    }
 
     /// The current factors: W (n × k) and Hᵀ (m × k), row-major.
     fn into_factors(self: Box<Self>) -> (Vec<f64>, Vec<f64>);
@@ -180,7 +198,8 @@ pub(crate) struct Run {
 /// The objective of a pair of factors, evaluated in one pass over X.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Evaluation {
-    /// Divergence + penalties.
+    /// Divergence + penalties (+ the solver's [`Solver::extra_objective`] in [`run`]'s
+    /// result).
     pub loss: f64,
     /// The divergence (clamped at 0).
     pub divergence: f64,
@@ -250,13 +269,21 @@ pub(crate) fn run(
     while t < lim.max_iter {
         if lagged {
             // The W pass of iteration t sees the factors after iteration t − 1.
-            let every = match rule {
-                StopRule::RelativeError { every } => every.max(1),
-                _ => 1,
+            let (every, on_objective) = match rule {
+                StopRule::RelativeError {
+                    every,
+                    on_objective,
+                } => (every.max(1), on_objective),
+                _ => (1, false),
             };
             let check_now = checks && t > 0 && t % every == 0;
             let hw = solver.update_w(t, check_now);
-            let div = hw.divergence.unwrap_or(f64::NAN);
+            let div = if on_objective {
+                hw.objective
+            } else {
+                hw.divergence
+            }
+            .unwrap_or(f64::NAN);
             if t == 0 {
                 e0 = err_of(div);
                 e_prev = e0;
@@ -271,7 +298,9 @@ pub(crate) fn run(
                         StopRule::RelativeChange => {
                             relative_change(obj_prev, obj, obj_first, lim.tol)
                         }
-                        StopRule::ProjectedGradient | StopRule::Own => false,
+                        StopRule::ProjectedGradient
+                        | StopRule::Own
+                        | StopRule::GradientNorm { .. } => false,
                     };
                     solver.end_tentative(!stop);
                     if stop {
@@ -315,8 +344,17 @@ pub(crate) fn run(
                             relative_change(obj_prev, obj, obj_first, lim.tol)
                         }
                         StopRule::Own => false,
-                        StopRule::RelativeError { every } => {
-                            let e = err_of(hh.divergence.or(hw.divergence).unwrap_or(f64::NAN));
+                        StopRule::GradientNorm { initial } => violation <= lim.tol * initial,
+                        StopRule::RelativeError {
+                            every,
+                            on_objective,
+                        } => {
+                            let div = if on_objective {
+                                hh.objective.or(hw.objective)
+                            } else {
+                                hh.divergence.or(hw.divergence)
+                            };
+                            let e = err_of(div.unwrap_or(f64::NAN));
                             if t == 0 {
                                 (e0, e_prev) = (e, e);
                                 false
@@ -342,8 +380,10 @@ pub(crate) fn run(
         t += 1;
     }
     let loop_seconds = t0.elapsed().as_secs_f64();
+    let extra = solver.extra_objective();
     let (w, ht) = solver.into_factors();
-    let eval = evaluate(pb, &w, &ht);
+    let mut eval = evaluate(pb, &w, &ht);
+    eval.loss += extra;
     if !lagged {
         // The solver's own figure for the last iteration and the evaluation agree to
         // rounding; keep one number.
@@ -354,11 +394,17 @@ pub(crate) fn run(
         // The objective after the last iteration, and the rule's last check on it.
         history.push(eval.loss);
         progress(t, eval.loss);
-        if let StopRule::RelativeError { every } = rule {
-            if checks
-                && t % every.max(1) == 0
-                && error_stalled(e_prev, err_of(eval.divergence), e0, lim.tol)
-            {
+        if let StopRule::RelativeError {
+            every,
+            on_objective,
+        } = rule
+        {
+            let last = if on_objective {
+                eval.loss
+            } else {
+                eval.divergence
+            };
+            if checks && t % every.max(1) == 0 && error_stalled(e_prev, err_of(last), e0, lim.tol) {
                 converged = true;
             }
         }

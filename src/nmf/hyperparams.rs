@@ -1,7 +1,10 @@
 //! Parameters: the unchecked builder [`NmfParams`] and the validated [`NmfValidParams`].
 
+use std::sync::Arc;
+
+use super::graph::{DocGraph, GraphSpec};
 use super::online::OnlineOptions;
-use super::{AlsVariant, Init, Loss, NmfError, Solver};
+use super::{AlsVariant, Init, Loss, NmfError, Solver, DEFAULT_GRAPH_LAMBDA, DEFAULT_THETA};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +31,20 @@ pub struct NmfParams {
     pub als_variant: Option<AlsVariant>,
     /// `online` only: the mini-batch options (`None`: scikit-learn's defaults).
     pub online: Option<OnlineOptions>,
+    /// `gnmf` only: the document graph (`None`: the cosine 5-nearest-neighbour graph with
+    /// cosine weights, [`GraphSpec::default`]).
+    pub graph: Option<GraphSpec>,
+    /// `gnmf` only: λ, the weight of the graph term (`None`: [`DEFAULT_GRAPH_LAMBDA`]); the
+    /// fit divides it by the mean degree of the graph's linked documents
+    /// ([`DocGraph::scaled_lambda`]).
+    pub graph_lambda: Option<f64>,
+    /// `gnmf` only: the graph, built ahead (by [`super::graph::knn_graph`] or
+    /// [`super::graph::read_links`]). Needed for a graph file, whose ids are matched to the
+    /// documents; without it the fit builds the k-nearest-neighbour graph from X. Shared, not
+    /// copied, by restarts and sweeps.
+    pub doc_graph: Option<Arc<DocGraph>>,
+    /// `nsnmf` only: the smoothness θ in [0, 1] (`None`: [`DEFAULT_THETA`]).
+    pub theta: Option<f64>,
     /// Initialization.
     pub init: Init,
     /// W0 and H0 for [`Init::Custom`].
@@ -67,6 +84,10 @@ impl NmfParams {
             shuffle: false,
             als_variant: None,
             online: None,
+            graph: None,
+            graph_lambda: None,
+            doc_graph: None,
+            theta: None,
             init: Init::Nndsvda,
             w0: None,
             h0: None,
@@ -106,6 +127,30 @@ impl NmfParams {
     /// `online`: the mini-batch options.
     pub fn online(mut self, opts: OnlineOptions) -> Self {
         self.online = Some(opts);
+        self
+    }
+
+    /// `gnmf`: the document graph.
+    pub fn graph(mut self, spec: GraphSpec) -> Self {
+        self.graph = Some(spec);
+        self
+    }
+
+    /// `gnmf`: λ, the weight of the graph term.
+    pub fn graph_lambda(mut self, lambda: f64) -> Self {
+        self.graph_lambda = Some(lambda);
+        self
+    }
+
+    /// `gnmf`: a graph built ahead.
+    pub fn doc_graph(mut self, graph: Arc<DocGraph>) -> Self {
+        self.doc_graph = Some(graph);
+        self
+    }
+
+    /// `nsnmf`: the smoothness θ.
+    pub fn theta(mut self, theta: f64) -> Self {
+        self.theta = Some(theta);
         self
     }
 
@@ -216,6 +261,59 @@ impl NmfParams {
         if let Some(o) = &self.online {
             o.check()?;
         }
+        if solver != Solver::Gnmf {
+            let given = if self.graph.is_some() || self.doc_graph.is_some() {
+                Some("--graph")
+            } else if self.graph_lambda.is_some() {
+                Some("--graph-lambda")
+            } else {
+                None
+            };
+            if let Some(opt) = given {
+                return bad(format!(
+                    "{opt} is an option of --solver gnmf, not of --solver {solver}"
+                ));
+            }
+        }
+        if self.theta.is_some() && solver != Solver::Nsnmf {
+            return bad(format!(
+                "--theta is an option of --solver nsnmf, not of --solver {solver}"
+            ));
+        }
+        if let Some(l) = self.graph_lambda {
+            if !(l >= 0.0 && l.is_finite()) {
+                return bad(format!(
+                    "--graph-lambda must be a non-negative number (got {l})"
+                ));
+            }
+        }
+        if let Some(spec) = &self.graph {
+            spec.check()?;
+        }
+        if let Some(t) = self.theta {
+            if !(0.0..=1.0).contains(&t) {
+                return bad(format!("--theta must be in [0, 1] (got {t})"));
+            }
+        }
+        let penalized = self.alpha_w != 0.0 || self.alpha_h.is_some_and(|a| a != 0.0);
+        if penalized {
+            let why = match solver {
+                Solver::Gnmf => Some(
+                    "its topics are rescaled to unit norm every iteration so that --graph-lambda \
+                     keeps its meaning, which would change what the penalties weigh",
+                ),
+                Solver::Nsnmf => Some(
+                    "--theta sets its sparseness, and its topics are rescaled to sum 1 every \
+                     iteration",
+                ),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return bad(format!(
+                    "--alpha-w and --alpha-h do not apply to --solver {solver}: {why}"
+                ));
+            }
+        }
         let method = match solver {
             Solver::Mu => Method::Mu,
             Solver::Hals => Method::Hals {
@@ -227,6 +325,13 @@ impl NmfParams {
             Solver::Online => Method::Online {
                 opts: self.online.unwrap_or_default(),
             },
+            Solver::Gnmf => Method::Gnmf {
+                lambda: self.graph_lambda.unwrap_or(DEFAULT_GRAPH_LAMBDA),
+            },
+            Solver::Nsnmf => Method::Nsnmf {
+                theta: self.theta.unwrap_or(DEFAULT_THETA),
+            },
+            Solver::Pg => Method::Pg,
         };
         if self.init == Init::Custom && (self.w0.is_none() || self.h0.is_none()) {
             return bad("--init custom needs both --w0 and --h0".into());
@@ -260,15 +365,36 @@ pub enum Method {
         /// The mini-batch options.
         opts: OnlineOptions,
     },
+    /// Graph-regularized multiplicative updates.
+    Gnmf {
+        /// λ as given (the fit divides it by the graph's mean degree).
+        lambda: f64,
+    },
+    /// Non-smooth NMF.
+    Nsnmf {
+        /// The smoothness θ.
+        theta: f64,
+    },
+    /// Projected gradient (Lin).
+    Pg,
 }
 
 impl Method {
-    /// Whether the updates keep a zero column of W with the matching zero row of H at zero
-    /// whatever the data, so that the method can run at a rank padded with zero columns (the
-    /// multiplicative updates, coordinate descent, ALS). The online solver starts new rows of
-    /// W from a constant that depends on k, so it runs at k itself.
-    pub(crate) fn keeps_zero_columns(&self) -> bool {
-        matches!(self, Method::Mu | Method::Hals { .. } | Method::Als { .. })
+    /// Whether the updates (for the KL loss when `kl`) keep a zero column of W with the
+    /// matching zero row of H at zero whatever the data, so that the method can run at a rank
+    /// padded with zero columns: the multiplicative updates, coordinate descent, ALS, and the
+    /// Frobenius form of gnmf (multiplicative, its topic normalization leaves a zero topic
+    /// alone; its KL form too when λ = 0, where it is the multiplicative updates). The online
+    /// solver starts new rows of W from a constant that depends on k, nsnmf's smoothing matrix
+    /// mixes all k topics, pg's and gnmf-KL's steps are not multiplicative: they run at k
+    /// itself.
+    pub(crate) fn keeps_zero_columns(&self, kl: bool) -> bool {
+        match self {
+            Method::Mu | Method::Hals { .. } | Method::Als { .. } => true,
+            // With λ = 0 gnmf's updates are the multiplicative updates for either loss.
+            Method::Gnmf { lambda } => !kl || *lambda == 0.0,
+            Method::Online { .. } | Method::Nsnmf { .. } | Method::Pg => false,
+        }
     }
 
     /// The algorithm's name.
@@ -278,6 +404,9 @@ impl Method {
             Method::Hals { .. } => Solver::Hals,
             Method::Als { .. } => Solver::Als,
             Method::Online { .. } => Solver::Online,
+            Method::Gnmf { .. } => Solver::Gnmf,
+            Method::Nsnmf { .. } => Solver::Nsnmf,
+            Method::Pg => Solver::Pg,
         }
     }
 }
@@ -298,6 +427,11 @@ impl NmfValidParams {
     /// The algorithm (the default for the loss resolved) with its parameters.
     pub fn method(&self) -> Method {
         self.method
+    }
+
+    /// `gnmf`: uses `graph` (built ahead) for the fits of these parameters.
+    pub fn set_doc_graph(&mut self, graph: Arc<DocGraph>) {
+        self.params.doc_graph = Some(graph);
     }
 
     /// The penalty weights for a matrix with `n_samples` rows (documents) and `n_features`
@@ -432,6 +566,91 @@ mod tests {
             "--als-variant is an option of --solver als, not of --solver hals"
         );
         assert!(NmfParams::new(3).shuffle(true).check().is_ok());
+    }
+
+    #[test]
+    fn a_negative_graph_lambda_is_rejected() {
+        for l in [-1.0, f64::NAN, f64::INFINITY] {
+            let m = err(NmfParams::new(3).solver(Solver::Gnmf).graph_lambda(l));
+            assert!(
+                m.starts_with("--graph-lambda must be a non-negative number"),
+                "{m}"
+            );
+        }
+        let p = NmfParams::new(3).solver(Solver::Gnmf).graph_lambda(0.0);
+        assert_eq!(p.check().unwrap().method(), Method::Gnmf { lambda: 0.0 });
+        let p = NmfParams::new(3).solver(Solver::Gnmf).loss(Loss::Kl);
+        assert_eq!(p.check().unwrap().method(), Method::Gnmf { lambda: 1.0 });
+    }
+
+    #[test]
+    fn a_knn_graph_without_neighbours_is_rejected() {
+        let spec = GraphSpec::Knn {
+            neighbours: 0,
+            weight: Default::default(),
+        };
+        let m = err(NmfParams::new(3).solver(Solver::Gnmf).graph(spec));
+        assert!(m.starts_with("--graph knn:0:"), "{m}");
+    }
+
+    #[test]
+    fn gnmf_and_nsnmf_options_belong_to_their_solver() {
+        let m = err(NmfParams::new(3).graph_lambda(2.0));
+        assert_eq!(
+            m,
+            "--graph-lambda is an option of --solver gnmf, not of --solver hals"
+        );
+        let m = err(NmfParams::new(3)
+            .solver(Solver::Pg)
+            .graph(GraphSpec::default()));
+        assert_eq!(
+            m,
+            "--graph is an option of --solver gnmf, not of --solver pg"
+        );
+        let m = err(NmfParams::new(3).loss(Loss::Kl).theta(0.2));
+        assert_eq!(
+            m,
+            "--theta is an option of --solver nsnmf, not of --solver mu"
+        );
+        assert_eq!(
+            NmfParams::new(3)
+                .solver(Solver::Nsnmf)
+                .loss(Loss::Kl)
+                .check()
+                .unwrap()
+                .method(),
+            Method::Nsnmf { theta: 0.5 }
+        );
+        assert_eq!(
+            NmfParams::new(3)
+                .solver(Solver::Pg)
+                .check()
+                .unwrap()
+                .method(),
+            Method::Pg
+        );
+    }
+
+    #[test]
+    fn gnmf_and_nsnmf_take_no_penalties() {
+        let m = err(NmfParams::new(3).solver(Solver::Gnmf).alpha_w(0.1));
+        assert!(
+            m.starts_with("--alpha-w and --alpha-h do not apply to --solver gnmf"),
+            "{m}"
+        );
+        let m = err(NmfParams::new(3)
+            .solver(Solver::Nsnmf)
+            .loss(Loss::Kl)
+            .alpha_h(Some(0.1)));
+        assert!(
+            m.starts_with("--alpha-w and --alpha-h do not apply to --solver nsnmf"),
+            "{m}"
+        );
+        assert!(NmfParams::new(3)
+            .solver(Solver::Pg)
+            .alpha_w(0.1)
+            .check()
+            .is_ok());
     }
 
     #[test]

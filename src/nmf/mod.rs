@@ -21,7 +21,8 @@
 //! Every algorithm runs in one loop, `nmf/driver.rs`: the driver owns the iterations, the
 //! stopping rule, the loss history ([`NmfModel::history`], the objective after each
 //! iteration), progress, timing and the final evaluation (one pass over X for the metrics); a
-//! solver implements only its W and H updates (`nmf/mu`, [`hals`], [`als`]). What `tol` means
+//! solver implements only its W and H updates (`nmf/mu`, [`hals`], [`als`], [`online`],
+//! [`gnmf`], [`nsnmf`], [`pg`]). What `tol` means
 //! depends on the solver, as in scikit-learn:
 //!
 //! | `--solver` | losses | update | stopping rule (`tol = 0` runs `max_iter`) |
@@ -30,6 +31,9 @@
 //! | `mu` (KL default) | Frobenius, KL | Lee & Seung's multiplicative updates, scikit-learn's `mu` (`nmf/mu`) | every 10 iterations, (e_prev − e)/e₀ < tol with e = √(2·divergence) |
 //! | `als` | Frobenius | exact non-negative least squares for each factor ([`als`], [`nnls`]) | \|L_prev − L\| ≤ tol·L₁ after every iteration |
 //! | `online` | Frobenius, KL | scikit-learn's `MiniBatchNMF`; one iteration is one epoch of mini-batches ([`online`]) | per batch: ‖H − H_prev‖/‖H‖ ≤ tol, or no new minimum of the smoothed batch cost for `max_no_improvement` batches |
+//! | `gnmf` | Frobenius, KL | graph-regularized multiplicative updates (Cai et al.), the topics normalized every iteration ([`gnmf`], the graph: [`graph`]) | as `mu`, on the objective with its graph term |
+//! | `nsnmf` | KL | non-smooth NMF X ≈ W·S·H (Pascual-Montano et al.), S absorbed into the W written out ([`nsnmf`]) | as `mu` |
+//! | `pg` | Frobenius | alternating projected gradient with Armijo steps (Lin) ([`pg`]) | ‖projected gradient of (W, H)‖ ≤ tol × ‖gradient at the start‖ |
 //!
 //! The objective after every iteration comes from what the updates already compute, never an
 //! extra pass over X: the multiplicative updates' W pass of iteration t+1 sees W_t·H_t at
@@ -87,10 +91,14 @@
 
 pub mod als;
 pub(crate) mod driver;
+pub mod gnmf;
+pub mod graph;
 pub mod hals;
 pub mod init;
 pub mod nnls;
+pub mod nsnmf;
 pub mod online;
+pub mod pg;
 pub mod svd;
 
 use std::borrow::Cow;
@@ -100,6 +108,8 @@ use crate::kernels::register_rank;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
+
+use crate::kernels;
 
 mod data;
 mod hyperparams;
@@ -154,11 +164,31 @@ pub enum Solver {
     /// Online mini-batch multiplicative updates (scikit-learn's `MiniBatchNMF`), Frobenius
     /// and KL.
     Online,
+    /// Graph-regularized NMF (Cai et al.), multiplicative updates, Frobenius and KL.
+    Gnmf,
+    /// Non-smooth NMF (Pascual-Montano et al.), KL.
+    Nsnmf,
+    /// Alternating projected gradient (Lin), Frobenius.
+    Pg,
 }
+
+/// The default λ of `--solver gnmf` (`--graph-lambda`).
+pub const DEFAULT_GRAPH_LAMBDA: f64 = 1.0;
+
+/// The default θ of `--solver nsnmf` (`--theta`).
+pub const DEFAULT_THETA: f64 = 0.5;
 
 impl Solver {
     /// Every solver, in the order the help lists them.
-    pub const ALL: [Solver; 4] = [Solver::Mu, Solver::Hals, Solver::Als, Solver::Online];
+    pub const ALL: [Solver; 7] = [
+        Solver::Mu,
+        Solver::Hals,
+        Solver::Als,
+        Solver::Online,
+        Solver::Gnmf,
+        Solver::Nsnmf,
+        Solver::Pg,
+    ];
 
     /// The default for a loss: coordinate descent for Frobenius (scikit-learn's default
     /// solver), multiplicative updates for KL (the only one there).
@@ -173,12 +203,15 @@ impl Solver {
     pub fn supports(self, loss: Loss) -> bool {
         matches!(
             (self, loss),
-            (Solver::Mu | Solver::Online, _) | (_, Loss::Frobenius)
+            (Solver::Mu | Solver::Online | Solver::Gnmf, _)
+                | (Solver::Nsnmf, Loss::Kl)
+                | (Solver::Hals | Solver::Als | Solver::Pg, Loss::Frobenius)
         )
     }
 
     /// The solver/loss combinations that exist, for messages:
-    /// `mu (frobenius, kl), hals (frobenius), als (frobenius), online (frobenius, kl)`.
+    /// `mu (frobenius, kl), hals (frobenius), als (frobenius), online (frobenius, kl),
+    /// gnmf (frobenius, kl), nsnmf (kl), pg (frobenius)`.
     pub fn combinations() -> String {
         let losses = [Loss::Frobenius, Loss::Kl];
         (Solver::ALL.iter())
@@ -238,6 +271,9 @@ impl fmt::Display for Solver {
             Solver::Hals => "hals",
             Solver::Als => "als",
             Solver::Online => "online",
+            Solver::Gnmf => "gnmf",
+            Solver::Nsnmf => "nsnmf",
+            Solver::Pg => "pg",
         })
     }
 }
@@ -309,7 +345,7 @@ impl NmfValidParams {
         let init_seconds = start.elapsed().as_secs_f64();
         let reg = self.regularization(n, m);
         // The solvers whose zero columns stay zero run at the rank of the register kernels.
-        let kp = if self.method.keeps_zero_columns() {
+        let kp = if self.method.keeps_zero_columns(p.loss == Loss::Kl) {
             register_rank(p.k)
         } else {
             p.k
@@ -317,6 +353,7 @@ impl NmfValidParams {
         let (w, ht) = (pad_columns(w, p.k, kp), pad_columns(ht, p.k, kp));
         let pb = driver::Problem::new(&xs, kp, p.loss == Loss::Kl, reg);
         let checks = p.tol > 0.0;
+        let mut graph_used = None;
         let solver: Box<dyn driver::Solver> = match self.method {
             Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
             Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
@@ -327,6 +364,14 @@ impl NmfValidParams {
                     pb, w, ht, opts, p.alpha_w, alpha_h, p.l1_ratio, p.tol, p.max_iter,
                 ))
             }
+            Method::Gnmf { lambda } => {
+                let graph = self.graph_for(pb.x)?;
+                let lam = graph.scaled_lambda(lambda);
+                graph_used = Some(graph.summary().clone());
+                Box::new(gnmf::Gnmf::new(pb, w, ht, graph, lam, checks))
+            }
+            Method::Nsnmf { theta } => Box::new(nsnmf::Nsnmf::new(pb, w, ht, theta, checks)),
+            Method::Pg => Box::new(pg::Pg::new(pb, w, ht, p.tol)),
         };
         let limits = driver::Limits {
             max_iter: p.max_iter,
@@ -337,15 +382,40 @@ impl NmfValidParams {
         run.w = unpad_columns(run.w, kp, p.k);
         run.ht = unpad_columns(run.ht, kp, p.k);
         let seconds = start.elapsed().as_secs_f64();
-        Ok(model::assemble(
-            run,
-            n,
-            m,
-            p.k,
-            seconds,
-            init_seconds,
-            self.method,
-        ))
+        let mut model = model::assemble(run, n, m, p.k, seconds, init_seconds, self.method);
+        model.graph = graph_used;
+        Ok(model)
+    }
+
+    /// The graph of a `gnmf` fit of X: the one built ahead ([`NmfParams::doc_graph`]), else
+    /// the k-nearest-neighbour graph of X's rows. Errors: a graph file that was not read, a
+    /// graph of another number of documents, P ≥ the number of documents.
+    fn graph_for(
+        &self,
+        x: kernels::CsrRef<'_>,
+    ) -> Result<std::sync::Arc<graph::DocGraph>, NmfError> {
+        let p = &self.params;
+        let g = match (&p.doc_graph, p.graph.clone().unwrap_or_default()) {
+            (Some(g), _) => g.clone(),
+            (None, graph::GraphSpec::Knn { neighbours, weight }) => {
+                std::sync::Arc::new(graph::knn_graph_csr(x, neighbours, weight)?)
+            }
+            (None, graph::GraphSpec::File(f)) => {
+                return Err(NmfError::Params(format!(
+                    "--graph {}: the graph file must be read with the documents' ids first \
+                     (nmf::graph::read_links, then NmfParams::doc_graph)",
+                    f.display()
+                )))
+            }
+        };
+        if g.n() != x.nrows {
+            return Err(NmfError::Data(format!(
+                "the document graph has {} documents but X has {} rows",
+                g.n(),
+                x.nrows
+            )));
+        }
+        Ok(g)
     }
 }
 
@@ -470,7 +540,12 @@ mod tests {
             Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, false)),
             Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, 0)),
             Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
-            Method::Online { .. } => unreachable!("not padded"),
+            Method::Gnmf { lambda } => {
+                let graph = valid.graph_for(pb.x).unwrap();
+                let lam = graph.scaled_lambda(lambda);
+                Box::new(gnmf::Gnmf::new(pb, w, ht, graph, lam, false))
+            }
+            _ => unreachable!("only the methods that keep zero columns are padded"),
         };
         let limits = driver::Limits {
             max_iter: 30,
@@ -494,6 +569,7 @@ mod tests {
                 (Solver::Hals, Loss::Frobenius, 0.0),
                 (Solver::Hals, Loss::Frobenius, 0.02),
                 (Solver::Als, Loss::Frobenius, 0.02),
+                (Solver::Gnmf, Loss::Frobenius, 0.0),
             ] {
                 let valid = NmfParams::new(k)
                     .solver(solver)
@@ -502,7 +578,7 @@ mod tests {
                     .l1_ratio(0.5)
                     .check()
                     .unwrap();
-                assert!(valid.method.keeps_zero_columns());
+                assert!(valid.method.keeps_zero_columns(loss == Loss::Kl));
                 let (w1, h1) = run_at(&x, &valid, k, k);
                 let (w2, h2) = run_at(&x, &valid, k, kp);
                 for (a, b) in w1.iter().chain(&h1).zip(w2.iter().chain(&h2)) {

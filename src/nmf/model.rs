@@ -4,13 +4,14 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::driver::Run;
+use super::graph::GraphSummary;
 use super::metrics::{mean_sparsity, zero_share};
 use super::Method;
 
 /// Quality measures of a fit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
-    /// The objective minimized: divergence plus penalties.
+    /// The objective minimized: divergence plus penalties (plus the graph term for `gnmf`).
     pub loss: f64,
     /// ½‖X−WH‖²_F or the generalized KL divergence (scikit-learn's definition: for KL only
     /// the entries with x > ε enter the data term).
@@ -66,6 +67,9 @@ pub struct NmfModel {
     /// The algorithm that fitted the model, with its parameters.
     #[serde(default)]
     pub method: Method,
+    /// `gnmf`: the document graph the fit used (how it was built, its links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphSummary>,
     /// Quality measures.
     pub metrics: Metrics,
 }
@@ -121,6 +125,7 @@ pub(crate) fn assemble(
         seconds,
         init_seconds,
         method,
+        graph: None,
         metrics,
     }
 }

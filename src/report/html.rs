@@ -148,7 +148,7 @@ fn topic_alpha(t: usize, alpha: f64) -> String {
 }
 
 /// `1234567` → `1,234,567`.
-fn fmt_int(n: usize) -> String {
+pub fn fmt_int(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -641,6 +641,55 @@ pub fn build_view_with(
                 "max no improvement",
                 opts.max_no_improvement
                     .map_or("none".to_string(), |n| n.to_string()),
+            ));
+        }
+        Method::Gnmf { lambda } => {
+            let g = crate::report::json::GraphJson::from_params(params)
+                .with_summary(model.graph.as_ref());
+            let graph = match (g.kind.as_str(), g.neighbours, g.weight, &g.file) {
+                ("knn", Some(p), Some(w), _) => format!("{p} nearest neighbours, {w} weights"),
+                (_, _, _, Some(f)) => format!("file {f}"),
+                (kind, ..) => kind.to_string(),
+            };
+            params_view.push(stat("graph", graph));
+            params_view.push(stat("graph λ", fmt_num(lambda)));
+            if let Some(scaled) = g.lambda_scaled {
+                params_view.push(stat("λ / mean degree", fmt_num(scaled)));
+            }
+            if let (Some(e), Some(d)) = (g.edges, g.mean_degree) {
+                let linked = n - g.isolated.unwrap_or(0);
+                params_view.push(stat(
+                    "graph links",
+                    format!(
+                        "{} ({} per linked document, mean weighted degree {}; built in {:.2} s)",
+                        fmt_int(e),
+                        fmt_num(2.0 * e as f64 / linked.max(1) as f64),
+                        fmt_num(d),
+                        g.seconds.unwrap_or(0.0)
+                    ),
+                ));
+            }
+            if let Some(iso) = g.isolated {
+                params_view.push(stat("documents without links", fmt_int(iso)));
+            }
+            if let Some(c) = g.links {
+                params_view.push(stat(
+                    "file links used / skipped / duplicates",
+                    format!(
+                        "{} / {} / {}",
+                        fmt_int(c.used),
+                        fmt_int(c.skipped),
+                        fmt_int(c.duplicates)
+                    ),
+                ));
+            }
+        }
+        Method::Nsnmf { theta } => params_view.push(stat("θ (smoothness)", fmt_num(theta))),
+        Method::Pg => {
+            let s = crate::report::json::PgSettings::default();
+            params_view.push(stat(
+                "Armijo σ / β",
+                format!("{} / {}", fmt_num(s.sigma), fmt_num(s.beta)),
             ));
         }
     }

@@ -3,8 +3,11 @@
 //! ```text
 //! { "version": 1,
 //!   "corpus":  { "documents", "terms", "nnz", "inputs" },
-//!   "params":  { "k", "loss", "solver", "init", "alpha_w", "alpha_h", "l1_ratio",
-//!                "max_iter", "tol", "seed", "relevance_lambda", "top_terms", "top_documents" },
+//!   "params":  { "k", "loss", "solver", the solver's own ("shuffle", "als_variant", "online",
+//!                "graph": { "kind", "neighbours", "weight", "file", "lambda", "lambda_scaled",
+//!                "edges", "mean_degree", "isolated", "links", "seconds" }, "theta", "pg"),
+//!                "init", "alpha_w", "alpha_h", "l1_ratio", "max_iter", "tol", "seed",
+//!                "relevance_lambda", "top_terms", "top_documents" },
 //!   "fit":     { "iterations", "converged", "seconds", "init_seconds", "seconds_per_iteration",
 //!                "loss_history" },
 //!   "metrics": { "loss", "divergence", "reconstruction_error", "explained_variance",
@@ -52,8 +55,11 @@ use serde::Serialize;
 
 use super::numbers::{round_weight, serialize_weight};
 use super::{write_atomic, FitExtras, FitRun, OutputOptions};
+use crate::nmf::graph::{GraphSpec, GraphSummary, GraphWeight, LinkCounts};
 use crate::nmf::online::OnlineOptions;
-use crate::nmf::{AlsVariant, Init, Loss, Metrics, NmfParams, Solver};
+use crate::nmf::{
+    pg, AlsVariant, Init, Loss, Metrics, NmfParams, Solver, DEFAULT_GRAPH_LAMBDA, DEFAULT_THETA,
+};
 use crate::restarts::{RestartRecord, RestartSummary};
 use crate::topics::quality::{FitQuality, LabelAgreement};
 use crate::topics::{finite, TopicSet};
@@ -183,6 +189,15 @@ pub struct ParamsJson {
     /// `online`: the mini-batch options.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub online: Option<OnlineOptions>,
+    /// `gnmf`: the document graph and the weight of its term.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub graph: Option<GraphJson>,
+    /// `nsnmf`: the smoothness θ.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub theta: Option<f64>,
+    /// `pg`: the fixed settings of Lin's method.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pg: Option<PgSettings>,
     /// Initialization.
     pub init: Init,
     /// Regularization of W.
@@ -219,6 +234,9 @@ impl ParamsJson {
             shuffle: (solver == Solver::Hals).then_some(p.shuffle),
             als_variant: (solver == Solver::Als).then(|| p.als_variant.unwrap_or_default()),
             online: (solver == Solver::Online).then(|| p.online.unwrap_or_default()),
+            graph: (solver == Solver::Gnmf).then(|| GraphJson::from_params(p)),
+            theta: (solver == Solver::Nsnmf).then(|| p.theta.unwrap_or(DEFAULT_THETA)),
+            pg: (solver == Solver::Pg).then(PgSettings::default),
             init: p.init,
             alpha_w: p.alpha_w,
             alpha_h: p.alpha_h.unwrap_or(p.alpha_w),
@@ -229,6 +247,145 @@ impl ParamsJson {
             relevance_lambda: None,
             top_terms: None,
             top_documents: None,
+        }
+    }
+}
+
+impl ParamsJson {
+    /// Completes `graph` with what the fit's graph held (its links, degree, time), when the
+    /// fit used one.
+    pub fn with_graph_summary(mut self, summary: Option<&GraphSummary>) -> Self {
+        if let (Some(g), Some(s)) = (self.graph.as_mut(), summary) {
+            g.fill(s);
+        }
+        self
+    }
+}
+
+/// `params.graph` (`gnmf`): how the document graph was made, the weight λ of its term, and
+/// what the graph held.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct GraphJson {
+    /// `knn` (the k-nearest-neighbour graph), `file` (a file of links) or `links` (given by a
+    /// program).
+    pub kind: String,
+    /// `knn`: P, the neighbours of each document.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub neighbours: Option<usize>,
+    /// `knn`: the links' weights.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub weight: Option<GraphWeight>,
+    /// `file`: the graph file as given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file: Option<String>,
+    /// λ as given (`--graph-lambda`).
+    pub lambda: f64,
+    /// The weight of the graph term in the objective, λ / mean_degree.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lambda_scaled: Option<f64>,
+    /// Undirected links of the graph.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub edges: Option<usize>,
+    /// The mean degree of the linked documents, Σ_ij S_ij / (documents with a link).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mean_degree: Option<f64>,
+    /// Documents without a link.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub isolated: Option<usize>,
+    /// `file`: the lines of the file and what became of them.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub links: Option<LinkCounts>,
+    /// Seconds to build the graph.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub seconds: Option<f64>,
+}
+
+impl GraphJson {
+    /// What the parameters say (and, when the graph was built ahead, what it holds).
+    pub fn from_params(p: &NmfParams) -> Self {
+        let spec = p.graph.clone().unwrap_or_default();
+        let mut g = GraphJson {
+            kind: match spec {
+                GraphSpec::Knn { .. } => "knn",
+                GraphSpec::File(_) => "file",
+            }
+            .to_string(),
+            neighbours: None,
+            weight: None,
+            file: None,
+            lambda: p.graph_lambda.unwrap_or(DEFAULT_GRAPH_LAMBDA),
+            lambda_scaled: None,
+            edges: None,
+            mean_degree: None,
+            isolated: None,
+            links: None,
+            seconds: None,
+        };
+        match spec {
+            GraphSpec::Knn { neighbours, weight } => {
+                g.neighbours = Some(neighbours);
+                g.weight = Some(weight);
+            }
+            GraphSpec::File(f) => g.file = Some(f.display().to_string()),
+        }
+        if let Some(built) = &p.doc_graph {
+            g.fill(built.summary());
+        }
+        g
+    }
+
+    /// This view completed with a fit's graph summary (see [`ParamsJson::with_graph_summary`]).
+    pub fn with_summary(mut self, s: Option<&GraphSummary>) -> Self {
+        if let Some(s) = s {
+            self.fill(s);
+        }
+        self
+    }
+
+    fn fill(&mut self, s: &GraphSummary) {
+        self.kind.clone_from(&s.kind);
+        self.neighbours = s.neighbours.or(self.neighbours);
+        self.weight = s.weight.or(self.weight);
+        if s.file.is_some() {
+            self.file.clone_from(&s.file);
+        }
+        self.lambda_scaled = Some(if s.mean_degree > 0.0 {
+            self.lambda / s.mean_degree
+        } else {
+            0.0
+        });
+        self.edges = Some(s.edges);
+        self.mean_degree = Some(finite(s.mean_degree));
+        self.isolated = Some(s.isolated);
+        self.links = s.links;
+        self.seconds = Some(finite(s.seconds));
+    }
+}
+
+/// `params.pg`: the constants of Lin's projected gradient (see `nmf::pg`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct PgSettings {
+    /// σ of the sufficient-decrease test.
+    pub sigma: f64,
+    /// β, the step-size factor.
+    pub beta: f64,
+    /// Most steps per subproblem.
+    pub max_inner_iter: usize,
+    /// Most step sizes tried per step.
+    pub max_step_trials: usize,
+    /// The initial subproblem tolerances are max(inner_tol_floor, tol) times the norm of the
+    /// gradient at the start.
+    pub inner_tol_floor: f64,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        PgSettings {
+            sigma: pg::SIGMA,
+            beta: pg::BETA,
+            max_inner_iter: pg::MAX_INNER_ITER,
+            max_step_trials: pg::MAX_STEP_TRIALS,
+            inner_tol_floor: pg::INNER_TOL_FLOOR,
         }
     }
 }
@@ -456,7 +613,8 @@ pub fn topics_json_with<'a>(
     let model = run.model;
     let quality = extras.quality;
     let topic_stability = extras.restarts.and_then(|r| r.topic_stability.as_ref());
-    let mut params = ParamsJson::from_params(run.params);
+    let mut params =
+        ParamsJson::from_params(run.params).with_graph_summary(run.model.graph.as_ref());
     params.relevance_lambda = Some(set.lambda);
     params.top_terms = Some(opts.top_terms);
     params.top_documents = Some(opts.top_documents);

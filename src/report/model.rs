@@ -8,7 +8,8 @@
 //!   "idf":       [ … ] | null,      one per term, when the weighting used idf
 //!   "h":         [ [ … ], … ],      H as k rows of `terms.len()` numbers
 //!   "params":    { "k", "loss", "solver", "init", "alpha_w", "alpha_h", "l1_ratio",
-//!                  "max_iter", "tol", "seed" },
+//!                  "max_iter", "tol", "seed", and the solver's own: "shuffle", "als_variant",
+//!                  "online", "graph", "theta", "pg" },
 //!   "metrics":   { … } }
 //! ```
 //!
@@ -88,7 +89,8 @@ impl ModelFile {
             terms: run.dtm.terms.clone(),
             idf: run.dtm.idf.clone(),
             h: run.model.h.rows().into_iter().map(|r| r.to_vec()).collect(),
-            params: ParamsJson::from_params(run.params),
+            params: ParamsJson::from_params(run.params)
+                .with_graph_summary(run.model.graph.as_ref()),
             metrics: run.model.metrics.clone(),
         }
     }
@@ -113,6 +115,8 @@ impl ModelFile {
         params.shuffle = p.shuffle.unwrap_or(false);
         params.als_variant = p.als_variant;
         params.online = p.online;
+        params.graph_lambda = p.graph.as_ref().map(|g| g.lambda);
+        params.theta = p.theta;
         params.init = match p.init {
             Init::Custom => Init::default(),
             other => other,

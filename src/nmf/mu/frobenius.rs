@@ -16,6 +16,45 @@ use crate::kernels::reduce::*;
 use crate::kernels::simd::*;
 use crate::kernels::CsrRef;
 
+/// The graph terms of graph-regularized NMF's W update (see `nmf/gnmf.rs`), added to a
+/// Frobenius row pass: for row i, λ·(S·W)_i joins the numerator and λ·d_i·w_i the
+/// denominator, and the pass sums the graph term Σ_i d_i‖w_i‖² − w_i·(S·W)_i = Tr(WᵀLW) of
+/// the old W into [`PassStats::extra`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GraphRows<'a> {
+    /// S·W for the old W (n × k, row-major).
+    pub sw: &'a [f64],
+    /// The degrees d_i.
+    pub degree: &'a [f64],
+    /// The scaled weight λ of the graph term.
+    pub lambda: f64,
+}
+
+impl GraphRows<'_> {
+    /// Adds the graph terms of row `i` (old values `a`) to its numerator and denominator and
+    /// returns its part of Tr(WᵀLW). The data part of the numerator is used before this.
+    #[inline(always)]
+    fn add_row<const FMA: bool>(
+        &self,
+        i: usize,
+        a: &[f64],
+        num: &mut [f64],
+        den: &mut [f64],
+    ) -> f64 {
+        let k = a.len();
+        let sw = &self.sw[i * k..(i + 1) * k];
+        let d = self.degree[i];
+        let (lam, lam_d) = (self.lambda, self.lambda * d);
+        let mut tr = 0.0;
+        for l in 0..k {
+            num[l] = madd::<FMA>(lam, sw[l], num[l]);
+            den[l] = madd::<FMA>(lam_d, a[l], den[l]);
+            tr = madd::<FMA>(a[l], madd::<FMA>(d, a[l], -sw[l]), tr);
+        }
+        tr
+    }
+}
+
 /// [`frobenius_rows_inner`] for k = 4·C.
 #[inline(always)]
 pub(crate) fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
@@ -27,19 +66,32 @@ pub(crate) fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
     l1: f64,
     l2: f64,
     gram: bool,
+    graph: Option<GraphRows<'_>>,
     out: &mut [f64],
     part: &mut [f64],
 ) {
     let k = 4 * C;
     let mut cross = 0.0;
+    let mut trace = 0.0;
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
         let ai = lanes_load::<C>(old_row(a, i, k, o));
         let vals = x.row(i).1;
         let ahead = x.row_ahead(i);
-        let num = lanes_row_sum::<C, FMA>(ahead, vals, b, true);
+        #[allow(unused_mut)]
+        let mut num = lanes_row_sum::<C, FMA>(ahead, vals, b, true);
         cross += lanes_dot_lanes::<C, FMA>(&ai, &num);
-        let den = lanes_vec_mat::<C, FMA>(&ai, g);
+        #[allow(unused_mut)]
+        let mut den = lanes_vec_mat::<C, FMA>(&ai, g);
+        if let Some(gr) = &graph {
+            let (mut nf, mut df, mut af) = ([0.0; 32], [0.0; 32], [0.0; 32]);
+            lanes_store::<C>(&num, &mut nf);
+            lanes_store::<C>(&den, &mut df);
+            lanes_store::<C>(&ai, &mut af);
+            trace += gr.add_row::<FMA>(i, &af[..k], &mut nf[..k], &mut df[..k]);
+            num = lanes_load::<C>(&nf);
+            den = lanes_load::<C>(&df);
+        }
         for c in 0..C {
             for l in 0..4 {
                 o[4 * c + l] = frobenius_update(ai[c][l], num[c][l], den[c][l], l1, l2);
@@ -49,6 +101,7 @@ pub(crate) fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
     }
     lanes_block_stats::<C, FMA>(out, part, gram);
     part[S_CROSS] += cross;
+    part[S_EXTRA] += trace;
 }
 
 #[multiversion(targets(
@@ -155,7 +208,7 @@ pub fn mu_frobenius_from_numerator(
     "x86_64+avx",
     "aarch64+neon"
 ))]
-pub(crate) fn frobenius_block<'x>(
+pub(crate) fn frobenius_block<'x, 'g>(
     x: CsrRef<'x>,
     row0: usize,
     a: Option<&[f64]>,
@@ -165,13 +218,14 @@ pub(crate) fn frobenius_block<'x>(
     l1: f64,
     l2: f64,
     gram: bool,
+    graph: Option<GraphRows<'g>>,
     out: &mut [f64],
     part: &mut [f64],
 ) {
     if target_cfg_f!(target_feature = "fma") {
-        frobenius_rows_inner::<true>(x, row0, a, b, k, g, l1, l2, gram, out, part);
+        frobenius_rows_inner::<true>(x, row0, a, b, k, g, l1, l2, gram, graph, out, part);
     } else {
-        frobenius_rows_inner::<false>(x, row0, a, b, k, g, l1, l2, gram, out, part);
+        frobenius_rows_inner::<false>(x, row0, a, b, k, g, l1, l2, gram, graph, out, part);
     }
 }
 
@@ -186,6 +240,7 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
     l1: f64,
     l2: f64,
     gram: bool,
+    graph: Option<GraphRows<'_>>,
     out: &mut [f64],
     part: &mut [f64],
 ) {
@@ -193,7 +248,7 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
         && by_lanes!(
             k,
             FMA,
-            frobenius_rows_lanes(x, row0, a, b, g, l1, l2, gram, out, part)
+            frobenius_rows_lanes(x, row0, a, b, g, l1, l2, gram, graph, out, part)
         )
     {
         return;
@@ -202,6 +257,7 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
     let mut den = vec![0.0; k];
     let mut old = vec![0.0; k];
     let mut cross = 0.0;
+    let mut trace = 0.0;
     for (r, o) in out.chunks_exact_mut(k).enumerate() {
         let i = row0 + r;
         old.copy_from_slice(old_row(a, i, k, o));
@@ -215,6 +271,9 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
         }
         cross += dot::<FMA>(ai, &num);
         vec_mat::<FMA>(ai, g, &mut den);
+        if let Some(gr) = &graph {
+            trace += gr.add_row::<FMA>(i, ai, &mut num, &mut den);
+        }
         for l in 0..k {
             o[l] = frobenius_update(ai[l], num[l], den[l], l1, l2);
         }
@@ -222,6 +281,7 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
         add_new_row::<FMA>(o, part, gram);
     }
     part[S_CROSS] += cross;
+    part[S_EXTRA] += trace;
 }
 
 /// One multiplicative update of A for the Frobenius objective ½‖X − A·Bᵀ‖²_F, written to
@@ -253,7 +313,7 @@ pub fn mu_frobenius_rows(
     out: &mut [f64],
 ) -> PassStats {
     check_factor("mu_frobenius_rows: A", a, x.nrows, k);
-    frobenius_pass(x, Some(a), b, k, g, l1, l2, gram, out)
+    frobenius_pass(x, Some(a), b, k, g, l1, l2, gram, None, out)
 }
 
 /// [`mu_frobenius_rows`] with the result written over `a` itself (each row is read before
@@ -272,7 +332,7 @@ pub fn mu_frobenius_rows_in_place(
     l2: f64,
     gram: bool,
 ) -> PassStats {
-    frobenius_pass(x, None, b, k, g, l1, l2, gram, a)
+    frobenius_pass(x, None, b, k, g, l1, l2, gram, None, a)
 }
 
 #[track_caller]
@@ -285,15 +345,24 @@ pub(crate) fn frobenius_pass(
     l1: f64,
     l2: f64,
     gram: bool,
+    graph: Option<GraphRows<'_>>,
     out: &mut [f64],
 ) -> PassStats {
     assert!(k >= 1, "mu_frobenius_rows: k must be at least 1");
     check_factor("mu_frobenius_rows: B", b, x.ncols, k);
     check_factor("mu_frobenius_rows: out", out, x.nrows, k);
     assert_eq!(g.len(), k * k, "mu_frobenius_rows: G must be k×k");
+    if let Some(gr) = &graph {
+        check_factor("mu_frobenius_rows: S·W", gr.sw, x.nrows, k);
+        assert_eq!(
+            gr.degree.len(),
+            x.nrows,
+            "mu_frobenius_rows: one degree per row"
+        );
+    }
     let stride = SCALARS + k + if gram { k * k } else { 0 };
     let total = blocks(x.nrows, k, stride, out, |row0, ob, pb| {
-        frobenius_block(x, row0, a, b, k, g, l1, l2, gram, ob, pb)
+        frobenius_block(x, row0, a, b, k, g, l1, l2, gram, graph, ob, pb)
     });
     split_stats(&total, k, gram)
 }

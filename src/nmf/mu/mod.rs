@@ -31,7 +31,9 @@ use crate::kernels::{csr_transpose_mul_dense, factor_stats, FactorStats, EPSILON
 mod frobenius;
 mod kl;
 
+pub(crate) use frobenius::{frobenius_pass, GraphRows};
 pub use frobenius::{mu_frobenius_from_numerator, mu_frobenius_rows, mu_frobenius_rows_in_place};
+pub(crate) use kl::kl_scatter_block;
 pub use kl::{
     kl_numerator, mu_kl_from_numerator, mu_kl_rows, mu_kl_rows_in_place, mu_kl_rows_scatter,
 };
@@ -113,7 +115,10 @@ impl<'a> Mu<'a> {
 
 impl Solver for Mu<'_> {
     fn stop_rule(&self) -> StopRule {
-        StopRule::RelativeError { every: 10 }
+        StopRule::RelativeError {
+            every: 10,
+            on_objective: false,
+        }
     }
 
     fn lagged(&self) -> bool {
