@@ -25,15 +25,16 @@
 //! statistics each update needs from the other factor (column sums for KL, the k×k Gram
 //! matrix for Frobenius) come out of the pass that wrote it.
 
-use super::driver::{Half, Problem, Solver, StopRule};
-use crate::kernels::{csr_transpose_mul_dense, factor_stats, FactorStats, EPSILON};
+use super::driver::{fresh_stamp, Half, Own, Problem, Solver, StopRule};
+use crate::kernels::{FactorStats, PassStats, EPSILON};
 
 mod frobenius;
 mod kl;
 
 pub use frobenius::{mu_frobenius_from_numerator, mu_frobenius_rows, mu_frobenius_rows_in_place};
 pub use kl::{
-    kl_numerator, mu_kl_from_numerator, mu_kl_rows, mu_kl_rows_in_place, mu_kl_rows_scatter,
+    kl_h_numerator, kl_numerator, kl_w_numerator, mu_kl_from_numerator, mu_kl_rows,
+    mu_kl_rows_in_place, mu_kl_rows_scatter,
 };
 
 /// scikit-learn's rule for the denominators of the updates: a denominator that is exactly 0
@@ -75,6 +76,12 @@ pub(crate) struct Mu<'a> {
     pending: Option<FactorStats>,
     /// Whether H is fitted.
     update_h: bool,
+    /// The numerator of the W update when it is not fused into the W pass (this process
+    /// holds only part of each row of X: the distributed fit).
+    wnum: Vec<f64>,
+    /// Stamps of the current W and H ([`Own`]).
+    w_stamp: u64,
+    h_stamp: u64,
 }
 
 impl<'a> Mu<'a> {
@@ -90,8 +97,8 @@ impl<'a> Mu<'a> {
         let (n, m, k) = (pb.n(), pb.m(), pb.k);
         debug_assert_eq!((w.len(), ht.len()), (n * k, m * k));
         let gram = !pb.kl;
-        let ws = factor_stats(&w, k, gram);
-        let hs = factor_stats(&ht, k, gram);
+        let ws = pb.stats(&w, gram);
+        let hs = pb.stats(&ht, gram);
         Mu {
             pb,
             w,
@@ -107,7 +114,52 @@ impl<'a> Mu<'a> {
             hs,
             pending: None,
             update_h,
+            wnum: Vec::new(),
+            w_stamp: fresh_stamp(),
+            h_stamp: fresh_stamp(),
         }
+    }
+
+    /// The W pass when the numerator cannot be fused into it (this process holds part of
+    /// each row of X): the numerator's own rows from the comm, then the update from it, into
+    /// `wn` when `tentative`. The statistics are this process's partial sums.
+    fn w_pass_split(&mut self, tentative: bool) -> PassStats {
+        let pb = self.pb;
+        let (k, reg) = (pb.k, pb.reg);
+        self.wnum.resize(self.w.len(), 0.0);
+        let (w, ht) = (
+            Own {
+                rows: &self.w,
+                stamp: self.w_stamp,
+            },
+            Own {
+                rows: &self.ht,
+                stamp: self.h_stamp,
+            },
+        );
+        let (logsum, cross) = if pb.kl {
+            pb.comm.kl_w_numerator(pb.x, w, ht, k, &mut self.wnum)
+        } else {
+            pb.x_times(ht, &mut self.wnum);
+            (0.0, super::als::dot_blocks(&self.w, &self.wnum))
+        };
+        let out = if tentative {
+            self.wn.resize(self.w.len(), 0.0);
+            self.wn.copy_from_slice(&self.w);
+            &mut self.wn
+        } else {
+            &mut self.w
+        };
+        let mut st = if pb.kl {
+            let den: Vec<f64> = self.hs.colsum.iter().map(|s| s + reg.l1_w).collect();
+            mu_kl_from_numerator(out, &self.wnum, k, &den, reg.l2_w, false)
+        } else {
+            let g = &self.hs.gram;
+            mu_frobenius_from_numerator(out, &self.wnum, k, g, reg.l1_w, reg.l2_w, true)
+        };
+        st.logsum = logsum;
+        st.cross = cross;
+        st
     }
 }
 
@@ -121,11 +173,18 @@ impl Solver for Mu<'_> {
     }
 
     fn update_w(&mut self, _t: usize, tentative: bool) -> Half {
-        let pb = &self.pb;
+        let pb = self.pb;
         let (x, k, reg) = (pb.x, pb.k, pb.reg);
         let den: Vec<f64> = self.hs.colsum.iter().map(|s| s + reg.l1_w).collect();
+        let split = !pb.comm.whole();
+        let mut st = if split {
+            self.w_pass_split(tentative)
+        } else {
+            PassStats::default()
+        };
         let (w, ht, wn) = (&mut self.w, &self.ht, &mut self.wn);
-        let st = match (pb.kl, tentative) {
+        if !split {
+            st = match (pb.kl, tentative) {
             // KL with H fitted: the fused pass computes W_{t+1} and the numerator of the H
             // update in one pass over X.
             (true, _) if self.update_h => {
@@ -142,7 +201,10 @@ impl Solver for Mu<'_> {
             (false, false) => {
                 mu_frobenius_rows_in_place(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true)
             }
-        };
+            };
+        }
+        // The reduce step (nothing to add locally).
+        pb.sum_pass(&mut st);
         // The divergence and objective of the factors the pass started from.
         let div = if pb.kl {
             let dot: f64 = (self.ws.colsum.iter().zip(&self.hs.colsum))
@@ -157,6 +219,7 @@ impl Solver for Mu<'_> {
             self.pending = Some(st.new);
         } else {
             self.ws = st.new;
+            self.w_stamp = fresh_stamp();
         }
         Half {
             objective: Some(objective),
@@ -170,25 +233,41 @@ impl Solver for Mu<'_> {
             if keep {
                 std::mem::swap(&mut self.w, &mut self.wn);
                 self.ws = ws;
+                self.w_stamp = fresh_stamp();
             }
         }
     }
 
     fn update_h(&mut self, _t: usize) -> Half {
-        let pb = &self.pb;
-        let (x, k, reg) = (pb.x, pb.k, pb.reg);
-        let st = if pb.kl {
+        let pb = self.pb;
+        let (k, reg) = (pb.k, pb.reg);
+        let w = Own {
+            rows: &self.w,
+            stamp: self.w_stamp,
+        };
+        let mut st = if pb.kl {
+            if !pb.comm.whole() {
+                // Not fused into the W pass: Rᵀ·W for the new W from the comm.
+                let ht = Own {
+                    rows: &self.ht,
+                    stamp: self.h_stamp,
+                };
+                let (num, parts) = (&mut self.hnum, &mut self.hparts);
+                pb.comm.kl_h_numerator(pb.x, w, ht, k, num, parts);
+            }
             // scikit-learn replaces zero column sums of W by 1 in the H update.
             let den: Vec<f64> = (self.ws.colsum.iter())
                 .map(|&s| if s == 0.0 { 1.0 } else { s } + reg.l1_h)
                 .collect();
             mu_kl_from_numerator(&mut self.ht, &self.hnum, k, &den, reg.l2_h, true)
         } else {
-            csr_transpose_mul_dense(x, &self.w, k, &mut self.hnum, &mut self.hparts);
+            pb.xt_times(w, &mut self.hnum, &mut self.hparts);
             let g = &self.ws.gram;
             mu_frobenius_from_numerator(&mut self.ht, &self.hnum, k, g, reg.l1_h, reg.l2_h, true)
         };
+        pb.sum_pass(&mut st);
         self.hs = st.new;
+        self.h_stamp = fresh_stamp();
         Half::default()
     }
 
