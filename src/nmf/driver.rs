@@ -77,7 +77,7 @@ pub(crate) fn fresh_stamp() -> u64 {
 /// The processes a fit runs on: the sums across them and the products with X, whose parts
 /// they hold (see the module docs). W's rows and Hᵀ's rows are each held by exactly one
 /// process ("own rows"); `x` is this process's part of X.
-pub(crate) trait Comm: Sync {
+pub(crate) trait Comm {
     /// Whether this process holds all of X, W and H (then a W update may fuse its numerator
     /// into its pass over the rows of X).
     fn whole(&self) -> bool;
@@ -117,8 +117,7 @@ pub(crate) trait Comm: Sync {
 
     /// The evaluation pass at X's nonzeros: this process's partial sums of the KL log term
     /// (when `with_log`) and the cross term Σ x·(W·H) ([`eval_at_nonzeros_with`]).
-    fn eval(&self, x: CsrRef<'_>, w: Own<'_>, ht: Own<'_>, k: usize, with_log: bool)
-        -> (f64, f64);
+    fn eval(&self, x: CsrRef<'_>, w: Own<'_>, ht: Own<'_>, k: usize, with_log: bool) -> (f64, f64);
 }
 
 /// One process holding all of X, W and H: the kernels' own reductions are the whole sums.
@@ -166,14 +165,7 @@ impl Comm for Local {
         kl_h_numerator(x, w.rows, ht.rows, k, out, parts);
     }
 
-    fn eval(
-        &self,
-        x: CsrRef<'_>,
-        w: Own<'_>,
-        ht: Own<'_>,
-        k: usize,
-        with_log: bool,
-    ) -> (f64, f64) {
+    fn eval(&self, x: CsrRef<'_>, w: Own<'_>, ht: Own<'_>, k: usize, with_log: bool) -> (f64, f64) {
         eval_at_nonzeros_with(x, w.rows, ht.rows, k, with_log)
     }
 }
@@ -342,13 +334,7 @@ impl<'a> Problem<'a> {
         }
         let (k, g) = (st.new.colsum.len(), st.new.gram.len());
         let mut v = vec![
-            st.logsum,
-            st.cross,
-            st.old_l1,
-            st.old_sq,
-            st.extra,
-            st.new.l1,
-            st.new.sq,
+            st.logsum, st.cross, st.old_l1, st.old_sq, st.extra, st.new.l1, st.new.sq,
         ];
         v.extend_from_slice(&st.new.colsum);
         v.extend_from_slice(&st.new.gram);

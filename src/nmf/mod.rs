@@ -91,12 +91,12 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use sprs::CsMat;
 
-mod data;
+pub(crate) mod data;
 mod hyperparams;
 mod metrics;
-mod model;
+pub(crate) mod model;
 pub mod mu;
-mod start;
+pub(crate) mod start;
 
 pub use hyperparams::{Method, NmfParams, NmfValidParams, Regularization};
 pub use metrics::hoyer_sparsity;
@@ -280,6 +280,39 @@ impl NmfValidParams {
         self.fit_from(x, w0, progress)
     }
 
+    /// The solver of these parameters on `pb`, starting at W (own rows × k) and Hᵀ (own rows
+    /// × k). The one place a method becomes a solver, for local and distributed fits.
+    pub(crate) fn solver<'a>(
+        &self,
+        pb: driver::Problem<'a>,
+        w: Vec<f64>,
+        ht: Vec<f64>,
+    ) -> Box<dyn driver::Solver + 'a> {
+        let p = self.params();
+        let checks = p.tol > 0.0;
+        match self.method {
+            Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
+            Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
+            Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
+            Method::Online { opts } => {
+                let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);
+                Box::new(online::Online::new(
+                    pb, w, ht, opts, p.alpha_w, alpha_h, p.l1_ratio, p.tol, p.max_iter,
+                ))
+            }
+        }
+    }
+
+    /// The loop's limits of a fit.
+    pub(crate) fn limits(&self) -> driver::Limits {
+        let p = self.params();
+        driver::Limits {
+            max_iter: p.max_iter,
+            tol: p.tol,
+            update_h: true,
+        }
+    }
+
     /// The fit, with the custom W0 given apart from the parameters when it is owned.
     fn fit_from(
         &self,
@@ -299,24 +332,8 @@ impl NmfValidParams {
         let init_seconds = start.elapsed().as_secs_f64();
         let reg = self.regularization(n, m);
         let pb = driver::Problem::new(&xs, p.k, p.loss == Loss::Kl, reg);
-        let checks = p.tol > 0.0;
-        let solver: Box<dyn driver::Solver> = match self.method {
-            Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
-            Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
-            Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
-            Method::Online { opts } => {
-                let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);
-                Box::new(online::Online::new(
-                    pb, w, ht, opts, p.alpha_w, alpha_h, p.l1_ratio, p.tol, p.max_iter,
-                ))
-            }
-        };
-        let limits = driver::Limits {
-            max_iter: p.max_iter,
-            tol: p.tol,
-            update_h: true,
-        };
-        let run = driver::run(&pb, solver, limits, progress);
+        let solver = self.solver(pb, w, ht);
+        let run = driver::run(&pb, solver, self.limits(), progress);
         let seconds = start.elapsed().as_secs_f64();
         Ok(model::assemble(
             run,

@@ -185,22 +185,24 @@ impl Solver for Mu<'_> {
         let (w, ht, wn) = (&mut self.w, &self.ht, &mut self.wn);
         if !split {
             st = match (pb.kl, tentative) {
-            // KL with H fitted: the fused pass computes W_{t+1} and the numerator of the H
-            // update in one pass over X.
-            (true, _) if self.update_h => {
-                let (a, out): (Option<&[f64]>, &mut [f64]) =
-                    if tentative { (Some(w), wn) } else { (None, w) };
-                let (num, parts) = (&mut self.hnum, &mut self.hparts);
-                mu_kl_rows_scatter(x, a, ht, k, &den, reg.l2_w, true, out, num, parts)
-            }
-            (true, true) => mu_kl_rows(x, w, ht, k, &den, reg.l2_w, false, true, false, wn),
-            (true, false) => mu_kl_rows_in_place(x, w, ht, k, &den, reg.l2_w, false, true, false),
-            (false, true) => {
-                mu_frobenius_rows(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true, wn)
-            }
-            (false, false) => {
-                mu_frobenius_rows_in_place(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true)
-            }
+                // KL with H fitted: the fused pass computes W_{t+1} and the numerator of the H
+                // update in one pass over X.
+                (true, _) if self.update_h => {
+                    let (a, out): (Option<&[f64]>, &mut [f64]) =
+                        if tentative { (Some(w), wn) } else { (None, w) };
+                    let (num, parts) = (&mut self.hnum, &mut self.hparts);
+                    mu_kl_rows_scatter(x, a, ht, k, &den, reg.l2_w, true, out, num, parts)
+                }
+                (true, true) => mu_kl_rows(x, w, ht, k, &den, reg.l2_w, false, true, false, wn),
+                (true, false) => {
+                    mu_kl_rows_in_place(x, w, ht, k, &den, reg.l2_w, false, true, false)
+                }
+                (false, true) => {
+                    mu_frobenius_rows(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true, wn)
+                }
+                (false, false) => {
+                    mu_frobenius_rows_in_place(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true)
+                }
             };
         }
         // The reduce step (nothing to add locally).

@@ -1,0 +1,160 @@
+//! `mpirun -n P nmf-topics fit --distributed …`: the glue of a distributed fit (a build with
+//! the `mpi` feature). Every process checks the options; rank 0 prepares the output folder,
+//! reads the custom start, shows the progress and the errors, and writes the outputs.
+
+use std::process::ExitCode;
+
+use clap::ArgMatches;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use mpi::Threading;
+
+use nmf_topics::dist::fit::{agree, fit_matrix, MatrixInput};
+use nmf_topics::report::{html::fmt_num, FitExtras, FitRun};
+use nmf_topics::Error;
+
+use super::args::{Cli, Command, FitArgs};
+use super::config::{fit_config_on, FitConfig, FitInput};
+use super::{exit_code, fit, ui};
+
+/// Whether the command line is a distributed fit (handled by [`main`]).
+pub fn wanted(cli: &Cli) -> bool {
+    matches!(&cli.command, Command::Fit(a) if a.distributed)
+}
+
+/// Runs a distributed fit on this process and returns its exit code (the same on every
+/// process).
+pub fn main(cli: Cli, matches: &ArgMatches) -> ExitCode {
+    let Command::Fit(args) = cli.command else {
+        return ExitCode::from(2);
+    };
+    let Some((universe, _)) = mpi::initialize_with_threading(Threading::Funneled) else {
+        ui::error_line("nmf-topics: error: --distributed: MPI could not be initialized");
+        return ExitCode::from(1);
+    };
+    let world = universe.world();
+    let rank = world.rank();
+    abort_on_panic(rank, world.size());
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
+    let code = match run(&world, *args, sub) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if rank == 0 {
+                ui::error_line(&format!("nmf-topics: error: {err:#}"));
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    };
+    // MPI_Finalize when the universe is dropped: every process gets here.
+    drop(universe);
+    code
+}
+
+/// A panic (a bug) on any process ends the whole job with `MPI_Abort` instead of leaving the
+/// others waiting in a collective.
+fn abort_on_panic(rank: i32, size: i32) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        ui::error_line(&format!(
+            "nmf-topics: error: rank {rank} of {size}: internal error; aborting the MPI job"
+        ));
+        // SAFETY: MPI is initialized (the hook is set after MPI_Init_thread) and MPI_Abort
+        // may be called from any thread; it does not return.
+        unsafe {
+            mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, 1);
+        }
+    }));
+}
+
+/// Threads per process: `--threads`, else RAYON_NUM_THREADS, else the cores of the node
+/// shared by the processes on it.
+fn set_threads(world: &SimpleCommunicator, args: &FitArgs) {
+    let node = world.split_shared(world.rank());
+    if args.common.threads.is_some() || std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let per = (cores / node.size().max(1) as usize).max(1);
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(per)
+        .build_global();
+}
+
+fn run(world: &SimpleCommunicator, args: FitArgs, matches: &ArgMatches) -> anyhow::Result<()> {
+    let root = world.rank() == 0;
+    set_threads(world, &args);
+    let config = fit_config_on(args, matches, root).map_err(to_error);
+    let c: FitConfig = agree(world, config)?;
+    let FitInput::Matrix {
+        matrix,
+        terms,
+        documents,
+    } = &c.input
+    else {
+        return Err(Error::input("--distributed needs --matrix X.mtx").into());
+    };
+    let grid = c.distributed.and_then(|d| d.grid);
+    let ui = c.ui;
+    let bar = if root {
+        ui.bar(c.recorded.max_iter as u64, "fitting")
+    } else {
+        None
+    };
+    let mut progress = |iteration: usize, objective: f64| {
+        if let Some(pb) = &bar {
+            pb.set_position(iteration as u64);
+            pb.set_prefix(format!("loss {}", fmt_num(objective)));
+        }
+    };
+    let input = MatrixInput {
+        matrix,
+        terms: terms.as_deref(),
+        documents: documents.as_deref(),
+    };
+    if root {
+        ui.info(&format!(
+            "distributed fit on {} processes: {}",
+            world.size(),
+            matrix.display()
+        ));
+    }
+    let fitted = fit_matrix(world, &input, c.params, grid, &mut progress);
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    let Some(fitted) = fitted? else {
+        return Ok(());
+    };
+    ui.info(&format!(
+        "matrix: {} documents × {} terms, {} nonzeros; grid {}x{}",
+        fitted.dtm.x.rows(),
+        fitted.dtm.x.cols(),
+        fitted.dtm.x.nnz(),
+        fitted.grid.pr,
+        fitted.grid.pc
+    ));
+    let inputs = vec![matrix.display().to_string()];
+    let run = FitRun {
+        dtm: &fitted.dtm,
+        documents: None,
+        model: &fitted.model,
+        params: &c.recorded,
+        inputs: &inputs,
+        analyzer: None,
+        vectorize: None,
+    };
+    // After the fit only rank 0 works: nothing can wait on it.
+    fit::write_outputs(&ui, &c.out, &c.output, &run, &FitExtras::default())
+}
+
+/// The library error of a configuration failure (its exit code kept), for the agreement.
+fn to_error(e: anyhow::Error) -> Error {
+    let code = exit_code(&e);
+    let text = format!("{e:#}");
+    if code == 2 {
+        Error::Input(text)
+    } else {
+        Error::Runtime(text)
+    }
+}
