@@ -9,7 +9,8 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Threading;
 
-use nmf_topics::dist::fit::{agree, fit_matrix, MatrixInput};
+use nmf_topics::dist::fit::{agree, fit_matrix, Fitted, MatrixInput};
+use nmf_topics::nmf::NmfParams;
 use nmf_topics::report::{html::fmt_num, FitExtras, FitRun};
 use nmf_topics::Error;
 
@@ -35,19 +36,34 @@ pub fn main(cli: Cli, matches: &ArgMatches) -> ExitCode {
     let world = universe.world();
     let rank = world.rank();
     abort_on_panic(rank, world.size());
+    if rank != 0 {
+        ui::interrupt::silence();
+    }
     let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
-    let code = match run(&world, *args, sub) {
+    let fitted = run(&world, *args, sub);
+    if let Err(err) = &fitted {
+        // Every process has this error (the agreement): rank 0 says it, then all leave.
+        if rank == 0 {
+            ui::error_line(&format!("nmf-topics: error: {err:#}"));
+            ui::interrupt::silence();
+        }
+        world.barrier();
+    }
+    // MPI_Finalize; after it only rank 0 works (writing the outputs), alone.
+    let _ = std::panic::take_hook();
+    drop(universe);
+    let result = match fitted {
+        Ok(Some((c, fitted))) => write(&c, &fitted),
+        Ok(None) => Ok(()),
+        Err(err) => return ExitCode::from(exit_code(&err)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if rank == 0 {
-                ui::error_line(&format!("nmf-topics: error: {err:#}"));
-            }
+            ui::error_line(&format!("nmf-topics: error: {err:#}"));
             ExitCode::from(exit_code(&err))
         }
-    };
-    // MPI_Finalize when the universe is dropped: every process gets here.
-    drop(universe);
-    code
+    }
 }
 
 /// A panic (a bug) on any process ends the whole job with `MPI_Abort` instead of leaving the
@@ -81,11 +97,18 @@ fn set_threads(world: &SimpleCommunicator, args: &FitArgs) {
         .build_global();
 }
 
-fn run(world: &SimpleCommunicator, args: FitArgs, matches: &ArgMatches) -> anyhow::Result<()> {
+/// The fit: the configuration checked on every process (agreed), the distributed fit; on
+/// rank 0 the configuration and the model for [`write`]. Every error is agreed: every process
+/// returns the same one.
+fn run(
+    world: &SimpleCommunicator,
+    args: FitArgs,
+    matches: &ArgMatches,
+) -> anyhow::Result<Option<(FitConfig, Fitted)>> {
     let root = world.rank() == 0;
     set_threads(world, &args);
     let config = fit_config_on(args, matches, root).map_err(to_error);
-    let c: FitConfig = agree(world, config)?;
+    let mut c: FitConfig = agree(world, config)?;
     let FitInput::Matrix {
         matrix,
         terms,
@@ -119,13 +142,17 @@ fn run(world: &SimpleCommunicator, args: FitArgs, matches: &ArgMatches) -> anyho
             matrix.display()
         ));
     }
-    let fitted = fit_matrix(world, &input, c.params, grid, &mut progress);
+    let params = std::mem::replace(&mut c.params, NmfParams::new(1).check()?);
+    let fitted = fit_matrix(world, &input, params, grid, &mut progress);
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
-    let Some(fitted) = fitted? else {
-        return Ok(());
-    };
+    Ok(fitted?.map(|f| (c, f)))
+}
+
+/// Rank 0, after the fit: the outputs a local fit writes.
+fn write(c: &FitConfig, fitted: &Fitted) -> anyhow::Result<()> {
+    let ui = c.ui;
     ui.info(&format!(
         "matrix: {} documents × {} terms, {} nonzeros; grid {}x{}",
         fitted.dtm.x.rows(),
@@ -134,6 +161,9 @@ fn run(world: &SimpleCommunicator, args: FitArgs, matches: &ArgMatches) -> anyho
         fitted.grid.pr,
         fitted.grid.pc
     ));
+    let FitInput::Matrix { matrix, .. } = &c.input else {
+        return Ok(());
+    };
     let inputs = vec![matrix.display().to_string()];
     let run = FitRun {
         dtm: &fitted.dtm,
@@ -144,7 +174,6 @@ fn run(world: &SimpleCommunicator, args: FitArgs, matches: &ArgMatches) -> anyho
         analyzer: None,
         vectorize: None,
     };
-    // After the fit only rank 0 works: nothing can wait on it.
     fit::write_outputs(&ui, &c.out, &c.output, &run, &FitExtras::default())
 }
 
