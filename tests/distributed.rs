@@ -146,6 +146,9 @@ mod mpi_runs {
         a
     }
 
+    /// (solver, loss, the runs as (P, --grid)).
+    type Case<'a> = (&'a str, &'a str, &'a [(usize, Option<&'a str>)]);
+
     #[test]
     fn every_p_and_grid_gives_the_local_factors() {
         let tmp = tempfile::tempdir().unwrap();
@@ -156,7 +159,7 @@ mod mpi_runs {
         }
         // (solver, loss, [(P, grid)]): every P from 1 to 4 for MU Frobenius; 1-D and 2-D grids
         // for the others.
-        let cases: [(&str, &str, &[(usize, Option<&str>)]); 4] = [
+        let cases: [Case<'_>; 4] = [
             (
                 "mu",
                 "frobenius",
@@ -283,7 +286,12 @@ mod mpi_runs {
         let mut lines: Vec<String> = text.lines().map(String::from).collect();
         let at = lines.len() * 3 / 4;
         let fields: Vec<&str> = lines[at].split(' ').collect();
-        let bad = format!("{} {} {}", fields[0], fields[1], "x".repeat(fields[2].len()));
+        let bad = format!(
+            "{} {} {}",
+            fields[0],
+            fields[1],
+            "x".repeat(fields[2].len())
+        );
         lines[at] = bad;
         write(dir, "bad/matrix.mtx", lines.join("\n") + "\n");
         let good = args("mu", "frobenius", "o", &["--distributed"]);
@@ -298,7 +306,12 @@ mod mpi_runs {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         problem(dir);
-        let a = args("hals", "frobenius", "o", &["--distributed", "--grid", "2x2"]);
+        let a = args(
+            "hals",
+            "frobenius",
+            "o",
+            &["--distributed", "--grid", "2x2"],
+        );
         let Some(r) = mpi(dir, 3, &a) else {
             return;
         };
@@ -316,7 +329,14 @@ fn without_mpi_support_distributed_is_refused() {
     problem(dir);
     run(
         dir,
-        &["fit", "--distributed", "--matrix", "m/matrix.mtx", "--out", "o"],
+        &[
+            "fit",
+            "--distributed",
+            "--matrix",
+            "m/matrix.mtx",
+            "--out",
+            "o",
+        ],
     )
     .expect_code(2)
     .one_line_error()

@@ -95,6 +95,7 @@ pub struct FitConfig {
     /// What the output files list.
     pub output: OutputOptions,
     /// `--distributed` (only in a build with the `mpi` feature), with its `--grid`.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub distributed: Option<Distributed>,
 }
 
@@ -102,6 +103,7 @@ pub struct FitConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct Distributed {
     /// `--grid PRxPC`, or the rule's choice when `None`.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub grid: Option<nmf_topics::dist::Grid>,
 }
 

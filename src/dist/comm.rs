@@ -1,5 +1,5 @@
 //! The collectives of the distributed fit, in a fixed order (so a given P and grid give the
-//! same bits run to run), and [`GridComm`], the driver's [`Comm`] on the MPI-FAUN grid.
+//! same bits run to run), and [`GridComm`], the driver's `Comm` (`nmf/driver.rs`) on the MPI-FAUN grid.
 //!
 //! MPI's own reductions may add the processes' contributions in an order that depends on the
 //! algorithm the library picks, so none is used for floating-point sums. Instead:
@@ -113,7 +113,7 @@ struct Cache {
     partial: Vec<f64>,
 }
 
-/// The driver's [`Comm`] on a pr × pc grid (see [`crate::dist`]): process (i, j) holds X_ij
+/// The driver's `Comm` on a pr × pc grid (see [`crate::dist`]): process (i, j) holds X_ij
 /// (`x` in the calls), its own rows of W (a piece of row block i) and of Hᵀ (a piece of
 /// column block j).
 pub struct GridComm<'c> {

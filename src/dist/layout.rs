@@ -71,7 +71,7 @@ impl Grid {
         };
         let cost = |g: &Grid| n as f64 * (g.pc - 1) as f64 + m as f64 * (g.pr - 1) as f64;
         for pc in 1..=p.max(1) {
-            if p % pc == 0 {
+            if p.is_multiple_of(pc) {
                 let g = Grid { pr: p / pc, pc };
                 if cost(&g) < cost(&best) {
                     best = g;

@@ -4,7 +4,7 @@
 //!
 //! `mpirun -n P nmf-topics fit --distributed --matrix X.mtx [--grid PRxPC] …` (a build with
 //! the `mpi` feature). The same driver loop and the same solvers as a local fit run on every
-//! process; only their [`Comm`](crate::nmf) differs (see `nmf/driver.rs`, "the reduce step").
+//! process; only their `Comm` differs (see `nmf/driver.rs`, "the reduce step").
 //!
 //! # Layout ([`layout`])
 //! P = pr × pc processes on a grid, rank r at (r / pc, r mod pc). X's rows and columns are
@@ -15,7 +15,7 @@
 //! of W's row block i (about n/P rows) and the i-th of pr pieces of Hᵀ's column block j
 //! (about m/P rows). The outputs undo the permutations.
 //!
-//! # One iteration ([`comm::GridComm`])
+//! # One iteration (`comm::GridComm`, with the `mpi` feature)
 //! ```text
 //! W update:  HHᵀ = Σ_p H_p H_pᵀ                     (k×k partials, all-reduced)
 //!            H_j  = all-gather of Hᵀ pieces over grid column j
@@ -32,12 +32,12 @@
 //! # Determinism
 //! No MPI reduction touches a floating-point value: reduce-scatters are an all-to-all and a
 //! sum of the received pieces in rank order, all-reduces a reduce-scatter and an all-gather
-//! ([`comm`]). With the kernels' fixed blocks and parts inside each process, a given P and
+//! (`comm`). With the kernels' fixed blocks and parts inside each process, a given P and
 //! grid give the same bits run to run, with any number of threads. Different P or grids sum
 //! in different orders: their factors agree to rounding (the tests ask 1e-10 relative after
 //! 20 iterations), not to the bit.
 //!
-//! # Reading, start, outputs ([`fit`])
+//! # Reading, start, outputs (`fit`, with the `mpi` feature)
 //! Every process reads its own 1/P of the Matrix Market file's bytes (whole lines: a line
 //! belongs to the range its first byte is in) and sends each entry to the process whose
 //! block holds it (one all-to-all). Rank 0 also reads the whole matrix as a local fit does,
@@ -47,7 +47,7 @@
 //!
 //! # Errors
 //! Before every step that a failed process would not join, the processes agree
-//! ([`fit::agree`]): one all-gather of an error code, then the first failing rank's message
+//! (`fit::agree`): one all-gather of an error code, then the first failing rank's message
 //! to all. Every process then exits with that error; rank 0 prints it. A panic calls
 //! `MPI_Abort`, which ends the whole job.
 

@@ -13,7 +13,7 @@
 //!
 //! Each iteration is a row-parallel W pass over X (reads W_t, H_t, writes W_{t+1}), then the
 //! H update from its numerator, an m × k matrix that is a sum over the rows of X: for
-//! Frobenius Xᵀ·W_{t+1}, scattered by a second pass over X ([`csr_transpose_mul_dense`]); for
+//! Frobenius Xᵀ·W_{t+1}, scattered by a second pass over X ([`crate::kernels::csr_transpose_mul_dense`]); for
 //! KL Wᵀ·R with r_ij = x_ij / max(w_i·h_j, ε) for the new W, scattered by the W pass itself
 //! as each new row w_i is computed ([`mu_kl_rows_scatter`]). No transposed copy of X is kept.
 //!
@@ -66,7 +66,7 @@ pub(crate) struct Mu<'a> {
     /// The second W buffer of tentative passes (allocated only when there are checks).
     wn: Vec<f64>,
     /// The numerator of the H update (m × k) — scattered by the fused W pass for KL, by
-    /// [`csr_transpose_mul_dense`] for Frobenius — and the other part buffers of the scatter.
+    /// [`crate::kernels::csr_transpose_mul_dense`] for Frobenius — and the other part buffers of the scatter.
     hnum: Vec<f64>,
     hparts: Vec<f64>,
     /// Statistics of the current W and H (the Gram matrices for Frobenius).
@@ -282,7 +282,9 @@ impl Solver for Mu<'_> {
 mod tests {
     use super::*;
     use crate::kernels::testutil::*;
-    use crate::kernels::{csr_transpose, eval_at_nonzeros, scatter_parts};
+    use crate::kernels::{
+        csr_transpose, csr_transpose_mul_dense, eval_at_nonzeros, factor_stats, scatter_parts,
+    };
 
     /// k = 5 and 7 run the generic loops; 8 and 20 the register-resident fast paths.
     #[test]
