@@ -169,6 +169,9 @@ impl<'c> GridComm<'c> {
     /// W_i (row block i, `c` values per row) from the own rows of the grid row, into the
     /// cache unless its stamp is current.
     fn gather_w(&self, cache: &mut Cache, w: Own<'_>, c: usize) {
+        if self.row.size() == 1 {
+            return;
+        }
         let sizes = Self::sizes(&self.row_own, c);
         let total: usize = sizes.iter().sum();
         if cache.w_stamp == w.stamp && cache.w.len() == total {
@@ -181,6 +184,9 @@ impl<'c> GridComm<'c> {
 
     /// H_j (column block j) from the own Hᵀ rows of the grid column.
     fn gather_h(&self, cache: &mut Cache, h: Own<'_>, c: usize) {
+        if self.col.size() == 1 {
+            return;
+        }
         let sizes = Self::sizes(&self.col_own, c);
         let total: usize = sizes.iter().sum();
         if cache.h_stamp == h.stamp && cache.h.len() == total {
@@ -189,6 +195,25 @@ impl<'c> GridComm<'c> {
         cache.h.resize(total, 0.0);
         all_gather(&self.col, h.rows, &sizes, &mut cache.h);
         cache.h_stamp = h.stamp;
+    }
+
+    /// W_i after [`GridComm::gather_w`]: the own rows themselves when the grid row has one
+    /// process (no copy), else the gathered copy.
+    fn w_view<'a>(&self, cache: &'a Cache, w: Own<'a>) -> &'a [f64] {
+        if self.row.size() == 1 {
+            w.rows
+        } else {
+            &cache.w
+        }
+    }
+
+    /// H_j after [`GridComm::gather_h`] (see [`GridComm::w_view`]).
+    fn h_view<'a>(&self, cache: &'a Cache, h: Own<'a>) -> &'a [f64] {
+        if self.col.size() == 1 {
+            h.rows
+        } else {
+            &cache.h
+        }
     }
 }
 
@@ -203,30 +228,37 @@ impl Comm for GridComm<'_> {
 
     fn x_times(&self, x: CsrRef<'_>, b: Own<'_>, c: usize, out: &mut [f64]) {
         let mut cache = self.cache.borrow_mut();
-        self.gather_h(&mut cache, b, c);
         let cache = &mut *cache;
-        cache.partial.resize(x.nrows * c, 0.0);
-        csr_mul_dense(x, &cache.h, c, &mut cache.partial);
-        reduce_scatter(
-            &self.row,
-            &cache.partial,
-            &Self::sizes(&self.row_own, c),
-            out,
-        );
+        self.gather_h(cache, b, c);
+        let mut partial = std::mem::take(&mut cache.partial);
+        let hb = self.h_view(cache, b);
+        if self.row.size() == 1 {
+            // A grid row of one process: its product is the numerator itself.
+            csr_mul_dense(x, hb, c, out);
+        } else {
+            partial.resize(x.nrows * c, 0.0);
+            csr_mul_dense(x, hb, c, &mut partial);
+            let sizes = Self::sizes(&self.row_own, c);
+            reduce_scatter(&self.row, &partial, &sizes, out);
+        }
+        cache.partial = partial;
     }
 
     fn xt_times(&self, x: CsrRef<'_>, a: Own<'_>, c: usize, out: &mut [f64], parts: &mut Vec<f64>) {
         let mut cache = self.cache.borrow_mut();
-        self.gather_w(&mut cache, a, c);
         let cache = &mut *cache;
-        cache.partial.resize(x.ncols * c, 0.0);
-        csr_transpose_mul_dense(x, &cache.w, c, &mut cache.partial, parts);
-        reduce_scatter(
-            &self.col,
-            &cache.partial,
-            &Self::sizes(&self.col_own, c),
-            out,
-        );
+        self.gather_w(cache, a, c);
+        let mut partial = std::mem::take(&mut cache.partial);
+        let wb = self.w_view(cache, a);
+        if self.col.size() == 1 {
+            csr_transpose_mul_dense(x, wb, c, out, parts);
+        } else {
+            partial.resize(x.ncols * c, 0.0);
+            csr_transpose_mul_dense(x, wb, c, &mut partial, parts);
+            let sizes = Self::sizes(&self.col_own, c);
+            reduce_scatter(&self.col, &partial, &sizes, out);
+        }
+        cache.partial = partial;
     }
 
     fn kl_w_numerator(
@@ -238,17 +270,20 @@ impl Comm for GridComm<'_> {
         out: &mut [f64],
     ) -> (f64, f64) {
         let mut cache = self.cache.borrow_mut();
-        self.gather_w(&mut cache, w, k);
-        self.gather_h(&mut cache, ht, k);
         let cache = &mut *cache;
-        cache.partial.resize(x.nrows * k, 0.0);
-        let sums = kl_w_numerator(x, &cache.w, &cache.h, k, true, &mut cache.partial);
-        reduce_scatter(
-            &self.row,
-            &cache.partial,
-            &Self::sizes(&self.row_own, k),
-            out,
-        );
+        self.gather_w(cache, w, k);
+        self.gather_h(cache, ht, k);
+        let mut partial = std::mem::take(&mut cache.partial);
+        let (wb, hb) = (self.w_view(cache, w), self.h_view(cache, ht));
+        let sums = if self.row.size() == 1 {
+            kl_w_numerator(x, wb, hb, k, true, out)
+        } else {
+            partial.resize(x.nrows * k, 0.0);
+            let sums = kl_w_numerator(x, wb, hb, k, true, &mut partial);
+            reduce_scatter(&self.row, &partial, &Self::sizes(&self.row_own, k), out);
+            sums
+        };
+        cache.partial = partial;
         sums
     }
 
@@ -262,23 +297,27 @@ impl Comm for GridComm<'_> {
         parts: &mut Vec<f64>,
     ) {
         let mut cache = self.cache.borrow_mut();
-        self.gather_w(&mut cache, w, k);
-        self.gather_h(&mut cache, ht, k);
         let cache = &mut *cache;
-        cache.partial.resize(x.ncols * k, 0.0);
-        kl_h_numerator(x, &cache.w, &cache.h, k, &mut cache.partial, parts);
-        reduce_scatter(
-            &self.col,
-            &cache.partial,
-            &Self::sizes(&self.col_own, k),
-            out,
-        );
+        self.gather_w(cache, w, k);
+        self.gather_h(cache, ht, k);
+        let mut partial = std::mem::take(&mut cache.partial);
+        let (wb, hb) = (self.w_view(cache, w), self.h_view(cache, ht));
+        if self.col.size() == 1 {
+            kl_h_numerator(x, wb, hb, k, out, parts);
+        } else {
+            partial.resize(x.ncols * k, 0.0);
+            kl_h_numerator(x, wb, hb, k, &mut partial, parts);
+            reduce_scatter(&self.col, &partial, &Self::sizes(&self.col_own, k), out);
+        }
+        cache.partial = partial;
     }
 
     fn eval(&self, x: CsrRef<'_>, w: Own<'_>, ht: Own<'_>, k: usize, with_log: bool) -> (f64, f64) {
         let mut cache = self.cache.borrow_mut();
-        self.gather_w(&mut cache, w, k);
-        self.gather_h(&mut cache, ht, k);
-        eval_at_nonzeros_with(x, &cache.w, &cache.h, k, with_log)
+        let cache = &mut *cache;
+        self.gather_w(cache, w, k);
+        self.gather_h(cache, ht, k);
+        let (wb, hb) = (self.w_view(cache, w), self.h_view(cache, ht));
+        eval_at_nonzeros_with(x, wb, hb, k, with_log)
     }
 }
