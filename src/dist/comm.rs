@@ -24,7 +24,7 @@ use mpi::Count;
 
 use super::layout::Layout;
 use crate::kernels::{csr_mul_dense, csr_transpose_mul_dense, eval_at_nonzeros_with, CsrRef};
-use crate::nmf::driver::{Comm, Own};
+use crate::nmf::driver::{Comm, Own, WholeH};
 use crate::nmf::mu::{kl_h_numerator, kl_w_numerator};
 
 /// Counts and displacements (in values) of pieces of `len_of(q)` values.
@@ -224,6 +224,21 @@ impl Comm for GridComm<'_> {
 
     fn sum(&self, v: &mut [f64]) {
         all_sum(self.world, v);
+    }
+
+    fn whole_rows<'s>(&'s self, ht: Own<'s>, k: usize) -> Option<WholeH<'s>> {
+        // A grid of one column: X_i0 holds whole rows, the own rows of W are row block i.
+        if self.row.size() != 1 {
+            return None;
+        }
+        if self.col.size() == 1 {
+            return Some(WholeH::Own(ht.rows));
+        }
+        self.gather_h(&mut self.cache.borrow_mut(), ht, k);
+        Some(WholeH::Gathered(std::cell::Ref::map(
+            self.cache.borrow(),
+            |c| &c.h[..],
+        )))
     }
 
     fn x_times(&self, x: CsrRef<'_>, b: Own<'_>, c: usize, out: &mut [f64]) {

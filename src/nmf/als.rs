@@ -175,21 +175,25 @@ impl Solver for Als<'_> {
         let pb = self.pb;
         let (k, reg) = (pb.k, pb.reg);
         let g = &self.hs.gram;
-        let (x, num) = if pb.comm.whole() {
-            (Some(pb.x), None)
-        } else {
-            self.wnum.resize(self.w.len(), 0.0);
-            let ht = Own {
-                rows: &self.ht,
-                stamp: self.h_stamp,
-            };
-            pb.x_times(ht, &mut self.wnum);
-            (None, Some(&self.wnum[..]))
+        // Whole rows of X here (always locally; a grid of one column): X·Hᵀ from them;
+        // otherwise its own rows come from the comm.
+        let ht = Own {
+            rows: &self.ht,
+            stamp: self.h_stamp,
+        };
+        let whole_h = pb.comm.whole_rows(ht, k);
+        let (x, b, num) = match &whole_h {
+            Some(full) => (Some(pb.x), &full[..], None),
+            None => {
+                self.wnum.resize(self.w.len(), 0.0);
+                pb.x_times(ht, &mut self.wnum);
+                (None, &[][..], Some(&self.wnum[..]))
+            }
         };
         let mut st = ls_update(
             &mut self.w,
             x,
-            &self.ht,
+            b,
             num,
             k,
             g,

@@ -74,6 +74,26 @@ pub(crate) fn fresh_stamp() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// All of Hᵀ as a process holding whole rows of X sees it ([`Comm::whole_rows`]): its own
+/// rows (one process), or a copy gathered from the processes.
+pub(crate) enum WholeH<'s> {
+    /// The process's own rows are all of Hᵀ.
+    Own(&'s [f64]),
+    /// Gathered into the comm (borrowed while the W update runs).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    Gathered(std::cell::Ref<'s, [f64]>),
+}
+
+impl std::ops::Deref for WholeH<'_> {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        match self {
+            WholeH::Own(s) => s,
+            WholeH::Gathered(r) => r,
+        }
+    }
+}
+
 /// The processes a fit runs on: the sums across them and the products with X, whose parts
 /// they hold (see the module docs). W's rows and Hᵀ's rows are each held by exactly one
 /// process ("own rows"); `x` is this process's part of X.
@@ -84,6 +104,12 @@ pub(crate) trait Comm {
 
     /// v ← Σ over the processes of v, elementwise, every process getting the same bits.
     fn sum(&self, v: &mut [f64]);
+
+    /// When this process's part of X holds whole rows (every column of its documents) and its
+    /// own rows of W are exactly those rows: all of Hᵀ in the column order of the part (given
+    /// by its own rows `ht`), so that the W update can fuse its numerator into its pass over
+    /// X as a local fit does. `None` otherwise.
+    fn whole_rows<'s>(&'s self, ht: Own<'s>, k: usize) -> Option<WholeH<'s>>;
 
     /// out (W's own rows × c) = the own rows of X·B, for B (terms × c) given by its own rows.
     fn x_times(&self, x: CsrRef<'_>, b: Own<'_>, c: usize, out: &mut [f64]);
@@ -133,6 +159,10 @@ impl Comm for Local {
     }
 
     fn sum(&self, _v: &mut [f64]) {}
+
+    fn whole_rows<'s>(&'s self, ht: Own<'s>, _k: usize) -> Option<WholeH<'s>> {
+        Some(WholeH::Own(ht.rows))
+    }
 
     fn x_times(&self, x: CsrRef<'_>, b: Own<'_>, c: usize, out: &mut [f64]) {
         csr_mul_dense(x, b.rows, c, out);

@@ -395,20 +395,22 @@ impl Solver for Hals<'_> {
         let (k, reg) = (pb.k, pb.reg);
         let g = &self.hs.gram;
         let (l1, l2) = (reg.l1_w, reg.l2_w);
-        // Whole rows of X: the numerator X·Hᵀ is computed block by block inside the update;
-        // otherwise its own rows come from the comm.
-        let (x, num) = if pb.comm.whole() {
-            (Some(pb.x), None)
-        } else {
-            self.wnum.resize(self.w.len(), 0.0);
-            let ht = Own {
-                rows: &self.ht,
-                stamp: self.h_stamp,
-            };
-            pb.x_times(ht, &mut self.wnum);
-            (None, Some(&self.wnum[..]))
+        // Whole rows of X here (always locally; a grid of one column): the numerator X·Hᵀ is
+        // computed block by block inside the update; otherwise its own rows come from the comm.
+        let ht = Own {
+            rows: &self.ht,
+            stamp: self.h_stamp,
         };
-        let mut st = cd_update(&mut self.w, x, &self.ht, num, k, g, l1, l2, &self.order);
+        let whole_h = pb.comm.whole_rows(ht, k);
+        let (x, b, num) = match &whole_h {
+            Some(full) => (Some(pb.x), &full[..], None),
+            None => {
+                self.wnum.resize(self.w.len(), 0.0);
+                pb.x_times(ht, &mut self.wnum);
+                (None, &[][..], Some(&self.wnum[..]))
+            }
+        };
+        let mut st = cd_update(&mut self.w, x, b, num, k, g, l1, l2, &self.order);
         pb.sum_pass(&mut st);
         self.ws = st.new;
         self.w_stamp = fresh_stamp();

@@ -176,18 +176,22 @@ impl Solver for Mu<'_> {
         let pb = self.pb;
         let (x, k, reg) = (pb.x, pb.k, pb.reg);
         let den: Vec<f64> = self.hs.colsum.iter().map(|s| s + reg.l1_w).collect();
-        let split = !pb.comm.whole();
-        let mut st = if split {
-            self.w_pass_split(tentative)
-        } else {
-            PassStats::default()
-        };
-        let (w, ht, wn) = (&mut self.w, &self.ht, &mut self.wn);
-        if !split {
-            st = match (pb.kl, tentative) {
-                // KL with H fitted: the fused pass computes W_{t+1} and the numerator of the H
-                // update in one pass over X.
-                (true, _) if self.update_h => {
+        // Whole rows of X here (always locally; a grid of one column): the numerator is fused
+        // into the W pass. Otherwise its own rows come from the comm.
+        let whole_h = pb.comm.whole_rows(
+            Own {
+                rows: &self.ht,
+                stamp: self.h_stamp,
+            },
+            k,
+        );
+        let fused = whole_h.map(|full| {
+            let ht: &[f64] = &full;
+            let (w, wn) = (&mut self.w, &mut self.wn);
+            match (pb.kl, tentative) {
+                // KL with H fitted, all of X here: the fused pass computes W_{t+1} and the
+                // numerator of the H update in one pass over X.
+                (true, _) if self.update_h && pb.comm.whole() => {
                     let (a, out): (Option<&[f64]>, &mut [f64]) =
                         if tentative { (Some(w), wn) } else { (None, w) };
                     let (num, parts) = (&mut self.hnum, &mut self.hparts);
@@ -198,13 +202,19 @@ impl Solver for Mu<'_> {
                     mu_kl_rows_in_place(x, w, ht, k, &den, reg.l2_w, false, true, false)
                 }
                 (false, true) => {
-                    mu_frobenius_rows(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true, wn)
+                    let g = &self.hs.gram;
+                    mu_frobenius_rows(x, w, ht, k, g, reg.l1_w, reg.l2_w, true, wn)
                 }
                 (false, false) => {
-                    mu_frobenius_rows_in_place(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true)
+                    let g = &self.hs.gram;
+                    mu_frobenius_rows_in_place(x, w, ht, k, g, reg.l1_w, reg.l2_w, true)
                 }
-            };
-        }
+            }
+        });
+        let mut st = match fused {
+            Some(st) => st,
+            None => self.w_pass_split(tentative),
+        };
         // The reduce step (nothing to add locally).
         pb.sum_pass(&mut st);
         // The divergence and objective of the factors the pass started from.
