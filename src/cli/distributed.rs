@@ -29,6 +29,13 @@ pub fn main(cli: Cli, matches: &ArgMatches) -> ExitCode {
     let Command::Fit(args) = cli.command else {
         return ExitCode::from(2);
     };
+    // Waiting processes yield their core (Open MPI polls otherwise): a process waiting in a
+    // collective then does not slow the ones still computing on a shared or busy node, at no
+    // visible cost to these coarse collectives (measured: docs/distributed.md). An explicit
+    // setting of the user's wins.
+    if std::env::var_os("OMPI_MCA_mpi_yield_when_idle").is_none() {
+        std::env::set_var("OMPI_MCA_mpi_yield_when_idle", "1");
+    }
     let Some((universe, _)) = mpi::initialize_with_threading(Threading::Funneled) else {
         ui::error_line("nmf-topics: error: --distributed: MPI could not be initialized");
         return ExitCode::from(1);
