@@ -290,12 +290,12 @@ fn choose_grid(given: Option<Grid>, p: usize, n: usize, m: usize, k: usize) -> R
              needs at least one of each)"
         )));
     }
-    let biggest = (n.div_ceil(grid.pr) + m.div_ceil(grid.pc)) * k.max(3);
-    if biggest > MAX_COUNT {
+    // Rank 0 sends and gathers W (n × k) and Hᵀ (m × k) with one MPI call each, whose
+    // displacements are 32-bit counts of values.
+    if n.max(m).saturating_mul(k) > MAX_COUNT {
         return Err(Error::input(format!(
-            "--grid {}x{}: a block of the factors would exceed MPI's 2³¹ values per message; \
-             use more processes",
-            grid.pr, grid.pc
+            "-k {k}: W has {n} × {k} values, more than the 2³¹ − 1 that one MPI message of this \
+             version can carry (rank 0 sends and gathers the factors whole); use a smaller k"
         )));
     }
     Ok(grid)

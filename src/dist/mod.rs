@@ -25,6 +25,10 @@
 //! H update:  the same with W_i gathered over grid row i, X_ijᵀ·W_i, a reduce-scatter over
 //!            grid column j and WᵀW.
 //! ```
+//! On a grid of one column (pc = 1) a process holds whole rows of X and exactly the rows of W
+//! they belong to: its W update is the local fit's fused pass over its rows with the gathered
+//! H (`Comm::whole_rows`).
+//!
 //! For KL the numerators are R·Hᵀ and Rᵀ·W with R = X ⊘ WH at X's nonzeros: both gathered
 //! blocks are needed, and kept while the factor they copy has not changed. The objective's
 //! scalars travel in the same all-reduce as the new factor's Gram matrix and column sums.
