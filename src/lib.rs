@@ -17,6 +17,7 @@
 
 pub mod atomic;
 pub mod corpus;
+pub mod dist;
 pub mod error;
 pub mod kernels;
 pub mod memory;

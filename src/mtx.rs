@@ -882,7 +882,7 @@ fn reserve<T>(path: &Path, v: &mut Vec<T>, n: usize) -> Result<()> {
 /// writers produce them) are appended where they belong, so reading needs no memory beyond the
 /// result. The first entry out of row order switches to recording every entry's row (4 bytes
 /// per entry), and [`CsrBuilder::finish`] puts the entries in order with a counting sort.
-struct CsrBuilder {
+pub(crate) struct CsrBuilder {
     rows: usize,
     cols: usize,
     /// `counts[r + 1]`: entries of row r so far.
@@ -895,7 +895,7 @@ struct CsrBuilder {
 }
 
 impl CsrBuilder {
-    fn new(path: &Path, rows: usize, cols: usize, capacity: usize) -> Result<Self> {
+    pub(crate) fn new(path: &Path, rows: usize, cols: usize, capacity: usize) -> Result<Self> {
         let mut b = CsrBuilder {
             rows,
             cols,
@@ -911,7 +911,7 @@ impl CsrBuilder {
     }
 
     /// Adds entry (i, j) = v (0-based, in range).
-    fn push(&mut self, i: u32, j: u32, v: f64) {
+    pub(crate) fn push(&mut self, i: u32, j: u32, v: f64) {
         match &mut self.row_of {
             Some(row_of) => row_of.push(i),
             None if i < self.last_row => {
@@ -932,7 +932,7 @@ impl CsrBuilder {
 
     /// The CSR matrix: entries in row order, columns sorted within rows (duplicates summed in
     /// file order), zeros dropped.
-    fn finish(self) -> Result<CsMat<f64>> {
+    pub(crate) fn finish(self) -> Result<CsMat<f64>> {
         let CsrBuilder {
             rows,
             cols,
@@ -1104,40 +1104,165 @@ pub fn read_size(path: &Path) -> Result<(usize, usize, usize)> {
     Ok((pre.rows, pre.cols, entries))
 }
 
+/// Parses one entry line of a coordinate file (`row column value`, or `row column` for a
+/// pattern file) into 0-based indices and the value.
+fn parse_entry(
+    line: &str,
+    rows: usize,
+    cols: usize,
+    pattern: bool,
+) -> std::result::Result<(u32, u32, f64), String> {
+    let n_fields = if pattern { 2 } else { 3 };
+    let mut it = line.split_ascii_whitespace();
+    let (Some(i), Some(j)) = (it.next(), it.next()) else {
+        return Err(format!("expected {n_fields} fields per entry, found 1"));
+    };
+    let v = if pattern {
+        1.0
+    } else {
+        let Some(v) = it.next() else {
+            return Err("expected 3 fields per entry (row column value), found 2".into());
+        };
+        parse_value(v)?
+    };
+    if it.next().is_some() {
+        return Err(format!(
+            "expected {n_fields} fields per entry, found {}",
+            line.split_ascii_whitespace().count()
+        ));
+    }
+    Ok((
+        parse_index(i, rows, "row")?,
+        parse_index(j, cols, "column")?,
+        v,
+    ))
+}
+
+/// One of `parts` consecutive byte ranges of the entry lines of a coordinate Matrix Market
+/// file, as [`read_coordinate_part`] reads it.
+#[derive(Debug, Clone, Default)]
+pub struct CoordinatePart {
+    /// Rows, columns and entries, as the size line announces them.
+    pub rows: usize,
+    /// See [`CoordinatePart::rows`].
+    pub cols: usize,
+    /// See [`CoordinatePart::rows`].
+    pub nnz: usize,
+    /// Whether the file is symmetric (its mirrored entries are in `entries`).
+    pub symmetric: bool,
+    /// The line number of the size line (the entry lines follow it).
+    pub size_line: usize,
+    /// The bytes of the whole file.
+    pub file_bytes: u64,
+    /// The entries of the part's lines (0-based row, column, value) in file order; for a
+    /// symmetric file each off-diagonal entry is followed by its mirror.
+    pub entries: Vec<(u32, u32, f64)>,
+    /// Entry lines read (mirrors not counted).
+    pub seen: usize,
+    /// Line ends (`\n`) in the part: the next part starts this many lines further.
+    pub lines: usize,
+    /// The first malformed line: its index among the part's lines (0-based) and what is wrong.
+    /// Reading stops there.
+    pub error: Option<(usize, String)>,
+}
+
+/// Reads part `part` of `parts` of a coordinate Matrix Market file: the entry lines that
+/// *start* in the part-th of `parts` equal byte ranges of the text after the size line (so
+/// every line is read by exactly one part, and the parts in order read the file in order).
+/// Every part reads the header itself. Malformed lines are reported in
+/// [`CoordinatePart::error`] (line numbers are the caller's to complete, from the line counts
+/// of the parts before); a file that cannot be opened, a malformed header or size line, and an
+/// `array` file are errors.
+pub fn read_coordinate_part(path: &Path, part: usize, parts: usize) -> Result<CoordinatePart> {
+    let (pre, _) = open(path)?;
+    if pre.header.format != Format::Coordinate {
+        return Err(Error::input(format!(
+            "{}: a distributed fit reads coordinate Matrix Market files (this one is an array)",
+            path.display()
+        )));
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_bytes = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let body_start = file_bytes.saturating_sub(pre.body_bytes);
+    let body = pre.body_bytes as u128;
+    let at = |q: usize| body_start + (body * q as u128 / parts.max(1) as u128) as u64;
+    let (lo, hi) = (at(part), at(part + 1));
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    let io = |e| Error::io(path, e);
+    let mut buf = Vec::new();
+    let mut pos;
+    if lo > body_start {
+        // A line belongs to the part its first byte is in: skip the end of a line begun
+        // before `lo`.
+        r.seek(std::io::SeekFrom::Start(lo - 1)).map_err(io)?;
+        let mut b = [0u8; 1];
+        r.read_exact(&mut b).map_err(io)?;
+        pos = lo;
+        if b[0] != b'\n' {
+            pos += r.read_until(b'\n', &mut buf).map_err(io)? as u64;
+        }
+    } else {
+        r.seek(std::io::SeekFrom::Start(body_start)).map_err(io)?;
+        pos = body_start;
+    }
+    let pattern = pre.header.field == Field::Pattern;
+    let mut out = CoordinatePart {
+        rows: pre.rows,
+        cols: pre.cols,
+        nnz: pre.nnz,
+        symmetric: pre.header.symmetric,
+        size_line: pre.size_line,
+        file_bytes,
+        ..CoordinatePart::default()
+    };
+    while pos < hi {
+        buf.clear();
+        let len = r.read_until(b'\n', &mut buf).map_err(io)?;
+        if len == 0 {
+            break;
+        }
+        pos += len as u64;
+        let index = out.lines;
+        if buf.last() == Some(&b'\n') {
+            out.lines += 1;
+            buf.pop();
+        }
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            out.error = Some((index, "the file is not valid UTF-8 text".into()));
+            break;
+        };
+        let t = text.trim_ascii();
+        if t.is_empty() || t.starts_with('%') {
+            continue;
+        }
+        match parse_entry(t, pre.rows, pre.cols, pattern) {
+            Ok((i, j, v)) => {
+                out.seen += 1;
+                out.entries.push((i, j, v));
+                if out.symmetric && i != j {
+                    out.entries.push((j, i, v));
+                }
+            }
+            Err(msg) => {
+                out.error = Some((index, msg));
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Reads the entries of a coordinate file into CSR.
 fn read_coordinate(path: &Path, pre: &Prelude, r: &mut impl Read) -> Result<CsMat<f64>> {
     let (rows, cols, nnz) = (pre.rows, pre.cols, pre.nnz);
     let pattern = pre.header.field == Field::Pattern;
     let symmetric = pre.header.symmetric;
-    let n_fields = if pattern { 2 } else { 3 };
     let capacity = coordinate_capacity(pre);
     check_coordinate_size(path, pre, capacity)?;
     let mut builder = CsrBuilder::new(path, rows, cols, capacity)?;
     let mut seen = 0usize;
     let parse_line = |line: &str, out: &mut Vec<(u32, u32, f64)>| {
-        let mut it = line.split_ascii_whitespace();
-        let (Some(i), Some(j)) = (it.next(), it.next()) else {
-            return Err(format!("expected {n_fields} fields per entry, found 1"));
-        };
-        let v = if pattern {
-            1.0
-        } else {
-            let Some(v) = it.next() else {
-                return Err("expected 3 fields per entry (row column value), found 2".into());
-            };
-            parse_value(v)?
-        };
-        if it.next().is_some() {
-            return Err(format!(
-                "expected {n_fields} fields per entry, found {}",
-                line.split_ascii_whitespace().count()
-            ));
-        }
-        out.push((
-            parse_index(i, rows, "row")?,
-            parse_index(j, cols, "column")?,
-            v,
-        ));
+        out.push(parse_entry(line, rows, cols, pattern)?);
         Ok(())
     };
     stream_entries(path, r, pre.size_line, parse_line, |items| {

@@ -22,11 +22,26 @@ Examples:
   nmf-topics vectorize docs --min-df 2 --out m     only the TF-IDF matrix (m/matrix.mtx)
   nmf-topics transform --model out new --out new.csv   score new documents";
 
-const FIT_EXAMPLES: &str = "\
-Examples:
+/// `fit`'s examples, with `$extra` lines at the end.
+macro_rules! fit_examples {
+    ($extra:expr) => {
+        concat!(
+            "Examples:
   nmf-topics fit corpora/sample -k 8 --out out
   nmf-topics fit html_docs --exclude '_sources' --min-df 2 --max-df 0.5 -k 20 --out out
-  nmf-topics fit --matrix m/matrix.mtx -k 20 --loss kl --out out   (uses m/terms.tsv, m/documents.tsv)";
+  nmf-topics fit --matrix m/matrix.mtx -k 20 --loss kl --out out   (uses m/terms.tsv, m/documents.tsv)",
+            $extra
+        )
+    };
+}
+
+#[cfg(feature = "mpi")]
+const FIT_EXAMPLES: &str = fit_examples!(
+    "
+  mpirun -n 4 nmf-topics fit --distributed --matrix m/matrix.mtx -k 20 --out out   (4 processes)"
+);
+#[cfg(not(feature = "mpi"))]
+const FIT_EXAMPLES: &str = fit_examples!("");
 
 const VECTORIZE_EXAMPLES: &str = "\
 Examples:
@@ -169,6 +184,25 @@ pub struct FitArgs {
         help_heading = "Factorization"
     )]
     pub restarts: usize,
+    /// Fit on the processes of an MPI job, X and the factors split over a process grid:
+    /// mpirun -n P nmf-topics fit --distributed --matrix X.mtx … (rank 0 writes the outputs).
+    #[arg(
+        long,
+        requires = "matrix",
+        hide = !cfg!(feature = "mpi"),
+        help_heading = "Distributed (MPI)"
+    )]
+    pub distributed: bool,
+    /// The process grid of --distributed, PR·PC = P [default: the grid with the least
+    /// communication for the matrix's shape]
+    #[arg(
+        long,
+        value_name = "PRxPC",
+        requires = "distributed",
+        hide = !cfg!(feature = "mpi"),
+        help_heading = "Distributed (MPI)"
+    )]
+    pub grid: Option<String>,
     #[command(flatten)]
     pub nmf: NmfArgs,
     #[command(flatten)]

@@ -95,6 +95,17 @@ pub struct FitConfig {
     pub restarts: usize,
     /// What the output files list.
     pub output: OutputOptions,
+    /// `--distributed` (only in a build with the `mpi` feature), with its `--grid`.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub distributed: Option<Distributed>,
+}
+
+/// The settings of `fit --distributed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Distributed {
+    /// `--grid PRxPC`, or the rule's choice when `None`.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub grid: Option<nmf_topics::dist::Grid>,
 }
 
 /// `sweep`.
@@ -179,9 +190,18 @@ fn vectorize_config(a: VectorizeArgs) -> anyhow::Result<VectorizeConfig> {
 }
 
 fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
+    fit_config_on(a, matches, true)
+}
+
+/// `fit`'s configuration on one process: `root` is the process that writes the outputs and
+/// reads the files options name (the only one of a local fit; rank 0 of a distributed one,
+/// whose other processes only check the options and take the start from rank 0).
+pub fn fit_config_on(a: FitArgs, matches: &ArgMatches, root: bool) -> anyhow::Result<FitConfig> {
     let ui = common(&a.common)?;
+    let ui = if root { ui } else { Ui::new(true) };
     let mut params = nmf_params(a.k, &a.nmf)?;
     check_restarts(a.restarts)?;
+    let distributed = distributed_settings(&a)?;
     let lambda = a.output.relevance_lambda;
     if !(0.0..=1.0).contains(&lambda) {
         return Err(Error::input(format!(
@@ -202,14 +222,21 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         Some(matrix) => matrix_input(&ui, &a, matrix, matches, params.k)?,
         None => FitInput::Text(Box::new(text_inputs(&a.inputs, &a.corpus, &a.analysis)?)),
     };
-    prepare_out_dir(&a.out)?;
+    if root {
+        prepare_out_dir(&a.out)?;
+    }
 
     // The parameters as recorded in the outputs; the factors W0/H0 live only in `params`,
     // which the fit consumes, so they do not stay in memory while the outputs are written.
     let recorded = params.clone();
     if let (Init::Custom, Some(w0), Some(h0)) = (params.init, &a.nmf.w0, &a.nmf.h0) {
-        params.w0 = Some(mtx::read_dense(w0)?);
-        params.h0 = Some(mtx::read_dense(h0)?);
+        if root {
+            params.w0 = Some(mtx::read_dense(w0)?);
+            params.h0 = Some(mtx::read_dense(h0)?);
+        } else {
+            // Only rank 0 reads the custom start; the other processes receive their rows.
+            params.init = Init::Random;
+        }
     }
     let params = params.check()?;
     Ok(FitConfig {
@@ -220,7 +247,42 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
         params,
         restarts: a.restarts,
         output,
+        distributed,
     })
+}
+
+/// `--distributed` and `--grid`: refused in a build without MPI support, and with the
+/// options a distributed fit does not have.
+fn distributed_settings(a: &FitArgs) -> anyhow::Result<Option<Distributed>> {
+    if !a.distributed {
+        return Ok(None);
+    }
+    if !cfg!(feature = "mpi") {
+        return Err(Error::input(
+            "--distributed: this build of nmf-topics has no MPI support; build it with \
+             `cargo build --release --features mpi` (needs an MPI library and libclang, on \
+             Debian: libopenmpi-dev openmpi-bin libclang-dev) and run it under mpirun",
+        )
+        .into());
+    }
+    if a.restarts > 1 {
+        return Err(Error::input(
+            "--restarts cannot be combined with --distributed (run the restarts as separate jobs)",
+        )
+        .into());
+    }
+    if a.nmf.solver == Some(super::args::SolverArg::Online) {
+        return Err(Error::input(
+            "--solver online cannot run with --distributed (use mu, hals or als, or run it \
+             locally)",
+        )
+        .into());
+    }
+    let grid = match &a.grid {
+        Some(g) => Some(nmf_topics::dist::Grid::parse(g).map_err(Error::input)?),
+        None => None,
+    };
+    Ok(Some(Distributed { grid }))
 }
 
 fn sweep_config(a: SweepArgs) -> anyhow::Result<SweepConfig> {

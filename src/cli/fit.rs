@@ -181,17 +181,29 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
         quality: None,
         restarts: summary.as_ref(),
     };
-    ui.info(&format!("writing outputs to {}…", c.out.display()));
-    let staged = StagedDir::new(&c.out)?;
+    write_outputs(&ui, &c.out, &c.output, &run, &extras)
+}
+
+/// Writes the files of a fit into `out` as a set (staged, then moved into place) and prints
+/// the topic table: a local fit's outputs, also written by rank 0 of a distributed fit.
+pub fn write_outputs(
+    ui: &ui::Ui,
+    out: &std::path::Path,
+    output: &report::OutputOptions,
+    run: &FitRun<'_>,
+    extras: &FitExtras<'_>,
+) -> anyhow::Result<()> {
+    ui.info(&format!("writing outputs to {}…", out.display()));
+    let staged = StagedDir::new(out)?;
     let _protected = interrupt::protect(staged.path());
-    report::write_fit_files_with(staged.path(), &c.out, &run, &c.output, &extras)?;
+    report::write_fit_files_with(staged.path(), out, run, output, extras)?;
     ui::test_commit_delay();
     interrupt::commit(|| staged.commit(&OUTPUT_FILES))?;
 
     ui.print(&format!(
         "{}report: {}\n",
-        report::topic_table(&run, &c.output),
-        c.out.join("report.html").display()
+        report::topic_table(run, output),
+        out.join("report.html").display()
     ))?;
     Ok(())
 }

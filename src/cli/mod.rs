@@ -9,6 +9,8 @@
 
 mod args;
 mod config;
+#[cfg(feature = "mpi")]
+mod distributed;
 mod fit;
 mod sweep;
 mod transform;
@@ -29,6 +31,10 @@ pub fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(e) => return args::report_clap_error(&e),
     };
+    #[cfg(feature = "mpi")]
+    if distributed::wanted(&cli) {
+        return distributed::main(cli, &matches);
+    }
     match Config::from_args(cli, &matches).and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -140,6 +140,17 @@ pub mod interrupt {
         let _ = ctrlc::set_handler(on_interrupt);
     }
 
+    /// Whether an interrupt ends the process without a message.
+    static SILENT: AtomicBool = AtomicBool::new(false);
+
+    /// From now on an interrupt ends the process (exit code 130) without a message: the
+    /// processes of an MPI job other than rank 0, and rank 0 once it has reported an error
+    /// (mpirun then terminates the processes still finishing).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub fn silence() {
+        SILENT.store(true, Ordering::SeqCst);
+    }
+
     /// The flag (and the message said when it is set) of a run that stops gracefully on the
     /// first interrupt (a sweep keeps its finished ks).
     type CancelFlag = Option<(Arc<AtomicBool>, &'static str)>;
@@ -175,6 +186,9 @@ pub mod interrupt {
         }
         let mut staged = staging();
         let cleaned = staged.take().map(|dir| remove_all(&dir));
+        if SILENT.load(Ordering::SeqCst) {
+            std::process::exit(130);
+        }
         super::error_line(match cleaned {
             Some(true) => "nmf-topics: interrupted; the output folder keeps its previous files",
             Some(false) => "nmf-topics: interrupted; could not remove the temporary folder",

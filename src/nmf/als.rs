@@ -24,12 +24,10 @@
 
 use rayon::prelude::*;
 
-use super::driver::{Half, Problem, Solver, StopRule};
+use super::driver::{fresh_stamp, Half, Own, Problem, Solver, StopRule};
 use super::nnls::{nnls_rows_in, projected_ls_rows, NnlsWork};
 use super::AlsVariant;
-use crate::kernels::{
-    csr_mul_dense, csr_transpose_mul_dense, factor_stats, CsrRef, FactorStats, PassStats, ROW_BLOCK,
-};
+use crate::kernels::{csr_mul_dense, factor_stats, CsrRef, FactorStats, PassStats, ROW_BLOCK};
 
 /// Solves A (rows × k, row-major; the current A is the warm start) exactly (`exact`) or by
 /// projected least squares, for ½‖X − A·Bᵀ‖²_F + l1‖A‖₁ + ½l2‖A‖²_F with B fixed; the
@@ -109,7 +107,7 @@ pub struct LsWork {
 }
 
 /// Σ a_i·b_i over two equal slices, summed over fixed chunks in order (deterministic).
-fn dot_blocks(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot_blocks(a: &[f64], b: &[f64]) -> f64 {
     let parts: Vec<f64> = a
         .par_chunks(4096)
         .zip(b.par_chunks(4096))
@@ -130,15 +128,22 @@ pub(crate) struct Als<'a> {
     exact: bool,
     /// Buffers of the W and H updates.
     work: LsWork,
+    /// X·Hᵀ's own rows when this process holds part of each row of X (the distributed fit).
+    wnum: Vec<f64>,
+    /// Stamps of the current W and H ([`Own`]).
+    w_stamp: u64,
+    h_stamp: u64,
 }
 
 impl<'a> Als<'a> {
     /// The solver at W0 (n × k) and Hᵀ0 (m × k), row-major.
     pub(crate) fn new(pb: Problem<'a>, w: Vec<f64>, ht: Vec<f64>, variant: AlsVariant) -> Self {
-        let k = pb.k;
         Als {
-            ws: factor_stats(&w, k, true),
-            hs: factor_stats(&ht, k, true),
+            ws: pb.stats(&w, true),
+            hs: pb.stats(&ht, true),
+            wnum: Vec::new(),
+            w_stamp: fresh_stamp(),
+            h_stamp: fresh_stamp(),
             hnum: Vec::new(),
             hparts: Vec::new(),
             exact: variant == AlsVariant::Exact,
@@ -167,14 +172,29 @@ impl Solver for Als<'_> {
     }
 
     fn update_w(&mut self, _t: usize, _tentative: bool) -> Half {
-        let pb = &self.pb;
+        let pb = self.pb;
         let (k, reg) = (pb.k, pb.reg);
         let g = &self.hs.gram;
-        let st = ls_update(
+        // Whole rows of X here (always locally; a grid of one column): X·Hᵀ from them;
+        // otherwise its own rows come from the comm.
+        let ht = Own {
+            rows: &self.ht,
+            stamp: self.h_stamp,
+        };
+        let whole_h = pb.comm.whole_rows(ht, k);
+        let (x, b, num) = match &whole_h {
+            Some(full) => (Some(pb.x), &full[..], None),
+            None => {
+                self.wnum.resize(self.w.len(), 0.0);
+                pb.x_times(ht, &mut self.wnum);
+                (None, &[][..], Some(&self.wnum[..]))
+            }
+        };
+        let mut st = ls_update(
             &mut self.w,
-            Some(pb.x),
-            &self.ht,
-            None,
+            x,
+            b,
+            num,
             k,
             g,
             reg.l1_w,
@@ -182,7 +202,9 @@ impl Solver for Als<'_> {
             self.exact,
             &mut self.work,
         );
+        pb.sum_pass(&mut st);
         self.ws = st.new;
+        self.w_stamp = fresh_stamp();
         Half {
             exact: self.exact,
             ..self.objective(st.cross)
@@ -190,12 +212,16 @@ impl Solver for Als<'_> {
     }
 
     fn update_h(&mut self, _t: usize) -> Half {
-        let pb = &self.pb;
+        let pb = self.pb;
         let (k, reg) = (pb.k, pb.reg);
         self.hnum.resize(pb.m() * k, 0.0);
-        csr_transpose_mul_dense(pb.x, &self.w, k, &mut self.hnum, &mut self.hparts);
+        let w = Own {
+            rows: &self.w,
+            stamp: self.w_stamp,
+        };
+        pb.xt_times(w, &mut self.hnum, &mut self.hparts);
         let g = &self.ws.gram;
-        let st = ls_update(
+        let mut st = ls_update(
             &mut self.ht,
             None,
             &[],
@@ -207,7 +233,9 @@ impl Solver for Als<'_> {
             self.exact,
             &mut self.work,
         );
+        pb.sum_pass(&mut st);
         self.hs = st.new;
+        self.h_stamp = fresh_stamp();
         self.objective(st.cross)
     }
 

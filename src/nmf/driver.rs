@@ -16,12 +16,189 @@
 //!
 //! Whatever the solver, the final factors are evaluated once more by the driver (one pass
 //! over X) for the metrics, so every solver's metrics mean the same thing.
+//!
+//! # The reduce step: one code path for threads and processes
+//! Every sum a solver needs across the rows of X or of a factor goes through the [`Comm`] of
+//! its [`Problem`]: the factors' statistics (norms, column sums, the k × k Gram matrices), the
+//! scalars of the objective ([`Problem::sum_pass`]), and the numerators of the updates, sums
+//! over the rows or the columns of X ([`Problem::x_times`], [`Problem::xt_times`] and their
+//! KL forms). The kernels return partial sums (reduced over fixed blocks and parts inside the
+//! process); the comm finishes them:
+//!
+//! - [`Local`] (one process holding all of X, W and H): nothing more to add — the block and
+//!   part reductions of [`crate::kernels`] are the whole sum, so a local fit's bits are those
+//!   of the kernels alone. Here a W update may also fuse its numerator into its row pass
+//!   ([`Comm::whole`]), which needs whole rows of X.
+//! - the distributed comm (`crate::dist`, with the `mpi` feature; the MPI-FAUN layout):
+//!   statistics and scalars are all-reduced, a numerator is the local product of X's block
+//!   with the gathered block of the other factor, reduce-scattered over the grid, all in a
+//!   fixed rank order.
+//!
+//! A solver's W and H updates are written once against these calls.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::data::Sparse;
+use super::mu::{kl_h_numerator, kl_w_numerator};
 use super::Regularization;
-use crate::kernels::{eval_at_nonzeros_with, factor_stats, trace_product, CsrRef, EPSILON};
+use crate::kernels::{
+    csr_mul_dense, csr_transpose_mul_dense, eval_at_nonzeros_with, factor_stats, trace_product,
+    CsrRef, FactorStats, PassStats, EPSILON,
+};
+
+/// The rows of a factor this process holds (all of them locally), with a stamp that changes
+/// whenever they do, so that a comm may keep a gathered copy while the stamp is unchanged.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Own<'s> {
+    /// The rows, row-major, k values each.
+    pub rows: &'s [f64],
+    /// Unique to this content ([`fresh_stamp`]); read by the distributed comm only.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub stamp: u64,
+}
+
+impl<'s> Own<'s> {
+    /// Rows with a new stamp (no gathered copy of them is reused).
+    pub(crate) fn fresh(rows: &'s [f64]) -> Self {
+        Own {
+            rows,
+            stamp: fresh_stamp(),
+        }
+    }
+}
+
+/// A stamp no factor has had before.
+pub(crate) fn fresh_stamp() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// All of Hᵀ as a process holding whole rows of X sees it ([`Comm::whole_rows`]): its own
+/// rows (one process), or a copy gathered from the processes.
+pub(crate) enum WholeH<'s> {
+    /// The process's own rows are all of Hᵀ.
+    Own(&'s [f64]),
+    /// Gathered into the comm (borrowed while the W update runs).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    Gathered(std::cell::Ref<'s, [f64]>),
+}
+
+impl std::ops::Deref for WholeH<'_> {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        match self {
+            WholeH::Own(s) => s,
+            WholeH::Gathered(r) => r,
+        }
+    }
+}
+
+/// The processes a fit runs on: the sums across them and the products with X, whose parts
+/// they hold (see the module docs). W's rows and Hᵀ's rows are each held by exactly one
+/// process ("own rows"); `x` is this process's part of X.
+pub(crate) trait Comm {
+    /// Whether this process holds all of X, W and H (then a W update may fuse its numerator
+    /// into its pass over the rows of X).
+    fn whole(&self) -> bool;
+
+    /// v ← Σ over the processes of v, elementwise, every process getting the same bits.
+    fn sum(&self, v: &mut [f64]);
+
+    /// When this process's part of X holds whole rows (every column of its documents) and its
+    /// own rows of W are exactly those rows: all of Hᵀ in the column order of the part (given
+    /// by its own rows `ht`), so that the W update can fuse its numerator into its pass over
+    /// X as a local fit does. `None` otherwise.
+    fn whole_rows<'s>(&'s self, ht: Own<'s>, k: usize) -> Option<WholeH<'s>>;
+
+    /// out (W's own rows × c) = the own rows of X·B, for B (terms × c) given by its own rows.
+    fn x_times(&self, x: CsrRef<'_>, b: Own<'_>, c: usize, out: &mut [f64]);
+
+    /// out (Hᵀ's own rows × c) = the own rows of Xᵀ·A, for A (documents × c) given by its own
+    /// rows; `parts` holds the scatter's part buffers between calls.
+    fn xt_times(&self, x: CsrRef<'_>, a: Own<'_>, c: usize, out: &mut [f64], parts: &mut Vec<f64>);
+
+    /// KL: out (W's own rows × k) = the own rows of R·Hᵀ with R = X ⊘ max(W·H, ε) at X's
+    /// nonzeros; returns this process's partial sums of the log term and the cross term
+    /// ([`kl_w_numerator`]), to be summed with [`Problem::sum_pass`].
+    fn kl_w_numerator(
+        &self,
+        x: CsrRef<'_>,
+        w: Own<'_>,
+        ht: Own<'_>,
+        k: usize,
+        out: &mut [f64],
+    ) -> (f64, f64);
+
+    /// KL: out (Hᵀ's own rows × k) = the own rows of Rᵀ·W ([`kl_h_numerator`]).
+    fn kl_h_numerator(
+        &self,
+        x: CsrRef<'_>,
+        w: Own<'_>,
+        ht: Own<'_>,
+        k: usize,
+        out: &mut [f64],
+        parts: &mut Vec<f64>,
+    );
+
+    /// The evaluation pass at X's nonzeros: this process's partial sums of the KL log term
+    /// (when `with_log`) and the cross term Σ x·(W·H) ([`eval_at_nonzeros_with`]).
+    fn eval(&self, x: CsrRef<'_>, w: Own<'_>, ht: Own<'_>, k: usize, with_log: bool) -> (f64, f64);
+}
+
+/// One process holding all of X, W and H: the kernels' own reductions are the whole sums.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Local;
+
+/// The comm of every local fit.
+pub(crate) static LOCAL: Local = Local;
+
+impl Comm for Local {
+    fn whole(&self) -> bool {
+        true
+    }
+
+    fn sum(&self, _v: &mut [f64]) {}
+
+    fn whole_rows<'s>(&'s self, ht: Own<'s>, _k: usize) -> Option<WholeH<'s>> {
+        Some(WholeH::Own(ht.rows))
+    }
+
+    fn x_times(&self, x: CsrRef<'_>, b: Own<'_>, c: usize, out: &mut [f64]) {
+        csr_mul_dense(x, b.rows, c, out);
+    }
+
+    fn xt_times(&self, x: CsrRef<'_>, a: Own<'_>, c: usize, out: &mut [f64], parts: &mut Vec<f64>) {
+        csr_transpose_mul_dense(x, a.rows, c, out, parts);
+    }
+
+    fn kl_w_numerator(
+        &self,
+        x: CsrRef<'_>,
+        w: Own<'_>,
+        ht: Own<'_>,
+        k: usize,
+        out: &mut [f64],
+    ) -> (f64, f64) {
+        kl_w_numerator(x, w.rows, ht.rows, k, true, out)
+    }
+
+    fn kl_h_numerator(
+        &self,
+        x: CsrRef<'_>,
+        w: Own<'_>,
+        ht: Own<'_>,
+        k: usize,
+        out: &mut [f64],
+        parts: &mut Vec<f64>,
+    ) {
+        kl_h_numerator(x, w.rows, ht.rows, k, out, parts);
+    }
+
+    fn eval(&self, x: CsrRef<'_>, w: Own<'_>, ht: Own<'_>, k: usize, with_log: bool) -> (f64, f64) {
+        eval_at_nonzeros_with(x, w.rows, ht.rows, k, with_log)
+    }
+}
 
 /// The rule that `tol` applies to. `tol = 0` disables every rule: the loop runs `max_iter`
 /// iterations.
@@ -111,10 +288,16 @@ pub(crate) trait Solver {
 }
 
 /// The data and the settings every solver sees.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Problem<'a> {
-    /// X in CSR (documents × terms).
+    /// This process's part of X in CSR (all of X, documents × terms, locally).
     pub x: CsrRef<'a>,
+    /// The processes and the sums across them ([`LOCAL`] for a local fit).
+    pub comm: &'a dyn Comm,
+    /// W's rows this process holds (all documents locally).
+    pub n_own: usize,
+    /// Hᵀ's rows this process holds (all terms locally).
+    pub m_own: usize,
     /// Number of topics.
     pub k: usize,
     /// Whether the divergence is KL (else Frobenius).
@@ -131,24 +314,98 @@ impl<'a> Problem<'a> {
     /// The problem for X at rank k.
     pub(crate) fn new(xs: &'a Sparse<'_>, k: usize, kl: bool, reg: Regularization) -> Self {
         let x = xs.x();
+        Problem::with_comm(x, &LOCAL, x.nrows, x.ncols, k, kl, reg)
+    }
+
+    /// The problem for this process's part `x` of X on `comm`, holding `n_own` rows of W and
+    /// `m_own` rows of Hᵀ. ‖X‖²_F and the KL constant are summed over the processes.
+    pub(crate) fn with_comm(
+        x: CsrRef<'a>,
+        comm: &'a dyn Comm,
+        n_own: usize,
+        m_own: usize,
+        k: usize,
+        kl: bool,
+        reg: Regularization,
+    ) -> Self {
+        let mut sums = [
+            x.data.iter().map(|v| v * v).sum(),
+            x.data.iter().filter(|v| **v > EPSILON).sum(),
+        ];
+        comm.sum(&mut sums);
         Problem {
             x,
+            comm,
+            n_own,
+            m_own,
             k,
             kl,
             reg,
-            x_sq: x.data.iter().map(|v| v * v).sum(),
-            x_sum: x.data.iter().filter(|v| **v > EPSILON).sum(),
+            x_sq: sums[0],
+            x_sum: sums[1],
         }
     }
 
-    /// Number of documents.
+    /// W's rows this process holds (the number of documents locally).
     pub(crate) fn n(&self) -> usize {
-        self.x.nrows
+        self.n_own
     }
 
-    /// Number of terms.
+    /// Hᵀ's rows this process holds (the number of terms locally).
     pub(crate) fn m(&self) -> usize {
-        self.x.ncols
+        self.m_own
+    }
+
+    /// The statistics of a factor from its own rows ([`factor_stats`]), summed over the
+    /// processes.
+    pub(crate) fn stats(&self, a: &[f64], gram: bool) -> FactorStats {
+        let mut s = factor_stats(a, self.k, gram);
+        if !self.comm.whole() {
+            let mut v = vec![s.l1, s.sq];
+            v.extend_from_slice(&s.colsum);
+            v.extend_from_slice(&s.gram);
+            self.comm.sum(&mut v);
+            let (k, g) = (self.k, s.gram.len());
+            s.l1 = v[0];
+            s.sq = v[1];
+            s.colsum.copy_from_slice(&v[2..2 + k]);
+            s.gram.copy_from_slice(&v[2 + k..2 + k + g]);
+        }
+        s
+    }
+
+    /// The sums of a pass over this process's rows (scalars, the new factor's column sums and
+    /// Gram matrix), summed over the processes in one reduce step. Nothing to do locally.
+    pub(crate) fn sum_pass(&self, st: &mut PassStats) {
+        if self.comm.whole() {
+            return;
+        }
+        let (k, g) = (st.new.colsum.len(), st.new.gram.len());
+        let mut v = vec![
+            st.logsum, st.cross, st.old_l1, st.old_sq, st.extra, st.new.l1, st.new.sq,
+        ];
+        v.extend_from_slice(&st.new.colsum);
+        v.extend_from_slice(&st.new.gram);
+        self.comm.sum(&mut v);
+        st.logsum = v[0];
+        st.cross = v[1];
+        st.old_l1 = v[2];
+        st.old_sq = v[3];
+        st.extra = v[4];
+        st.new.l1 = v[5];
+        st.new.sq = v[6];
+        st.new.colsum.copy_from_slice(&v[7..7 + k]);
+        st.new.gram.copy_from_slice(&v[7 + k..7 + k + g]);
+    }
+
+    /// out = own rows of X·B ([`Comm::x_times`]).
+    pub(crate) fn x_times(&self, b: Own<'_>, out: &mut [f64]) {
+        self.comm.x_times(self.x, b, self.k, out);
+    }
+
+    /// out = own rows of Xᵀ·A ([`Comm::xt_times`]).
+    pub(crate) fn xt_times(&self, a: Own<'_>, out: &mut [f64], parts: &mut Vec<f64>) {
+        self.comm.xt_times(self.x, a, self.k, out, parts);
     }
 
     /// The objective from the divergence and the factors' norms:
@@ -227,9 +484,13 @@ fn error_stalled(prev: f64, e: f64, e0: f64, tol: f64) -> bool {
 /// statistics.
 pub(crate) fn evaluate(pb: &Problem<'_>, w: &[f64], ht: &[f64]) -> Evaluation {
     let k = pb.k;
-    let (logsum, cross) = eval_at_nonzeros_with(pb.x, w, ht, k, pb.kl);
-    let fw = factor_stats(w, k, true);
-    let fh = factor_stats(ht, k, true);
+    let (w_own, h_own) = (Own::fresh(w), Own::fresh(ht));
+    let mut at = [0.0; 2];
+    (at[0], at[1]) = pb.comm.eval(pb.x, w_own, h_own, k, pb.kl);
+    pb.comm.sum(&mut at);
+    let [logsum, cross] = at;
+    let fw = pb.stats(w, true);
+    let fh = pb.stats(ht, true);
     let resid = pb.x_sq - 2.0 * cross + trace_product(&fw.gram, &fh.gram, k);
     let divergence = if pb.kl {
         let dot: f64 = fw.colsum.iter().zip(&fh.colsum).map(|(a, b)| a * b).sum();

@@ -56,12 +56,12 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::driver::{Half, Problem, Solver, StopRule};
+use super::driver::{fresh_stamp, Half, Own, Problem, Solver, StopRule};
 use crate::kernels::reduce::{
     add_block_stats, blocks, split_stats, FactorStats, PassStats, SCALARS, S_CROSS, S_EXTRA,
 };
 use crate::kernels::simd::madd;
-use crate::kernels::{csr_dense_block, csr_transpose_mul_dense, factor_stats, CsrRef};
+use crate::kernels::{csr_dense_block, CsrRef};
 
 /// Rows swept together. The sweep runs over the rows of a tile in its innermost loops (unit
 /// stride, vectorized), so the serial chain of one row's k coordinate updates is spread over
@@ -324,6 +324,11 @@ pub(crate) struct Hals<'a> {
     /// The coordinate order; reshuffled for every update when `rng` is set.
     order: Vec<usize>,
     rng: Option<ChaCha8Rng>,
+    /// X·Hᵀ's own rows when the numerator is not fused into the W pass (the distributed fit).
+    wnum: Vec<f64>,
+    /// Stamps of the current W and H ([`Own`]).
+    w_stamp: u64,
+    h_stamp: u64,
 }
 
 impl<'a> Hals<'a> {
@@ -337,9 +342,12 @@ impl<'a> Hals<'a> {
         seed: u64,
     ) -> Self {
         let k = pb.k;
-        let ws = factor_stats(&w, k, true);
-        let hs = factor_stats(&ht, k, true);
+        let ws = pb.stats(&w, true);
+        let hs = pb.stats(&ht, true);
         Hals {
+            wnum: Vec::new(),
+            w_stamp: fresh_stamp(),
+            h_stamp: fresh_stamp(),
             hnum: Vec::new(),
             hparts: Vec::new(),
             ws,
@@ -383,22 +391,29 @@ impl Solver for Hals<'_> {
 
     fn update_w(&mut self, _t: usize, _tentative: bool) -> Half {
         self.next_order();
-        let pb = &self.pb;
+        let pb = self.pb;
         let (k, reg) = (pb.k, pb.reg);
         let g = &self.hs.gram;
         let (l1, l2) = (reg.l1_w, reg.l2_w);
-        let st = cd_update(
-            &mut self.w,
-            Some(pb.x),
-            &self.ht,
-            None,
-            k,
-            g,
-            l1,
-            l2,
-            &self.order,
-        );
+        // Whole rows of X here (always locally; a grid of one column): the numerator X·Hᵀ is
+        // computed block by block inside the update; otherwise its own rows come from the comm.
+        let ht = Own {
+            rows: &self.ht,
+            stamp: self.h_stamp,
+        };
+        let whole_h = pb.comm.whole_rows(ht, k);
+        let (x, b, num) = match &whole_h {
+            Some(full) => (Some(pb.x), &full[..], None),
+            None => {
+                self.wnum.resize(self.w.len(), 0.0);
+                pb.x_times(ht, &mut self.wnum);
+                (None, &[][..], Some(&self.wnum[..]))
+            }
+        };
+        let mut st = cd_update(&mut self.w, x, b, num, k, g, l1, l2, &self.order);
+        pb.sum_pass(&mut st);
         self.ws = st.new;
+        self.w_stamp = fresh_stamp();
         Half {
             violation: st.extra,
             ..self.objective(st.cross)
@@ -407,13 +422,17 @@ impl Solver for Hals<'_> {
 
     fn update_h(&mut self, _t: usize) -> Half {
         self.next_order();
-        let pb = &self.pb;
+        let pb = self.pb;
         let (k, reg) = (pb.k, pb.reg);
         self.hnum.resize(pb.m() * k, 0.0);
-        csr_transpose_mul_dense(pb.x, &self.w, k, &mut self.hnum, &mut self.hparts);
+        let w = Own {
+            rows: &self.w,
+            stamp: self.w_stamp,
+        };
+        pb.xt_times(w, &mut self.hnum, &mut self.hparts);
         let g = &self.ws.gram;
         let (l1, l2) = (reg.l1_h, reg.l2_h);
-        let st = cd_update(
+        let mut st = cd_update(
             &mut self.ht,
             None,
             &[],
@@ -424,7 +443,9 @@ impl Solver for Hals<'_> {
             l2,
             &self.order,
         );
+        pb.sum_pass(&mut st);
         self.hs = st.new;
+        self.h_stamp = fresh_stamp();
         Half {
             violation: st.extra,
             ..self.objective(st.cross)
@@ -439,6 +460,7 @@ impl Solver for Hals<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::factor_stats;
     use crate::kernels::testutil::*;
 
     /// scikit-learn's `_update_cdnmf_fast` written out directly (dot products recomputed for
@@ -545,6 +567,7 @@ mod tests {
 #[cfg(test)]
 mod speed {
     use super::*;
+    use crate::kernels::factor_stats;
     use crate::kernels::testutil::factor;
 
     #[test]

@@ -111,12 +111,12 @@ use sprs::CsMat;
 
 use crate::kernels;
 
-mod data;
+pub(crate) mod data;
 mod hyperparams;
 mod metrics;
-mod model;
+pub(crate) mod model;
 pub mod mu;
-mod start;
+pub(crate) mod start;
 
 pub use hyperparams::{Method, NmfParams, NmfValidParams, Regularization};
 pub use metrics::hoyer_sparsity;
@@ -326,35 +326,21 @@ impl NmfValidParams {
         self.fit_from(x, w0, progress)
     }
 
-    /// The fit, with the custom W0 given apart from the parameters when it is owned.
-    fn fit_from(
+    /// The solver of these parameters on `pb`, starting at W (own rows × k) and Hᵀ (own rows
+    /// × k), and for `gnmf` the summary of the graph it uses. The one place a method becomes a
+    /// solver, for local and distributed fits.
+    ///
+    /// Errors: `gnmf` without a usable graph ([`NmfValidParams::graph_for`]).
+    pub(crate) fn solver<'a>(
         &self,
-        x: &CsMat<f64>,
-        owned_w0: Option<Array2<f64>>,
-        progress: &mut dyn FnMut(usize, f64),
-    ) -> Result<NmfModel, NmfError> {
-        let start = std::time::Instant::now();
-        let xs = data::Sparse::new(x)?;
+        pb: driver::Problem<'a>,
+        w: Vec<f64>,
+        ht: Vec<f64>,
+    ) -> Result<(Box<dyn driver::Solver + 'a>, Option<graph::GraphSummary>), NmfError> {
         let p = self.params();
-        let (n, m) = (xs.nrows(), xs.ncols());
-        data::check_rank(p.k, n, m)?;
-        data::check_memory(n, m, p.k)?;
-        let (w0, h0) = start::initial_factors(x, n, m, p, owned_w0)?;
-        let (w, ht) = (start::row_major(w0), start::transposed(&h0));
-        drop(h0);
-        let init_seconds = start.elapsed().as_secs_f64();
-        let reg = self.regularization(n, m);
-        // The solvers whose zero columns stay zero run at the rank of the register kernels.
-        let kp = if self.method.keeps_zero_columns(p.loss == Loss::Kl) {
-            register_rank(p.k)
-        } else {
-            p.k
-        };
-        let (w, ht) = (pad_columns(w, p.k, kp), pad_columns(ht, p.k, kp));
-        let pb = driver::Problem::new(&xs, kp, p.loss == Loss::Kl, reg);
         let checks = p.tol > 0.0;
         let mut graph_used = None;
-        let solver: Box<dyn driver::Solver> = match self.method {
+        let solver: Box<dyn driver::Solver + 'a> = match self.method {
             Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
             Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
             Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
@@ -373,12 +359,54 @@ impl NmfValidParams {
             Method::Nsnmf { theta } => Box::new(nsnmf::Nsnmf::new(pb, w, ht, theta, checks)),
             Method::Pg => Box::new(pg::Pg::new(pb, w, ht, p.tol)),
         };
-        let limits = driver::Limits {
+        Ok((solver, graph_used))
+    }
+
+    /// The rank the solver runs at: the rank of the register kernels
+    /// ([`kernels::register_rank`]) for the methods whose zero columns stay zero (W and H are
+    /// then padded with zero columns, see [`pad_columns`]), k itself otherwise.
+    pub(crate) fn padded_rank(&self) -> usize {
+        let p = self.params();
+        if self.method.keeps_zero_columns(p.loss == Loss::Kl) {
+            register_rank(p.k)
+        } else {
+            p.k
+        }
+    }
+
+    /// The loop's limits of a fit.
+    pub(crate) fn limits(&self) -> driver::Limits {
+        let p = self.params();
+        driver::Limits {
             max_iter: p.max_iter,
             tol: p.tol,
             update_h: true,
-        };
-        let mut run = driver::run(&pb, solver, limits, progress);
+        }
+    }
+
+    /// The fit, with the custom W0 given apart from the parameters when it is owned.
+    fn fit_from(
+        &self,
+        x: &CsMat<f64>,
+        owned_w0: Option<Array2<f64>>,
+        progress: &mut dyn FnMut(usize, f64),
+    ) -> Result<NmfModel, NmfError> {
+        let start = std::time::Instant::now();
+        let xs = data::Sparse::new(x)?;
+        let p = self.params();
+        let (n, m) = (xs.nrows(), xs.ncols());
+        data::check_rank(p.k, n, m)?;
+        data::check_memory(n, m, p.k)?;
+        let (w0, h0) = start::initial_factors(x, n, m, p, owned_w0)?;
+        let (w, ht) = (start::row_major(w0), start::transposed(&h0));
+        drop(h0);
+        let init_seconds = start.elapsed().as_secs_f64();
+        let reg = self.regularization(n, m);
+        let kp = self.padded_rank();
+        let (w, ht) = (pad_columns(w, p.k, kp), pad_columns(ht, p.k, kp));
+        let pb = driver::Problem::new(&xs, kp, p.loss == Loss::Kl, reg);
+        let (solver, graph_used) = self.solver(pb, w, ht)?;
+        let mut run = driver::run(&pb, solver, self.limits(), progress);
         run.w = unpad_columns(run.w, kp, p.k);
         run.ht = unpad_columns(run.ht, kp, p.k);
         let seconds = start.elapsed().as_secs_f64();
@@ -497,7 +525,7 @@ pub fn transform(
 /// G_ll = 0 and is held at 0), and adds nothing to X·Hᵀ, the Gram matrices or the objective;
 /// so these solvers run at the rank of the register kernels ([`register_rank`]: 10 → 12,
 /// 25 → 28, 35 → 40) and give the rank-k answer, up to the order of floating-point sums.
-fn pad_columns(a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
+pub(crate) fn pad_columns(a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
     if kp == k {
         return a;
     }
@@ -510,7 +538,7 @@ fn pad_columns(a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
 }
 
 /// The first k columns of `a` (rows × kp, row-major): the inverse of [`pad_columns`].
-fn unpad_columns(a: Vec<f64>, kp: usize, k: usize) -> Vec<f64> {
+pub(crate) fn unpad_columns(a: Vec<f64>, kp: usize, k: usize) -> Vec<f64> {
     if kp == k {
         return a;
     }
@@ -536,17 +564,7 @@ mod tests {
         let (w, ht) = (pad_columns(w, k, kp), pad_columns(ht, k, kp));
         let p = valid.params();
         let pb = driver::Problem::new(&xs, kp, p.loss == Loss::Kl, valid.regularization(n, m));
-        let solver: Box<dyn driver::Solver> = match valid.method {
-            Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, false)),
-            Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, 0)),
-            Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
-            Method::Gnmf { lambda } => {
-                let graph = valid.graph_for(pb.x).unwrap();
-                let lam = graph.scaled_lambda(lambda);
-                Box::new(gnmf::Gnmf::new(pb, w, ht, graph, lam, false))
-            }
-            _ => unreachable!("only the methods that keep zero columns are padded"),
-        };
+        let (solver, _) = valid.solver(pb, w, ht).unwrap();
         let limits = driver::Limits {
             max_iter: 30,
             tol: 0.0,

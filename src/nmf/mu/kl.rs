@@ -526,3 +526,135 @@ pub fn kl_numerator(x: CsrRef<'_>, w: &[f64], b: &[f64], k: usize, num: &mut [f6
         },
     );
 }
+
+/// The numerator of the KL multiplicative W update, without the update:
+///
+/// ```text
+/// num_i = Σ_j r_ij · b_j,    r_ij = x_ij / max(a_i·b_j, ε)   (at the stored entries of X)
+/// ```
+///
+/// written to `num` (rows × k, row-major like `a`), for when the rows of X are split over
+/// processes and each holds a partial sum of every numerator row (the distributed fit; a
+/// process holding whole rows fuses this into [`mu_kl_rows`]). Returns the partial sums of
+/// Σ x·ln(x / max(a_i·b_j, ε)) over the entries with x > ε (when `with_log`) and of
+/// Σ x·(a_i·b_j), for the given A. Rows in fixed blocks, sums in block order: the same bits
+/// with any number of threads.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn kl_w_numerator(
+    x: CsrRef<'_>,
+    a: &[f64],
+    b: &[f64],
+    k: usize,
+    with_log: bool,
+    num: &mut [f64],
+) -> (f64, f64) {
+    assert!(k >= 1, "kl_w_numerator: k must be at least 1");
+    check_factor("kl_w_numerator: A", a, x.nrows, k);
+    check_factor("kl_w_numerator: B", b, x.ncols, k);
+    check_factor("kl_w_numerator: num", num, x.nrows, k);
+    let total = blocks(x.nrows, k, SCALARS, num, |row0, ob, pb| {
+        kl_w_num_block(x, row0, a, b, k, with_log, ob, pb)
+    });
+    (total[S_LOG], total[S_CROSS])
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn kl_w_num_block<'x>(
+    x: CsrRef<'x>,
+    row0: usize,
+    a: &[f64],
+    b: &[f64],
+    k: usize,
+    with_log: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    if target_cfg_f!(target_feature = "fma") {
+        kl_w_num_inner::<true>(x, row0, a, b, k, with_log, out, part);
+    } else {
+        kl_w_num_inner::<false>(x, row0, a, b, k, with_log, out, part);
+    }
+}
+
+#[inline(always)]
+fn kl_w_num_inner<const FMA: bool>(
+    x: CsrRef<'_>,
+    row0: usize,
+    a: &[f64],
+    b: &[f64],
+    k: usize,
+    with_log: bool,
+    out: &mut [f64],
+    part: &mut [f64],
+) {
+    let (mut logsum, mut cross) = (0.0, 0.0);
+    let (mut lx, mut ld) = (Vec::new(), Vec::new());
+    for (r, o) in out.chunks_exact_mut(k).enumerate() {
+        let i = row0 + r;
+        let ai = &a[i * k..(i + 1) * k];
+        o.fill(0.0);
+        let (cols, vals) = x.row(i);
+        let ahead = x.row_ahead(i);
+        lx.clear();
+        ld.clear();
+        for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
+            prefetch_ahead(ahead, t, b, k);
+            let bj = &b[j * k..(j + 1) * k];
+            let wh = dot::<FMA>(ai, bj);
+            let whc = if wh < EPSILON { EPSILON } else { wh };
+            axpy::<FMA>(v / whc, bj, o);
+            cross = madd::<FMA>(v, wh, cross);
+            if with_log && v > EPSILON {
+                lx.push(v);
+                ld.push(whc);
+            }
+        }
+        if with_log {
+            logsum += xlogx_ratio_sum(&lx, &ld);
+        }
+    }
+    part[S_LOG] += logsum;
+    part[S_CROSS] += cross;
+}
+
+/// The numerator of the KL multiplicative H update, `num_j = Σ_i r_ij · a_i` with
+/// r_ij = x_ij / max(a_i·b_j, ε) (an m × k row-major matrix), scattered from the rows of X
+/// over the fixed parts of [`crate::kernels::scatter_parts`] (the same parts, hence the same
+/// bits, as the fused pass of [`mu_kl_rows_scatter`]). `extra` holds the part buffers.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn kl_h_numerator(
+    x: CsrRef<'_>,
+    a: &[f64],
+    b: &[f64],
+    k: usize,
+    num: &mut [f64],
+    extra: &mut Vec<f64>,
+) {
+    assert!(k >= 1, "kl_h_numerator: k must be at least 1");
+    check_factor("kl_h_numerator: A", a, x.nrows, k);
+    check_factor("kl_h_numerator: B", b, x.ncols, k);
+    check_factor("kl_h_numerator: num", num, x.ncols, k);
+    let cuts = block_cuts(x, k);
+    split_scatter(x, k, &cuts, num, extra, |rows, cols, buf| {
+        kl_scatter_block(
+            x,
+            rows.start,
+            &a[rows.start * k..rows.end * k],
+            b,
+            k,
+            buf,
+            cols,
+        )
+    });
+}

@@ -13,7 +13,7 @@
 //!
 //! Each iteration is a row-parallel W pass over X (reads W_t, H_t, writes W_{t+1}), then the
 //! H update from its numerator, an m × k matrix that is a sum over the rows of X: for
-//! Frobenius Xᵀ·W_{t+1}, scattered by a second pass over X ([`csr_transpose_mul_dense`]); for
+//! Frobenius Xᵀ·W_{t+1}, scattered by a second pass over X ([`crate::kernels::csr_transpose_mul_dense`]); for
 //! KL Wᵀ·R with r_ij = x_ij / max(w_i·h_j, ε) for the new W, scattered by the W pass itself
 //! as each new row w_i is computed ([`mu_kl_rows_scatter`]). No transposed copy of X is kept.
 //!
@@ -25,8 +25,8 @@
 //! statistics each update needs from the other factor (column sums for KL, the k×k Gram
 //! matrix for Frobenius) come out of the pass that wrote it.
 
-use super::driver::{Half, Problem, Solver, StopRule};
-use crate::kernels::{csr_transpose_mul_dense, factor_stats, FactorStats, EPSILON};
+use super::driver::{fresh_stamp, Half, Own, Problem, Solver, StopRule};
+use crate::kernels::{FactorStats, PassStats, EPSILON};
 
 mod frobenius;
 mod kl;
@@ -35,7 +35,8 @@ pub(crate) use frobenius::{frobenius_pass, GraphRows};
 pub use frobenius::{mu_frobenius_from_numerator, mu_frobenius_rows, mu_frobenius_rows_in_place};
 pub(crate) use kl::kl_scatter_block;
 pub use kl::{
-    kl_numerator, mu_kl_from_numerator, mu_kl_rows, mu_kl_rows_in_place, mu_kl_rows_scatter,
+    kl_h_numerator, kl_numerator, kl_w_numerator, mu_kl_from_numerator, mu_kl_rows,
+    mu_kl_rows_in_place, mu_kl_rows_scatter,
 };
 
 /// scikit-learn's rule for the denominators of the updates: a denominator that is exactly 0
@@ -67,7 +68,7 @@ pub(crate) struct Mu<'a> {
     /// The second W buffer of tentative passes (allocated only when there are checks).
     wn: Vec<f64>,
     /// The numerator of the H update (m × k) — scattered by the fused W pass for KL, by
-    /// [`csr_transpose_mul_dense`] for Frobenius — and the other part buffers of the scatter.
+    /// [`crate::kernels::csr_transpose_mul_dense`] for Frobenius — and the other part buffers of the scatter.
     hnum: Vec<f64>,
     hparts: Vec<f64>,
     /// Statistics of the current W and H (the Gram matrices for Frobenius).
@@ -77,6 +78,12 @@ pub(crate) struct Mu<'a> {
     pending: Option<FactorStats>,
     /// Whether H is fitted.
     update_h: bool,
+    /// The numerator of the W update when it is not fused into the W pass (this process
+    /// holds only part of each row of X: the distributed fit).
+    wnum: Vec<f64>,
+    /// Stamps of the current W and H ([`Own`]).
+    w_stamp: u64,
+    h_stamp: u64,
 }
 
 impl<'a> Mu<'a> {
@@ -92,8 +99,8 @@ impl<'a> Mu<'a> {
         let (n, m, k) = (pb.n(), pb.m(), pb.k);
         debug_assert_eq!((w.len(), ht.len()), (n * k, m * k));
         let gram = !pb.kl;
-        let ws = factor_stats(&w, k, gram);
-        let hs = factor_stats(&ht, k, gram);
+        let ws = pb.stats(&w, gram);
+        let hs = pb.stats(&ht, gram);
         Mu {
             pb,
             w,
@@ -109,7 +116,52 @@ impl<'a> Mu<'a> {
             hs,
             pending: None,
             update_h,
+            wnum: Vec::new(),
+            w_stamp: fresh_stamp(),
+            h_stamp: fresh_stamp(),
         }
+    }
+
+    /// The W pass when the numerator cannot be fused into it (this process holds part of
+    /// each row of X): the numerator's own rows from the comm, then the update from it, into
+    /// `wn` when `tentative`. The statistics are this process's partial sums.
+    fn w_pass_split(&mut self, tentative: bool) -> PassStats {
+        let pb = self.pb;
+        let (k, reg) = (pb.k, pb.reg);
+        self.wnum.resize(self.w.len(), 0.0);
+        let (w, ht) = (
+            Own {
+                rows: &self.w,
+                stamp: self.w_stamp,
+            },
+            Own {
+                rows: &self.ht,
+                stamp: self.h_stamp,
+            },
+        );
+        let (logsum, cross) = if pb.kl {
+            pb.comm.kl_w_numerator(pb.x, w, ht, k, &mut self.wnum)
+        } else {
+            pb.x_times(ht, &mut self.wnum);
+            (0.0, super::als::dot_blocks(&self.w, &self.wnum))
+        };
+        let out = if tentative {
+            self.wn.resize(self.w.len(), 0.0);
+            self.wn.copy_from_slice(&self.w);
+            &mut self.wn
+        } else {
+            &mut self.w
+        };
+        let mut st = if pb.kl {
+            let den: Vec<f64> = self.hs.colsum.iter().map(|s| s + reg.l1_w).collect();
+            mu_kl_from_numerator(out, &self.wnum, k, &den, reg.l2_w, false)
+        } else {
+            let g = &self.hs.gram;
+            mu_frobenius_from_numerator(out, &self.wnum, k, g, reg.l1_w, reg.l2_w, true)
+        };
+        st.logsum = logsum;
+        st.cross = cross;
+        st
     }
 }
 
@@ -126,28 +178,50 @@ impl Solver for Mu<'_> {
     }
 
     fn update_w(&mut self, _t: usize, tentative: bool) -> Half {
-        let pb = &self.pb;
+        let pb = self.pb;
         let (x, k, reg) = (pb.x, pb.k, pb.reg);
         let den: Vec<f64> = self.hs.colsum.iter().map(|s| s + reg.l1_w).collect();
-        let (w, ht, wn) = (&mut self.w, &self.ht, &mut self.wn);
-        let st = match (pb.kl, tentative) {
-            // KL with H fitted: the fused pass computes W_{t+1} and the numerator of the H
-            // update in one pass over X.
-            (true, _) if self.update_h => {
-                let (a, out): (Option<&[f64]>, &mut [f64]) =
-                    if tentative { (Some(w), wn) } else { (None, w) };
-                let (num, parts) = (&mut self.hnum, &mut self.hparts);
-                mu_kl_rows_scatter(x, a, ht, k, &den, reg.l2_w, true, out, num, parts)
+        // Whole rows of X here (always locally; a grid of one column): the numerator is fused
+        // into the W pass. Otherwise its own rows come from the comm.
+        let whole_h = pb.comm.whole_rows(
+            Own {
+                rows: &self.ht,
+                stamp: self.h_stamp,
+            },
+            k,
+        );
+        let fused = whole_h.map(|full| {
+            let ht: &[f64] = &full;
+            let (w, wn) = (&mut self.w, &mut self.wn);
+            match (pb.kl, tentative) {
+                // KL with H fitted, all of X here: the fused pass computes W_{t+1} and the
+                // numerator of the H update in one pass over X.
+                (true, _) if self.update_h && pb.comm.whole() => {
+                    let (a, out): (Option<&[f64]>, &mut [f64]) =
+                        if tentative { (Some(w), wn) } else { (None, w) };
+                    let (num, parts) = (&mut self.hnum, &mut self.hparts);
+                    mu_kl_rows_scatter(x, a, ht, k, &den, reg.l2_w, true, out, num, parts)
+                }
+                (true, true) => mu_kl_rows(x, w, ht, k, &den, reg.l2_w, false, true, false, wn),
+                (true, false) => {
+                    mu_kl_rows_in_place(x, w, ht, k, &den, reg.l2_w, false, true, false)
+                }
+                (false, true) => {
+                    let g = &self.hs.gram;
+                    mu_frobenius_rows(x, w, ht, k, g, reg.l1_w, reg.l2_w, true, wn)
+                }
+                (false, false) => {
+                    let g = &self.hs.gram;
+                    mu_frobenius_rows_in_place(x, w, ht, k, g, reg.l1_w, reg.l2_w, true)
+                }
             }
-            (true, true) => mu_kl_rows(x, w, ht, k, &den, reg.l2_w, false, true, false, wn),
-            (true, false) => mu_kl_rows_in_place(x, w, ht, k, &den, reg.l2_w, false, true, false),
-            (false, true) => {
-                mu_frobenius_rows(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true, wn)
-            }
-            (false, false) => {
-                mu_frobenius_rows_in_place(x, w, ht, k, &self.hs.gram, reg.l1_w, reg.l2_w, true)
-            }
+        });
+        let mut st = match fused {
+            Some(st) => st,
+            None => self.w_pass_split(tentative),
         };
+        // The reduce step (nothing to add locally).
+        pb.sum_pass(&mut st);
         // The divergence and objective of the factors the pass started from.
         let div = if pb.kl {
             let dot: f64 = (self.ws.colsum.iter().zip(&self.hs.colsum))
@@ -162,6 +236,7 @@ impl Solver for Mu<'_> {
             self.pending = Some(st.new);
         } else {
             self.ws = st.new;
+            self.w_stamp = fresh_stamp();
         }
         Half {
             objective: Some(objective),
@@ -175,25 +250,41 @@ impl Solver for Mu<'_> {
             if keep {
                 std::mem::swap(&mut self.w, &mut self.wn);
                 self.ws = ws;
+                self.w_stamp = fresh_stamp();
             }
         }
     }
 
     fn update_h(&mut self, _t: usize) -> Half {
-        let pb = &self.pb;
-        let (x, k, reg) = (pb.x, pb.k, pb.reg);
-        let st = if pb.kl {
+        let pb = self.pb;
+        let (k, reg) = (pb.k, pb.reg);
+        let w = Own {
+            rows: &self.w,
+            stamp: self.w_stamp,
+        };
+        let mut st = if pb.kl {
+            if !pb.comm.whole() {
+                // Not fused into the W pass: Rᵀ·W for the new W from the comm.
+                let ht = Own {
+                    rows: &self.ht,
+                    stamp: self.h_stamp,
+                };
+                let (num, parts) = (&mut self.hnum, &mut self.hparts);
+                pb.comm.kl_h_numerator(pb.x, w, ht, k, num, parts);
+            }
             // scikit-learn replaces zero column sums of W by 1 in the H update.
             let den: Vec<f64> = (self.ws.colsum.iter())
                 .map(|&s| if s == 0.0 { 1.0 } else { s } + reg.l1_h)
                 .collect();
             mu_kl_from_numerator(&mut self.ht, &self.hnum, k, &den, reg.l2_h, true)
         } else {
-            csr_transpose_mul_dense(x, &self.w, k, &mut self.hnum, &mut self.hparts);
+            pb.xt_times(w, &mut self.hnum, &mut self.hparts);
             let g = &self.ws.gram;
             mu_frobenius_from_numerator(&mut self.ht, &self.hnum, k, g, reg.l1_h, reg.l2_h, true)
         };
+        pb.sum_pass(&mut st);
         self.hs = st.new;
+        self.h_stamp = fresh_stamp();
         Half::default()
     }
 
@@ -206,7 +297,9 @@ impl Solver for Mu<'_> {
 mod tests {
     use super::*;
     use crate::kernels::testutil::*;
-    use crate::kernels::{csr_transpose, eval_at_nonzeros, scatter_parts};
+    use crate::kernels::{
+        csr_transpose, csr_transpose_mul_dense, eval_at_nonzeros, factor_stats, scatter_parts,
+    };
 
     /// k = 5 and 7 run the generic loops; 8 and 20 the register-resident fast paths.
     #[test]
