@@ -887,7 +887,7 @@ pub fn write_topics_json_with(
         let n_blocks = n.div_ceil(JSON_BLOCK_DOCUMENTS);
         let mut b = 0;
         while b < n_blocks {
-            let end = (b + JSON_BLOCKS_AT_ONCE).min(n_blocks);
+            let end = (b + super::blocks_in_flight()).min(n_blocks);
             let parts: Vec<std::result::Result<Vec<u8>, serde_json::Error>> = (b..end)
                 .into_par_iter()
                 .map(|b| {
@@ -912,8 +912,6 @@ pub fn write_topics_json_with(
 
 /// Documents of `topics.json` formatted per parallel block.
 const JSON_BLOCK_DOCUMENTS: usize = 4096;
-/// Blocks formatted (in parallel) before they are written, in order.
-const JSON_BLOCKS_AT_ONCE: usize = 16;
 
 impl DocumentJson<'_> {
     /// The document as one line: `{"id": …, "label": …, "dominant_topic": …, "weights":

@@ -187,6 +187,13 @@ impl OutputOptions {
     }
 }
 
+/// Blocks of rows formatted in parallel before they are written in order (doc_topics.csv and
+/// the documents of topics.json): two per thread keep every core busy while only a few blocks
+/// of text are held at once.
+pub(crate) fn blocks_in_flight() -> usize {
+    2 * rayon::current_num_threads()
+}
+
 /// Names of the files [`write_fit_outputs`] writes (W.mtx and H.mtx only with
 /// `save_factors`).
 pub const OUTPUT_FILES: [&str; 7] = [

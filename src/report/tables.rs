@@ -62,8 +62,6 @@ pub fn write_transformed(
 
 /// Rows of doc_topics.csv formatted per parallel block.
 const CSV_BLOCK_ROWS: usize = 4096;
-/// Blocks formatted (in parallel) before they are written, in order.
-const CSV_BLOCKS_AT_ONCE: usize = 16;
 
 /// Writes `id,label,dominant_topic,topic_0,…` rows of already normalized weights. The rows are
 /// formatted in parallel blocks (each by its own CSV writer into a buffer) and written in
@@ -125,7 +123,7 @@ fn write_doc_weights(
         let n_blocks = documents.len().div_ceil(CSV_BLOCK_ROWS);
         let mut b = 0;
         while b < n_blocks {
-            let end = (b + CSV_BLOCKS_AT_ONCE).min(n_blocks);
+            let end = (b + super::blocks_in_flight()).min(n_blocks);
             let parts: Vec<Result<Vec<u8>>> = (b..end).into_par_iter().map(format_block).collect();
             for part in parts {
                 w.write_all(&part?).map_err(|e| Error::io(path, e))?;
