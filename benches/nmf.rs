@@ -184,7 +184,18 @@ fn iteration(c: &mut Criterion) {
             b.iter(|| {
                 let gh = factor_stats(&ht, K, true).gram;
                 wn.copy_from_slice(&w);
-                let st = cd_update(&mut wn, Some(x.view()), &ht, None, K, &gh, 0.0, 0.0, &order);
+                let st = cd_update(
+                    &mut wn,
+                    Some(x.view()),
+                    &ht,
+                    None,
+                    K,
+                    &gh,
+                    0.0,
+                    0.0,
+                    &order,
+                    1,
+                );
                 csr_transpose_mul_dense(x.view(), &wn, K, &mut num, &mut parts);
                 htn.copy_from_slice(&ht);
                 cd_update(
@@ -197,6 +208,7 @@ fn iteration(c: &mut Criterion) {
                     0.0,
                     0.0,
                     &order,
+                    1,
                 )
             })
         });

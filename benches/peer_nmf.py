@@ -192,11 +192,14 @@ def run_pair(args, loss, matrix, w0, h0, work):
 
 
 def ours_history(args, solver, iters, matrix, w0, h0, work):
-    """One `nmf-topics fit --solver SOLVER --tol 0` run: (loss history, seconds per iteration)."""
+    """One `nmf-topics fit --solver SOLVER --tol 0` run: (loss history, seconds per iteration).
+    `hals+N` is `--solver hals --inner-sweeps N`."""
     out = os.path.join(work, f"ours_q_{solver}")
+    name, _, inner = solver.partition("+")
+    extra = ["--inner-sweeps", inner] if inner else []
     cmd = [args.bin, "fit", "--matrix", matrix, "-k", str(args.k), "--init", "custom",
-           "--w0", w0, "--h0", h0, "--solver", solver, "--loss", "frobenius", "--tol", "0",
-           "--max-iter", str(iters), "--out", out, "--quiet"]
+           "--w0", w0, "--h0", h0, "--solver", name, "--loss", "frobenius", "--tol", "0",
+           "--max-iter", str(iters), "--out", out, "--quiet"] + extra
     code, _, _, err = run_child(cmd)
     if code != 0:
         print(f"nmf-topics --solver {solver} failed with exit code {code}:\n{err}")
@@ -334,7 +337,8 @@ def main():
     ap.add_argument("--skip-sklearn", action="store_true")
     ap.add_argument("--quality", action="store_true",
                     help="time to quality against scikit-learn's solver='cd' (see above)")
-    ap.add_argument("--solvers", default="mu,hals,als", help="our solvers for --quality")
+    ap.add_argument("--solvers", default="mu,hals,als",
+                    help="our solvers for --quality; hals+N adds --inner-sweeps N")
     ap.add_argument("--quality-iters", default="",
                     help="iterations per solver for --quality, e.g. mu=300,hals=150,als=80")
     ap.add_argument("--online", action="store_true",

@@ -246,7 +246,7 @@ fn bad_options_of_the_new_solvers_are_one_line_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = small_corpus(tmp.path());
     let docs = docs.to_str().unwrap();
-    let cases: [(&[&str], &str); 13] = [
+    let cases: [(&[&str], &str); 16] = [
         (
             &["--solver", "gnmf", "--graph", "missing.tsv"],
             "--graph missing.tsv: no such file",
@@ -300,6 +300,18 @@ fn bad_options_of_the_new_solvers_are_one_line_usage_errors() {
         (
             &["--solver", "nsnmf", "--alpha-h", "0.1"],
             "--alpha-w and --alpha-h do not apply to --solver nsnmf",
+        ),
+        (
+            &["--inner-sweeps", "0"],
+            "--inner-sweeps must be in 1..=100 (got 0)",
+        ),
+        (
+            &["--solver", "hals", "--inner-sweeps", "101"],
+            "--inner-sweeps must be in 1..=100 (got 101)",
+        ),
+        (
+            &["--solver", "mu", "--inner-sweeps", "3"],
+            "--inner-sweeps is an option of --solver hals, not of --solver mu",
         ),
     ];
     for (opts, want) in cases {
@@ -380,6 +392,48 @@ fn sweep_runs_gnmf_on_one_graph() {
 
 /// Every key of the new solvers' parameters (at any depth) is in docs/formats.md.
 #[test]
+fn hals_inner_sweeps_are_recorded_and_the_model_transforms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = small_corpus(tmp.path());
+    let docs = docs.to_str().unwrap();
+    for (name, inner) in [("one", None), ("four", Some("4"))] {
+        let mut args = vec!["fit", docs, "-k", "3", "--out", name];
+        if let Some(n) = inner {
+            args.extend_from_slice(&["--inner-sweeps", n]);
+        }
+        run(tmp.path(), &args).expect_code(0);
+        let want = Value::from(inner.map_or(1, |n| n.parse::<u64>().unwrap()));
+        let t = json(&tmp.path().join(name).join("topics.json"));
+        assert_eq!(
+            (&t["params"]["solver"], &t["params"]["inner_sweeps"]),
+            (&"hals".into(), &want)
+        );
+        let model = json(&tmp.path().join(name).join("model.json"));
+        assert_eq!(model["params"]["inner_sweeps"], want);
+        let report = fs::read_to_string(tmp.path().join(name).join("report.html")).unwrap();
+        assert_eq!(
+            report.contains("<dt>inner sweeps (at most)</dt><dd>4</dd>"),
+            inner.is_some(),
+            "{name}"
+        );
+        let out = format!("{name}.csv");
+        run(
+            tmp.path(),
+            &["transform", "--model", name, docs, "--out", &out],
+        )
+        .expect_code(0);
+    }
+    // Other solvers do not record it.
+    run(
+        tmp.path(),
+        &["fit", docs, "-k", "3", "--solver", "mu", "--out", "mu"],
+    )
+    .expect_code(0);
+    let t = json(&tmp.path().join("mu/topics.json"));
+    assert!(t["params"].get("inner_sweeps").is_none());
+}
+
+#[test]
 fn the_new_parameters_are_documented() {
     let doc =
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/formats.md")).unwrap();
@@ -392,6 +446,7 @@ fn the_new_parameters_are_documented() {
         ("f", &["--solver", "gnmf", "--graph", "links.tsv"][..]),
         ("n", &["--solver", "nsnmf"][..]),
         ("p", &["--solver", "pg"][..]),
+        ("h", &["--inner-sweeps", "3"][..]),
     ] {
         let mut args = vec!["fit", sample, "-k", "3", "--max-iter", "5", "--out", name];
         args.extend_from_slice(opts);

@@ -126,6 +126,48 @@ fn objective_never_increases_without_penalties() {
 }
 
 #[test]
+fn repeated_hals_sweeps_never_raise_the_objective_and_fit_no_worse() {
+    for seed in 0..4 {
+        let (x, _) = planted(120, 60, 6, seed);
+        let run = |inner: usize, alpha: f64| {
+            fit(
+                &x,
+                custom(&x, 6, seed)
+                    .solver(Solver::Hals)
+                    .inner_sweeps(inner)
+                    .alpha_w(alpha)
+                    .l1_ratio(0.5)
+                    .tol(0.0)
+                    .max_iter(40),
+            )
+        };
+        for alpha in [0.0, 0.01] {
+            let one = run(1, alpha);
+            let more = run(6, alpha);
+            for (t, pair) in more.history.windows(2).enumerate() {
+                assert!(
+                    pair[1] <= pair[0] * (1.0 + 1e-9),
+                    "seed {seed} α {alpha}: objective rose at iteration {}: {} -> {}",
+                    t + 2,
+                    pair[0],
+                    pair[1]
+                );
+            }
+            // Each update minimizes its factor at least as far as one sweep does, from the
+            // same start: after the first iteration the objective is no higher.
+            assert!(
+                more.history[0] <= one.history[0] * (1.0 + 1e-12),
+                "seed {seed} α {alpha}: {} > {}",
+                more.history[0],
+                one.history[0]
+            );
+            assert_ne!(bits(&one), bits(&more), "the repeats must change something");
+            assert!(more.w.iter().chain(more.h.iter()).all(|v| *v >= 0.0));
+        }
+    }
+}
+
+#[test]
 fn factors_stay_non_negative_and_finite_with_penalties() {
     let x = random_sparse(50, 40, 0.2, 9);
     for (solver, loss) in penalized() {
@@ -269,6 +311,8 @@ fn same_bits_with_one_two_and_three_threads() {
         }
         let p = custom(&x, k, 5).solver(Solver::Hals).shuffle(true);
         cases.push((format!("hals shuffled k={k}"), p));
+        let p = custom(&x, k, 5).solver(Solver::Hals).inner_sweeps(5);
+        cases.push((format!("hals 5 inner sweeps k={k}"), p));
         let p = custom(&x, k, 5)
             .als_variant(AlsVariant::Projected)
             .solver(Solver::Als);

@@ -274,6 +274,11 @@ pub struct NmfArgs {
     /// otherwise).
     #[arg(long)]
     pub shuffle: bool,
+    /// hals: up to N coordinate sweeps per update while X·Hᵀ and the Gram matrix are fixed
+    /// (accelerated HALS: fewer, slightly dearer iterations; a tile of rows stops repeating
+    /// once a sweep moves it by under a tenth of its first sweep) [default: 1, scikit-learn's]
+    #[arg(long, value_name = "N")]
+    pub inner_sweeps: Option<usize>,
     /// als: exact non-negative least squares, or unconstrained least squares clipped at 0
     /// (cheaper, not monotone) [default: exact]
     #[arg(long, value_enum, value_name = "VARIANT")]

@@ -436,6 +436,7 @@ fn nmf_params(k: usize, a: &NmfArgs) -> anyhow::Result<NmfParams> {
         None => Loss::Frobenius,
     };
     p.shuffle = a.shuffle;
+    p.inner_sweeps = a.inner_sweeps.unwrap_or(1);
     p.als_variant = a.als_variant.map(AlsVariant::from);
     if a.batch_size.is_some()
         || a.forget_factor.is_some()

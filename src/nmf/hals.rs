@@ -20,6 +20,22 @@
 //! permutation drawn for every update from a `ChaCha8Rng` seeded with `seed` (scikit-learn's
 //! `shuffle=True`; the draws cannot match numpy's).
 //!
+//! # Repeated sweeps (accelerated HALS)
+//! With `inner` > 1 (`--inner-sweeps`) each update repeats the sweep over a tile of rows up to
+//! `inner` times with the same numerators and Gram matrix (Gillis and Glineur, *Accelerated
+//! multiplicative updates and hierarchical ALS algorithms for nonnegative matrix
+//! factorization*, Neural Computation 24(4), 2012), stopping once a sweep moves the tile by
+//! less than [`INNER_DELTA`] times what its first sweep moved it:
+//!
+//! ```text
+//! stop after sweep s ≥ 1 when ‖A_tile⁽ˢ⁾ − A_tile⁽ˢ⁻¹⁾‖²_F ≤ δ²·‖A_tile⁽¹⁾ − A_tile⁽⁰⁾‖²_F
+//! ```
+//!
+//! Each sweep is exact coordinate minimization, so the objective still never increases. The
+//! rule is per tile (fixed by the row index), not global as in the paper (whose budget is
+//! measured in seconds): the result does not depend on the threads or the machine. The
+//! projected gradient of the stopping rule is the first sweep's.
+//!
 //! # Stopping and the objective
 //! scikit-learn's rule (the driver's projected-gradient rule): Σ |pg| over all coordinates of
 //! both updates, relative to the first iteration's, `≤ tol`. The objective after every
@@ -68,6 +84,10 @@ use crate::kernels::{csr_dense_block, CsrRef};
 /// the tile's rows.
 pub const TILE: usize = 64;
 
+/// Repeated sweeps (`inner` > 1) stop once a sweep moves a tile by less than this share of
+/// what its first sweep moved it (in Frobenius norm): Gillis and Glineur's δ = 0.1.
+pub const INNER_DELTA: f64 = 0.1;
+
 /// The Gram matrix with the L2 weight on its diagonal, `G + l2·I`.
 fn with_ridge(g: &[f64], k: usize, l2: f64) -> Vec<f64> {
     let mut gp = g.to_vec();
@@ -86,6 +106,7 @@ fn with_ridge(g: &[f64], k: usize, l2: f64) -> Vec<f64> {
 /// A tile of up to [`TILE`] rows is held transposed (coordinate-major: `at[l·TILE + r]` is
 /// coordinate l of the tile's row r), so every inner loop runs over the tile's rows.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn cd_sweep<const FMA: bool>(
     a: &mut [f64],
     num: &[f64],
@@ -93,6 +114,7 @@ fn cd_sweep<const FMA: bool>(
     gp: &[f64],
     l1: f64,
     order: &[usize],
+    inner: usize,
     part: &mut [f64],
 ) {
     let rows = a.len() / k;
@@ -117,10 +139,11 @@ fn cd_sweep<const FMA: bool>(
         let nr = TILE.min(rows - r0);
         let (ab, nb) = (&mut a[r0 * k..(r0 + nr) * k], &num[r0 * k..(r0 + nr) * k]);
         // A full tile has a trip count known at compile time (the inner loops unroll).
-        if nr == TILE {
-            t.sweep::<FMA, true>(ab, nb, k, gp, &inv, l1, order, TILE);
-        } else {
-            t.sweep::<FMA, false>(ab, nb, k, gp, &inv, l1, order, nr);
+        match (nr == TILE, inner > 1) {
+            (true, false) => t.sweep::<FMA, true, false>(ab, nb, k, gp, &inv, l1, order, 1, TILE),
+            (false, false) => t.sweep::<FMA, false, false>(ab, nb, k, gp, &inv, l1, order, 1, nr),
+            (true, true) => t.sweep::<FMA, true, true>(ab, nb, k, gp, &inv, l1, order, inner, TILE),
+            (false, true) => t.sweep::<FMA, false, true>(ab, nb, k, gp, &inv, l1, order, inner, nr),
         }
     }
     part[S_EXTRA] += t.viol.iter().sum::<f64>();
@@ -146,7 +169,7 @@ impl Tile {
     /// reading the tile from L1, with nothing stored but the new coordinate.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn sweep<const FMA: bool, const FULL: bool>(
+    fn sweep<const FMA: bool, const FULL: bool, const REPEAT: bool>(
         &mut self,
         a: &mut [f64],
         num: &[f64],
@@ -155,6 +178,7 @@ impl Tile {
         inv: &[f64],
         l1: f64,
         order: &[usize],
+        inner: usize,
         nr: usize,
     ) {
         let nr = if FULL { TILE } else { nr };
@@ -180,31 +204,66 @@ impl Tile {
             }
         }
         let viol = &mut self.viol;
-        for &t in order {
-            let (gt, it) = (&gp[t * k..(t + 1) * k], inv[t]);
-            // The gradients of coordinate t for the whole tile: one chain of k multiply-adds
-            // per row, [`TILE`] independent chains vectorized across the rows (the compiler
-            // keeps the tile's gradients in vector registers).
-            let mut g = [0.0; TILE];
-            for (gv, &nv) in g.iter_mut().zip(&nt[t * TILE..][..TILE]) {
-                *gv = l1 - nv;
-            }
-            for (s, &coef) in gt.iter().enumerate() {
-                for (gv, &av) in g.iter_mut().zip(&at[s * TILE..][..TILE]) {
-                    *gv = madd::<FMA>(coef, av, *gv);
+        // With REPEAT, up to `inner` sweeps over the tile (Gillis and Glineur's accelerated
+        // HALS): the numerators and the Gram matrix stay, so a repeated sweep costs no pass
+        // over X. The sweeps stop early once one moves the tile by less than
+        // INNER_DELTA times what the first moved it (squared Frobenius norms of the changes).
+        // The projected gradient is the first sweep's, as without repeats.
+        let mut first = 0.0;
+        for sweep in 0..if REPEAT { inner } else { 1 } {
+            let mut moved = [0.0; TILE];
+            for &t in order {
+                let (gt, it) = (&gp[t * k..(t + 1) * k], inv[t]);
+                // The gradients of coordinate t for the whole tile: one chain of k multiply-adds
+                // per row, [`TILE`] independent chains vectorized across the rows (the compiler
+                // keeps the tile's gradients in vector registers).
+                let mut g = [0.0; TILE];
+                for (gv, &nv) in g.iter_mut().zip(&nt[t * TILE..][..TILE]) {
+                    *gv = l1 - nv;
+                }
+                for (s, &coef) in gt.iter().enumerate() {
+                    for (gv, &av) in g.iter_mut().zip(&at[s * TILE..][..TILE]) {
+                        *gv = madd::<FMA>(coef, av, *gv);
+                    }
+                }
+                let col = &mut at[t * TILE..][..TILE];
+                if REPEAT && sweep > 0 {
+                    for ((mv, gv), av) in moved.iter_mut().zip(&g).zip(col) {
+                        let old = *av;
+                        let new = if it == 0.0 {
+                            old
+                        } else {
+                            (old - gv * it).max(0.0)
+                        };
+                        *mv += (new - old) * (new - old);
+                        *av = new;
+                    }
+                    continue;
+                }
+                for (((v, mv), gv), av) in viol.iter_mut().zip(&mut moved).zip(&g).zip(col) {
+                    let old = *av;
+                    let pg = if old == 0.0 { gv.min(0.0) } else { *gv };
+                    *v += pg.abs();
+                    // it = 0 (G_tt = 0): the coordinate stays.
+                    let new = if it == 0.0 {
+                        old
+                    } else {
+                        (old - gv * it).max(0.0)
+                    };
+                    if REPEAT {
+                        *mv += (new - old) * (new - old);
+                    }
+                    *av = new;
                 }
             }
-            let col = &mut at[t * TILE..][..TILE];
-            for ((v, gv), av) in viol.iter_mut().zip(&g).zip(col) {
-                let old = *av;
-                let pg = if old == 0.0 { gv.min(0.0) } else { *gv };
-                *v += pg.abs();
-                // it = 0 (G_tt = 0): the coordinate stays.
-                *av = if it == 0.0 {
-                    old
-                } else {
-                    (old - gv * it).max(0.0)
-                };
+            if REPEAT {
+                let m: f64 = moved.iter().sum();
+                if sweep == 0 {
+                    first = m;
+                }
+                if m <= INNER_DELTA * INNER_DELTA * first || m == 0.0 {
+                    break;
+                }
             }
         }
         // Σ ⟨a_i(new), num_i⟩ over the tile, lane by lane, then the rows back in place.
@@ -240,6 +299,7 @@ fn cd_rows_block<'x>(
     gp: &[f64],
     l1: f64,
     order: &[usize],
+    inner: usize,
     out: &mut [f64],
     part: &mut [f64],
 ) {
@@ -254,10 +314,10 @@ fn cd_rows_block<'x>(
         (None, None) => unreachable!("a numerator or X"),
     };
     if target_cfg_f!(target_feature = "fma") {
-        cd_sweep::<true>(out, num, k, gp, l1, order, part);
+        cd_sweep::<true>(out, num, k, gp, l1, order, inner, part);
         add_block_stats::<true>(out, k, part, true);
     } else {
-        cd_sweep::<false>(out, num, k, gp, l1, order, part);
+        cd_sweep::<false>(out, num, k, gp, l1, order, inner, part);
         add_block_stats::<false>(out, k, part, true);
     }
 }
@@ -282,6 +342,7 @@ pub fn cd_update(
     l1: f64,
     l2: f64,
     order: &[usize],
+    inner: usize,
 ) -> PassStats {
     assert!(
         k >= 1 && a.len().is_multiple_of(k),
@@ -305,7 +366,7 @@ pub fn cd_update(
     let stride = SCALARS + k + k * k;
     let total = blocks(rows, k, stride, a, |row0, ob, pb| {
         let nb = num.map(|n| &n[row0 * k..row0 * k + ob.len()]);
-        cd_rows_block(x, row0, b, nb, k, &gp, l1, order, ob, pb)
+        cd_rows_block(x, row0, b, nb, k, &gp, l1, order, inner, ob, pb)
     });
     split_stats(&total, k, true)
 }
@@ -329,22 +390,26 @@ pub(crate) struct Hals<'a> {
     /// Stamps of the current W and H ([`Own`]).
     w_stamp: u64,
     h_stamp: u64,
+    /// The most sweeps per update of W or H (1: scikit-learn's HALS).
+    inner: usize,
 }
 
 impl<'a> Hals<'a> {
     /// The solver at W0 (n × k) and Hᵀ0 (m × k), row-major; `shuffle` with `seed` draws a
-    /// coordinate order for every update.
+    /// coordinate order for every update; up to `inner_sweeps` sweeps per update.
     pub(crate) fn new(
         pb: Problem<'a>,
         w: Vec<f64>,
         ht: Vec<f64>,
         shuffle: bool,
+        inner_sweeps: usize,
         seed: u64,
     ) -> Self {
         let k = pb.k;
         let ws = pb.stats(&w, true);
         let hs = pb.stats(&ht, true);
         Hals {
+            inner: inner_sweeps,
             wnum: Vec::new(),
             w_stamp: fresh_stamp(),
             h_stamp: fresh_stamp(),
@@ -410,7 +475,8 @@ impl Solver for Hals<'_> {
                 (None, &[][..], Some(&self.wnum[..]))
             }
         };
-        let mut st = cd_update(&mut self.w, x, b, num, k, g, l1, l2, &self.order);
+        let inner = self.inner;
+        let mut st = cd_update(&mut self.w, x, b, num, k, g, l1, l2, &self.order, inner);
         pb.sum_pass(&mut st);
         self.ws = st.new;
         self.w_stamp = fresh_stamp();
@@ -442,6 +508,7 @@ impl Solver for Hals<'_> {
             l1,
             l2,
             &self.order,
+            self.inner,
         );
         pb.sum_pass(&mut st);
         self.hs = st.new;
@@ -506,7 +573,7 @@ mod tests {
                 let v = reference(&mut want, &num, k, &g, l1, l2);
                 let mut got = a.clone();
                 let order: Vec<usize> = (0..k).collect();
-                let st = cd_update(&mut got, None, &[], Some(&num), k, &g, l1, l2, &order);
+                let st = cd_update(&mut got, None, &[], Some(&num), k, &g, l1, l2, &order, 1);
                 for (p, q) in got.iter().zip(&want) {
                     assert!((p - q).abs() <= 1e-12 * q.abs().max(1.0), "{p} vs {q}");
                 }
@@ -525,6 +592,112 @@ mod tests {
         }
     }
 
+    /// Repeated sweeps written out: every tile of [`TILE`] rows swept with [`reference`]
+    /// until a sweep moves it by at most δ times its first sweep, or `inner` sweeps. Returns
+    /// the first sweeps' Σ |projected gradient|.
+    fn reference_repeated(
+        a: &mut [f64],
+        num: &[f64],
+        k: usize,
+        g: &[f64],
+        (l1, l2): (f64, f64),
+        inner: usize,
+    ) -> f64 {
+        let mut viol = 0.0;
+        for (at, nt) in a.chunks_mut(TILE * k).zip(num.chunks(TILE * k)) {
+            let mut first = 0.0;
+            for s in 0..inner {
+                let before = at.to_vec();
+                let v = reference(at, nt, k, g, l1, l2);
+                let moved: f64 = at.iter().zip(&before).map(|(p, q)| (p - q).powi(2)).sum();
+                if s == 0 {
+                    viol += v;
+                    first = moved;
+                }
+                if moved <= INNER_DELTA * INNER_DELTA * first || moved == 0.0 {
+                    break;
+                }
+            }
+        }
+        viol
+    }
+
+    #[test]
+    fn repeated_sweeps_equal_the_reference_and_stop_early() {
+        // 150 rows: two full tiles and a partial one.
+        let (rows, k) = (150, 8);
+        let mut a0 = factor(rows, k, 13);
+        for v in a0.iter_mut().step_by(4) {
+            *v = 0.0;
+        }
+        let num = factor(rows, k, 14);
+        let g = factor_stats(&factor(30, k, 15), k, true).gram;
+        let order: Vec<usize> = (0..k).collect();
+        let mut runs = Vec::new();
+        for inner in [1, 2, 5, MAX_SWEEPS_IN_TEST] {
+            for pen in [(0.0, 0.0), (0.2, 0.5)] {
+                let mut want = a0.clone();
+                let v = reference_repeated(&mut want, &num, k, &g, pen, inner);
+                let mut got = a0.clone();
+                let st = cd_update(
+                    &mut got,
+                    None,
+                    &[],
+                    Some(&num),
+                    k,
+                    &g,
+                    pen.0,
+                    pen.1,
+                    &order,
+                    inner,
+                );
+                for (p, q) in got.iter().zip(&want) {
+                    assert!(
+                        (p - q).abs() <= 1e-12 * q.abs().max(1.0),
+                        "inner {inner}: {p} vs {q}"
+                    );
+                }
+                assert!((st.extra - v).abs() <= 1e-10 * v.max(1.0));
+                let cross: f64 = got.iter().zip(&num).map(|(p, q)| p * q).sum();
+                assert!((st.cross - cross).abs() <= 1e-10 * cross.abs().max(1.0));
+                if pen == (0.0, 0.0) {
+                    runs.push(got);
+                }
+            }
+        }
+        // More sweeps move further; the early stop ends them long before 100.
+        assert_ne!(runs[0], runs[1]);
+        let mut capped = a0.clone();
+        let mut more = a0.clone();
+        cd_update(
+            &mut capped,
+            None,
+            &[],
+            Some(&num),
+            k,
+            &g,
+            0.0,
+            0.0,
+            &order,
+            50,
+        );
+        cd_update(
+            &mut more,
+            None,
+            &[],
+            Some(&num),
+            k,
+            &g,
+            0.0,
+            0.0,
+            &order,
+            MAX_SWEEPS_IN_TEST,
+        );
+        assert_eq!(capped, more, "the δ rule, not the cap, ends the repeats");
+    }
+
+    const MAX_SWEEPS_IN_TEST: usize = 100;
+
     #[test]
     fn the_numerator_from_x_equals_the_given_one() {
         let (n, m, k) = (300, 40, 12);
@@ -535,9 +708,20 @@ mod tests {
         crate::kernels::csr_mul_dense(x.view(), &ht, k, &mut num);
         let order: Vec<usize> = (0..k).rev().collect();
         let mut a = w.clone();
-        let s1 = cd_update(&mut a, Some(x.view()), &ht, None, k, &g, 0.1, 0.2, &order);
+        let s1 = cd_update(
+            &mut a,
+            Some(x.view()),
+            &ht,
+            None,
+            k,
+            &g,
+            0.1,
+            0.2,
+            &order,
+            1,
+        );
         let mut b = w.clone();
-        let s2 = cd_update(&mut b, None, &[], Some(&num), k, &g, 0.1, 0.2, &order);
+        let s2 = cd_update(&mut b, None, &[], Some(&num), k, &g, 0.1, 0.2, &order, 1);
         assert_eq!(a, b);
         assert_eq!(s1, s2);
     }
@@ -557,6 +741,7 @@ mod tests {
             0.0,
             0.0,
             &[0, 1],
+            1,
         );
         assert_eq!(a[0], 1.0);
         assert_eq!(a[1], 1.0); // 2 − (2·4 − 4)/4
@@ -588,7 +773,7 @@ mod speed {
         for _ in 0..15 {
             let mut x = a.clone();
             let s = std::time::Instant::now();
-            let st = cd_update(&mut x, None, &[], Some(&num), k, &g, 0.0, 0.0, &order);
+            let st = cd_update(&mut x, None, &[], Some(&num), k, &g, 0.0, 0.0, &order, 1);
             t.push(s.elapsed().as_secs_f64());
             std::hint::black_box(st);
         }

@@ -27,6 +27,11 @@ pub struct NmfParams {
     /// `hals` only: a seeded random order of the coordinates in every update instead of the
     /// cyclic order (scikit-learn's `shuffle=True`).
     pub shuffle: bool,
+    /// `hals` only: the most coordinate sweeps per update of W or H while X·Hᵀ (Xᵀ·W) and
+    /// the Gram matrix stay fixed (Gillis and Glineur's accelerated HALS; 1, the default, is
+    /// scikit-learn's one sweep). Repeats stop early per tile of rows once a sweep moves the
+    /// tile by less than [`super::hals::INNER_DELTA`] times its first sweep.
+    pub inner_sweeps: usize,
     /// `als` only: exact NNLS (the default) or the projected least-squares variant.
     pub als_variant: Option<AlsVariant>,
     /// `online` only: the mini-batch options (`None`: scikit-learn's defaults).
@@ -82,6 +87,7 @@ impl NmfParams {
             loss: Loss::Frobenius,
             solver: None,
             shuffle: false,
+            inner_sweeps: 1,
             als_variant: None,
             online: None,
             graph: None,
@@ -115,6 +121,12 @@ impl NmfParams {
     /// `hals`: shuffles the coordinate order of every update (seeded by [`NmfParams::seed`]).
     pub fn shuffle(mut self, shuffle: bool) -> Self {
         self.shuffle = shuffle;
+        self
+    }
+
+    /// `hals`: the most sweeps per update (see [`NmfParams::inner_sweeps`]).
+    pub fn inner_sweeps(mut self, n: usize) -> Self {
+        self.inner_sweeps = n;
         self
     }
 
@@ -247,6 +259,17 @@ impl NmfParams {
                 "--shuffle is an option of --solver hals, not of --solver {solver}"
             ));
         }
+        if !(1..=MAX_INNER_SWEEPS).contains(&self.inner_sweeps) {
+            return bad(format!(
+                "--inner-sweeps must be in 1..={MAX_INNER_SWEEPS} (got {})",
+                self.inner_sweeps
+            ));
+        }
+        if self.inner_sweeps != 1 && solver != Solver::Hals {
+            return bad(format!(
+                "--inner-sweeps is an option of --solver hals, not of --solver {solver}"
+            ));
+        }
         if self.als_variant.is_some() && solver != Solver::Als {
             return bad(format!(
                 "--als-variant is an option of --solver als, not of --solver {solver}"
@@ -318,6 +341,7 @@ impl NmfParams {
             Solver::Mu => Method::Mu,
             Solver::Hals => Method::Hals {
                 shuffle: self.shuffle,
+                inner_sweeps: self.inner_sweeps,
             },
             Solver::Als => Method::Als {
                 variant: self.als_variant.unwrap_or_default(),
@@ -343,6 +367,13 @@ impl NmfParams {
     }
 }
 
+/// The largest `--inner-sweeps`: more would never run, the early stop ends the repeats first.
+pub const MAX_INNER_SWEEPS: usize = 100;
+
+fn one() -> usize {
+    1
+}
+
 /// The algorithm with its own parameters, as validated by [`NmfParams::check`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "solver", rename_all = "snake_case")]
@@ -354,6 +385,9 @@ pub enum Method {
     Hals {
         /// Random coordinate order per update.
         shuffle: bool,
+        /// The most sweeps per update (1: scikit-learn's HALS).
+        #[serde(default = "one")]
+        inner_sweeps: usize,
     },
     /// Alternating non-negative least squares.
     Als {
@@ -526,7 +560,13 @@ mod tests {
     #[test]
     fn the_default_solver_depends_on_the_loss() {
         let p = NmfParams::new(3).check().unwrap();
-        assert_eq!(p.method(), Method::Hals { shuffle: false });
+        assert_eq!(
+            p.method(),
+            Method::Hals {
+                shuffle: false,
+                inner_sweeps: 1
+            }
+        );
         let p = NmfParams::new(3).loss(Loss::Kl).check().unwrap();
         assert_eq!(p.method(), Method::Mu);
         let p = NmfParams::new(3).solver(Solver::Als).check().unwrap();
@@ -566,6 +606,26 @@ mod tests {
             "--als-variant is an option of --solver als, not of --solver hals"
         );
         assert!(NmfParams::new(3).shuffle(true).check().is_ok());
+        let m = err(NmfParams::new(3).solver(Solver::Mu).inner_sweeps(4));
+        assert_eq!(
+            m,
+            "--inner-sweeps is an option of --solver hals, not of --solver mu"
+        );
+        assert!(NmfParams::new(3).inner_sweeps(4).check().is_ok());
+        // The default (1) is accepted by every solver.
+        assert!(NmfParams::new(3).solver(Solver::Mu).check().is_ok());
+    }
+
+    #[test]
+    fn inner_sweeps_are_bounded() {
+        for n in [0, MAX_INNER_SWEEPS + 1] {
+            let m = err(NmfParams::new(3).inner_sweeps(n));
+            assert_eq!(m, format!("--inner-sweeps must be in 1..=100 (got {n})"));
+        }
+        assert!(NmfParams::new(3)
+            .inner_sweeps(MAX_INNER_SWEEPS)
+            .check()
+            .is_ok());
     }
 
     #[test]

@@ -342,7 +342,10 @@ impl NmfValidParams {
         let mut graph_used = None;
         let solver: Box<dyn driver::Solver + 'a> = match self.method {
             Method::Mu => Box::new(mu::Mu::new(pb, w, ht, true, checks)),
-            Method::Hals { shuffle } => Box::new(hals::Hals::new(pb, w, ht, shuffle, p.seed)),
+            Method::Hals {
+                shuffle,
+                inner_sweeps,
+            } => Box::new(hals::Hals::new(pb, w, ht, shuffle, inner_sweeps, p.seed)),
             Method::Als { variant } => Box::new(als::Als::new(pb, w, ht, variant)),
             Method::Online { opts } => {
                 let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);

@@ -626,8 +626,14 @@ pub fn build_view_with(
     ];
     match model.method {
         Method::Mu => {}
-        Method::Hals { shuffle } => {
+        Method::Hals {
+            shuffle,
+            inner_sweeps,
+        } => {
             params_view.push(stat("shuffle", if shuffle { "yes" } else { "no" }));
+            if inner_sweeps > 1 {
+                params_view.push(stat("inner sweeps (at most)", inner_sweeps.to_string()));
+            }
         }
         Method::Als { variant } => params_view.push(stat("ALS variant", variant.to_string())),
         Method::Online { opts } => {

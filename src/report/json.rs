@@ -3,7 +3,7 @@
 //! ```text
 //! { "version": 1,
 //!   "corpus":  { "documents", "terms", "nnz", "inputs" },
-//!   "params":  { "k", "loss", "solver", the solver's own ("shuffle", "als_variant", "online",
+//!   "params":  { "k", "loss", "solver", the solver's own ("shuffle", "inner_sweeps", "als_variant", "online",
 //!                "graph": { "kind", "neighbours", "weight", "file", "lambda", "lambda_scaled",
 //!                "edges", "mean_degree", "isolated", "links", "seconds" }, "theta", "pg"),
 //!                "init", "alpha_w", "alpha_h", "l1_ratio", "max_iter", "tol", "seed",
@@ -183,6 +183,9 @@ pub struct ParamsJson {
     /// `hals`: whether the coordinate order was shuffled.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub shuffle: Option<bool>,
+    /// `hals`: the most coordinate sweeps per update (1: scikit-learn's HALS).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub inner_sweeps: Option<usize>,
     /// `als`: the variant.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub als_variant: Option<AlsVariant>,
@@ -232,6 +235,7 @@ impl ParamsJson {
             loss: p.loss,
             solver,
             shuffle: (solver == Solver::Hals).then_some(p.shuffle),
+            inner_sweeps: (solver == Solver::Hals).then_some(p.inner_sweeps),
             als_variant: (solver == Solver::Als).then(|| p.als_variant.unwrap_or_default()),
             online: (solver == Solver::Online).then(|| p.online.unwrap_or_default()),
             graph: (solver == Solver::Gnmf).then(|| GraphJson::from_params(p)),

@@ -8,7 +8,8 @@
 //!   "idf":       [ … ] | null,      one per term, when the weighting used idf
 //!   "h":         [ [ … ], … ],      H as k rows of `terms.len()` numbers
 //!   "params":    { "k", "loss", "solver", "init", "alpha_w", "alpha_h", "l1_ratio",
-//!                  "max_iter", "tol", "seed", and the solver's own: "shuffle", "als_variant",
+//!                  "max_iter", "tol", "seed", and the solver's own: "shuffle", "inner_sweeps",
+//!                  "als_variant",
 //!                  "online", "graph", "theta", "pg" },
 //!   "metrics":   { … } }
 //! ```
@@ -113,6 +114,7 @@ impl ModelFile {
         params.loss = p.loss;
         params.solver = Some(p.solver);
         params.shuffle = p.shuffle.unwrap_or(false);
+        params.inner_sweeps = p.inner_sweeps.unwrap_or(1);
         params.als_variant = p.als_variant;
         params.online = p.online;
         params.graph_lambda = p.graph.as_ref().map(|g| g.lambda);
