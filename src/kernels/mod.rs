@@ -69,9 +69,12 @@ pub use csr::{csr_transpose, Csr, CsrRef};
 pub(crate) use eval::kl_ratios;
 pub use eval::{eval_at_nonzeros, eval_at_nonzeros_with};
 pub use reduce::{factor_stats, trace_product, FactorStats, PassStats};
-pub(crate) use scatter::{block_cuts, lanes_scatter_row, parts_pass, row_in, split_scatter};
+pub(crate) use scatter::{
+    block_cuts, lanes_scatter_row, parts_pass, row_in, split_scatter, split_scatter_with,
+};
 pub use scatter::{
-    column_splits, csr_transpose_mul_dense, csr_transpose_mul_dense_one_part, scatter_parts,
+    column_splits, csr_transpose_add_dense_one_part, csr_transpose_mul_dense,
+    csr_transpose_mul_dense_one_part, scatter_parts,
 };
 pub use simd::{ln_fast, register_rank};
 pub(crate) use spmm::csr_dense_block;
@@ -186,6 +189,32 @@ mod tests {
                 assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
             }
         }
+    }
+
+    #[test]
+    fn the_one_part_scatter_sets_or_adds_and_reused_part_buffers_start_from_zero() {
+        let (n, m, k) = (200, 37, 8);
+        let x = sample(n, m, 21);
+        let a = factor(n, k, 22);
+        let mut set = vec![f64::NAN; m * k];
+        csr_transpose_mul_dense_one_part(x.view(), &a, k, &mut set);
+        let mut added = factor(m, k, 23);
+        let base = added.clone();
+        csr_transpose_add_dense_one_part(x.view(), &a, k, &mut added);
+        for ((s, p), b) in set.iter().zip(&added).zip(&base) {
+            assert!((s + b - p).abs() <= 1e-12 * p.abs().max(1.0), "{s} + {b} vs {p}");
+        }
+        let mut zeros = vec![0.0; m * k];
+        csr_transpose_add_dense_one_part(x.view(), &a, k, &mut zeros);
+        assert_eq!(zeros, set, "from zeros, the same bits");
+        // Part buffers kept between calls (holding the last call's sums) start again from 0.
+        let mut extra = vec![f64::NAN; 3 * m * k];
+        let mut out = vec![0.0; m * k];
+        csr_transpose_mul_dense(x.view(), &a, k, &mut out, &mut extra);
+        let mut again = vec![0.0; m * k];
+        csr_transpose_mul_dense(x.view(), &a, k, &mut again, &mut extra);
+        assert_eq!(out, again);
+        assert!(out.iter().all(|v| v.is_finite()));
     }
 
     #[test]

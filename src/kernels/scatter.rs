@@ -193,18 +193,32 @@ pub fn csr_transpose_mul_dense(
 /// If the shapes do not agree.
 #[track_caller]
 pub fn csr_transpose_mul_dense_one_part(x: CsrRef<'_>, a: &[f64], k: usize, out: &mut [f64]) {
+    out.fill(0.0);
+    csr_transpose_add_dense_one_part(x, a, k, out);
+}
+
+/// out ← out + Xᵀ·A, otherwise as [`csr_transpose_mul_dense_one_part`]: for a caller that
+/// keeps `out` at zero between calls (clearing each row as it consumes it), saving a pass
+/// that zeroes all m × k values. From zeros the bits are those of
+/// [`csr_transpose_mul_dense_one_part`].
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csr_transpose_add_dense_one_part(x: CsrRef<'_>, a: &[f64], k: usize, out: &mut [f64]) {
     assert!(
         k >= 1,
-        "csr_transpose_mul_dense_one_part: k must be at least 1"
+        "csr_transpose_add_dense_one_part: k must be at least 1"
     );
-    check_factor("csr_transpose_mul_dense_one_part: A", a, x.nrows, k);
-    check_factor("csr_transpose_mul_dense_one_part: out", out, x.ncols, k);
-    split_scatter(
+    check_factor("csr_transpose_add_dense_one_part: A", a, x.nrows, k);
+    check_factor("csr_transpose_add_dense_one_part: out", out, x.ncols, k);
+    split_scatter_with(
         x,
         k,
         &[0, x.nrows],
         out,
         &mut Vec::new(),
+        false,
         |rows, cols, buf| {
             scatter_block(
                 x,
@@ -242,13 +256,30 @@ pub(crate) fn split_scatter<S>(
 ) where
     S: Fn(Range<usize>, Range<usize>, &mut [f64]) + Sync,
 {
+    split_scatter_with(x, k, cuts, out, extra, true, scatter)
+}
+
+/// [`split_scatter`], with `out` zeroed first only when `zero_out` (otherwise the first part
+/// adds onto what `out` holds). The other parts' buffers start from the zeros that resizing
+/// `extra` writes, each zeroed once.
+pub(crate) fn split_scatter_with<S>(
+    x: CsrRef<'_>,
+    k: usize,
+    cuts: &[usize],
+    out: &mut [f64],
+    extra: &mut Vec<f64>,
+    zero_out: bool,
+    scatter: S,
+) where
+    S: Fn(Range<usize>, Range<usize>, &mut [f64]) + Sync,
+{
     let parts = cuts.len() - 1;
     let m = x.ncols;
     let mk = m * k;
     extra.clear();
     extra.resize((parts - 1) * mk, 0.0);
     let splits = column_splits(parts).min(m.max(1));
-    let mut tasks: Vec<(Range<usize>, Range<usize>, &mut [f64])> = Vec::new();
+    let mut tasks: Vec<(usize, Range<usize>, Range<usize>, &mut [f64])> = Vec::new();
     let bufs = std::iter::once(&mut *out).chain(extra.chunks_exact_mut(mk.max(1)));
     for (p, buf) in bufs.take(parts).enumerate() {
         let mut rest = buf;
@@ -256,11 +287,13 @@ pub(crate) fn split_scatter<S>(
             let cols = m * c / splits..m * (c + 1) / splits;
             let (mine, tail) = std::mem::take(&mut rest).split_at_mut(cols.len() * k);
             rest = tail;
-            tasks.push((cuts[p]..cuts[p + 1], cols, mine));
+            tasks.push((p, cuts[p]..cuts[p + 1], cols, mine));
         }
     }
-    tasks.into_par_iter().for_each(|(rows, cols, buf)| {
-        buf.fill(0.0);
+    tasks.into_par_iter().for_each(|(p, rows, cols, buf)| {
+        if p == 0 && zero_out {
+            buf.fill(0.0);
+        }
         scatter(rows, cols, buf);
     });
     add_buffers(out, extra, k);
@@ -358,10 +391,13 @@ where
         let (pp, rest) = std::mem::take(&mut part_rest).split_at_mut((b1 - b0) * stride);
         part_rest = rest;
         let buf = bufs.next().unwrap_or_default();
-        tasks.push((b0, o, pp, buf));
+        tasks.push((p, b0, o, pp, buf));
     }
-    tasks.into_par_iter().for_each(|(b0, o, pp, buf)| {
-        buf.fill(0.0);
+    tasks.into_par_iter().for_each(|(p, b0, o, pp, buf)| {
+        // The other parts' buffers hold the zeros that resizing `extra` wrote.
+        if p == 0 {
+            buf.fill(0.0);
+        }
         for (t, (ob, pb)) in o
             .chunks_mut(ROW_BLOCK * k)
             .zip(pp.chunks_mut(stride))

@@ -38,12 +38,12 @@ use multiversion::target::target_cfg_f;
 use rayon::prelude::*;
 
 use super::driver::{evaluate, Half, Problem, Solver, StopRule};
-use super::mu::{kl_numerator, mu_frobenius_rows_in_place, mu_kl_rows_in_place, nonzero_den};
+use super::mu::{kl_numerator_with, mu_frobenius_rows_in_place, mu_kl_rows_in_place, nonzero_den};
 use super::{NmfError, Regularization};
 use crate::kernels::reduce::{add_block_stats, split_stats, SCALARS};
 use crate::kernels::simd::{by_lanes, lanes_load, lanes_vec_mat, vec_mat};
 use crate::kernels::{
-    csr_transpose_mul_dense_one_part, eval_at_nonzeros_with, factor_stats, trace_product, CsrRef,
+    csr_transpose_add_dense_one_part, eval_at_nonzeros_with, factor_stats, trace_product, CsrRef,
     FactorStats, EPSILON, ROW_BLOCK,
 };
 
@@ -286,13 +286,15 @@ impl MiniBatch {
                 stop: false,
             };
         }
-        // The H update from the batch's numerator.
+        // The H update from the batch's numerator, added onto `num`, which every H update
+        // leaves at zero (it clears each block of rows as it consumes it): no pass that zeroes
+        // all m × k values per batch.
         let mut num = std::mem::take(&mut self.num);
         num.resize(m * k, 0.0);
         if self.kl {
-            kl_numerator(x, w, &self.ht, k, &mut num);
+            kl_numerator_with(x, w, &self.ht, k, &mut num, false);
         } else {
-            csr_transpose_mul_dense_one_part(x, w, k, &mut num);
+            csr_transpose_add_dense_one_part(x, w, k, &mut num);
         }
         let rho = self
             .opts
@@ -310,7 +312,7 @@ impl MiniBatch {
             &mut self.ht,
             &mut self.a,
             &mut self.b,
-            &num,
+            &mut num,
             k,
             if self.kl { &den_base } else { &ws.gram },
             self.kl,
@@ -397,7 +399,7 @@ fn diff_norms(a: &[f64], b: &[f64]) -> (f64, f64) {
 /// A_jl ← ρ·A_jl + h_jl·num_jl;  B_jl ← ρ·B_jl + d_jl;  h_jl ← A_jl / B_jl
 /// ```
 ///
-/// then, for KL, new values below f64::EPSILON are set to 0. Returns ‖H_new − H_old‖²,
+/// then, for KL, new values below f64::EPSILON are set to 0; `num` is left all zeros. Returns ‖H_new − H_old‖²,
 /// ‖H_new‖² and the new H's statistics (with its Gram matrix), from the same pass, all summed
 /// over fixed blocks of rows in order.
 #[allow(clippy::too_many_arguments)]
@@ -405,7 +407,7 @@ fn online_h_update(
     ht: &mut [f64],
     a: &mut [f64],
     b: &mut [f64],
-    num: &[f64],
+    num: &mut [f64],
     k: usize,
     g_or_sums: &[f64],
     kl: bool,
@@ -419,10 +421,11 @@ fn online_h_update(
         .par_chunks_mut(chunk)
         .zip(a.par_chunks_mut(chunk))
         .zip(b.par_chunks_mut(chunk))
-        .zip(num.par_chunks(chunk))
+        .zip(num.par_chunks_mut(chunk))
         .map(|(((hb, ab), bb), nb)| {
             let mut part = vec![0.0; stride];
             let (d2, n2) = online_h_block(hb, ab, bb, nb, k, g_or_sums, kl, l1, l2, rho, &mut part);
+            nb.fill(0.0);
             (d2, n2, part)
         })
         .collect();

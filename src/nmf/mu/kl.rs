@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use crate::kernels::{
     block_cuts, column_splits, kl_ratios, lanes_scatter_row, parts_pass, row_in, split_scatter,
+    split_scatter_with,
 };
 use crate::kernels::{CsrRef, EPSILON};
 
@@ -503,16 +504,31 @@ pub fn mu_kl_from_numerator(
 /// If the shapes do not agree.
 #[track_caller]
 pub fn kl_numerator(x: CsrRef<'_>, w: &[f64], b: &[f64], k: usize, num: &mut [f64]) {
+    kl_numerator_with(x, w, b, k, num, true);
+}
+
+/// [`kl_numerator`] adding onto `num` when `zero` is false (for a caller that keeps `num` at
+/// zero between calls; from zeros, the same bits).
+#[track_caller]
+pub(crate) fn kl_numerator_with(
+    x: CsrRef<'_>,
+    w: &[f64],
+    b: &[f64],
+    k: usize,
+    num: &mut [f64],
+    zero: bool,
+) {
     assert!(k >= 1, "kl_numerator: k must be at least 1");
     check_factor("kl_numerator: W", w, x.nrows, k);
     check_factor("kl_numerator: B", b, x.ncols, k);
     check_factor("kl_numerator: num", num, x.ncols, k);
-    split_scatter(
+    split_scatter_with(
         x,
         k,
         &[0, x.nrows],
         num,
         &mut Vec::new(),
+        zero,
         |rows, cols, buf| {
             kl_scatter_block(
                 x,

@@ -33,11 +33,11 @@ mod kl;
 
 pub(crate) use frobenius::{frobenius_pass, GraphRows};
 pub use frobenius::{mu_frobenius_from_numerator, mu_frobenius_rows, mu_frobenius_rows_in_place};
-pub(crate) use kl::kl_scatter_block;
 pub use kl::{
     kl_h_numerator, kl_numerator, kl_w_numerator, mu_kl_from_numerator, mu_kl_rows,
     mu_kl_rows_in_place, mu_kl_rows_scatter,
 };
+pub(crate) use kl::{kl_numerator_with, kl_scatter_block};
 
 /// scikit-learn's rule for the denominators of the updates: a denominator that is exactly 0
 /// becomes ε = [`EPSILON`] (so 0/0 gives 0 and nothing divides by zero).
