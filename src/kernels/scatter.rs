@@ -279,7 +279,9 @@ pub(crate) fn split_scatter_with<S>(
     extra.clear();
     extra.resize((parts - 1) * mk, 0.0);
     let splits = column_splits(parts).min(m.max(1));
-    let mut tasks: Vec<(usize, Range<usize>, Range<usize>, &mut [f64])> = Vec::new();
+    // (part, its rows, a range of columns, that range of the part's buffer)
+    type Task<'b> = (usize, Range<usize>, Range<usize>, &'b mut [f64]);
+    let mut tasks: Vec<Task<'_>> = Vec::new();
     let bufs = std::iter::once(&mut *out).chain(extra.chunks_exact_mut(mk.max(1)));
     for (p, buf) in bufs.take(parts).enumerate() {
         let mut rest = buf;
