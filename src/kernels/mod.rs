@@ -202,7 +202,10 @@ mod tests {
         let base = added.clone();
         csr_transpose_add_dense_one_part(x.view(), &a, k, &mut added);
         for ((s, p), b) in set.iter().zip(&added).zip(&base) {
-            assert!((s + b - p).abs() <= 1e-12 * p.abs().max(1.0), "{s} + {b} vs {p}");
+            assert!(
+                (s + b - p).abs() <= 1e-12 * p.abs().max(1.0),
+                "{s} + {b} vs {p}"
+            );
         }
         let mut zeros = vec![0.0; m * k];
         csr_transpose_add_dense_one_part(x.view(), &a, k, &mut zeros);
