@@ -1,10 +1,11 @@
 //! Runs a sweep over k on a folder of documents and prints each k's measures and the wall time
 //! of every phase: reading + vectorizing, the token streams of the window NPMI, the shared SVD,
-//! the fits and the measures. The benchmark of the README (Debian corpus, k = 5..40:5, 3
-//! restarts) is
+//! the fits and the measures. The README's sweep benchmark runs `nmf-topics sweep` itself
+//! (its `sweep.json` has the same phase timings); this example adds `--kernels`, to compare the
+//! fits side by side with one fit at a time on the parallel kernels:
 //!
 //! ```sh
-//! cargo run --release --example sweep -- data/debian 5..40:5 3 --min-df 5 --max-df 0.95
+//! cargo run --release --example sweep -- data/debian 5..40:5 3 --min-df 5 --max-df 0.95 --kernels
 //! ```
 //!
 //! Options after the three positional arguments: `--min-df N`, `--max-df F`, `--seed S`,
