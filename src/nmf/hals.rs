@@ -667,32 +667,23 @@ mod tests {
         }
         // More sweeps move further; the early stop ends them long before 100.
         assert_ne!(runs[0], runs[1]);
-        let mut capped = a0.clone();
-        let mut more = a0.clone();
-        cd_update(
-            &mut capped,
-            None,
-            &[],
-            Some(&num),
-            k,
-            &g,
-            0.0,
-            0.0,
-            &order,
-            50,
-        );
-        cd_update(
-            &mut more,
-            None,
-            &[],
-            Some(&num),
-            k,
-            &g,
-            0.0,
-            0.0,
-            &order,
-            MAX_SWEEPS_IN_TEST,
-        );
+        let sweep = |inner: usize| {
+            let mut a = a0.clone();
+            cd_update(
+                &mut a,
+                None,
+                &[],
+                Some(&num),
+                k,
+                &g,
+                0.0,
+                0.0,
+                &order,
+                inner,
+            );
+            a
+        };
+        let (capped, more) = (sweep(50), sweep(MAX_SWEEPS_IN_TEST));
         assert_eq!(capped, more, "the δ rule, not the cap, ends the repeats");
     }
 
