@@ -52,27 +52,47 @@ pub struct PassStats {
     pub new: FactorStats,
 }
 
+/// Blocks whose partials are held at once by [`blocks`] and [`factor_stats`]: the blocks run
+/// in parallel a window at a time and their partials are added into the total in block order
+/// after each window, so the partials take `WINDOW · stride` values whatever the number of
+/// rows (with the Gram matrix at k = 50 a block's partial is 20 KB: one partial per block of a
+/// million rows would be 160 MB, allocated and faulted in twice per iteration). The order of
+/// the additions is block order as with one partial per block: the same bits.
+const WINDOW: usize = 256;
+
 /// Runs `body(first_row, out_block, partials)` over blocks of [`ROW_BLOCK`] rows in parallel
 /// (one writer per block of output rows) and sums the per-block partials in block order.
 pub(crate) fn blocks<F>(nrows: usize, k: usize, stride: usize, out: &mut [f64], body: F) -> Vec<f64>
 where
     F: Fn(usize, &mut [f64], &mut [f64]) + Sync,
 {
-    let nblocks = nrows.div_ceil(ROW_BLOCK).max(1);
-    let mut partials = vec![0.0; nblocks * stride];
-    if nrows > 0 {
-        out.par_chunks_mut(ROW_BLOCK * k.max(1))
-            .zip(partials.par_chunks_mut(stride))
-            .enumerate()
-            .for_each(|(b, (ob, pb))| body(b * ROW_BLOCK, ob, pb));
-    }
     let mut total = vec![0.0; stride];
-    for pb in partials.chunks_exact(stride) {
+    if nrows == 0 {
+        return total;
+    }
+    let block_len = ROW_BLOCK * k.max(1);
+    let nblocks = nrows.div_ceil(ROW_BLOCK);
+    let mut partials = vec![0.0; WINDOW.min(nblocks) * stride];
+    for (w, ow) in out.chunks_mut(WINDOW * block_len).enumerate() {
+        let nb = ow.len().div_ceil(block_len);
+        let pw = &mut partials[..nb * stride];
+        pw.fill(0.0);
+        ow.par_chunks_mut(block_len)
+            .zip(pw.par_chunks_mut(stride))
+            .enumerate()
+            .for_each(|(b, (ob, pb))| body((w * WINDOW + b) * ROW_BLOCK, ob, pb));
+        add_in_order(&mut total, pw);
+    }
+    total
+}
+
+/// total ← total + Σ_b partial_b, the partials (`stride` values each) added in order.
+fn add_in_order(total: &mut [f64], partials: &[f64]) {
+    for pb in partials.chunks_exact(total.len()) {
         for (t, p) in total.iter_mut().zip(pb) {
             *t += p;
         }
     }
-    total
 }
 
 pub(crate) fn split_stats(total: &[f64], k: usize, gram: bool) -> PassStats {
@@ -208,17 +228,17 @@ pub fn factor_stats(a: &[f64], k: usize, gram: bool) -> FactorStats {
     );
     let rows = a.len() / k;
     let stride = SCALARS + k + if gram { k * k } else { 0 };
-    // A read-only pass: give each block a dummy output so the block layout is shared.
-    let nblocks = rows.div_ceil(ROW_BLOCK).max(1);
-    let mut partials = vec![0.0; nblocks * stride];
-    a.par_chunks(ROW_BLOCK * k)
-        .zip(partials.par_chunks_mut(stride))
-        .for_each(|(ab, pb)| stats_block(ab, k, pb, gram));
+    // A read-only pass over the blocks of `blocks`, a window at a time, partials in order.
     let mut total = vec![0.0; stride];
-    for pb in partials.chunks_exact(stride) {
-        for (t, p) in total.iter_mut().zip(pb) {
-            *t += p;
-        }
+    let block_len = ROW_BLOCK * k;
+    let mut partials = vec![0.0; WINDOW.min(rows.div_ceil(ROW_BLOCK)) * stride];
+    for aw in a.chunks(WINDOW * block_len) {
+        let pw = &mut partials[..aw.len().div_ceil(block_len) * stride];
+        pw.fill(0.0);
+        aw.par_chunks(block_len)
+            .zip(pw.par_chunks_mut(stride))
+            .for_each(|(ab, pb)| stats_block(ab, k, pb, gram));
+        add_in_order(&mut total, pw);
     }
     split_stats(&total, k, gram).new
 }
@@ -306,4 +326,50 @@ pub(crate) fn lanes_old_stats<const C: usize, const FMA: bool>(a: &Lanes<C>, par
     }
     part[S_OLD_L1] += (s1[0] + s1[2]) + (s1[1] + s1[3]);
     part[S_OLD_SQ] += (s2[0] + s2[2]) + (s2[1] + s2[3]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::testutil::factor;
+
+    /// The statistics of rows × k summed block by block in block order, written out.
+    fn block_order_sums(a: &[f64], k: usize) -> Vec<f64> {
+        let stride = SCALARS + k + k * k;
+        let mut total = vec![0.0; stride];
+        for ab in a.chunks(ROW_BLOCK * k) {
+            let mut part = vec![0.0; stride];
+            stats_block(ab, k, &mut part, true);
+            for (t, p) in total.iter_mut().zip(&part) {
+                *t += p;
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn windows_of_blocks_sum_in_block_order_with_any_number_of_threads() {
+        // More than two windows of blocks, the last one partial, the last block partial.
+        let k = 4;
+        let rows = (2 * WINDOW + 37) * ROW_BLOCK + 55;
+        let a = factor(rows, k, 41);
+        let want = split_stats(&block_order_sums(&a, k), k, true).new;
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (got, total) = pool.install(|| {
+                let got = factor_stats(&a, k, true);
+                let mut out = a.clone();
+                let stride = SCALARS + k + k * k;
+                let total = blocks(rows, k, stride, &mut out, |_, ob, pb| {
+                    stats_block(ob, k, pb, true)
+                });
+                (got, total)
+            });
+            assert_eq!(got, want, "{threads} threads");
+            assert_eq!(split_stats(&total, k, true).new, want, "{threads} threads");
+        }
+    }
 }
