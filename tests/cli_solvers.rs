@@ -390,7 +390,7 @@ fn sweep_runs_gnmf_on_one_graph() {
     assert!(s["params"]["graph"]["edges"].as_u64().unwrap() > 0);
 }
 
-/// Every key of the new solvers' parameters (at any depth) is in docs/formats.md.
+/// `--inner-sweeps` goes into topics.json, model.json and the report, and its model transforms.
 #[test]
 fn hals_inner_sweeps_are_recorded_and_the_model_transforms() {
     let tmp = tempfile::tempdir().unwrap();
@@ -433,6 +433,7 @@ fn hals_inner_sweeps_are_recorded_and_the_model_transforms() {
     assert!(t["params"].get("inner_sweeps").is_none());
 }
 
+/// Every key of the new solvers' parameters (at any depth) is in docs/formats.md.
 #[test]
 fn the_new_parameters_are_documented() {
     let doc =

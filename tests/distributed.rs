@@ -317,6 +317,19 @@ mod mpi_runs {
         };
         r.expect_code(2)
             .stderr_has("--grid 2x2 has 4 processes, but the job has 3");
+        // Repeated HALS sweeps stop per tile of a process's rows: refused, not silently
+        // dependent on the number of processes.
+        let a = args(
+            "hals",
+            "frobenius",
+            "o",
+            &["--distributed", "--inner-sweeps", "3"],
+        );
+        let Some(r) = mpi(dir, 2, &a) else {
+            return;
+        };
+        r.expect_code(2)
+            .stderr_has("--inner-sweeps cannot be combined with --distributed");
     }
 }
 

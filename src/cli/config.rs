@@ -278,6 +278,13 @@ fn distributed_settings(a: &FitArgs) -> anyhow::Result<Option<Distributed>> {
         )
         .into());
     }
+    if a.nmf.inner_sweeps.is_some_and(|n| n > 1) {
+        return Err(Error::input(
+            "--inner-sweeps cannot be combined with --distributed (its early stop is per tile of \
+             a process's rows, so the result would depend on the number of processes)",
+        )
+        .into());
+    }
     let grid = match &a.grid {
         Some(g) => Some(nmf_topics::dist::Grid::parse(g).map_err(Error::input)?),
         None => None,
@@ -436,7 +443,7 @@ fn nmf_params(k: usize, a: &NmfArgs) -> anyhow::Result<NmfParams> {
         None => Loss::Frobenius,
     };
     p.shuffle = a.shuffle;
-    p.inner_sweeps = a.inner_sweeps.unwrap_or(1);
+    p.inner_sweeps = a.inner_sweeps;
     p.als_variant = a.als_variant.map(AlsVariant::from);
     if a.batch_size.is_some()
         || a.forget_factor.is_some()

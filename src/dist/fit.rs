@@ -113,6 +113,12 @@ pub fn fit_matrix(
             method.solver()
         )));
     }
+    if matches!(method, Method::Hals { inner_sweeps, .. } if inner_sweeps > 1) {
+        return Err(Error::input(
+            "--inner-sweeps cannot be combined with --distributed (its early stop is per tile of \
+             a process's rows, so the result would depend on the number of processes)",
+        ));
+    }
     let k = params.params().k;
     // Every process reads its part; rank 0 also reads the whole matrix (as a local fit) for
     // the start and the outputs.

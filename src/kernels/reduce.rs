@@ -363,7 +363,9 @@ mod tests {
                 let got = factor_stats(&a, k, true);
                 let mut out = a.clone();
                 let stride = SCALARS + k + k * k;
-                let total = blocks(rows, k, stride, &mut out, |_, ob, pb| {
+                let total = blocks(rows, k, stride, &mut out, |row0, ob, pb| {
+                    // Each block is told its own first row.
+                    assert_eq!(ob, &a[row0 * k..row0 * k + ob.len()]);
                     stats_block(ob, k, pb, true)
                 });
                 (got, total)

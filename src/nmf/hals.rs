@@ -32,9 +32,11 @@
 //! ```
 //!
 //! Each sweep is exact coordinate minimization, so the objective still never increases. The
-//! rule is per tile (fixed by the row index), not global as in the paper (whose budget is
-//! measured in seconds): the result does not depend on the threads or the machine. The
-//! projected gradient of the stopping rule is the first sweep's.
+//! rule is per tile (fixed by the row index), not global as in the paper, whose inner loop is
+//! bounded by a budget relative to the cost of the products (1 + αρ with ρ from operation
+//! counts; timed in the authors' code): the result does not depend on the threads or the
+//! machine (it does on how rows are grouped into tiles, which is why `--distributed` refuses
+//! it). The projected gradient of the stopping rule is the first sweep's.
 //!
 //! # Stopping and the objective
 //! scikit-learn's rule (the driver's projected-gradient rule): Σ |pg| over all coordinates of

@@ -30,8 +30,8 @@ pub struct NmfParams {
     /// `hals` only: the most coordinate sweeps per update of W or H while X·Hᵀ (Xᵀ·W) and
     /// the Gram matrix stay fixed (Gillis and Glineur's accelerated HALS; 1, the default, is
     /// scikit-learn's one sweep). Repeats stop early per tile of rows once a sweep moves the
-    /// tile by less than [`super::hals::INNER_DELTA`] times its first sweep.
-    pub inner_sweeps: usize,
+    /// tile by less than [`super::hals::INNER_DELTA`] times its first sweep. `None`: 1.
+    pub inner_sweeps: Option<usize>,
     /// `als` only: exact NNLS (the default) or the projected least-squares variant.
     pub als_variant: Option<AlsVariant>,
     /// `online` only: the mini-batch options (`None`: scikit-learn's defaults).
@@ -87,7 +87,7 @@ impl NmfParams {
             loss: Loss::Frobenius,
             solver: None,
             shuffle: false,
-            inner_sweeps: 1,
+            inner_sweeps: None,
             als_variant: None,
             online: None,
             graph: None,
@@ -126,7 +126,7 @@ impl NmfParams {
 
     /// `hals`: the most sweeps per update (see [`NmfParams::inner_sweeps`]).
     pub fn inner_sweeps(mut self, n: usize) -> Self {
-        self.inner_sweeps = n;
+        self.inner_sweeps = Some(n);
         self
     }
 
@@ -259,13 +259,14 @@ impl NmfParams {
                 "--shuffle is an option of --solver hals, not of --solver {solver}"
             ));
         }
-        if !(1..=MAX_INNER_SWEEPS).contains(&self.inner_sweeps) {
-            return bad(format!(
-                "--inner-sweeps must be in 1..={MAX_INNER_SWEEPS} (got {})",
-                self.inner_sweeps
-            ));
+        if let Some(n) = self.inner_sweeps {
+            if !(1..=MAX_INNER_SWEEPS).contains(&n) {
+                return bad(format!(
+                    "--inner-sweeps must be in 1..={MAX_INNER_SWEEPS} (got {n})"
+                ));
+            }
         }
-        if self.inner_sweeps != 1 && solver != Solver::Hals {
+        if self.inner_sweeps.is_some() && solver != Solver::Hals {
             return bad(format!(
                 "--inner-sweeps is an option of --solver hals, not of --solver {solver}"
             ));
@@ -341,7 +342,7 @@ impl NmfParams {
             Solver::Mu => Method::Mu,
             Solver::Hals => Method::Hals {
                 shuffle: self.shuffle,
-                inner_sweeps: self.inner_sweeps,
+                inner_sweeps: self.inner_sweeps.unwrap_or(1),
             },
             Solver::Als => Method::Als {
                 variant: self.als_variant.unwrap_or_default(),
@@ -367,7 +368,8 @@ impl NmfParams {
     }
 }
 
-/// The largest `--inner-sweeps`: more would never run, the early stop ends the repeats first.
+/// The largest `--inner-sweeps`. The early stop usually ends the repeats after a few sweeps; the
+/// cap bounds the work when the Gram matrix is so ill-conditioned that it does not.
 pub const MAX_INNER_SWEEPS: usize = 100;
 
 fn one() -> usize {
@@ -612,7 +614,10 @@ mod tests {
             "--inner-sweeps is an option of --solver hals, not of --solver mu"
         );
         assert!(NmfParams::new(3).inner_sweeps(4).check().is_ok());
-        // The default (1) is accepted by every solver.
+        // Given at all, even as 1, it belongs to hals.
+        assert!(
+            err(NmfParams::new(3).solver(Solver::Mu).inner_sweeps(1)).starts_with("--inner-sweeps")
+        );
         assert!(NmfParams::new(3).solver(Solver::Mu).check().is_ok());
     }
 

@@ -235,7 +235,7 @@ impl ParamsJson {
             loss: p.loss,
             solver,
             shuffle: (solver == Solver::Hals).then_some(p.shuffle),
-            inner_sweeps: (solver == Solver::Hals).then_some(p.inner_sweeps),
+            inner_sweeps: (solver == Solver::Hals).then(|| p.inner_sweeps.unwrap_or(1)),
             als_variant: (solver == Solver::Als).then(|| p.als_variant.unwrap_or_default()),
             online: (solver == Solver::Online).then(|| p.online.unwrap_or_default()),
             graph: (solver == Solver::Gnmf).then(|| GraphJson::from_params(p)),

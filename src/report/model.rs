@@ -114,7 +114,7 @@ impl ModelFile {
         params.loss = p.loss;
         params.solver = Some(p.solver);
         params.shuffle = p.shuffle.unwrap_or(false);
-        params.inner_sweeps = p.inner_sweeps.unwrap_or(1);
+        params.inner_sweeps = p.inner_sweeps;
         params.als_variant = p.als_variant;
         params.online = p.online;
         params.graph_lambda = p.graph.as_ref().map(|g| g.lambda);
