@@ -60,6 +60,7 @@ use serde::{Deserialize, Serialize};
 
 use super::NmfError;
 use crate::kernels::CsrRef;
+use crate::vectorize::unescape;
 
 /// Documents per block of the k-nearest-neighbour search (a constant power of 2: the result
 /// does not depend on it, only the memory per thread).
@@ -619,30 +620,6 @@ pub struct LinkWarnings {
     pub more: usize,
 }
 
-/// Reverses the escapes of `documents.tsv` (`\\`, `\t`, `\n`, `\r`) in an id.
-fn unescape_id(field: &str) -> Result<String, String> {
-    if !field.contains('\\') {
-        return Ok(field.to_string());
-    }
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('\\') => out.push('\\'),
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some(o) => return Err(format!("unknown escape '\\{o}' in an id")),
-            None => return Err("an id ends with a backslash".into()),
-        }
-    }
-    Ok(out)
-}
-
 /// One link line of a graph file: its number, the two ids (unescaped) and the weight field
 /// as written.
 struct LinkLine<'t> {
@@ -699,8 +676,8 @@ fn for_each_link_line(
         }
         f(LinkLine {
             line: line_no,
-            a: unescape_id(fields[0]).map_err(|m| bad(line_no, m))?,
-            b: unescape_id(fields[1]).map_err(|m| bad(line_no, m))?,
+            a: unescape(fields[0]).map_err(|m| bad(line_no, format!("{m} in an id")))?,
+            b: unescape(fields[1]).map_err(|m| bad(line_no, format!("{m} in an id")))?,
             weight: fields.get(2).map(|w| w.trim()),
         })?;
     }

@@ -42,6 +42,7 @@ mod count;
 pub mod hashing;
 pub mod stream;
 mod tsv;
+pub(crate) use tsv::unescape;
 
 pub use hashing::HashFeatures;
 

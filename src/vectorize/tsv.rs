@@ -35,8 +35,8 @@ fn push_escaped(out: &mut String, field: &str) {
     }
 }
 
-/// Reverses [`push_escaped`]; `None` for an unknown escape or a trailing backslash.
-fn unescape(field: &str) -> std::result::Result<String, String> {
+/// Reverses [`push_escaped`]; an error for an unknown escape or a trailing backslash.
+pub(crate) fn unescape(field: &str) -> std::result::Result<String, String> {
     if !field.contains('\\') {
         return Ok(field.to_string());
     }
