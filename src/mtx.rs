@@ -183,6 +183,52 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 
 /// Flushes `w` and cuts its file at the current position, so nothing of an older, longer
 /// file is left after what was written.
+/// Writes the rows of a CSR slice (`indptr` starting at any offset) as coordinate lines
+/// `i j value`, rows numbered from `base` + 1, columns from 1: the rows cut into blocks of
+/// about [`BLOCK_VALUES`] entries, formatted in parallel by [`write_blocks`] and written in
+/// order. Returns the first NaN or infinite value met (the blocks before it written).
+fn write_csr_rows<W: Write + Send>(
+    w: &mut W,
+    base: usize,
+    indptr: &[usize],
+    indices: &[usize],
+    data: &[f64],
+) -> std::io::Result<Option<f64>> {
+    let rows = indptr.len().saturating_sub(1);
+    let offset = indptr.first().copied().unwrap_or(0);
+    // Blocks of consecutive rows holding about BLOCK_VALUES nonzeros each.
+    let mut block_starts = vec![0usize];
+    let mut last = offset;
+    for r in 0..rows {
+        if indptr[r + 1] - last >= BLOCK_VALUES {
+            block_starts.push(r + 1);
+            last = indptr[r + 1];
+        }
+    }
+    if *block_starts.last().unwrap_or(&0) != rows {
+        block_starts.push(rows);
+    }
+    write_blocks(w, block_starts.len() - 1, |b, buf| {
+        let mut ints = itoa::Buffer::new();
+        let mut floats = ryu::Buffer::new();
+        let mut row_prefix = Vec::with_capacity(24);
+        for r in block_starts[b]..block_starts[b + 1] {
+            // "i " is formatted once per row.
+            row_prefix.clear();
+            row_prefix.extend_from_slice(ints.format(base + r + 1).as_bytes());
+            row_prefix.push(b' ');
+            for k in indptr[r] - offset..indptr[r + 1] - offset {
+                buf.extend_from_slice(&row_prefix);
+                buf.extend_from_slice(ints.format(indices[k] + 1).as_bytes());
+                buf.push(b' ');
+                push_f64(buf, data[k], &mut floats)?;
+                buf.push(b'\n');
+            }
+        }
+        Ok(())
+    })
+}
+
 fn finish(mut w: BufWriter<File>, path: &Path) -> Result<()> {
     let io = |e| Error::io(path, e);
     w.flush().map_err(io)?;
@@ -223,43 +269,8 @@ pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
     )
     .map_err(io)?;
 
-    // Blocks of consecutive rows holding about BLOCK_VALUES nonzeros each.
     let indptr = x.indptr();
-    let indptr = indptr.raw_storage();
-    let offset = indptr.first().copied().unwrap_or(0);
-    let mut block_starts = vec![0usize];
-    let mut last = offset;
-    for r in 0..x.rows() {
-        if indptr[r + 1] - last >= BLOCK_VALUES {
-            block_starts.push(r + 1);
-            last = indptr[r + 1];
-        }
-    }
-    if *block_starts.last().unwrap_or(&0) != x.rows() {
-        block_starts.push(x.rows());
-    }
-    let indices = x.indices();
-    let data = x.data();
-    let bad = write_blocks(&mut w, block_starts.len() - 1, |b, buf| {
-        let mut ints = itoa::Buffer::new();
-        let mut floats = ryu::Buffer::new();
-        let mut row_prefix = Vec::with_capacity(24);
-        for r in block_starts[b]..block_starts[b + 1] {
-            // "i " is formatted once per row.
-            row_prefix.clear();
-            row_prefix.extend_from_slice(ints.format(r + 1).as_bytes());
-            row_prefix.push(b' ');
-            for k in indptr[r] - offset..indptr[r + 1] - offset {
-                buf.extend_from_slice(&row_prefix);
-                buf.extend_from_slice(ints.format(indices[k] + 1).as_bytes());
-                buf.push(b' ');
-                push_f64(buf, data[k], &mut floats)?;
-                buf.push(b'\n');
-            }
-        }
-        Ok(())
-    })
-    .map_err(io)?;
+    let bad = write_csr_rows(&mut w, 0, indptr.raw_storage(), x.indices(), x.data()).map_err(io)?;
     if let Some(v) = bad {
         // Leave only what was written, then report.
         finish(w, path)?;
@@ -325,37 +336,8 @@ impl CoordinateWriter {
                 self.nnz
             )));
         }
-        let mut block_starts = vec![0usize];
-        let mut last = offset;
-        for r in 0..rows {
-            if indptr[r + 1] - last >= BLOCK_VALUES {
-                block_starts.push(r + 1);
-                last = indptr[r + 1];
-            }
-        }
-        if *block_starts.last().unwrap_or(&0) != rows {
-            block_starts.push(rows);
-        }
-        let base = self.rows_written;
-        let bad = write_blocks(&mut self.w, block_starts.len() - 1, |b, buf| {
-            let mut ints = itoa::Buffer::new();
-            let mut floats = ryu::Buffer::new();
-            let mut row_prefix = Vec::with_capacity(24);
-            for r in block_starts[b]..block_starts[b + 1] {
-                row_prefix.clear();
-                row_prefix.extend_from_slice(ints.format(base + r + 1).as_bytes());
-                row_prefix.push(b' ');
-                for k in indptr[r] - offset..indptr[r + 1] - offset {
-                    buf.extend_from_slice(&row_prefix);
-                    buf.extend_from_slice(ints.format(indices[k] + 1).as_bytes());
-                    buf.push(b' ');
-                    push_f64(buf, data[k], &mut floats)?;
-                    buf.push(b'\n');
-                }
-            }
-            Ok(())
-        })
-        .map_err(|e| Error::io(&self.path, e))?;
+        let bad = write_csr_rows(&mut self.w, self.rows_written, indptr, indices, data)
+            .map_err(|e| Error::io(&self.path, e))?;
         if let Some(v) = bad {
             return Err(non_finite(&self.path, v));
         }
