@@ -10,8 +10,7 @@ use crate::kernels::simd::*;
 use std::ops::Range;
 
 use crate::kernels::{
-    block_cuts, column_splits, kl_ratios, lanes_scatter_row, parts_pass, row_in, split_scatter,
-    split_scatter_with,
+    block_cuts, column_splits, kl_ratios, lanes_scatter_row, parts_pass, row_in, split_scatter_with,
 };
 use crate::kernels::{CsrRef, EPSILON};
 
@@ -380,18 +379,7 @@ pub fn mu_kl_rows_scatter(
         // over the parts and column ranges. The same bits as the fused pass (the same block
         // kernel, the same parts, each buf_j summed in the same order).
         let st = kl_pass(x, a, b, k, den_base, l2, false, with_log, false, out);
-        let w = &*out;
-        split_scatter(x, k, &cuts, num, extra, |rows, cols, buf| {
-            kl_scatter_block(
-                x,
-                rows.start,
-                &w[rows.start * k..rows.end * k],
-                b,
-                k,
-                buf,
-                cols,
-            )
-        });
+        scatter_ratios(x, out, b, k, &cuts, num, extra, true);
         return st;
     }
     let stride = SCALARS + k;
@@ -522,25 +510,7 @@ pub(crate) fn kl_numerator_with(
     check_factor("kl_numerator: W", w, x.nrows, k);
     check_factor("kl_numerator: B", b, x.ncols, k);
     check_factor("kl_numerator: num", num, x.ncols, k);
-    split_scatter_with(
-        x,
-        k,
-        &[0, x.nrows],
-        num,
-        &mut Vec::new(),
-        zero,
-        |rows, cols, buf| {
-            kl_scatter_block(
-                x,
-                rows.start,
-                &w[rows.start * k..rows.end * k],
-                b,
-                k,
-                buf,
-                cols,
-            )
-        },
-    );
+    scatter_ratios(x, w, b, k, &[0, x.nrows], num, &mut Vec::new(), zero);
 }
 
 /// The numerator of the KL multiplicative W update, without the update:
@@ -661,16 +631,24 @@ pub fn kl_h_numerator(
     check_factor("kl_h_numerator: A", a, x.nrows, k);
     check_factor("kl_h_numerator: B", b, x.ncols, k);
     check_factor("kl_h_numerator: num", num, x.ncols, k);
-    let cuts = block_cuts(x, k);
-    split_scatter(x, k, &cuts, num, extra, |rows, cols, buf| {
-        kl_scatter_block(
-            x,
-            rows.start,
-            &a[rows.start * k..rows.end * k],
-            b,
-            k,
-            buf,
-            cols,
-        )
+    scatter_ratios(x, a, b, k, &block_cuts(x, k), num, extra, true);
+}
+
+/// num_j (+)= Σ_i r_ij · a_i, r_ij = x_ij / max(a_i·b_j, ε), scattered from the rows of X in
+/// the parts given by `cuts` ([`split_scatter_with`]; `num` zeroed first when `zero`).
+#[allow(clippy::too_many_arguments)]
+fn scatter_ratios(
+    x: CsrRef<'_>,
+    a: &[f64],
+    b: &[f64],
+    k: usize,
+    cuts: &[usize],
+    num: &mut [f64],
+    extra: &mut Vec<f64>,
+    zero: bool,
+) {
+    split_scatter_with(x, k, cuts, num, extra, zero, |rows, cols, buf| {
+        let a_rows = &a[rows.start * k..rows.end * k];
+        kl_scatter_block(x, rows.start, a_rows, b, k, buf, cols)
     });
 }
