@@ -131,13 +131,7 @@ impl Vocabulary {
         progress: &mut dyn FnMut(usize),
     ) -> Result<(Vocabulary, StreamedCorpus)> {
         opts.check()?;
-        let mut counter = Counter::new(analyzer, false, 1 << 14, opts.hash);
-        let corpus = source.scan(|first, docs| {
-            counter.add(docs);
-            progress(first + docs.len());
-            Ok(())
-        })?;
-        let counts = counter.finish();
+        let (counts, corpus) = count_pass(source, analyzer, false, opts.hash, progress)?;
         let (vocabulary, _) = vocabulary_of(&counts, opts)?;
         Ok((vocabulary, corpus))
     }
@@ -209,13 +203,7 @@ pub fn count_source(
     progress: &mut dyn FnMut(usize),
 ) -> Result<CountedCorpus> {
     opts.check()?;
-    let mut counter = Counter::new(analyzer, true, 1 << 14, None);
-    let corpus = source.scan(|first, docs| {
-        counter.add(docs);
-        progress(first + docs.len());
-        Ok(())
-    })?;
-    let counts = counter.finish();
+    let (counts, corpus) = count_pass(source, analyzer, true, None, progress)?;
     let (vocabulary, columns) = vocabulary_of(&counts, opts)?;
     Ok(CountedCorpus {
         vocabulary,
@@ -223,6 +211,25 @@ pub fn count_source(
         counts,
         columns,
     })
+}
+
+/// Reads every document of `source` once through a [`Counter`] (keeping the counted rows when
+/// `keep_rows`), calling `progress` with the documents read after each block: the counts and
+/// the read corpus.
+fn count_pass(
+    source: Source,
+    analyzer: &Analyzer,
+    keep_rows: bool,
+    hash: Option<super::HashFeatures>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Counts, StreamedCorpus)> {
+    let mut counter = Counter::new(analyzer, keep_rows, 1 << 14, hash);
+    let corpus = source.scan(|first, docs| {
+        counter.add(docs);
+        progress(first + docs.len());
+        Ok(())
+    })?;
+    Ok((counter.finish(), corpus))
 }
 
 /// A corpus read and counted once ([`count_source`]): its vocabulary, its documents, and the
