@@ -59,7 +59,7 @@ impl<'a> Sparse<'a> {
                 })
             }
         };
-        check_entries(raw.view(), x.is_csr())?;
+        check_entries(raw.view(), x.is_csr(), 0)?;
         Ok(if x.is_csr() {
             Sparse { x: raw }
         } else {
@@ -86,7 +86,10 @@ impl<'a> Sparse<'a> {
     }
 }
 
-fn check_entries(raw: CsrRef<'_>, is_csr: bool) -> Result<(), NmfError> {
+/// Checks that every stored entry of `raw` (rows `first..` of X in CSR, or X's CSC arrays when
+/// `is_csr` is false) is finite and non-negative; the message names the entry's row and column,
+/// counting from 1.
+pub(crate) fn check_entries(raw: CsrRef<'_>, is_csr: bool, first: usize) -> Result<(), NmfError> {
     for o in 0..raw.nrows {
         let (idx, vals) = raw.row(o);
         for (&i, &v) in idx.iter().zip(vals) {
@@ -94,7 +97,7 @@ fn check_entries(raw: CsrRef<'_>, is_csr: bool) -> Result<(), NmfError> {
                 continue;
             }
             let (r, c) = if is_csr {
-                (o + 1, i + 1)
+                (first + o + 1, i + 1)
             } else {
                 (i + 1, o + 1)
             };

@@ -135,7 +135,7 @@ pub(crate) fn check_custom(
     check_custom_factors(n, m, k, w0, h0)
 }
 
-fn check_custom_factors(
+pub(crate) fn check_custom_factors(
     n: usize,
     m: usize,
     k: usize,

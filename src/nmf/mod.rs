@@ -99,6 +99,7 @@ pub mod nnls;
 pub mod nsnmf;
 pub mod online;
 pub mod pg;
+pub mod stream;
 pub mod svd;
 
 use std::borrow::Cow;

@@ -1,0 +1,611 @@
+//! Online NMF over a matrix that is read as a stream of row blocks and never held whole
+//! ([`fit_streamed`]): a corpus larger than memory, read again from its files for each epoch.
+//!
+//! The algorithm is the online solver's ([`super::online`], scikit-learn's `MiniBatchNMF`):
+//! epochs over the rows in consecutive batches of `batch_size` rows (the last one shorter),
+//! each batch one [`MiniBatch::step`]. The batches are cut from the blocks as they arrive, so
+//! the block sizes of the reader do not matter. What differs from the in-memory solver:
+//!
+//! - **Start.** With `--init custom` the given W0 and H0, and the fit is then bit for bit the
+//!   in-memory online fit (`tests/streaming_fit.rs`). Otherwise H0 (and the first batch's W)
+//!   come from the chosen initialization applied to the first batch's rows (the first
+//!   `min(batch_size, n)` documents), and every later row's W is solved from the current H
+//!   when the first epoch reaches it (from √(mean(X_b)/k) by multiplicative updates, as
+//!   [`MiniBatch::partial_fit`] does for new rows) before its batch's step.
+//! - **History.** The objective recorded for an epoch is the sum over its batches of the batch
+//!   cost times the batch's rows, Σ_b |b|·cost_b: the objective as the batches saw it, each with
+//!   the H of its step. A full evaluation after every epoch would cost another pass.
+//! - **Fresh restarts.** The final W is solved batch by batch (scikit-learn solves it for all
+//!   of X at once, with one stopping test for the whole matrix).
+//!
+//! After the last epoch, one more pass evaluates the final factors (the same metrics as an
+//! in-memory fit: loss, divergence, ‖X − WH‖²_F via traces) and hands every batch with its W to
+//! the caller, which gathers what its outputs need from X.
+//!
+//! Memory: W (n × k) and Hᵀ with the statistics of its update (4 · m × k), one batch, and
+//! whatever the reader holds (one block); X itself is never held.
+
+use std::time::Instant;
+
+use sprs::CsMat;
+
+use super::data::{check_entries, check_rank, Sparse};
+use super::driver::{Evaluation, Run};
+use super::init::{check_custom_factors, init_name, initialize};
+use super::online::{row_block, MiniBatch};
+use super::start::transposed;
+use super::{model, Init, Loss, Method, NmfError, NmfModel, NmfValidParams};
+use crate::kernels::{eval_at_nonzeros_with, factor_stats, trace_product, CsrRef, EPSILON};
+use crate::{Error, Result};
+
+/// A matrix read in blocks of consecutive rows, as many times as asked.
+pub trait RowBlocks {
+    /// (rows, columns) of the whole matrix.
+    fn shape(&self) -> (usize, usize);
+
+    /// Reads the matrix once, handing its rows to `f` in blocks, in row order: `f(first, rows)`
+    /// with the row number of the block's first row. `f` returns `Ok(false)` to stop the
+    /// reading early (the call then returns `Ok(())`).
+    ///
+    /// Errors: those of `f`, and of reading the matrix.
+    fn for_each_block(&self, f: &mut dyn FnMut(usize, CsrRef<'_>) -> Result<bool>) -> Result<()>;
+}
+
+/// A matrix in memory read in blocks of a fixed number of rows: to compare a streamed fit with
+/// the in-memory one, and to stream a matrix whose row blocks are at hand.
+#[derive(Debug)]
+pub struct MatrixBlocks<'a> {
+    x: Sparse<'a>,
+    rows: usize,
+}
+
+impl<'a> MatrixBlocks<'a> {
+    /// `x` (CSR or CSC) in blocks of `rows` rows.
+    ///
+    /// Errors: an empty X, a negative or non-finite entry ([`NmfError::Data`]), `rows` = 0.
+    pub fn new(x: &'a CsMat<f64>, rows: usize) -> Result<Self> {
+        if rows == 0 {
+            return Err(Error::input("a block must hold at least one row"));
+        }
+        Ok(MatrixBlocks {
+            x: Sparse::new(x)?,
+            rows,
+        })
+    }
+}
+
+impl RowBlocks for MatrixBlocks<'_> {
+    fn shape(&self) -> (usize, usize) {
+        (self.x.nrows(), self.x.ncols())
+    }
+
+    fn for_each_block(&self, f: &mut dyn FnMut(usize, CsrRef<'_>) -> Result<bool>) -> Result<()> {
+        let x = self.x.x();
+        let mut indptr = Vec::new();
+        let mut r0 = 0;
+        while r0 < x.nrows {
+            let r1 = (r0 + self.rows).min(x.nrows);
+            if !f(r0, row_block(x, r0, r1, &mut indptr))? {
+                break;
+            }
+            r0 = r1;
+        }
+        Ok(())
+    }
+}
+
+/// What [`fit_streamed`] reports as it goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StreamProgress {
+    /// Reading the first batch for the start.
+    Start,
+    /// Within epoch `epoch` (from 1), `rows` rows done, smoothed batch cost `cost` (`None`
+    /// before the second step).
+    Batch {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// Rows of this epoch done.
+        rows: usize,
+        /// The smoothed batch cost.
+        cost: Option<f64>,
+    },
+    /// Epoch `epoch` ended with the objective `objective` (see the module docs).
+    Epoch {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// Σ_b |b|·cost_b over the epoch's batches.
+        objective: f64,
+    },
+    /// The final pass (evaluation and outputs), `rows` rows done.
+    Final {
+        /// Rows done.
+        rows: usize,
+    },
+}
+
+/// Consecutive rows gathered from blocks into one batch (rows `first..first + rows()`).
+struct Pending {
+    first: usize,
+    indptr: Vec<usize>,
+    indices: Vec<usize>,
+    data: Vec<f64>,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending {
+            first: 0,
+            indptr: vec![0],
+            indices: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.indptr.len() - 1
+    }
+
+    fn clear(&mut self, first: usize) {
+        self.first = first;
+        self.indptr.truncate(1);
+        self.indices.clear();
+        self.data.clear();
+    }
+
+    /// Appends rows `r0..r1` of `x`.
+    fn push(&mut self, x: CsrRef<'_>, r0: usize, r1: usize) {
+        let (s, e) = (x.indptr[r0], x.indptr[r1]);
+        let base = self.indices.len();
+        self.indices.extend_from_slice(&x.indices[s..e]);
+        self.data.extend_from_slice(&x.data[s..e]);
+        self.indptr
+            .extend(x.indptr[r0 + 1..=r1].iter().map(|p| p - s + base));
+    }
+
+    fn view(&self, ncols: usize) -> CsrRef<'_> {
+        CsrRef {
+            nrows: self.rows(),
+            ncols,
+            indptr: &self.indptr,
+            indices: &self.indices,
+            data: &self.data,
+        }
+    }
+}
+
+/// One read of the matrix cut into batches of `bs` rows: `batch(r0, x_b)` for each batch in
+/// order, returning `Ok(false)` to stop. Checks the blocks (order, columns, entries) and, when
+/// the read was not stopped, that it had all `n` rows.
+fn for_each_batch(
+    rows: &dyn RowBlocks,
+    (n, m): (usize, usize),
+    bs: usize,
+    batch: &mut dyn FnMut(usize, CsrRef<'_>) -> Result<bool>,
+) -> Result<()> {
+    let mut pending = Pending::new();
+    let mut next = 0usize;
+    let mut end = bs.min(n);
+    let mut stopped = false;
+    let mut indptr = Vec::new();
+    rows.for_each_block(&mut |first, xb| {
+        if first != next || xb.ncols != m {
+            return Err(Error::Runtime(format!(
+                "internal error: a block of rows {first}.. with {} columns where rows {next}.. \
+                 with {m} columns were expected",
+                xb.ncols
+            )));
+        }
+        if next + xb.nrows > n {
+            return Err(Error::input(format!(
+                "the matrix has more rows on this pass than the {n} of the first"
+            )));
+        }
+        check_entries(xb, true, first)?;
+        next += xb.nrows;
+        let mut i = 0;
+        while i < xb.nrows {
+            let at = pending.first + pending.rows();
+            let take = (end - at).min(xb.nrows - i);
+            let go = if pending.rows() == 0 && at + take == end {
+                // A whole batch inside the block: no copy.
+                batch(at, row_block(xb, i, i + take, &mut indptr))?
+            } else {
+                pending.push(xb, i, i + take);
+                if at + take < end {
+                    true
+                } else {
+                    let go = batch(pending.first, pending.view(m))?;
+                    pending.clear(end);
+                    go
+                }
+            };
+            i += take;
+            if !go {
+                stopped = true;
+                return Ok(false);
+            }
+            if at + take == end {
+                pending.clear(end);
+                end = (end + bs).min(n);
+            }
+        }
+        Ok(true)
+    })?;
+    if !stopped && next != n {
+        return Err(Error::input(format!(
+            "the matrix has {next} rows on this pass but {n} on the first"
+        )));
+    }
+    Ok(())
+}
+
+/// Fits `params` (which must use the online solver) on the matrix read from `rows`, never
+/// holding it whole (see the module docs). `progress` is called after each batch and epoch.
+/// `last_pass(first, x_b, w_b, ht)` is called in the final pass with each batch of rows, their
+/// final W (rows × k, row-major) and the final Hᵀ (m × k, row-major), in row order.
+///
+/// Errors: parameters of another solver; k larger than the matrix (or than the first batch,
+/// for an NNDSVD start); custom factors of the wrong shape; bad entries of X; those of
+/// reading the matrix and of `last_pass`.
+pub fn fit_streamed(
+    params: &NmfValidParams,
+    rows: &dyn RowBlocks,
+    progress: &mut dyn FnMut(StreamProgress),
+    last_pass: &mut dyn FnMut(usize, CsrRef<'_>, &[f64], &[f64]) -> Result<()>,
+) -> Result<NmfModel> {
+    let started = Instant::now();
+    let p = params.params();
+    let Method::Online { opts } = params.method() else {
+        return Err(NmfError::Params(
+            "a streamed fit needs the online solver (--solver online)".into(),
+        )
+        .into());
+    };
+    let (n, m) = rows.shape();
+    if n == 0 || m == 0 {
+        return Err(NmfError::Data(format!("X is empty ({n} documents × {m} terms)")).into());
+    }
+    let k = p.k;
+    check_rank(k, n, m)?;
+    crate::memory::check(
+        &format!("-k {k}: W and H for {n} documents × {m} terms"),
+        crate::memory::factor_bytes(n, m, k),
+    )?;
+    let bs = opts.batch_size.min(n).max(1);
+    let kl = p.loss == Loss::Kl;
+
+    // The start: W (rows 0..have_w) and Hᵀ.
+    progress(StreamProgress::Start);
+    let mut w = vec![0.0; n * k];
+    let (ht, have_w) = if p.init == Init::Custom {
+        let (Some(w0), Some(h0)) = (&p.w0, &p.h0) else {
+            return Err(NmfError::Params("--init custom needs --w0 and --h0".into()).into());
+        };
+        check_custom_factors(n, m, k, w0, h0)?;
+        for (dst, src) in w.chunks_exact_mut(k).zip(w0.rows()) {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        (transposed(h0), n)
+    } else {
+        if matches!(p.init, Init::Nndsvd | Init::Nndsvda | Init::Nndsvdar) && k > bs.min(m) {
+            return Err(NmfError::Params(format!(
+                "-k {k} is larger than the {} documents of the first batch, from which a \
+                 streamed fit starts with --init {}: raise --batch-size or use --init random",
+                bs.min(m),
+                init_name(p.init)
+            ))
+            .into());
+        }
+        let mut first = None;
+        for_each_batch(rows, (n, m), bs, &mut |_, xb| {
+            first = Some(CsMat::new(
+                (xb.nrows, m),
+                xb.indptr.to_vec(),
+                xb.indices.to_vec(),
+                xb.data.to_vec(),
+            ));
+            Ok(false)
+        })?;
+        let first = first.ok_or_else(|| Error::input("the matrix has no rows"))?;
+        let (w0, h0) = initialize(&first, k, p.init, p.seed, None, None)?;
+        for (dst, src) in w.chunks_exact_mut(k).zip(w0.rows()) {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        (transposed(&h0), w0.nrows())
+    };
+    let init_seconds = started.elapsed().as_secs_f64();
+
+    let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);
+    let mut state = MiniBatch::new(ht, k, kl, opts, n, p.alpha_w, alpha_h, p.l1_ratio, p.tol);
+    let mut history = Vec::new();
+    let mut converged = false;
+    let loop_started = Instant::now();
+    for epoch in 1..=p.max_iter {
+        let mut objective = 0.0;
+        let mut done = 0usize;
+        for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
+            let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
+            if r0 >= have_w && epoch == 1 {
+                let fresh = state.solve_w(xb, opts.fresh_restarts_max_iter);
+                wb.copy_from_slice(&fresh);
+            }
+            let report = state.step(xb, wb, true);
+            objective += report.cost * xb.nrows as f64;
+            done += xb.nrows;
+            progress(StreamProgress::Batch {
+                epoch,
+                rows: done,
+                cost: report.smoothed,
+            });
+            converged = report.stop;
+            Ok(!report.stop)
+        })?;
+        history.push(objective);
+        progress(StreamProgress::Epoch { epoch, objective });
+        if converged {
+            break;
+        }
+    }
+    let loop_seconds = loop_started.elapsed().as_secs_f64();
+
+    // The final pass: W of fresh restarts, the evaluation, the caller's outputs.
+    let ht = state.ht().to_vec();
+    let (mut logsum, mut cross, mut x_sq, mut x_sum) = (0.0, 0.0, 0.0, 0.0);
+    let mut done = 0usize;
+    for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
+        let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
+        if opts.fresh_restarts {
+            let solved = state.solve_w(xb, p.max_iter);
+            wb.copy_from_slice(&solved);
+        }
+        let (l, c) = eval_at_nonzeros_with(xb, wb, &ht, k, kl);
+        logsum += l;
+        cross += c;
+        x_sq += xb.data.iter().map(|v| v * v).sum::<f64>();
+        x_sum += xb.data.iter().filter(|v| **v > EPSILON).sum::<f64>();
+        last_pass(r0, xb, wb, &ht)?;
+        done += xb.nrows;
+        progress(StreamProgress::Final { rows: done });
+        Ok(true)
+    })?;
+    let fw = factor_stats(&w, k, true);
+    let fh = factor_stats(&ht, k, true);
+    let resid = x_sq - 2.0 * cross + trace_product(&fw.gram, &fh.gram, k);
+    let divergence = if kl {
+        let dot: f64 = fw.colsum.iter().zip(&fh.colsum).map(|(a, b)| a * b).sum();
+        (logsum + dot - x_sum).max(0.0)
+    } else {
+        (0.5 * resid).max(0.0)
+    };
+    let r = params.regularization(n, m);
+    let loss =
+        divergence + r.l1_w * fw.l1 + 0.5 * r.l2_w * fw.sq + r.l1_h * fh.l1 + 0.5 * r.l2_h * fh.sq;
+    let run = Run {
+        w,
+        ht,
+        iterations: history.len(),
+        history,
+        converged,
+        loop_seconds,
+        eval: Evaluation {
+            loss,
+            divergence,
+            resid_sq: resid.max(0.0),
+            x_sq,
+        },
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(model::assemble(
+        run,
+        n,
+        m,
+        k,
+        seconds,
+        init_seconds,
+        params.method(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nmf::online::OnlineOptions;
+    use crate::nmf::{NmfParams, Solver};
+    use ndarray::Array2;
+
+    fn sample(n: usize, m: usize, seed: u64) -> CsMat<f64> {
+        let mut t = sprs::TriMat::new((n, m));
+        let mut s = seed;
+        for i in 0..n {
+            for j in 0..m {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if (s >> 33) % 3 == 0 {
+                    t.add_triplet(i, j, ((s >> 40) % 1000) as f64 / 250.0 + 0.01);
+                }
+            }
+        }
+        t.to_csr()
+    }
+
+    fn online(k: usize, loss: Loss, batch: usize, fresh: bool) -> NmfParams {
+        let mut p = NmfParams::new(k);
+        p.loss = loss;
+        p.solver = Some(Solver::Online);
+        p.online = Some(OnlineOptions {
+            batch_size: batch,
+            fresh_restarts: fresh,
+            ..OnlineOptions::default()
+        });
+        p.max_iter = 6;
+        p.tol = 0.0;
+        p
+    }
+
+    fn custom(mut p: NmfParams, x: &CsMat<f64>) -> NmfParams {
+        let (w0, h0) = initialize(x, p.k, Init::Random, 3, None, None).unwrap();
+        p.init = Init::Custom;
+        p.w0 = Some(w0);
+        p.h0 = Some(h0);
+        p
+    }
+
+    fn bits(a: &Array2<f64>) -> Vec<u64> {
+        a.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn from_the_same_start_a_streamed_fit_is_the_in_memory_fit_whatever_the_blocks() {
+        let x = sample(53, 17, 7);
+        for loss in [Loss::Frobenius, Loss::Kl] {
+            let p = custom(online(3, loss, 8, false), &x).check().unwrap();
+            let memory = p.fit(&x, &mut |_, _| {}).unwrap();
+            for block in [1, 5, 8, 13, 53, 100] {
+                let blocks = MatrixBlocks::new(&x, block).unwrap();
+                let mut seen = Vec::new();
+                let streamed = fit_streamed(&p, &blocks, &mut |_| {}, &mut |r0, xb, wb, _| {
+                    seen.push((r0, xb.nrows, wb.len()));
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(
+                    bits(&streamed.w),
+                    bits(&memory.w),
+                    "{loss:?} W, blocks of {block}"
+                );
+                assert_eq!(
+                    bits(&streamed.h),
+                    bits(&memory.h),
+                    "{loss:?} H, blocks of {block}"
+                );
+                assert_eq!(streamed.iterations, memory.iterations);
+                let (a, b) = (streamed.metrics.loss, memory.metrics.loss);
+                assert!((a - b).abs() <= 1e-12 * b.abs(), "{loss:?} loss {a} vs {b}");
+                let (a, b) = (
+                    streamed.metrics.explained_variance,
+                    memory.metrics.explained_variance,
+                );
+                assert!(
+                    (a - b).abs() <= 1e-12,
+                    "{loss:?} explained variance {a} vs {b}"
+                );
+                // The last pass saw every row once, in batches, in order.
+                let mut next = 0;
+                for (r0, rows, wl) in seen {
+                    assert_eq!(r0, next);
+                    assert_eq!(wl, rows * 3);
+                    next += rows;
+                }
+                assert_eq!(next, 53);
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_fit_from_its_own_start_lowers_the_cost_and_is_deterministic() {
+        let x = sample(60, 20, 11);
+        let mut p = online(4, Loss::Frobenius, 10, false);
+        p.max_iter = 30;
+        let p = p.check().unwrap();
+        let run = || {
+            let blocks = MatrixBlocks::new(&x, 7).unwrap();
+            fit_streamed(&p, &blocks, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap()
+        };
+        let a = run();
+        let b = run();
+        assert_eq!(bits(&a.w), bits(&b.w));
+        assert_eq!(bits(&a.h), bits(&b.h));
+        assert!(a.w.iter().chain(a.h.iter()).all(|v| *v >= 0.0));
+        let first = a.history[0];
+        let last = *a.history.last().unwrap();
+        assert!(last < first, "epoch objective {first} → {last}");
+        // The final evaluation is the whole matrix's: recompute it densely.
+        let wh = a.w.dot(&a.h);
+        let dense = x.to_dense();
+        let resid: f64 = (&dense - &wh).iter().map(|v| v * v).sum();
+        assert!((a.metrics.divergence - 0.5 * resid).abs() <= 1e-9 * resid);
+    }
+
+    #[test]
+    fn fresh_restarts_solve_the_final_w_batch_by_batch() {
+        let x = sample(40, 12, 5);
+        let p = custom(online(2, Loss::Kl, 16, true), &x).check().unwrap();
+        let blocks = MatrixBlocks::new(&x, 9).unwrap();
+        let m = fit_streamed(&p, &blocks, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap();
+        assert!(m.w.iter().all(|v| v.is_finite() && *v >= 0.0));
+        assert!(m.metrics.divergence.is_finite());
+    }
+
+    #[test]
+    fn bad_settings_and_bad_entries_are_refused() {
+        let x = sample(30, 10, 1);
+        let blocks = MatrixBlocks::new(&x, 4).unwrap();
+        let mut mu = NmfParams::new(2);
+        mu.solver = Some(Solver::Mu);
+        let e = fit_streamed(
+            &mu.check().unwrap(),
+            &blocks,
+            &mut |_| {},
+            &mut |_, _, _, _| Ok(()),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("--solver online"), "{e}");
+        // NNDSVD from a first batch smaller than k.
+        let p = online(5, Loss::Frobenius, 3, false).check().unwrap();
+        let e = fit_streamed(&p, &blocks, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("--batch-size"), "{e}");
+        // An error of the caller's last pass ends the fit.
+        let p = online(2, Loss::Frobenius, 8, false).check().unwrap();
+        let e = fit_streamed(&p, &blocks, &mut |_| {}, &mut |_, _, _, _| {
+            Err(Error::Runtime("disk full".into()))
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "disk full");
+    }
+
+    /// Blocks whose second read has fewer rows, or a negative entry.
+    struct Shifty<'a>(MatrixBlocks<'a>, std::cell::Cell<usize>, bool);
+
+    impl RowBlocks for Shifty<'_> {
+        fn shape(&self) -> (usize, usize) {
+            self.0.shape()
+        }
+        fn for_each_block(
+            &self,
+            f: &mut dyn FnMut(usize, CsrRef<'_>) -> Result<bool>,
+        ) -> Result<()> {
+            let read = self.1.get();
+            self.1.set(read + 1);
+            let negative = self.2;
+            self.0.for_each_block(&mut |r0, xb| {
+                if read >= 1 && r0 >= 20 && !negative {
+                    return Ok(true);
+                }
+                if negative && r0 >= 20 {
+                    let data: Vec<f64> = xb.data.iter().map(|v| -v).collect();
+                    let yb = CsrRef { data: &data, ..xb };
+                    return f(r0, yb);
+                }
+                f(r0, xb)
+            })
+        }
+    }
+
+    #[test]
+    fn a_matrix_that_changes_between_passes_is_an_error() {
+        let x = sample(30, 10, 2);
+        let p = online(2, Loss::Frobenius, 8, false).check().unwrap();
+        let s = Shifty(MatrixBlocks::new(&x, 4).unwrap(), 0.into(), false);
+        let e = fit_streamed(&p, &s, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("rows on this pass"), "{e}");
+        let s = Shifty(MatrixBlocks::new(&x, 4).unwrap(), 0.into(), true);
+        let e = fit_streamed(&p, &s, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("negative entry"), "{e}");
+        assert!(e.to_string().contains("row 21"), "{e}");
+    }
+}
