@@ -136,6 +136,7 @@ pub fn synthetic() -> Fixture {
             })
             .collect(),
         idf: Some((0..m).map(|j| 1.0 + j as f64 / 10.0).collect()),
+        streamed: None,
     };
     let history: Vec<f64> = (0..60).map(|i| 2.0 + 40.0 / (1.0 + i as f64)).collect();
     let model = NmfModel {
@@ -221,6 +222,7 @@ pub fn large(n: usize, k: usize, m: usize) -> Fixture {
             })
             .collect(),
         idf: None,
+        streamed: None,
     };
     let model = NmfModel {
         w,

@@ -184,6 +184,11 @@ pub struct FitArgs {
         help_heading = "Factorization"
     )]
     pub restarts: usize,
+    /// Never build the matrix: read the documents from their files again for every epoch of
+    /// the online solver (implies --solver online). Memory: W, H and one block of text, for
+    /// corpora larger than memory. The start comes from the first --batch-size documents.
+    #[arg(long, conflicts_with = "matrix", help_heading = "Factorization")]
+    pub stream: bool,
     /// Fit on the processes of an MPI job, X and the factors split over a process grid:
     /// mpirun -n P nmf-topics fit --distributed --matrix X.mtx … (rank 0 writes the outputs).
     #[arg(

@@ -199,8 +199,17 @@ fn fit_config(a: FitArgs, matches: &ArgMatches) -> anyhow::Result<FitConfig> {
 pub fn fit_config_on(a: FitArgs, matches: &ArgMatches, root: bool) -> anyhow::Result<FitConfig> {
     let ui = common(&a.common)?;
     let ui = if root { ui } else { Ui::new(true) };
+    let mut a = a;
+    if a.stream {
+        stream_solver(&mut a)?;
+    }
     let mut params = nmf_params(a.k, &a.nmf)?;
     check_restarts(a.restarts)?;
+    if a.stream {
+        let mut o = params.online.unwrap_or_default();
+        o.stream = true;
+        params.online = Some(o);
+    }
     let distributed = distributed_settings(&a)?;
     let lambda = a.output.relevance_lambda;
     if !(0.0..=1.0).contains(&lambda) {
@@ -249,6 +258,30 @@ pub fn fit_config_on(a: FitArgs, matches: &ArgMatches, root: bool) -> anyhow::Re
         output,
         distributed,
     })
+}
+
+/// `--stream`: the online solver (chosen when `--solver` is not given) and one fit.
+fn stream_solver(a: &mut FitArgs) -> anyhow::Result<()> {
+    match a.nmf.solver {
+        None => a.nmf.solver = Some(super::args::SolverArg::Online),
+        Some(super::args::SolverArg::Online) => {}
+        Some(s) => {
+            return Err(Error::input(format!(
+                "--stream fits with --solver online only (--solver {} needs the whole matrix \
+                 in memory)",
+                Solver::from(s)
+            ))
+            .into())
+        }
+    }
+    if a.restarts > 1 {
+        return Err(Error::input(
+            "--restarts cannot be combined with --stream (each restart would read the corpus \
+             again; run them as separate jobs with different --seed)",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `--distributed` and `--grid`: refused in a build without MPI support, and with the
@@ -461,6 +494,7 @@ fn nmf_params(k: usize, a: &NmfArgs) -> anyhow::Result<NmfParams> {
                 Some(n) => Some(n),
                 None => d.max_no_improvement,
             },
+            stream: false,
         });
     }
     graph_options(&mut p, a)?;

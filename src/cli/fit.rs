@@ -2,16 +2,23 @@
 
 use std::sync::Arc;
 
+use nmf_topics::corpus::Source;
+use nmf_topics::kernels::CsrRef;
+use nmf_topics::nmf;
 use nmf_topics::nmf::graph::{self, DocGraph, GraphSpec};
+use nmf_topics::nmf::stream::StreamProgress;
 use nmf_topics::nmf::{NmfParams, Solver};
 use nmf_topics::report::html::{fmt_int, fmt_num};
 use nmf_topics::report::{self, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
 use nmf_topics::restarts;
-use nmf_topics::vectorize::DocTermMatrix;
+use nmf_topics::topics::quality::{top_columns, QualityOptions};
+use nmf_topics::vectorize::{DocTermMatrix, RowStreamer, StreamedTotals, TextRows, Vocabulary};
+use nmf_topics::Error;
+use sprs::CsMat;
 
 use super::config::{check_factor_memory, FitConfig, FitInput};
 use super::ui::{self, interrupt, Ui};
-use super::vectorize::read_and_vectorize;
+use super::vectorize::{print_matrix_line, read_and_vectorize};
 
 /// `--solver gnmf`: builds the document graph once, before the fits — the k-nearest-neighbour
 /// graph of the matrix's rows, or the links of a graph file matched to the documents' ids —
@@ -94,6 +101,9 @@ fn count(n: usize, what: &str) -> String {
 
 /// Runs `fit`.
 pub fn run(c: FitConfig) -> anyhow::Result<()> {
+    if c.recorded.online.is_some_and(|o| o.stream) {
+        return run_streamed(c);
+    }
     let mut c = c;
     let ui = c.ui;
     // Inputs: text (analysis + vectorizing) or a Matrix Market file.
@@ -206,4 +216,134 @@ pub fn write_outputs(
         out.join("report.html").display()
     ))?;
     Ok(())
+}
+
+/// Runs `fit --stream`: the vocabulary from a first pass over the documents, then the online
+/// solver over rows analyzed again for every epoch ([`nmf::stream::fit_streamed`]), the matrix
+/// never held. Its last pass keeps, for the outputs, the whole matrix's column sums and
+/// stored-entry count, and the entries of the topics' top words (the coherence's columns).
+fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
+    let ui = c.ui;
+    let FitInput::Text(text) = &c.input else {
+        return Err(Error::input("--stream reads text inputs, not a --matrix").into());
+    };
+    let pb = ui.spinner("reading the documents");
+    let learnt = Source::open(&text.inputs, &text.corpus).and_then(|source| {
+        Vocabulary::learn(source, &text.analyzer, &text.vectorize, &mut |n| {
+            if let Some(pb) = &pb {
+                pb.set_message(format!("reading and analyzing the documents: {n} read"));
+            }
+        })
+    });
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let (vocabulary, mut corpus) = learnt?;
+    for w in &corpus.corpus.warnings {
+        ui.warn(w);
+    }
+    ui.info(&corpus.summary());
+    let (n, m) = (corpus.len(), vocabulary.terms.len());
+    print_matrix_line(
+        &ui,
+        (n, m, vocabulary.nnz()),
+        vocabulary.terms_before_filters,
+        0,
+    );
+    check_factor_memory(c.recorded.k, n, m)?;
+    let documents = std::mem::take(&mut corpus.documents);
+    let streamer = RowStreamer::new(&vocabulary, &text.analyzer);
+    let rows = TextRows::new(&streamer, &corpus);
+
+    let max_iter = c.recorded.max_iter as u64;
+    let bar = ui.bar(max_iter * n as u64, "fitting (streamed)");
+    let mut last_bar: Option<indicatif::ProgressBar> = None;
+    let mut progress = |p: StreamProgress| match p {
+        StreamProgress::Start => {}
+        StreamProgress::Batch { epoch, rows, cost } => {
+            if let Some(pb) = &bar {
+                pb.set_position((epoch as u64 - 1) * n as u64 + rows as u64);
+                let cost =
+                    cost.map_or_else(String::new, |c| format!(", batch cost {}", fmt_num(c)));
+                pb.set_prefix(format!("epoch {epoch}{cost}"));
+            }
+        }
+        StreamProgress::Epoch { .. } => {}
+        StreamProgress::Final { rows } => {
+            if let Some(pb) = &bar {
+                pb.finish_and_clear();
+            }
+            if last_bar.is_none() {
+                last_bar = ui.bar(n as u64, "evaluating and gathering the outputs");
+            }
+            if let Some(pb) = &last_bar {
+                pb.set_position(rows as u64);
+            }
+        }
+    };
+    // The last pass: column sums, entries, and the entries of the top words' columns.
+    let top_n = QualityOptions::default().top_n;
+    let mut keep: Option<Vec<bool>> = None;
+    let mut column_sums = vec![0.0; m];
+    let mut nnz = 0usize;
+    let (mut indptr, mut indices, mut data) = (vec![0usize], Vec::new(), Vec::new());
+    let mut gather = |_: usize, xb: CsrRef<'_>, _: &[f64], ht: &[f64]| {
+        let keep = keep.get_or_insert_with(|| {
+            let mut keep = vec![false; m];
+            let h = ndarray::ArrayView2::from_shape((m, c.recorded.k), ht)
+                .expect("m × k values")
+                .reversed_axes();
+            for list in top_columns(h, top_n) {
+                for j in list {
+                    keep[j] = true;
+                }
+            }
+            keep
+        });
+        for i in 0..xb.nrows {
+            let (cols, vals) = xb.row(i);
+            for (&j, &v) in cols.iter().zip(vals) {
+                column_sums[j] += v;
+                if keep[j] {
+                    indices.push(j);
+                    data.push(v);
+                }
+            }
+            indptr.push(indices.len());
+        }
+        nnz += xb.nnz();
+        Ok(())
+    };
+    let fitted = nmf::stream::fit_streamed(&c.params, &rows, &mut progress, &mut gather);
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    if let Some(pb) = last_bar {
+        pb.finish_and_clear();
+    }
+    let model = fitted?;
+    let x = CsMat::try_new((n, m), indptr, indices, data)
+        .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error: the kept entries: {e}")))?;
+    let dtm = DocTermMatrix {
+        x,
+        terms: vocabulary.terms.clone(),
+        documents,
+        idf: vocabulary.idf.clone(),
+        streamed: Some(StreamedTotals { nnz, column_sums }),
+    };
+    let inputs: Vec<String> = text
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let run = FitRun {
+        dtm: &dtm,
+        documents: Some(&corpus as &dyn nmf_topics::corpus::Texts),
+        model: &model,
+        params: &c.recorded,
+        inputs: &inputs,
+        analyzer: Some(&text.analyzer.frozen_config()),
+        vectorize: Some(&text.vectorize),
+    };
+    write_outputs(&ui, &c.out, &c.output, &run, &FitExtras::default())
 }

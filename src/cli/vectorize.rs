@@ -109,7 +109,7 @@ pub fn read_and_vectorize(
 }
 
 /// The summary line of a matrix built from text.
-fn print_matrix_line(
+pub fn print_matrix_line(
     ui: &Ui,
     (rows, cols, nnz): (usize, usize, usize),
     before_filters: usize,

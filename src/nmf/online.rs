@@ -61,6 +61,11 @@ pub struct OnlineOptions {
     pub fresh_restarts_max_iter: usize,
     /// Steps without a new minimum of the smoothed cost before stopping (`None`: never).
     pub max_no_improvement: Option<usize>,
+    /// Whether the rows were streamed from the inputs for every epoch instead of held
+    /// ([`super::stream::fit_streamed`]; `fit --stream`). Recorded in the outputs; the
+    /// in-memory solver does not read it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
 }
 
 impl Default for OnlineOptions {
@@ -71,6 +76,7 @@ impl Default for OnlineOptions {
             fresh_restarts: false,
             fresh_restarts_max_iter: 30,
             max_no_improvement: Some(10),
+            stream: false,
         }
     }
 }

@@ -7,11 +7,13 @@
 //! the block sizes of the reader do not matter. What differs from the in-memory solver:
 //!
 //! - **Start.** With `--init custom` the given W0 and H0, and the fit is then bit for bit the
-//!   in-memory online fit (`tests/streaming_fit.rs`). Otherwise H0 (and the first batch's W)
-//!   come from the chosen initialization applied to the first batch's rows (the first
-//!   `min(batch_size, n)` documents), and every later row's W is solved from the current H
-//!   when the first epoch reaches it (from √(mean(X_b)/k) by multiplicative updates, as
-//!   [`MiniBatch::partial_fit`] does for new rows) before its batch's step.
+//!   in-memory online fit (`tests/streaming_fit.rs`). Otherwise the chosen initialization of a
+//!   sample of S = min(n, max([`START_ROWS`], batch_size)) rows, evenly spaced (rows i·n/S,
+//!   fetched by [`RowBlocks::rows_at`]), gives H0. When the sample is the whole matrix its W0
+//!   is every row's start too, and the fit is again the in-memory one. Otherwise each row's W
+//!   is solved from the current H when the first epoch reaches it (from √(mean(X_b)/k) by
+//!   multiplicative updates, as [`MiniBatch::partial_fit`] does for new rows) before its
+//!   batch's step.
 //! - **History.** The objective recorded for an epoch is the sum over its batches of the batch
 //!   cost times the batch's rows, Σ_b |b|·cost_b: the objective as the batches saw it, each with
 //!   the H of its step. A full evaluation after every epoch would cost another pass.
@@ -31,12 +33,16 @@ use sprs::CsMat;
 
 use super::data::{check_entries, check_rank, Sparse};
 use super::driver::{Evaluation, Run};
-use super::init::{check_custom_factors, init_name, initialize};
+use super::init::{check_custom_factors, initialize};
 use super::online::{row_block, MiniBatch};
 use super::start::transposed;
 use super::{model, Init, Loss, Method, NmfError, NmfModel, NmfValidParams};
 use crate::kernels::{eval_at_nonzeros_with, factor_stats, trace_product, CsrRef, EPSILON};
 use crate::{Error, Result};
+
+/// The most rows of the sample a streamed fit starts from (unless `--init custom`): H0 is the
+/// initialization of these rows, evenly spaced over the matrix.
+pub const START_ROWS: usize = 20_000;
 
 /// A matrix read in blocks of consecutive rows, as many times as asked.
 pub trait RowBlocks {
@@ -49,6 +55,39 @@ pub trait RowBlocks {
     ///
     /// Errors: those of `f`, and of reading the matrix.
     fn for_each_block(&self, f: &mut dyn FnMut(usize, CsrRef<'_>) -> Result<bool>) -> Result<()>;
+
+    /// The rows `rows` (increasing), as a CSR matrix of their own. The default reads the
+    /// matrix once and keeps those rows; a reader that can fetch rows directly does better.
+    ///
+    /// Errors: a row out of range; those of reading the matrix.
+    fn rows_at(&self, rows: &[usize]) -> Result<CsMat<f64>> {
+        let (n, m) = self.shape();
+        if let Some(&r) = rows.iter().find(|&&r| r >= n) {
+            return Err(Error::input(format!(
+                "row {r} is out of range: there are {n} rows"
+            )));
+        }
+        let mut kept = Pending::new();
+        let mut want = rows.iter().peekable();
+        self.for_each_block(&mut |first, xb| {
+            while let Some(&&r) = want.peek() {
+                if r >= first + xb.nrows {
+                    break;
+                }
+                if r >= first {
+                    kept.push(xb, r - first, r - first + 1);
+                }
+                want.next();
+            }
+            Ok(want.peek().is_some())
+        })?;
+        Ok(CsMat::new(
+            (kept.rows(), m),
+            kept.indptr,
+            kept.indices,
+            kept.data,
+        ))
+    }
 }
 
 /// A matrix in memory read in blocks of a fixed number of rows: to compare a streamed fit with
@@ -253,6 +292,18 @@ pub fn fit_streamed(
     progress: &mut dyn FnMut(StreamProgress),
     last_pass: &mut dyn FnMut(usize, CsrRef<'_>, &[f64], &[f64]) -> Result<()>,
 ) -> Result<NmfModel> {
+    fit_streamed_with(params, rows, START_ROWS, progress, last_pass)
+}
+
+/// [`fit_streamed`] starting from a sample of at most `max(start_rows, batch_size)` rows
+/// (instead of [`START_ROWS`]).
+pub fn fit_streamed_with(
+    params: &NmfValidParams,
+    rows: &dyn RowBlocks,
+    start_rows: usize,
+    progress: &mut dyn FnMut(StreamProgress),
+    last_pass: &mut dyn FnMut(usize, CsrRef<'_>, &[f64], &[f64]) -> Result<()>,
+) -> Result<NmfModel> {
     let started = Instant::now();
     let p = params.params();
     let Method::Online { opts } = params.method() else {
@@ -289,33 +340,43 @@ pub fn fit_streamed(
         }
         (transposed(h0), n)
     } else {
-        if matches!(p.init, Init::Nndsvd | Init::Nndsvda | Init::Nndsvdar) && k > bs.min(m) {
-            return Err(NmfError::Params(format!(
-                "-k {k} is larger than the {} documents of the first batch, from which a \
-                 streamed fit starts with --init {}: raise --batch-size or use --init random",
-                bs.min(m),
-                init_name(p.init)
-            ))
-            .into());
+        // Evenly spaced rows i·n/S, i < S: a sample of every part of the corpus (the first
+        // rows of a corpus read folder by folder may hold a single topic).
+        let sample_rows = start_rows.max(bs).min(n);
+        let sample: Vec<usize> = (0..sample_rows).map(|i| i * n / sample_rows).collect();
+        let xs = rows.rows_at(&sample)?;
+        if xs.rows() != sample_rows || xs.cols() != m {
+            return Err(Error::Runtime(format!(
+                "internal error: the start's sample is {} × {}, not {sample_rows} × {m}",
+                xs.rows(),
+                xs.cols()
+            )));
         }
-        let mut first = None;
-        for_each_batch(rows, (n, m), bs, &mut |_, xb| {
-            first = Some(CsMat::new(
-                (xb.nrows, m),
-                xb.indptr.to_vec(),
-                xb.indices.to_vec(),
-                xb.data.to_vec(),
-            ));
-            Ok(false)
-        })?;
-        let first = first.ok_or_else(|| Error::input("the matrix has no rows"))?;
-        let (w0, h0) = initialize(&first, k, p.init, p.seed, None, None)?;
-        for (dst, src) in w.chunks_exact_mut(k).zip(w0.rows()) {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
+        let indptr = xs.indptr();
+        let xr = CsrRef {
+            nrows: sample_rows,
+            ncols: m,
+            indptr: indptr.raw_storage(),
+            indices: xs.indices(),
+            data: xs.data(),
+        };
+        let mut one = Vec::new();
+        for (i, &r) in sample.iter().enumerate() {
+            check_entries(row_block(xr, i, i + 1, &mut one), true, r)?;
+        }
+        let (w0, h0) = initialize(&xs, k, p.init, p.seed, None, None)?;
+        // The whole corpus sampled: its W0 is every row's start, as in memory.
+        let have_w = if sample_rows == n {
+            for (dst, src) in w.chunks_exact_mut(k).zip(w0.rows()) {
+                for (d, s) in dst.iter_mut().zip(src) {
+                    *d = *s;
+                }
             }
-        }
-        (transposed(&h0), w0.nrows())
+            n
+        } else {
+            0
+        };
+        (transposed(&h0), have_w)
     };
     let init_seconds = started.elapsed().as_secs_f64();
 
@@ -512,9 +573,10 @@ mod tests {
         let mut p = online(4, Loss::Frobenius, 10, false);
         p.max_iter = 30;
         let p = p.check().unwrap();
+        // A start from 10 of the 60 rows: the later rows' W is solved in the first epoch.
         let run = || {
             let blocks = MatrixBlocks::new(&x, 7).unwrap();
-            fit_streamed(&p, &blocks, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap()
+            fit_streamed_with(&p, &blocks, 5, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap()
         };
         let a = run();
         let b = run();
@@ -555,10 +617,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("--solver online"), "{e}");
-        // NNDSVD from a first batch smaller than k.
-        let p = online(5, Loss::Frobenius, 3, false).check().unwrap();
-        let e = fit_streamed(&p, &blocks, &mut |_| {}, &mut |_, _, _, _| Ok(())).unwrap_err();
-        assert!(e.to_string().contains("--batch-size"), "{e}");
         // An error of the caller's last pass ends the fit.
         let p = online(2, Loss::Frobenius, 8, false).check().unwrap();
         let e = fit_streamed(&p, &blocks, &mut |_| {}, &mut |_, _, _, _| {

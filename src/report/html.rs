@@ -606,7 +606,7 @@ pub fn build_view_with(
     let params = run.params;
     let k = set.k();
     let (n, m) = (dtm.documents.len(), dtm.terms.len());
-    let nnz = dtm.x.nnz();
+    let nnz = dtm.nnz();
 
     let density = if n > 0 && m > 0 {
         nnz as f64 / (n as f64 * m as f64)

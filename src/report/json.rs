@@ -670,7 +670,7 @@ pub fn topics_json_with<'a>(
         corpus: CorpusJson {
             documents: run.dtm.documents.len(),
             terms: run.dtm.terms.len(),
-            nnz: run.dtm.x.nnz(),
+            nnz: run.dtm.nnz(),
             inputs: run.inputs,
         },
         params,

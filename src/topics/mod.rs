@@ -193,7 +193,7 @@ impl TopicSet {
             .collect();
         let prevalences = prevalence(doc_weights.view());
         let term_given_topic = normalize_rows(model.h.view());
-        let term_share = term_share(&dtm.x, m);
+        let term_share = dtm.term_share();
         let top = top_documents_of_all(&doc_weights, model.w.view(), opts.top_documents);
         // The texts of the top documents only, fetched at once.
         let mut rows: Vec<usize> = top.iter().flatten().copied().collect();
@@ -317,6 +317,12 @@ pub fn prevalence(theta: ArrayView2<f64>) -> Vec<f64> {
             sums[t] += clean_weight(v);
         }
     }
+    share_of_sums(sums)
+}
+
+/// Column sums scaled to sum 1 (all zeros when they sum to 0): the term share of
+/// [`term_share`] from the sums of its columns.
+pub fn share_of_sums(mut sums: Vec<f64>) -> Vec<f64> {
     let total: f64 = sums.iter().sum();
     if total > 0.0 {
         sums.iter_mut().for_each(|s| *s /= total);
@@ -519,6 +525,7 @@ mod tests {
                 })
                 .collect(),
             idf: None,
+            streamed: None,
         }
     }
 

@@ -48,7 +48,7 @@ pub use hashing::HashFeatures;
 
 use count::{count, ChunkRows, Counts};
 pub use stream::{
-    count_source, vectorize_source, CountedCorpus, RowBlock, RowStreamer, Vocabulary,
+    count_source, vectorize_source, CountedCorpus, RowBlock, RowStreamer, TextRows, Vocabulary,
 };
 pub use tsv::{read_documents_tsv, read_terms_tsv, write_documents_tsv, write_terms_tsv};
 
@@ -237,9 +237,41 @@ pub struct DocTermMatrix {
     pub documents: Vec<DocInfo>,
     /// The idf of each column when the weighting used one.
     pub idf: Option<Vec<f64>>,
+    /// `Some` when `x` holds only part of the matrix: a fit that streamed its matrix from the
+    /// inputs ([`crate::nmf::stream`]) keeps only the entries of the columns its quality
+    /// measures need (the topics' top words), and records here what the outputs need of the
+    /// whole matrix.
+    pub streamed: Option<StreamedTotals>,
+}
+
+/// What the outputs need of a matrix that was streamed, not held: gathered in the fit's last
+/// pass over the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamedTotals {
+    /// Stored entries of the whole matrix.
+    pub nnz: usize,
+    /// Σ_d X(d, w) of each column w, summed in row order.
+    pub column_sums: Vec<f64>,
 }
 
 impl DocTermMatrix {
+    /// Stored entries of the matrix (of the whole matrix when it was streamed).
+    pub fn nnz(&self) -> usize {
+        match &self.streamed {
+            Some(t) => t.nnz,
+            None => self.x.nnz(),
+        }
+    }
+
+    /// The corpus term share p(w) of each column ([`crate::topics::term_share`]), from the
+    /// whole matrix's column sums when it was streamed.
+    pub fn term_share(&self) -> Vec<f64> {
+        match &self.streamed {
+            Some(t) => crate::topics::share_of_sums(t.column_sums.clone()),
+            None => crate::topics::term_share(&self.x, self.terms.len()),
+        }
+    }
+
     /// The names of the files [`DocTermMatrix::write_to_dir`] writes.
     pub const FILES: [&'static str; 3] = ["matrix.mtx", "terms.tsv", "documents.tsv"];
 
@@ -337,6 +369,7 @@ impl DocTermMatrix {
             terms,
             documents,
             idf: None,
+            streamed: None,
         })
     }
 
@@ -726,6 +759,7 @@ fn from_counts(
             terms: vocabulary.terms,
             documents,
             idf: vocabulary.idf,
+            streamed: None,
         },
         summary,
     ))

@@ -49,6 +49,8 @@ use super::{
 };
 use super::{idf_value, VectorizeSummary, Weighting};
 use crate::corpus::{Document, Source, StreamedCorpus};
+use crate::kernels::CsrRef;
+use crate::nmf::stream::RowBlocks;
 use crate::text::{Analyzer, Scratch};
 use crate::{Error, Result};
 
@@ -359,6 +361,61 @@ impl RowBlock {
         CsMat::try_new((rows, columns), self.indptr, self.indices, self.data).map_err(
             |(_, _, _, e)| Error::Runtime(format!("internal error building a row block: {e}")),
         )
+    }
+}
+
+/// The rows of a corpus analyzed and weighed again on every read ([`RowStreamer::stream`]):
+/// the matrix as [`RowBlocks`], for a fit that never holds it whole
+/// ([`crate::nmf::stream::fit_streamed`]).
+pub struct TextRows<'a> {
+    streamer: &'a RowStreamer<'a>,
+    corpus: &'a StreamedCorpus,
+}
+
+impl<'a> TextRows<'a> {
+    /// The rows of `corpus` (read once by the first pass of `streamer`'s vocabulary).
+    pub fn new(streamer: &'a RowStreamer<'a>, corpus: &'a StreamedCorpus) -> Self {
+        TextRows { streamer, corpus }
+    }
+}
+
+impl RowBlocks for TextRows<'_> {
+    fn shape(&self) -> (usize, usize) {
+        (self.corpus.len(), self.streamer.vocab.terms.len())
+    }
+
+    fn for_each_block(&self, f: &mut dyn FnMut(usize, CsrRef<'_>) -> Result<bool>) -> Result<()> {
+        let ncols = self.streamer.vocab.terms.len();
+        let mut stopped = false;
+        let read = self.streamer.stream(self.corpus, |block| {
+            let x = CsrRef {
+                nrows: block.rows(),
+                ncols,
+                indptr: &block.indptr,
+                indices: &block.indices,
+                data: &block.data,
+            };
+            if f(block.first, x)? {
+                Ok(())
+            } else {
+                // Ends the reading; not an error of the caller's.
+                stopped = true;
+                Err(Error::Runtime("stopped".into()))
+            }
+        });
+        match read {
+            Err(_) if stopped => Ok(()),
+            r => r,
+        }
+    }
+
+    /// The documents at `rows`, fetched from their files ([`StreamedCorpus::fetch`]) and
+    /// analyzed: no pass over the whole corpus.
+    fn rows_at(&self, rows: &[usize]) -> Result<CsMat<f64>> {
+        let docs = self.corpus.fetch(rows)?;
+        self.streamer
+            .block(0, &docs)
+            .into_csr(self.streamer.vocab.terms.len())
     }
 }
 
