@@ -162,6 +162,10 @@ pub enum StreamProgress {
     },
 }
 
+/// The caller's part of the final pass: `f(first, x_b, w_b, ht)` for each batch of rows `x_b`
+/// from row `first`, with their final W (rows × k) and the final Hᵀ (m × k), row-major.
+pub type LastPass<'f> = dyn FnMut(usize, CsrRef<'_>, &[f64], &[f64]) -> Result<()> + 'f;
+
 /// Consecutive rows gathered from blocks into one batch (rows `first..first + rows()`).
 struct Pending {
     first: usize,
@@ -290,7 +294,7 @@ pub fn fit_streamed(
     params: &NmfValidParams,
     rows: &dyn RowBlocks,
     progress: &mut dyn FnMut(StreamProgress),
-    last_pass: &mut dyn FnMut(usize, CsrRef<'_>, &[f64], &[f64]) -> Result<()>,
+    last_pass: &mut LastPass<'_>,
 ) -> Result<NmfModel> {
     fit_streamed_with(params, rows, START_ROWS, progress, last_pass)
 }
@@ -302,7 +306,7 @@ pub fn fit_streamed_with(
     rows: &dyn RowBlocks,
     start_rows: usize,
     progress: &mut dyn FnMut(StreamProgress),
-    last_pass: &mut dyn FnMut(usize, CsrRef<'_>, &[f64], &[f64]) -> Result<()>,
+    last_pass: &mut LastPass<'_>,
 ) -> Result<NmfModel> {
     let started = Instant::now();
     let p = params.params();
@@ -486,7 +490,7 @@ mod tests {
                 s = s
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                if (s >> 33) % 3 == 0 {
+                if (s >> 33).is_multiple_of(3) {
                     t.add_triplet(i, j, ((s >> 40) % 1000) as f64 / 250.0 + 0.01);
                 }
             }
