@@ -19,6 +19,9 @@
 //!   the H of its step. A full evaluation after every epoch would cost another pass.
 //! - **Fresh restarts.** The final W is solved batch by batch (scikit-learn solves it for all
 //!   of X at once, with one stopping test for the whole matrix).
+//! - **A stop within the first epoch.** Rows the first epoch did not reach, and that had no
+//!   start, get their W in the final pass, solved with H fixed as with fresh restarts (up to
+//!   `max_iter` updates).
 //!
 //! After the last epoch, one more pass evaluates the final factors (the same metrics as an
 //! in-memory fit: loss, divergence, ‖X − WH‖²_F via traces) and hands every batch with its W to
@@ -388,12 +391,15 @@ pub fn fit_streamed_with(
     let mut state = MiniBatch::new(ht, k, kl, opts, n, p.alpha_w, alpha_h, p.l1_ratio, p.tol);
     let mut history = Vec::new();
     let mut converged = false;
+    // Rows 0..reached have been through a step.
+    let mut reached = 0usize;
     let loop_started = Instant::now();
     for epoch in 1..=p.max_iter {
         let mut objective = 0.0;
         let mut done = 0usize;
         for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
             let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
+            reached = reached.max(r0 + xb.nrows);
             if r0 >= have_w && epoch == 1 {
                 let fresh = state.solve_w(xb, opts.fresh_restarts_max_iter);
                 wb.copy_from_slice(&fresh);
@@ -423,7 +429,8 @@ pub fn fit_streamed_with(
     let mut done = 0usize;
     for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
         let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
-        if opts.fresh_restarts {
+        // Rows the first epoch did not reach before the stop have no W yet.
+        if opts.fresh_restarts || r0 >= have_w.max(reached) {
             let solved = state.solve_w(xb, p.max_iter);
             wb.copy_from_slice(&solved);
         }
@@ -595,6 +602,41 @@ mod tests {
         let dense = x.to_dense();
         let resid: f64 = (&dense - &wh).iter().map(|v| v * v).sum();
         assert!((a.metrics.divergence - 0.5 * resid).abs() <= 1e-9 * resid);
+    }
+
+    #[test]
+    fn rows_after_a_stop_in_the_first_epoch_get_their_w_in_the_last_pass() {
+        let x = sample(80, 15, 3);
+        let mut p = online(3, Loss::Frobenius, 8, false);
+        p.online.as_mut().unwrap().max_no_improvement = Some(1);
+        p.tol = 0.5;
+        let p = p.check().unwrap();
+        let blocks = MatrixBlocks::new(&x, 11).unwrap();
+        let mut reached = 0;
+        let m = fit_streamed_with(
+            &p,
+            &blocks,
+            8,
+            &mut |e| {
+                if let StreamProgress::Batch { rows, epoch: 1, .. } = e {
+                    reached = rows;
+                }
+            },
+            &mut |_, _, _, _| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(m.iterations, 1);
+        assert!(
+            reached < 80,
+            "the fit stopped within the first epoch ({reached} rows)"
+        );
+        for (i, row) in m.w.rows().into_iter().enumerate() {
+            let has_terms = x.outer_view(i).is_some_and(|r| r.nnz() > 0);
+            assert!(
+                !has_terms || row.iter().any(|v| *v > 0.0),
+                "row {i} (reached {reached}) has no W"
+            );
+        }
     }
 
     #[test]
