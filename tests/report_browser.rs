@@ -230,6 +230,7 @@ fn cards_sort_by_coherence_and_stability_in_headless_chromium() {
     let extras = FitExtras {
         quality: None,
         restarts: Some(&summary),
+        topics: None,
     };
     write_fit_outputs_with(dir.path(), &f.run(), &OutputOptions::default(), &extras).unwrap();
     let json: serde_json::Value =

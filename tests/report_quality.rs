@@ -101,6 +101,7 @@ fn restarts_go_into_topics_json_and_the_report() {
     let extras = FitExtras {
         quality: None,
         restarts: Some(&summary),
+        topics: None,
     };
     write_fit_outputs_with(dir.path(), &f.run(), &OutputOptions::default(), &extras).unwrap();
     let json = topics_json(dir.path());

@@ -83,16 +83,35 @@ fn a_corpus_of_one_batch_gives_the_outputs_of_the_in_memory_online_fit() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = sample_corpus();
     let docs = docs.to_str().unwrap();
-    run(
+    let a = run(
         tmp.path(),
         &["fit", docs, "-k", "6", "--solver", "online", "--out", "mem"],
-    )
-    .expect_code(0);
-    run(
+    );
+    a.expect_code(0);
+    let b = run(
         tmp.path(),
         &["fit", docs, "-k", "6", "--stream", "--out", "str"],
-    )
-    .expect_code(0);
+    );
+    b.expect_code(0);
+    // The topic table on stdout (the metrics line has the timings).
+    let table = |s: &str| s.lines().take(7).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(table(&a.stdout), table(&b.stdout));
+    assert!(b.stdout.lines().nth(1).is_some_and(|l| l.contains('%')));
+    // With W.mtx written, W stays in the model: the same files, and W.mtx too.
+    for (out, how) in [("strw", "--stream"), ("memw", "--solver=online")] {
+        run(
+            tmp.path(),
+            &["fit", docs, "-k", "6", how, "--save-factors", "--out", out],
+        )
+        .expect_code(0);
+    }
+    for f in ["doc_topics.csv", "W.mtx", "H.mtx"] {
+        assert_eq!(
+            fs::read(tmp.path().join("strw").join(f)).unwrap(),
+            fs::read(tmp.path().join("memw").join(f)).unwrap(),
+            "{f}"
+        );
+    }
     let (mem, st) = (tmp.path().join("mem"), tmp.path().join("str"));
     for f in ["doc_topics.csv", "topic_terms.csv"] {
         assert_eq!(

@@ -12,6 +12,7 @@ use nmf_topics::report::html::{fmt_int, fmt_num};
 use nmf_topics::report::{self, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
 use nmf_topics::restarts;
 use nmf_topics::topics::quality::{top_columns, QualityOptions};
+use nmf_topics::topics::TopicSet;
 use nmf_topics::vectorize::{DocTermMatrix, RowStreamer, StreamedTotals, TextRows, Vocabulary};
 use nmf_topics::Error;
 use sprs::CsMat;
@@ -190,6 +191,7 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
     let extras = FitExtras {
         quality: None,
         restarts: summary.as_ref(),
+        topics: None,
     };
     write_outputs(&ui, &c.out, &c.output, &run, &extras)
 }
@@ -212,7 +214,7 @@ pub fn write_outputs(
 
     ui.print(&format!(
         "{}report: {}\n",
-        report::topic_table(run, output),
+        report::topic_table_with(run, output, extras.topics),
         out.join("report.html").display()
     ))?;
     Ok(())
@@ -321,7 +323,7 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
     if let Some(pb) = last_bar {
         pb.finish_and_clear();
     }
-    let model = fitted?;
+    let mut model = fitted?;
     let x = CsMat::try_new((n, m), indptr, indices, data)
         .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error: the kept entries: {e}")))?;
     let dtm = DocTermMatrix {
@@ -330,6 +332,17 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         documents,
         idf: vocabulary.idf.clone(),
         streamed: Some(StreamedTotals { nnz, column_sums }),
+    };
+    // W becomes the document weights in place (not held twice) unless W.mtx is written.
+    let topics = if c.output.save_factors {
+        None
+    } else {
+        Some(TopicSet::from_model_taking_w(
+            &dtm,
+            &mut model,
+            Some(&corpus as &dyn nmf_topics::corpus::Texts),
+            &c.output.topic_options(),
+        )?)
     };
     let inputs: Vec<String> = text
         .inputs
@@ -345,5 +358,9 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         analyzer: Some(&text.analyzer.frozen_config()),
         vectorize: Some(&text.vectorize),
     };
-    write_outputs(&ui, &c.out, &c.output, &run, &FitExtras::default())
+    let extras = FitExtras {
+        topics: topics.as_ref(),
+        ..FitExtras::default()
+    };
+    write_outputs(&ui, &c.out, &c.output, &run, &extras)
 }

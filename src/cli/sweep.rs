@@ -137,6 +137,7 @@ fn write_best(
     let extras = FitExtras {
         quality: None,
         restarts: summary,
+        topics: None,
     };
     let dir = c.out.join("best");
     let staged = StagedDir::new(&dir)?;

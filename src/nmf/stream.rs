@@ -290,8 +290,8 @@ fn for_each_batch(
 /// `last_pass(first, x_b, w_b, ht)` is called in the final pass with each batch of rows, their
 /// final W (rows × k, row-major) and the final Hᵀ (m × k, row-major), in row order.
 ///
-/// Errors: parameters of another solver; k larger than the matrix (or than the first batch,
-/// for an NNDSVD start); custom factors of the wrong shape; bad entries of X; those of
+/// Errors: parameters of another solver; k larger than the matrix (or, for an NNDSVD start,
+/// than the start's sample); custom factors of the wrong shape; bad entries of X; those of
 /// reading the matrix and of `last_pass`.
 pub fn fit_streamed(
     params: &NmfValidParams,

@@ -61,6 +61,9 @@ pub struct FitExtras<'a> {
     pub quality: Option<&'a FitQuality>,
     /// The restarts, for a fit that kept the best of several ([`crate::restarts`]).
     pub restarts: Option<&'a RestartSummary>,
+    /// The topics, when the caller derived them already: needed when the model no longer holds
+    /// W ([`TopicSet::from_model_taking_w`]); derived from the model when `None`.
+    pub topics: Option<&'a TopicSet>,
 }
 
 impl std::fmt::Debug for FitRun<'_> {
@@ -263,33 +266,40 @@ pub fn write_fit_files_with(
     opts: &OutputOptions,
     extras: &FitExtras<'_>,
 ) -> Result<Vec<PathBuf>> {
-    let set = TopicSet::from_model(run.dtm, run.model, run.documents, &opts.topic_options())?;
+    let made;
+    let set = match extras.topics {
+        Some(set) => set,
+        None => {
+            made = TopicSet::from_model(run.dtm, run.model, run.documents, &opts.topic_options())?;
+            &made
+        }
+    };
     // No NaN or infinity may reach a file: refuse before writing any.
-    numbers::check_fit(run, &set)?;
+    numbers::check_fit(run, set)?;
     let measured;
     let quality = match extras.quality {
         Some(q) => q,
         None => {
-            measured = fit_quality(run, &set)?;
+            measured = fit_quality(run, set)?;
             &measured
         }
     };
     let extras = FitExtras {
         quality: Some(quality),
-        restarts: extras.restarts,
+        ..*extras
     };
     let mut written = Vec::new();
 
     let path = dir.join("topics.json");
-    json::write_topics_json_with(&path, run, &set, opts, &extras)?;
+    json::write_topics_json_with(&path, run, set, opts, &extras)?;
     written.push(path);
 
     let path = dir.join("doc_topics.csv");
-    tables::write_doc_topics(&path, run.dtm, &set)?;
+    tables::write_doc_topics(&path, run.dtm, set)?;
     written.push(path);
 
     let path = dir.join("topic_terms.csv");
-    tables::write_topic_terms(&path, &set)?;
+    tables::write_topic_terms(&path, set)?;
     written.push(path);
 
     let path = dir.join("model.json");
@@ -297,7 +307,7 @@ pub fn write_fit_files_with(
     written.push(path);
 
     let path = dir.join("report.html");
-    let page = html::render_report_with(run, &set, opts, final_dir, &extras)?;
+    let page = html::render_report_with(run, set, opts, final_dir, &extras)?;
     write_atomic(&path, |w| {
         w.write_all(page.as_bytes())
             .map_err(|e| Error::io(&path, e))
@@ -319,14 +329,33 @@ pub fn write_fit_files_with(
 /// id, prevalence and top words (at most 10, ranked as in topics.json), then one line of
 /// metrics. Empty if the model does not match the matrix.
 pub fn topic_table(run: &FitRun<'_>, opts: &OutputOptions) -> String {
+    topic_table_with(run, opts, None)
+}
+
+/// [`topic_table`] from the topics of the outputs when given (their first 10 terms are the
+/// table's: the ranking does not depend on how many are listed).
+pub fn topic_table_with(
+    run: &FitRun<'_>,
+    opts: &OutputOptions,
+    topics: Option<&TopicSet>,
+) -> String {
     let topic_opts = TopicOptions {
         top_terms: opts.top_terms.min(10),
         top_documents: 0,
         relevance_lambda: opts.relevance_lambda,
     };
-    let Ok(set) = TopicSet::from_model(run.dtm, run.model, None, &topic_opts) else {
-        return String::new();
+    let made;
+    let set = match topics {
+        Some(set) => set,
+        None => match TopicSet::from_model(run.dtm, run.model, None, &topic_opts) {
+            Ok(set) => {
+                made = set;
+                &made
+            }
+            Err(_) => return String::new(),
+        },
     };
+    let most = opts.top_terms.min(10);
     let mut out = String::new();
     let id_width = set.k().saturating_sub(1).to_string().len().max(5);
     let _ = writeln!(
@@ -335,7 +364,12 @@ pub fn topic_table(run: &FitRun<'_>, opts: &OutputOptions) -> String {
         "topic", "prevalence"
     );
     for topic in &set.topics {
-        let words: Vec<&str> = topic.terms.iter().map(|t| t.term.as_str()).collect();
+        let words: Vec<&str> = topic
+            .terms
+            .iter()
+            .take(most)
+            .map(|t| t.term.as_str())
+            .collect();
         let words = if words.is_empty() {
             "(empty topic)".to_string()
         } else {

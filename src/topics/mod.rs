@@ -158,6 +158,14 @@ impl TopicSet {
         documents: Option<&dyn Texts>,
         opts: &TopicOptions,
     ) -> Result<TopicSet> {
+        TopicSet::check(dtm, model, opts)?;
+        let doc_weights = normalize_rows(model.w.view());
+        let top = top_documents_of_all(model.w.view(), opts.top_documents);
+        TopicSet::assemble(dtm, model, doc_weights, top, documents, opts)
+    }
+
+    /// The shapes of `model` against `dtm`, and λ.
+    fn check(dtm: &DocTermMatrix, model: &NmfModel, opts: &TopicOptions) -> Result<()> {
         let (n, m) = (dtm.documents.len(), dtm.terms.len());
         if model.w.nrows() != n {
             return Err(Error::input(format!(
@@ -184,8 +192,41 @@ impl TopicSet {
                 "--relevance-lambda must be in [0, 1], got {lambda}"
             )));
         }
+        Ok(())
+    }
+
+    /// [`TopicSet::from_model`], taking W out of `model` (left 0 × k): W's rows become the
+    /// document weights in place, so the two are never held together (n × k values fewer at
+    /// the peak of writing the outputs). The same topic set, bit for bit.
+    ///
+    /// Errors: those of [`TopicSet::from_model`].
+    pub fn from_model_taking_w(
+        dtm: &DocTermMatrix,
+        model: &mut NmfModel,
+        documents: Option<&dyn Texts>,
+        opts: &TopicOptions,
+    ) -> Result<TopicSet> {
+        TopicSet::check(dtm, model, opts)?;
+        let top = top_documents_of_all(model.w.view(), opts.top_documents);
+        let k = model.w.ncols();
+        let mut doc_weights = std::mem::replace(&mut model.w, Array2::zeros((0, k)));
+        normalize_rows_in_place(&mut doc_weights);
+        TopicSet::assemble(dtm, model, doc_weights, top, documents, opts)
+    }
+
+    /// The rest of [`TopicSet::from_model`] once the document weights and top documents are
+    /// known.
+    fn assemble(
+        dtm: &DocTermMatrix,
+        model: &NmfModel,
+        doc_weights: Array2<f64>,
+        top: Vec<Vec<usize>>,
+        documents: Option<&dyn Texts>,
+        opts: &TopicOptions,
+    ) -> Result<TopicSet> {
+        let n = dtm.documents.len();
+        let lambda = opts.relevance_lambda;
         let k = model.h.nrows();
-        let doc_weights = normalize_rows(model.w.view());
         let dominant: Vec<Option<usize>> = doc_weights
             .rows()
             .into_iter()
@@ -194,7 +235,6 @@ impl TopicSet {
         let prevalences = prevalence(doc_weights.view());
         let term_given_topic = normalize_rows(model.h.view());
         let term_share = dtm.term_share();
-        let top = top_documents_of_all(&doc_weights, model.w.view(), opts.top_documents);
         // The texts of the top documents only, fetched at once.
         let mut rows: Vec<usize> = top.iter().flatten().copied().collect();
         rows.sort_unstable();
@@ -278,14 +318,43 @@ pub fn normalize_rows(a: ArrayView2<f64>) -> Array2<f64> {
         .into_par_iter()
         .zip(a.axis_iter(ndarray::Axis(0)).into_par_iter())
         .for_each(|(mut out, row)| {
-            let sum: f64 = row.iter().map(|&v| clean_weight(v)).sum();
-            if sum > 0.0 && sum.is_finite() {
-                for (o, &v) in out.iter_mut().zip(row.iter()) {
-                    *o = clean_weight(v) / sum;
-                }
+            if let Some(o) = out.as_slice_mut() {
+                normalize_row(row, o);
+            } else {
+                let mut o = vec![0.0; row.len()];
+                normalize_row(row, &mut o);
+                out.iter_mut().zip(o).for_each(|(a, b)| *a = b);
             }
         });
     out
+}
+
+/// [`normalize_rows`] for one row, into `out` (all zeros for a row summing to 0 or to a
+/// non-finite value).
+fn normalize_row(row: ArrayView1<f64>, out: &mut [f64]) {
+    let sum: f64 = row.iter().map(|&v| clean_weight(v)).sum();
+    if sum > 0.0 && sum.is_finite() {
+        for (o, &v) in out.iter_mut().zip(row.iter()) {
+            *o = clean_weight(v) / sum;
+        }
+    } else {
+        out.fill(0.0);
+    }
+}
+
+/// [`normalize_rows`] in place: each row of `a` becomes its normalized weights.
+fn normalize_rows_in_place(a: &mut Array2<f64>) {
+    a.axis_iter_mut(ndarray::Axis(0))
+        .into_par_iter()
+        .for_each(|mut row| {
+            // The operations of `normalize_row`, in place.
+            let sum: f64 = row.iter().map(|&v| clean_weight(v)).sum();
+            if sum > 0.0 && sum.is_finite() {
+                row.mapv_inplace(|v| clean_weight(v) / sum);
+            } else {
+                row.fill(0.0);
+            }
+        });
 }
 
 pub(crate) fn clean_weight(v: f64) -> f64 {
@@ -394,8 +463,10 @@ fn top_documents(theta: &Array2<f64>, w: ArrayView2<f64>, t: usize, n: usize) ->
 /// block keeping its best `n` candidates per topic, the candidates merged at the end. The order
 /// is total (weight, raw weight, then row), so the result is [`top_documents`]'s whatever the
 /// blocks.
-fn top_documents_of_all(theta: &Array2<f64>, w: ArrayView2<f64>, n: usize) -> Vec<Vec<usize>> {
-    let k = theta.ncols();
+/// The `n` top documents of every topic in one pass over W: by θ (W's rows normalized as
+/// [`normalize_rows`] does, computed a row at a time, the same bits), then raw weight, then row.
+fn top_documents_of_all(w: ArrayView2<f64>, n: usize) -> Vec<Vec<usize>> {
+    let k = w.ncols();
     if n == 0 {
         return vec![Vec::new(); k];
     }
@@ -412,13 +483,15 @@ fn top_documents_of_all(theta: &Array2<f64>, w: ArrayView2<f64>, n: usize) -> Ve
         }
     };
     const ROWS: usize = 4096;
-    let per_block: Vec<Vec<Vec<Candidate>>> = (0..theta.nrows().div_ceil(ROWS))
+    let per_block: Vec<Vec<Vec<Candidate>>> = (0..w.nrows().div_ceil(ROWS))
         .into_par_iter()
         .map(|b| {
             let mut lists: Vec<Vec<Candidate>> = vec![Vec::with_capacity(2 * n + 1); k];
-            for d in b * ROWS..((b + 1) * ROWS).min(theta.nrows()) {
+            let mut theta = vec![0.0; k];
+            for d in b * ROWS..((b + 1) * ROWS).min(w.nrows()) {
+                normalize_row(w.row(d), &mut theta);
                 for (t, list) in lists.iter_mut().enumerate() {
-                    let v = theta[[d, t]];
+                    let v = theta[t];
                     if v > 0.0 {
                         list.push((d, v, clean_weight(w[[d, t]])));
                         if list.len() >= 2 * n {
@@ -476,6 +549,19 @@ pub fn snippet(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn normalized_in_place_are_the_same_bits() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut w = Array2::from_shape_fn((300, 7), |_| rng.random_range(-0.1..1.0f64));
+        w[[3, 2]] = f64::NAN;
+        w.row_mut(5).fill(0.0);
+        let theta = normalize_rows(w.view());
+        normalize_rows_in_place(&mut w);
+        let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&theta), bits(&w));
+    }
+
+    #[test]
     fn top_documents_of_all_topics_in_one_pass_match_one_topic_at_a_time() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -484,7 +570,7 @@ mod tests {
         let w = Array2::from_shape_fn((n, k), |_| f64::from(rng.random_range(0..6u8)) * 0.5);
         let theta = normalize_rows(w.view());
         for top in [0, 1, 3, 10, 50] {
-            let all = top_documents_of_all(&theta, w.view(), top);
+            let all = top_documents_of_all(w.view(), top);
             for t in 0..k {
                 assert_eq!(
                     all[t],
