@@ -6,6 +6,7 @@ binary, each run a process of its own under GNU time (wall seconds and peak resi
     cargo build --release --example synth_corpus
     python3 benches/scale.py [--sizes 10000,100000,1000000] [-k 50] [--solvers hals,online]
                              [--bin target/release/nmf-topics] [--work data/scale]
+                             [--skip-vectorize]
 
 The largest corpus is generated once (`--topics 30 --seed 0`); a smaller one is its first N
 lines (the generator's smaller `--docs` gives exactly that prefix). Every run uses
@@ -15,6 +16,11 @@ the whole `fit` (wall, CPU, peak), the solver's own seconds (start included, fro
 the rest (reading, vectorizing, measuring, writing), the iterations, and the NMI of the dominant
 topics against the generating topics. The last columns divide time and memory by the stored
 entries, so linear growth shows as a constant.
+
+`--solvers` takes `stream` besides the solver names: `fit --stream` (the online solver over the
+text read again every epoch, the matrix never built). `--skip-vectorize` leaves out the
+`vectorize` run (whose matrix.mtx is about 16 bytes of text per stored entry: 7 GB at 5M
+documents); the stored entries then come from topics.json.
 """
 import argparse
 import json
@@ -61,6 +67,7 @@ def main():
     ap.add_argument("--solvers", default="hals,online")
     ap.add_argument("--bin", default="target/release/nmf-topics")
     ap.add_argument("--work", default="data/scale")
+    ap.add_argument("--skip-vectorize", action="store_true")
     args = ap.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
     os.makedirs(args.work, exist_ok=True)
@@ -69,18 +76,22 @@ def main():
     for n in sorted(args.sizes):
         path = corpus(args, n)
         mdir = os.path.join(args.work, f"m-{n}")
-        vw, vc, vm = timed([args.bin, "vectorize", path, "--out", mdir] + common)
-        with open(os.path.join(mdir, "matrix.mtx")) as f:
-            for line in f:
-                if not line.startswith("%"):
-                    nnz = int(line.split()[2])
-                    break
+        vw, vm, nnz = float("nan"), float("nan"), None
+        if not args.skip_vectorize:
+            vw, vc, vm = timed([args.bin, "vectorize", path, "--out", mdir] + common)
+            with open(os.path.join(mdir, "matrix.mtx")) as f:
+                for line in f:
+                    if not line.startswith("%"):
+                        nnz = int(line.split()[2])
+                        break
         for solver in args.solvers.split(","):
             out = os.path.join(args.work, f"o-{n}-{solver}")
-            fw, fc, fm = timed([args.bin, "fit", path, "-k", str(args.k), "--solver", solver,
-                                "--out", out] + common)
+            how = ["--stream"] if solver == "stream" else ["--solver", solver]
+            fw, fc, fm = timed([args.bin, "fit", path, "-k", str(args.k), "--out", out]
+                               + how + common)
             with open(os.path.join(out, "topics.json")) as f:
                 t = json.load(f)
+            nnz = t["corpus"]["nnz"] if nnz is None else nnz
             fit = t["fit"]
             nmi = t["metrics"].get("labels", {}).get("nmi")
             row = dict(docs=n, nnz=nnz, vec_s=vw, vec_mib=vm, solver=solver, wall=fw, cpu=fc,

@@ -11,7 +11,7 @@ use nmf_topics::nmf::{NmfParams, Solver};
 use nmf_topics::report::html::{fmt_int, fmt_num};
 use nmf_topics::report::{self, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
 use nmf_topics::restarts;
-use nmf_topics::topics::quality::{top_columns, QualityOptions};
+use nmf_topics::topics::quality::{coherence_words, CoOccurrence, QualityOptions};
 use nmf_topics::topics::TopicSet;
 use nmf_topics::vectorize::{DocTermMatrix, RowStreamer, StreamedTotals, TextRows, Vocabulary};
 use nmf_topics::Error;
@@ -222,8 +222,9 @@ pub fn write_outputs(
 
 /// Runs `fit --stream`: the vocabulary from a first pass over the documents, then the online
 /// solver over rows analyzed again for every epoch ([`nmf::stream::fit_streamed`]), the matrix
-/// never held. Its last pass keeps, for the outputs, the whole matrix's column sums and
-/// stored-entry count, and the entries of the topics' top words (the coherence's columns).
+/// never held. Its last pass gathers, for the outputs, the whole matrix's column sums and
+/// stored-entry count, and the document co-occurrence of the topics' top words (the
+/// coherence's counts).
 fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
     let ui = c.ui;
     let FitInput::Text(text) = &c.input else {
@@ -283,35 +284,25 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
             }
         }
     };
-    // The last pass: column sums, entries, and the entries of the top words' columns.
-    let top_n = QualityOptions::default().top_n;
-    let mut keep: Option<Vec<bool>> = None;
+    // The last pass: column sums, entries, and the document co-occurrence of the topics' top
+    // words (the coherence's counts); no entry of X is kept.
+    let mut counts: Option<CoOccurrence> = None;
     let mut column_sums = vec![0.0; m];
     let mut nnz = 0usize;
-    let (mut indptr, mut indices, mut data) = (vec![0usize], Vec::new(), Vec::new());
     let mut gather = |_: usize, xb: CsrRef<'_>, _: &[f64], ht: &[f64]| {
-        let keep = keep.get_or_insert_with(|| {
-            let mut keep = vec![false; m];
-            let h = ndarray::ArrayView2::from_shape((m, c.recorded.k), ht)
-                .expect("m × k values")
-                .reversed_axes();
-            for list in top_columns(h, top_n) {
-                for j in list {
-                    keep[j] = true;
-                }
+        let co = match &mut counts {
+            Some(co) => co,
+            None => {
+                let h = ndarray::ArrayView2::from_shape((m, c.recorded.k), ht)
+                    .map_err(|e| Error::Runtime(format!("internal error: H: {e}")))?
+                    .reversed_axes();
+                let words = coherence_words(h, &QualityOptions::default());
+                counts.insert(CoOccurrence::for_words(m, &words)?)
             }
-            keep
-        });
-        for i in 0..xb.nrows {
-            let (cols, vals) = xb.row(i);
-            for (&j, &v) in cols.iter().zip(vals) {
-                column_sums[j] += v;
-                if keep[j] {
-                    indices.push(j);
-                    data.push(v);
-                }
-            }
-            indptr.push(indices.len());
+        };
+        co.add_documents(xb);
+        for (&j, &v) in xb.indices.iter().zip(xb.data) {
+            column_sums[j] += v;
         }
         nnz += xb.nnz();
         Ok(())
@@ -324,14 +315,16 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         pb.finish_and_clear();
     }
     let mut model = fitted?;
-    let x = CsMat::try_new((n, m), indptr, indices, data)
-        .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error: the kept entries: {e}")))?;
     let dtm = DocTermMatrix {
-        x,
+        x: CsMat::zero((n, m)),
         terms: vocabulary.terms.clone(),
         documents,
         idf: vocabulary.idf.clone(),
-        streamed: Some(StreamedTotals { nnz, column_sums }),
+        streamed: Some(StreamedTotals {
+            nnz,
+            column_sums,
+            coherence_counts: counts,
+        }),
     };
     // W becomes the document weights in place (not held twice) unless W.mtx is written.
     let topics = if c.output.save_factors {

@@ -135,14 +135,26 @@ pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
         }
         _ => None,
     };
-    quality::evaluate(
-        &run.dtm.x,
-        run.model.h.view(),
-        &set.dominant,
-        has_labels.then_some(labels.as_slice()),
-        streams.as_ref(),
-        &opts,
-    )
+    let labels = has_labels.then_some(labels.as_slice());
+    let h = run.model.h.view();
+    match run
+        .dtm
+        .streamed
+        .as_ref()
+        .and_then(|t| t.coherence_counts.as_ref())
+    {
+        Some(co) => {
+            quality::evaluate_counted(co, h, &set.dominant, labels, streams.as_ref(), &opts)
+        }
+        None => quality::evaluate(
+            &run.dtm.x,
+            h,
+            &set.dominant,
+            labels,
+            streams.as_ref(),
+            &opts,
+        ),
+    }
 }
 
 /// Options of the writers.

@@ -237,10 +237,9 @@ pub struct DocTermMatrix {
     pub documents: Vec<DocInfo>,
     /// The idf of each column when the weighting used one.
     pub idf: Option<Vec<f64>>,
-    /// `Some` when `x` holds only part of the matrix: a fit that streamed its matrix from the
-    /// inputs ([`crate::nmf::stream`]) keeps only the entries of the columns its quality
-    /// measures need (the topics' top words), and records here what the outputs need of the
-    /// whole matrix.
+    /// `Some` when `x` does not hold the matrix: a fit that streamed its matrix from the
+    /// inputs ([`crate::nmf::stream`], `fit --stream`) keeps no entry (`x` is all zeros, of the
+    /// matrix's shape) and records here what the outputs need of the whole matrix.
     pub streamed: Option<StreamedTotals>,
 }
 
@@ -252,6 +251,10 @@ pub struct StreamedTotals {
     pub nnz: usize,
     /// Σ_d X(d, w) of each column w, summed in row order.
     pub column_sums: Vec<f64>,
+    /// The document co-occurrence of the topics' top words
+    /// ([`crate::topics::quality::coherence_words`]), counted in the same pass: the coherence
+    /// measures' counts, without the matrix.
+    pub coherence_counts: Option<crate::topics::quality::CoOccurrence>,
 }
 
 impl DocTermMatrix {

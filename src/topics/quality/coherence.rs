@@ -48,6 +48,7 @@ use rustc_hash::FxHashMap;
 use sprs::CsMat;
 
 use crate::corpus::{Document, Texts};
+use crate::kernels::CsrRef;
 use crate::text::{Analyzer, Scratch};
 use crate::vectorize::Term;
 use crate::{Error, Result};
@@ -143,6 +144,46 @@ impl CoOccurrence {
         for (a, b) in self.pairs.iter_mut().zip(&other.pairs) {
             *a += b;
         }
+    }
+
+    /// The table of the columns in `words` (each < `m`) before any document is counted; a
+    /// corpus read in blocks is then counted by [`CoOccurrence::add_documents`], with the
+    /// counts [`CoOccurrence::from_documents`] gives for the whole matrix.
+    ///
+    /// Errors ([`Error::Input`]): a column index ≥ `m`.
+    pub fn for_words(m: usize, words: &[Vec<usize>]) -> Result<Self> {
+        check_columns(words, m)?;
+        Ok(Self::empty(m, words))
+    }
+
+    /// Counts the rows of `x`, each a document (a word occurs in a document when its entry is
+    /// positive), as [`CoOccurrence::from_documents`] does.
+    ///
+    /// # Panics
+    /// If `x` has other columns than the table was made for.
+    pub fn add_documents(&mut self, x: CsrRef<'_>) {
+        assert_eq!(x.ncols, self.local.len(), "CoOccurrence: columns");
+        let mut present: Vec<u32> = Vec::new();
+        for i in 0..x.nrows {
+            present.clear();
+            let (cols, vals) = x.row(i);
+            for (&j, &v) in cols.iter().zip(vals) {
+                let l = self.local[j];
+                if l != NONE && v > 0.0 && !present.contains(&l) {
+                    present.push(l);
+                }
+            }
+            self.total += 1;
+            self.add(&present, 1);
+        }
+    }
+
+    /// Whether every column of `words` is counted.
+    pub fn counts_words(&self, words: &[Vec<usize>]) -> bool {
+        words
+            .iter()
+            .flatten()
+            .all(|&c| self.local.get(c).is_some_and(|&l| l != NONE))
     }
 
     /// Document co-occurrence of the columns in `words` over the rows of `x` (a word occurs in
@@ -725,6 +766,48 @@ pub fn topic_diversity(lists: &[Vec<usize>], n: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counting_blocks_of_rows_gives_the_whole_matrix_counts() {
+        let mut t = sprs::TriMat::new((9, 6));
+        for (i, j, v) in [
+            (0, 0, 1.0),
+            (0, 1, 2.0),
+            (1, 1, 1.0),
+            (2, 0, 0.5),
+            (2, 3, 1.0),
+            (3, 5, 1.0),
+            (4, 0, 1.0),
+            (4, 1, 1.0),
+            (4, 3, 1.0),
+            (6, 2, 1.0),
+            (7, 1, 0.0),
+            (8, 0, 3.0),
+            (8, 3, 1.0),
+        ] {
+            t.add_triplet(i, j, v);
+        }
+        let x: CsMat<f64> = t.to_csr();
+        let words = vec![vec![0, 1, 3], vec![3, 5]];
+        let whole = CoOccurrence::from_documents(&x, &words).unwrap();
+        let mut blocks = CoOccurrence::for_words(6, &words).unwrap();
+        let ip = x.indptr();
+        let ip = ip.raw_storage();
+        for (r0, r1) in [(0, 4), (4, 5), (5, 9)] {
+            let rebased: Vec<usize> = ip[r0..=r1].iter().map(|p| p - ip[r0]).collect();
+            blocks.add_documents(CsrRef {
+                nrows: r1 - r0,
+                ncols: 6,
+                indptr: &rebased,
+                indices: &x.indices()[ip[r0]..ip[r1]],
+                data: &x.data()[ip[r0]..ip[r1]],
+            });
+        }
+        assert_eq!(blocks, whole);
+        assert!(blocks.counts_words(&words));
+        assert!(!blocks.counts_words(&[vec![2]]));
+        assert!(CoOccurrence::for_words(6, &[vec![6]]).is_err());
+    }
     use ndarray::array;
     use sprs::TriMat;
 

@@ -114,15 +114,41 @@ pub fn evaluate(
             x.cols()
         )));
     }
-    let lists = top_columns(h, opts.top_n.max(opts.diversity_top_n));
-    let cut: Vec<Vec<usize>> = lists
+    let co = CoOccurrence::from_documents(x, &coherence_words(h, opts))?;
+    evaluate_counted(&co, h, dominant, labels, streams, opts)
+}
+
+/// The words whose document co-occurrence [`evaluate`] counts: each topic's top `opts.top_n`
+/// columns by weight in `h`.
+pub fn coherence_words(h: ArrayView2<'_, f64>, opts: &QualityOptions) -> Vec<Vec<usize>> {
+    top_columns(h, opts.top_n.max(opts.diversity_top_n))
         .iter()
         .map(|l| l[..l.len().min(opts.top_n)].to_vec())
-        .collect();
-    let co = CoOccurrence::from_documents(x, &cut)?;
-    let coh = coherence_from_counts(&co, &cut, opts.top_n);
+        .collect()
+}
+
+/// [`evaluate`] with the document co-occurrence of the [`coherence_words`] counted already
+/// (for a matrix read in blocks and not held: [`CoOccurrence::add_documents`]).
+///
+/// Errors ([`crate::Error::Input`]): counts that miss some of the words; a window of 0.
+pub fn evaluate_counted(
+    co: &CoOccurrence,
+    h: ArrayView2<'_, f64>,
+    dominant: &[Option<usize>],
+    labels: Option<&[Option<&str>]>,
+    streams: Option<&TokenStreams>,
+    opts: &QualityOptions,
+) -> Result<FitQuality> {
+    let lists = top_columns(h, opts.top_n.max(opts.diversity_top_n));
+    let cut = coherence_words(h, opts);
+    if !co.counts_words(&cut) {
+        return Err(crate::Error::input(
+            "the co-occurrence counts are not those of the topics' top words",
+        ));
+    }
+    let coh = coherence_from_counts(co, &cut, opts.top_n);
     let (c_npmi, mean_c_npmi, c_npmi_documents) = match streams {
-        Some(s) if s.vocabulary() == x.cols() => {
+        Some(s) if s.vocabulary() == h.ncols() => {
             let (per, mean) = window_npmi(s, &cut, opts.top_n, opts.window)?;
             (Some(per), mean, Some(s.documents()))
         }
