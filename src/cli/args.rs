@@ -186,7 +186,8 @@ pub struct FitArgs {
     pub restarts: usize,
     /// Never build the matrix: read the documents from their files again for every epoch of
     /// the online solver (implies --solver online). Memory: W, H and one block of text, for
-    /// corpora larger than memory. The start comes from the first --batch-size documents.
+    /// corpora larger than memory. The start is the --init of an evenly spaced sample of up to
+    /// 20,000 documents.
     #[arg(long, conflicts_with = "matrix", help_heading = "Factorization")]
     pub stream: bool,
     /// Fit on the processes of an MPI job, X and the factors split over a process grid:
