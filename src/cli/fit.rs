@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use nmf_topics::corpus::Source;
 use nmf_topics::kernels::CsrRef;
 use nmf_topics::nmf;
 use nmf_topics::nmf::graph::{self, DocGraph, GraphSpec};
@@ -19,7 +18,7 @@ use sprs::CsMat;
 
 use super::config::{check_factor_memory, FitConfig, FitInput};
 use super::ui::{self, interrupt, Ui};
-use super::vectorize::{print_matrix_line, read_and_vectorize};
+use super::vectorize::{first_pass, read_and_vectorize};
 
 /// `--solver gnmf`: builds the document graph once, before the fits — the k-nearest-neighbour
 /// graph of the matrix's rows, or the links of a graph file matched to the documents' ids —
@@ -230,29 +229,21 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
     let FitInput::Text(text) = &c.input else {
         return Err(Error::input("--stream reads text inputs, not a --matrix").into());
     };
-    let pb = ui.spinner("reading the documents");
-    let learnt = Source::open(&text.inputs, &text.corpus).and_then(|source| {
-        Vocabulary::learn(source, &text.analyzer, &text.vectorize, &mut |n| {
-            if let Some(pb) = &pb {
-                pb.set_message(format!("reading and analyzing the documents: {n} read"));
-            }
-        })
-    });
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
-    let (vocabulary, mut corpus) = learnt?;
-    for w in &corpus.corpus.warnings {
-        ui.warn(w);
-    }
-    ui.info(&corpus.summary());
-    let (n, m) = (corpus.len(), vocabulary.terms.len());
-    print_matrix_line(
+    // The vocabulary (empty documents are known only once the rows are weighed).
+    let (vocabulary, mut corpus) = first_pass(
         &ui,
-        (n, m, vocabulary.nnz()),
-        vocabulary.terms_before_filters,
-        0,
-    );
+        text,
+        |source, progress| Vocabulary::learn(source, &text.analyzer, &text.vectorize, progress),
+        |(_, corpus)| corpus,
+        |(v, corpus)| {
+            (
+                (corpus.len(), v.terms.len(), v.nnz()),
+                v.terms_before_filters,
+                0,
+            )
+        },
+    )?;
+    let (n, m) = (corpus.len(), vocabulary.terms.len());
     check_factor_memory(c.recorded.k, n, m)?;
     let documents = std::mem::take(&mut corpus.documents);
     let streamer = RowStreamer::new(&vocabulary, &text.analyzer);

@@ -67,13 +67,20 @@ pub fn load_corpus(ui: &Ui, inputs: &[PathBuf], opts: &CorpusOptions) -> anyhow:
     Ok(corpus)
 }
 
-/// Reads the text inputs as a stream and counts them in the same pass
-/// ([`vectorize::count_source`]: no text is held whole), printing the warnings, the summary
-/// line of the inputs and the matrix's.
-pub fn read_and_count(ui: &Ui, text: &TextInputs) -> anyhow::Result<CountedCorpus> {
+/// The first pass over the text inputs, `pass(source, progress)` (counting the documents, or
+/// learning the vocabulary), under a spinner that shows the documents read; then the warnings,
+/// the summary line of the inputs and the matrix's line (`matrix(result)` gives its figures:
+/// rows, columns, stored entries, terms before the filters, empty documents).
+pub fn first_pass<T>(
+    ui: &Ui,
+    text: &TextInputs,
+    pass: impl FnOnce(Source, &mut dyn FnMut(usize)) -> nmf_topics::Result<T>,
+    corpus: impl Fn(&T) -> &StreamedCorpus,
+    matrix: impl Fn(&T) -> ((usize, usize, usize), usize, usize),
+) -> anyhow::Result<T> {
     let pb = ui.spinner("reading the documents");
     let result = Source::open(&text.inputs, &text.corpus).and_then(|source| {
-        vectorize::count_source(source, &text.analyzer, &text.vectorize, &mut |n| {
+        pass(source, &mut |n| {
             if let Some(pb) = &pb {
                 pb.set_message(format!("reading and analyzing the documents: {n} read"));
             }
@@ -82,19 +89,36 @@ pub fn read_and_count(ui: &Ui, text: &TextInputs) -> anyhow::Result<CountedCorpu
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    let counted = result?;
-    for w in &counted.corpus.corpus.warnings {
+    let done = result?;
+    for w in &corpus(&done).corpus.warnings {
         ui.warn(w);
     }
-    ui.info(&counted.corpus.summary());
-    let v = &counted.vocabulary;
-    print_matrix_line(
+    ui.info(&corpus(&done).summary());
+    let (shape, before_filters, empty) = matrix(&done);
+    print_matrix_line(ui, shape, before_filters, empty);
+    Ok(done)
+}
+
+/// Reads the text inputs as a stream and counts them in the same pass
+/// ([`vectorize::count_source`]: no text is held whole), printing the warnings, the summary
+/// line of the inputs and the matrix's.
+pub fn read_and_count(ui: &Ui, text: &TextInputs) -> anyhow::Result<CountedCorpus> {
+    first_pass(
         ui,
-        (counted.corpus.len(), v.terms.len(), v.nnz()),
-        v.terms_before_filters,
-        counted.empty_documents(),
-    );
-    Ok(counted)
+        text,
+        |source, progress| {
+            vectorize::count_source(source, &text.analyzer, &text.vectorize, progress)
+        },
+        |counted| &counted.corpus,
+        |counted| {
+            let v = &counted.vocabulary;
+            (
+                (counted.corpus.len(), v.terms.len(), v.nnz()),
+                v.terms_before_filters,
+                counted.empty_documents(),
+            )
+        },
+    )
 }
 
 /// [`read_and_count`], then the matrix ([`vectorize::CountedCorpus::into_matrix`]). Returns the
@@ -109,7 +133,7 @@ pub fn read_and_vectorize(
 }
 
 /// The summary line of a matrix built from text.
-pub fn print_matrix_line(
+fn print_matrix_line(
     ui: &Ui,
     (rows, cols, nnz): (usize, usize, usize),
     before_filters: usize,
