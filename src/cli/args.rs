@@ -188,7 +188,11 @@ pub struct FitArgs {
     /// the online solver (implies --solver online). Memory: W, H and one block of text, for
     /// corpora larger than memory. The start is the --init of an evenly spaced sample of up to
     /// 20,000 documents.
-    #[arg(long, conflicts_with = "matrix", help_heading = "Factorization")]
+    #[arg(
+        long,
+        conflicts_with_all = ["matrix", "distributed"],
+        help_heading = "Factorization"
+    )]
     pub stream: bool,
     /// Fit on the processes of an MPI job, X and the factors split over a process grid:
     /// mpirun -n P nmf-topics fit --distributed --matrix X.mtx … (rank 0 writes the outputs).

@@ -10,7 +10,7 @@ use nmf_topics::nmf::{NmfParams, Solver};
 use nmf_topics::report::html::{fmt_int, fmt_num};
 use nmf_topics::report::{self, FitExtras, FitRun, StagedDir, OUTPUT_FILES};
 use nmf_topics::restarts;
-use nmf_topics::topics::quality::{coherence_words, CoOccurrence, QualityOptions};
+use nmf_topics::topics::quality::CoOccurrence;
 use nmf_topics::topics::TopicSet;
 use nmf_topics::vectorize::{DocTermMatrix, RowStreamer, StreamedTotals, TextRows, Vocabulary};
 use nmf_topics::Error;
@@ -287,7 +287,7 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
                 let h = ndarray::ArrayView2::from_shape((m, c.recorded.k), ht)
                     .map_err(|e| Error::Runtime(format!("internal error: H: {e}")))?
                     .reversed_axes();
-                let words = coherence_words(h, &QualityOptions::default());
+                let words = report::coherence_words_of(h);
                 counts.insert(CoOccurrence::for_words(m, &words)?)
             }
         };

@@ -6,8 +6,9 @@
 //! each batch one [`MiniBatch::step`]. The batches are cut from the blocks as they arrive, so
 //! the block sizes of the reader do not matter. What differs from the in-memory solver:
 //!
-//! - **Start.** With `--init custom` the given W0 and H0, and the fit is then bit for bit the
-//!   in-memory online fit (`tests/streaming_fit.rs`). Otherwise the chosen initialization of a
+//! - **Start.** With `--init custom` the given W0 and H0, and the fit is then the in-memory
+//!   online fit: the same factors bit for bit, the same iterations, the metrics to rounding
+//!   (`tests/streaming_fit.rs`). Otherwise the chosen initialization of a
 //!   sample of S = min(n, max([`START_ROWS`], batch_size)) rows, evenly spaced (rows i·n/S,
 //!   fetched by [`RowBlocks::rows_at`]), gives H0. When the sample is the whole matrix its W0
 //!   is every row's start too, and the fit is again the in-memory one. Otherwise each row's W
@@ -16,19 +17,21 @@
 //!   batch's step.
 //! - **History.** The objective recorded for an epoch is the sum over its batches of the batch
 //!   cost times the batch's rows, Σ_b |b|·cost_b: the objective as the batches saw it, each with
-//!   the H of its step. A full evaluation after every epoch would cost another pass.
+//!   the H of its step (a full evaluation after every epoch would cost another pass); the last
+//!   entry is the final evaluation's objective, as for every fit.
 //! - **Fresh restarts.** The final W is solved batch by batch (scikit-learn solves it for all
 //!   of X at once, with one stopping test for the whole matrix).
 //! - **A stop within the first epoch.** Rows the first epoch did not reach, and that had no
-//!   start, get their W in the final pass, solved with H fixed as with fresh restarts (up to
-//!   `max_iter` updates).
+//!   start, get their W in the final pass, solved with H fixed as the first epoch solves a new
+//!   batch's (up to `fresh_restarts_max_iter` updates).
 //!
 //! After the last epoch, one more pass evaluates the final factors (the same metrics as an
 //! in-memory fit: loss, divergence, ‖X − WH‖²_F via traces) and hands every batch with its W to
 //! the caller, which gathers what its outputs need from X.
 //!
-//! Memory: W (n × k) and Hᵀ with the statistics of its update (4 · m × k), one batch, and
-//! whatever the reader holds (one block); X itself is never held.
+//! Memory: W (n × k; with `--init custom` W0 too), Hᵀ with the statistics of its update
+//! (4 · m × k, and a copy of Hᵀ in the last pass), one batch, the start's sample while the start
+//! is made, and whatever the reader holds (one block); X itself is never held.
 
 use std::time::Instant;
 
@@ -43,8 +46,8 @@ use super::{model, Init, Loss, Method, NmfError, NmfModel, NmfValidParams};
 use crate::kernels::{eval_at_nonzeros_with, factor_stats, trace_product, CsrRef, EPSILON};
 use crate::{Error, Result};
 
-/// The most rows of the sample a streamed fit starts from (unless `--init custom`): H0 is the
-/// initialization of these rows, evenly spaced over the matrix.
+/// The rows of the sample a streamed fit starts from (unless `--init custom`), or the batch
+/// size if larger: H0 is the initialization of these rows, evenly spaced over the matrix.
 pub const START_ROWS: usize = 20_000;
 
 /// A matrix read in blocks of consecutive rows, as many times as asked.
@@ -65,6 +68,11 @@ pub trait RowBlocks {
     /// Errors: a row out of range; those of reading the matrix.
     fn rows_at(&self, rows: &[usize]) -> Result<CsMat<f64>> {
         let (n, m) = self.shape();
+        if rows.windows(2).any(|p| p[0] >= p[1]) {
+            return Err(Error::Runtime(
+                "internal error: the rows asked for are not increasing".into(),
+            ));
+        }
         if let Some(&r) = rows.iter().find(|&&r| r >= n) {
             return Err(Error::input(format!(
                 "row {r} is out of range: there are {n} rows"
@@ -84,12 +92,8 @@ pub trait RowBlocks {
             }
             Ok(want.peek().is_some())
         })?;
-        Ok(CsMat::new(
-            (kept.rows(), m),
-            kept.indptr,
-            kept.indices,
-            kept.data,
-        ))
+        CsMat::try_new((kept.rows(), m), kept.indptr, kept.indices, kept.data)
+            .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error: the rows kept: {e}")))
     }
 }
 
@@ -139,7 +143,7 @@ impl RowBlocks for MatrixBlocks<'_> {
 /// What [`fit_streamed`] reports as it goes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StreamProgress {
-    /// Reading the first batch for the start.
+    /// Reading the sample of the start.
     Start,
     /// Within epoch `epoch` (from 1), `rows` rows done, smoothed batch cost `cost` (`None`
     /// before the second step).
@@ -163,6 +167,15 @@ pub enum StreamProgress {
         /// Rows done.
         rows: usize,
     },
+}
+
+/// The rows of `a` (r × k, any layout) into the first r·k values of `w`, row-major.
+fn copy_rows(a: &ndarray::Array2<f64>, w: &mut [f64]) {
+    for (dst, src) in w.chunks_exact_mut(a.ncols().max(1)).zip(a.rows()) {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
 }
 
 /// The caller's part of the final pass: `f(first, x_b, w_b, ht)` for each batch of rows `x_b`
@@ -286,7 +299,8 @@ fn for_each_batch(
 }
 
 /// Fits `params` (which must use the online solver) on the matrix read from `rows`, never
-/// holding it whole (see the module docs). `progress` is called after each batch and epoch.
+/// holding it whole (see the module docs). `progress` is told of the start, of each batch and
+/// epoch, and of the last pass.
 /// `last_pass(first, x_b, w_b, ht)` is called in the final pass with each batch of rows, their
 /// final W (rows × k, row-major) and the final Hᵀ (m × k, row-major), in row order.
 ///
@@ -340,11 +354,7 @@ pub fn fit_streamed_with(
             return Err(NmfError::Params("--init custom needs --w0 and --h0".into()).into());
         };
         check_custom_factors(n, m, k, w0, h0)?;
-        for (dst, src) in w.chunks_exact_mut(k).zip(w0.rows()) {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
-            }
-        }
+        copy_rows(w0, &mut w);
         (transposed(h0), n)
     } else {
         // Evenly spaced rows i·n/S, i < S: a sample of every part of the corpus (the first
@@ -352,7 +362,7 @@ pub fn fit_streamed_with(
         let sample_rows = start_rows.max(bs).min(n);
         let sample: Vec<usize> = (0..sample_rows).map(|i| i * n / sample_rows).collect();
         let xs = rows.rows_at(&sample)?;
-        if xs.rows() != sample_rows || xs.cols() != m {
+        if xs.rows() != sample_rows || xs.cols() != m || !xs.is_csr() {
             return Err(Error::Runtime(format!(
                 "internal error: the start's sample is {} × {}, not {sample_rows} × {m}",
                 xs.rows(),
@@ -374,11 +384,7 @@ pub fn fit_streamed_with(
         let (w0, h0) = initialize(&xs, k, p.init, p.seed, None, None)?;
         // The whole corpus sampled: its W0 is every row's start, as in memory.
         let have_w = if sample_rows == n {
-            for (dst, src) in w.chunks_exact_mut(k).zip(w0.rows()) {
-                for (d, s) in dst.iter_mut().zip(src) {
-                    *d = *s;
-                }
-            }
+            copy_rows(&w0, &mut w);
             n
         } else {
             0
@@ -400,7 +406,8 @@ pub fn fit_streamed_with(
         for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
             let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
             reached = reached.max(r0 + xb.nrows);
-            if r0 >= have_w && epoch == 1 {
+            // (With fresh restarts the step solves every batch's W itself.)
+            if r0 >= have_w && epoch == 1 && !opts.fresh_restarts {
                 let fresh = state.solve_w(xb, opts.fresh_restarts_max_iter);
                 wb.copy_from_slice(&fresh);
             }
@@ -429,9 +436,13 @@ pub fn fit_streamed_with(
     let mut done = 0usize;
     for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
         let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
-        // Rows the first epoch did not reach before the stop have no W yet.
-        if opts.fresh_restarts || r0 >= have_w.max(reached) {
+        if opts.fresh_restarts {
             let solved = state.solve_w(xb, p.max_iter);
+            wb.copy_from_slice(&solved);
+        } else if r0 >= have_w.max(reached) {
+            // Rows the first epoch did not reach before the stop have no W yet: solved as the
+            // first epoch solves a new batch's.
+            let solved = state.solve_w(xb, opts.fresh_restarts_max_iter);
             wb.copy_from_slice(&solved);
         }
         let (l, c) = eval_at_nonzeros_with(xb, wb, &ht, k, kl);
@@ -456,6 +467,11 @@ pub fn fit_streamed_with(
     let r = params.regularization(n, m);
     let loss =
         divergence + r.l1_w * fw.l1 + 0.5 * r.l2_w * fw.sq + r.l1_h * fh.l1 + 0.5 * r.l2_h * fh.sq;
+    // As the driver does: the last epoch's figure becomes the evaluated objective, so the
+    // history ends at the reported loss.
+    if let Some(last) = history.last_mut() {
+        *last = loss;
+    }
     let run = Run {
         w,
         ht,

@@ -648,6 +648,9 @@ pub fn build_view_with(
                 opts.max_no_improvement
                     .map_or("none".to_string(), |n| n.to_string()),
             ));
+            if opts.stream {
+                params_view.push(stat("matrix", "streamed from the inputs (fit --stream)"));
+            }
         }
         Method::Gnmf { lambda } => {
             let g = crate::report::json::GraphJson::from_params(params)

@@ -52,9 +52,9 @@ pub struct FitRun<'a> {
     pub vectorize: Option<&'a VectorizeOptions>,
 }
 
-/// What a fit can add to its outputs beyond the model: its quality measures and its restarts.
-/// Both optional, so a plain single fit writes what it always wrote (plus the quality, which
-/// [`write_fit_outputs`] measures itself).
+/// What a fit can add to its outputs beyond the model: its quality measures, its restarts, and
+/// its topics when already derived. All optional, so a plain single fit writes what it always
+/// wrote (plus the quality, which [`write_fit_outputs`] measures itself).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FitExtras<'a> {
     /// The quality measures; measured by [`write_fit_outputs_with`] when `None`.
@@ -137,13 +137,13 @@ pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
     };
     let labels = has_labels.then_some(labels.as_slice());
     let h = run.model.h.view();
-    match run
-        .dtm
-        .streamed
-        .as_ref()
-        .and_then(|t| t.coherence_counts.as_ref())
-    {
-        Some(co) => {
+    match &run.dtm.streamed {
+        Some(totals) => {
+            let co = totals.coherence_counts.as_ref().ok_or_else(|| {
+                Error::Runtime(
+                    "internal error: a streamed matrix without the coherence's counts".into(),
+                )
+            })?;
             quality::evaluate_counted(co, h, &set.dominant, labels, streams.as_ref(), &opts)
         }
         None => quality::evaluate(
@@ -155,6 +155,13 @@ pub fn fit_quality(run: &FitRun<'_>, set: &TopicSet) -> Result<FitQuality> {
             &opts,
         ),
     }
+}
+
+/// The words whose document co-occurrence [`fit_quality`] counts for the coherence of `h`
+/// (k × m): what a fit that does not hold its matrix must count as it reads the rows
+/// ([`crate::vectorize::StreamedTotals::coherence_counts`]).
+pub fn coherence_words_of(h: ndarray::ArrayView2<'_, f64>) -> Vec<Vec<usize>> {
+    quality::coherence_words(h, &QualityOptions::default())
 }
 
 /// Options of the writers.

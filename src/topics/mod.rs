@@ -417,11 +417,7 @@ pub fn term_share(x: &CsMat<f64>, m: usize) -> Vec<f64> {
             }
         }
     }
-    let total: f64 = sums.iter().sum();
-    if total > 0.0 {
-        sums.iter_mut().for_each(|s| *s /= total);
-    }
-    sums
+    share_of_sums(sums)
 }
 
 /// A topic label: the first [`LABEL_WORDS`] words joined by [`LABEL_SEPARATOR`], or

@@ -283,6 +283,11 @@ impl DocTermMatrix {
     /// written into a staging folder and moved into place together ([`StagedDir`]), so an
     /// interrupted run leaves the folder's previous files as they were.
     pub fn write_to_dir(&self, dir: &Path) -> Result<[PathBuf; 3]> {
+        if self.streamed.is_some() {
+            return Err(Error::input(
+                "a streamed matrix was not held, so it cannot be written (use vectorize)",
+            ));
+        }
         let staged = StagedDir::new(dir)?;
         self.write_files_into(staged.path())?;
         staged.commit(&Self::FILES)?;
@@ -391,7 +396,7 @@ impl DocTermMatrix {
         if cells == 0.0 {
             0.0
         } else {
-            self.x.nnz() as f64 / cells
+            self.nnz() as f64 / cells
         }
     }
 }

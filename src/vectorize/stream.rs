@@ -48,7 +48,7 @@ use super::{
     from_counts, vocabulary_of, weigh_row, Columns, DocTermMatrix, Term, VectorizeOptions,
 };
 use super::{idf_value, VectorizeSummary, Weighting};
-use crate::corpus::{Document, Source, StreamedCorpus};
+use crate::corpus::{Document, Source, StreamedCorpus, Texts};
 use crate::kernels::CsrRef;
 use crate::nmf::stream::RowBlocks;
 use crate::text::{Analyzer, Scratch};
@@ -409,13 +409,26 @@ impl RowBlocks for TextRows<'_> {
         }
     }
 
-    /// The documents at `rows`, fetched from their files ([`StreamedCorpus::fetch`]) and
-    /// analyzed: no pass over the whole corpus.
+    /// The documents at `rows`, fetched from their files a block at a time
+    /// ([`Texts::for_each_block_of`]) and analyzed: no pass over the whole corpus, and no more
+    /// than one block of their texts held at once.
     fn rows_at(&self, rows: &[usize]) -> Result<CsMat<f64>> {
-        let docs = self.corpus.fetch(rows)?;
-        self.streamer
-            .block(0, &docs)
-            .into_csr(self.streamer.vocab.terms.len())
+        let (mut indptr, mut indices, mut data) = (vec![0usize], Vec::new(), Vec::new());
+        self.corpus.for_each_block_of(rows, &mut |_, docs| {
+            let block = self.streamer.block(0, docs);
+            let base = indices.len();
+            indptr.extend(block.indptr[1..].iter().map(|p| p + base));
+            indices.extend_from_slice(&block.indices);
+            data.extend_from_slice(&block.data);
+            Ok(())
+        })?;
+        RowBlock {
+            first: 0,
+            indptr,
+            indices,
+            data,
+        }
+        .into_csr(self.streamer.vocab.terms.len())
     }
 }
 

@@ -98,6 +98,22 @@ pub struct CoOccurrence {
     pairs: Vec<u64>,
 }
 
+/// The counted words of one document into `present` (cleared first): the local index of each
+/// column with a positive entry that the table counts, once each.
+fn present_words(
+    local: &[u32],
+    entries: impl Iterator<Item = (usize, f64)>,
+    present: &mut Vec<u32>,
+) {
+    present.clear();
+    for (j, v) in entries {
+        let l = local[j];
+        if l != NONE && v > 0.0 && !present.contains(&l) {
+            present.push(l);
+        }
+    }
+}
+
 impl CoOccurrence {
     /// A table for the distinct columns among `words` (each < `m`).
     fn empty(m: usize, words: &[Vec<usize>]) -> Self {
@@ -165,14 +181,12 @@ impl CoOccurrence {
         assert_eq!(x.ncols, self.local.len(), "CoOccurrence: columns");
         let mut present: Vec<u32> = Vec::new();
         for i in 0..x.nrows {
-            present.clear();
             let (cols, vals) = x.row(i);
-            for (&j, &v) in cols.iter().zip(vals) {
-                let l = self.local[j];
-                if l != NONE && v > 0.0 && !present.contains(&l) {
-                    present.push(l);
-                }
-            }
+            present_words(
+                &self.local,
+                cols.iter().copied().zip(vals.iter().copied()),
+                &mut present,
+            );
             self.total += 1;
             self.add(&present, 1);
         }
@@ -217,12 +231,7 @@ impl CoOccurrence {
                 for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
                     present.clear();
                     if let Some(row) = x.outer_view(i) {
-                        for (j, &v) in row.iter() {
-                            let l = base.local[j];
-                            if l != NONE && v > 0.0 && !present.contains(&l) {
-                                present.push(l);
-                            }
-                        }
+                        present_words(&base.local, row.iter().map(|(j, &v)| (j, v)), &mut present);
                     }
                     part.total += 1;
                     part.add(&present, 1);
