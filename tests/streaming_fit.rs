@@ -169,10 +169,15 @@ fn a_streamed_fit_over_several_batches_finds_the_topics() {
     let nmi = t["metrics"]["labels"]["nmi"].as_f64().unwrap();
     assert!(nmi > 0.8, "NMI {nmi}");
     let iterations = t["fit"]["iterations"].as_u64().unwrap() as usize;
+    let history = t["fit"]["loss_history"].as_array().unwrap();
+    assert_eq!(history.len(), iterations);
     assert_eq!(
-        t["fit"]["loss_history"].as_array().unwrap().len(),
-        iterations
+        history.last(),
+        Some(&t["metrics"]["loss"]),
+        "ends at the loss"
     );
+    let report = fs::read_to_string(tmp.path().join("o/report.html")).unwrap();
+    assert!(report.contains("streamed from the inputs"));
     let rows = fs::read_to_string(tmp.path().join("o/doc_topics.csv")).unwrap();
     assert_eq!(rows.lines().count(), 303 + 1);
 }
