@@ -280,6 +280,7 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
     let mut counts: Option<CoOccurrence> = None;
     let mut column_sums = vec![0.0; m];
     let mut nnz = 0usize;
+    let mut empty = 0usize;
     let mut gather = |_: usize, xb: CsrRef<'_>, _: &[f64], ht: &[f64]| {
         let co = match &mut counts {
             Some(co) => co,
@@ -292,6 +293,7 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
             }
         };
         co.add_documents(xb);
+        empty += xb.indptr.windows(2).filter(|p| p[0] == p[1]).count();
         for (&j, &v) in xb.indices.iter().zip(xb.data) {
             column_sums[j] += v;
         }
@@ -306,6 +308,17 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         pb.finish_and_clear();
     }
     let mut model = fitted?;
+    if empty > 0 {
+        ui.info(&format!(
+            "{} {} no term left (their topic weights are 0)",
+            fmt_int(empty),
+            if empty == 1 {
+                "document has"
+            } else {
+                "documents have"
+            }
+        ));
+    }
     let dtm = DocTermMatrix {
         x: CsMat::zero((n, m)),
         terms: vocabulary.terms.clone(),

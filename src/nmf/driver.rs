@@ -411,8 +411,7 @@ impl<'a> Problem<'a> {
     /// The objective from the divergence and the factors' norms:
     /// `div + l1_w‖W‖₁ + ½l2_w‖W‖²_F + l1_h‖H‖₁ + ½l2_h‖H‖²_F` (summed in that order).
     pub(crate) fn objective(&self, div: f64, w_l1: f64, w_sq: f64, h_l1: f64, h_sq: f64) -> f64 {
-        let r = &self.reg;
-        div + r.l1_w * w_l1 + 0.5 * r.l2_w * w_sq + r.l1_h * h_l1 + 0.5 * r.l2_h * h_sq
+        penalized(&self.reg, div, w_l1, w_sq, h_l1, h_sq)
     }
 
     /// ½‖X − WH‖²_F from the cross term tr(Wᵀ·X·Hᵀ) and the Gram matrices:
@@ -491,18 +490,54 @@ pub(crate) fn evaluate(pb: &Problem<'_>, w: &[f64], ht: &[f64]) -> Evaluation {
     let [logsum, cross] = at;
     let fw = pb.stats(w, true);
     let fh = pb.stats(ht, true);
-    let resid = pb.x_sq - 2.0 * cross + trace_product(&fw.gram, &fh.gram, k);
-    let divergence = if pb.kl {
-        let dot: f64 = fw.colsum.iter().zip(&fh.colsum).map(|(a, b)| a * b).sum();
-        (logsum + dot - pb.x_sum).max(0.0)
-    } else {
-        (0.5 * resid).max(0.0)
-    };
-    Evaluation {
-        loss: pb.objective(divergence, fw.l1, fw.sq, fh.l1, fh.sq),
-        divergence,
-        resid_sq: resid.max(0.0),
-        x_sq: pb.x_sq,
+    Evaluation::of_sums([logsum, cross, pb.x_sq, pb.x_sum], &fw, &fh, pb.kl, &pb.reg)
+}
+
+/// The objective from the divergence and the factors' norms:
+/// `div + l1_w‖W‖₁ + ½l2_w‖W‖²_F + l1_h‖H‖₁ + ½l2_h‖H‖²_F` (summed in that order).
+pub(crate) fn penalized(
+    r: &Regularization,
+    div: f64,
+    w_l1: f64,
+    w_sq: f64,
+    h_l1: f64,
+    h_sq: f64,
+) -> f64 {
+    div + r.l1_w * w_l1 + 0.5 * r.l2_w * w_sq + r.l1_h * h_l1 + 0.5 * r.l2_h * h_sq
+}
+
+impl Evaluation {
+    /// The evaluation from the sums of a pass over X, `[Σ x·ln(x/wh), Σ x·wh, ‖X‖²_F, Σ_{x>ε} x]`,
+    /// and the statistics of W and Hᵀ (with their Gram matrices):
+    ///
+    /// ```text
+    /// ‖X − WH‖²_F = ‖X‖² − 2·Σ x·wh + tr(WᵀW·HHᵀ)
+    /// divergence  = ½‖X − WH‖²_F                                  (Frobenius)
+    ///               Σ x·ln(x/wh) + Σ_l colsum(W)_l·colsum(Hᵀ)_l − Σ_{x>ε} x   (KL)
+    /// ```
+    ///
+    /// both clamped at 0, and the loss [`penalized`].
+    pub(crate) fn of_sums(
+        [logsum, cross, x_sq, x_sum]: [f64; 4],
+        fw: &FactorStats,
+        fh: &FactorStats,
+        kl: bool,
+        reg: &Regularization,
+    ) -> Evaluation {
+        let k = fw.colsum.len();
+        let resid = x_sq - 2.0 * cross + trace_product(&fw.gram, &fh.gram, k);
+        let divergence = if kl {
+            let dot: f64 = fw.colsum.iter().zip(&fh.colsum).map(|(a, b)| a * b).sum();
+            (logsum + dot - x_sum).max(0.0)
+        } else {
+            (0.5 * resid).max(0.0)
+        };
+        Evaluation {
+            loss: penalized(reg, divergence, fw.l1, fw.sq, fh.l1, fh.sq),
+            divergence,
+            resid_sq: resid.max(0.0),
+            x_sq,
+        }
     }
 }
 

@@ -43,7 +43,7 @@ use super::init::{check_custom_factors, initialize};
 use super::online::{row_block, MiniBatch};
 use super::start::transposed;
 use super::{model, Init, Loss, Method, NmfError, NmfModel, NmfValidParams};
-use crate::kernels::{eval_at_nonzeros_with, factor_stats, trace_product, CsrRef, EPSILON};
+use crate::kernels::{eval_at_nonzeros_with, factor_stats, CsrRef, EPSILON};
 use crate::{Error, Result};
 
 /// The rows of the sample a streamed fit starts from (unless `--init custom`), or the batch
@@ -457,16 +457,14 @@ pub fn fit_streamed_with(
     })?;
     let fw = factor_stats(&w, k, true);
     let fh = factor_stats(&ht, k, true);
-    let resid = x_sq - 2.0 * cross + trace_product(&fw.gram, &fh.gram, k);
-    let divergence = if kl {
-        let dot: f64 = fw.colsum.iter().zip(&fh.colsum).map(|(a, b)| a * b).sum();
-        (logsum + dot - x_sum).max(0.0)
-    } else {
-        (0.5 * resid).max(0.0)
-    };
-    let r = params.regularization(n, m);
-    let loss =
-        divergence + r.l1_w * fw.l1 + 0.5 * r.l2_w * fw.sq + r.l1_h * fh.l1 + 0.5 * r.l2_h * fh.sq;
+    let eval = Evaluation::of_sums(
+        [logsum, cross, x_sq, x_sum],
+        &fw,
+        &fh,
+        kl,
+        &params.regularization(n, m),
+    );
+    let loss = eval.loss;
     // As the driver does: the last epoch's figure becomes the evaluated objective, so the
     // history ends at the reported loss.
     if let Some(last) = history.last_mut() {
@@ -479,12 +477,7 @@ pub fn fit_streamed_with(
         history,
         converged,
         loop_seconds,
-        eval: Evaluation {
-            loss,
-            divergence,
-            resid_sq: resid.max(0.0),
-            x_sq,
-        },
+        eval,
     };
     let seconds = started.elapsed().as_secs_f64();
     Ok(model::assemble(

@@ -160,7 +160,7 @@ impl TopicSet {
     ) -> Result<TopicSet> {
         TopicSet::check(dtm, model, opts)?;
         let doc_weights = normalize_rows(model.w.view());
-        let top = top_documents_of_all(model.w.view(), opts.top_documents);
+        let top = top_documents_of_all(model.w.view(), Some(&doc_weights), opts.top_documents);
         TopicSet::assemble(dtm, model, doc_weights, top, documents, opts)
     }
 
@@ -207,7 +207,7 @@ impl TopicSet {
         opts: &TopicOptions,
     ) -> Result<TopicSet> {
         TopicSet::check(dtm, model, opts)?;
-        let top = top_documents_of_all(model.w.view(), opts.top_documents);
+        let top = top_documents_of_all(model.w.view(), None, opts.top_documents);
         let k = model.w.ncols();
         let mut doc_weights = std::mem::replace(&mut model.w, Array2::zeros((0, k)));
         normalize_rows_in_place(&mut doc_weights);
@@ -455,13 +455,16 @@ fn top_documents(theta: &Array2<f64>, w: ArrayView2<f64>, t: usize, n: usize) ->
     docs.into_iter().map(|(d, _, _)| d).collect()
 }
 
-/// [`top_documents`] for every topic at once: one pass over the rows (in parallel blocks), each
-/// block keeping its best `n` candidates per topic, the candidates merged at the end. The order
-/// is total (weight, raw weight, then row), so the result is [`top_documents`]'s whatever the
-/// blocks.
-/// The `n` top documents of every topic in one pass over W: by θ (W's rows normalized as
-/// [`normalize_rows`] does, computed a row at a time, the same bits), then raw weight, then row.
-fn top_documents_of_all(w: ArrayView2<f64>, n: usize) -> Vec<Vec<usize>> {
+/// [`top_documents`] for every topic at once: one pass over the rows of W (in parallel blocks),
+/// each block keeping its best `n` candidates per topic, the candidates merged at the end. The
+/// order is total (θ, raw weight, then row), so the result is [`top_documents`]'s whatever the
+/// blocks. θ is `theta_all` when given, else W's rows normalized a row at a time as
+/// [`normalize_rows`] does (the same bits).
+fn top_documents_of_all(
+    w: ArrayView2<f64>,
+    theta_all: Option<&Array2<f64>>,
+    n: usize,
+) -> Vec<Vec<usize>> {
     let k = w.ncols();
     if n == 0 {
         return vec![Vec::new(); k];
@@ -485,7 +488,10 @@ fn top_documents_of_all(w: ArrayView2<f64>, n: usize) -> Vec<Vec<usize>> {
             let mut lists: Vec<Vec<Candidate>> = vec![Vec::with_capacity(2 * n + 1); k];
             let mut theta = vec![0.0; k];
             for d in b * ROWS..((b + 1) * ROWS).min(w.nrows()) {
-                normalize_row(w.row(d), &mut theta);
+                match theta_all {
+                    Some(t) => theta.iter_mut().zip(t.row(d)).for_each(|(a, b)| *a = *b),
+                    None => normalize_row(w.row(d), &mut theta),
+                }
                 for (t, list) in lists.iter_mut().enumerate() {
                     let v = theta[t];
                     if v > 0.0 {
@@ -566,7 +572,8 @@ mod tests {
         let w = Array2::from_shape_fn((n, k), |_| f64::from(rng.random_range(0..6u8)) * 0.5);
         let theta = normalize_rows(w.view());
         for top in [0, 1, 3, 10, 50] {
-            let all = top_documents_of_all(w.view(), top);
+            let all = top_documents_of_all(w.view(), None, top);
+            assert_eq!(all, top_documents_of_all(w.view(), Some(&theta), top));
             for t in 0..k {
                 assert_eq!(
                     all[t],
