@@ -114,17 +114,35 @@ pub fn evaluate(
             x.cols()
         )));
     }
-    let co = CoOccurrence::from_documents(x, &coherence_words(h, opts))?;
-    evaluate_counted(&co, h, dominant, labels, streams, opts)
+    let (lists, cut) = word_lists(h, opts);
+    let co = CoOccurrence::from_documents(x, &cut)?;
+    scored(
+        &co,
+        &lists,
+        &cut,
+        h.ncols(),
+        dominant,
+        labels,
+        streams,
+        opts,
+    )
+}
+
+/// Each topic's top columns by weight in `h`: as many as the coherence and the diversity use,
+/// and their first `opts.top_n` (the coherence's words).
+fn word_lists(h: ArrayView2<'_, f64>, opts: &QualityOptions) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let lists = top_columns(h, opts.top_n.max(opts.diversity_top_n));
+    let cut = lists
+        .iter()
+        .map(|l| l[..l.len().min(opts.top_n)].to_vec())
+        .collect();
+    (lists, cut)
 }
 
 /// The words whose document co-occurrence [`evaluate`] counts: each topic's top `opts.top_n`
 /// columns by weight in `h`.
 pub fn coherence_words(h: ArrayView2<'_, f64>, opts: &QualityOptions) -> Vec<Vec<usize>> {
-    top_columns(h, opts.top_n.max(opts.diversity_top_n))
-        .iter()
-        .map(|l| l[..l.len().min(opts.top_n)].to_vec())
-        .collect()
+    word_lists(h, opts).1
 }
 
 /// [`evaluate`] with the document co-occurrence of the [`coherence_words`] counted already
@@ -139,17 +157,32 @@ pub fn evaluate_counted(
     streams: Option<&TokenStreams>,
     opts: &QualityOptions,
 ) -> Result<FitQuality> {
-    let lists = top_columns(h, opts.top_n.max(opts.diversity_top_n));
-    let cut = coherence_words(h, opts);
+    let (lists, cut) = word_lists(h, opts);
     if !co.counts_words(&cut) {
         return Err(crate::Error::input(
             "the co-occurrence counts are not those of the topics' top words",
         ));
     }
-    let coh = coherence_from_counts(co, &cut, opts.top_n);
+    scored(co, &lists, &cut, h.ncols(), dominant, labels, streams, opts)
+}
+
+/// The measures of [`evaluate`] from the counts of the coherence's words `cut` and the longer
+/// `lists` of the diversity, for `m` columns.
+#[allow(clippy::too_many_arguments)]
+fn scored(
+    co: &CoOccurrence,
+    lists: &[Vec<usize>],
+    cut: &[Vec<usize>],
+    m: usize,
+    dominant: &[Option<usize>],
+    labels: Option<&[Option<&str>]>,
+    streams: Option<&TokenStreams>,
+    opts: &QualityOptions,
+) -> Result<FitQuality> {
+    let coh = coherence_from_counts(co, cut, opts.top_n);
     let (c_npmi, mean_c_npmi, c_npmi_documents) = match streams {
-        Some(s) if s.vocabulary() == h.ncols() => {
-            let (per, mean) = window_npmi(s, &cut, opts.top_n, opts.window)?;
+        Some(s) if s.vocabulary() == m => {
+            let (per, mean) = window_npmi(s, cut, opts.top_n, opts.window)?;
             (Some(per), mean, Some(s.documents()))
         }
         _ => (None, None, None),
@@ -164,7 +197,7 @@ pub fn evaluate_counted(
         mean_c_npmi,
         window: opts.window,
         c_npmi_documents,
-        diversity: topic_diversity(&lists, opts.diversity_top_n),
+        diversity: topic_diversity(lists, opts.diversity_top_n),
         diversity_top_n: opts.diversity_top_n,
         labels: labels.and_then(|l| label_agreement(dominant, l)),
     })
