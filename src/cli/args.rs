@@ -185,9 +185,11 @@ pub struct FitArgs {
     )]
     pub restarts: usize,
     /// Never build the matrix: read the documents from their files again for every epoch of
-    /// the online solver (implies --solver online). Memory: W, H and one block of text, for
-    /// corpora larger than memory. The start is the --init of an evenly spaced sample of up to
-    /// 20,000 documents.
+    /// the online solver (implies --solver online). Memory: H, one batch and one block of
+    /// text, and the documents' ids and labels, for corpora larger than memory; W (documents ×
+    /// k) is kept in an unlinked temporary file in the output folder (in memory with
+    /// --save-factors). The start is the --init of an evenly spaced sample of up to 20,000
+    /// documents.
     #[arg(
         long,
         conflicts_with_all = ["matrix", "distributed"],

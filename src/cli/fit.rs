@@ -300,14 +300,21 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         nnz += xb.nnz();
         Ok(())
     };
-    let fitted = nmf::stream::fit_streamed(&c.params, &rows, &mut progress, &mut gather);
+    // W on disk, in the output folder (whose file system takes the outputs, larger than W),
+    // unless W.mtx is written from it.
+    let fitted = if c.output.save_factors {
+        nmf::stream::fit_streamed(&c.params, &rows, &mut progress, &mut gather).map(|m| (m, None))
+    } else {
+        nmf::stream::fit_streamed_on_disk(&c.params, &rows, &c.out, &mut progress, &mut gather)
+            .map(|(m, w)| (m, Some(w)))
+    };
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
     if let Some(pb) = last_bar {
         pb.finish_and_clear();
     }
-    let mut model = fitted?;
+    let (model, w_file) = fitted?;
     if empty > 0 {
         ui.info(&format!(
             "{} {} no term left (their topic weights are 0)",
@@ -330,16 +337,17 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
             coherence_counts: counts,
         }),
     };
-    // W becomes the document weights in place (not held twice) unless W.mtx is written.
-    let topics = if c.output.save_factors {
-        None
-    } else {
-        Some(TopicSet::from_model_taking_w(
+    // The document weights are read from W on disk; with W in memory (for W.mtx) the topics
+    // are derived from the model as for any fit.
+    let topics = match w_file {
+        None => None,
+        Some(w) => Some(TopicSet::from_model_on_disk(
             &dtm,
-            &mut model,
+            &model,
+            w,
             Some(&corpus as &dyn nmf_topics::corpus::Texts),
             &c.output.topic_options(),
-        )?)
+        )?),
     };
     let inputs: Vec<String> = text
         .inputs

@@ -68,7 +68,7 @@ mod spmm;
 pub use csr::{csr_transpose, Csr, CsrRef};
 pub(crate) use eval::kl_ratios;
 pub use eval::{eval_at_nonzeros, eval_at_nonzeros_with};
-pub use reduce::{factor_stats, trace_product, FactorStats, PassStats};
+pub use reduce::{factor_stats, trace_product, FactorStats, FactorStatsSum, PassStats};
 pub(crate) use scatter::{
     block_cuts, lanes_scatter_row, parts_pass, row_in, split_scatter, split_scatter_with,
 };

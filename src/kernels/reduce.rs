@@ -226,21 +226,63 @@ pub fn factor_stats(a: &[f64], k: usize, gram: bool) -> FactorStats {
         k >= 1 && a.len().is_multiple_of(k),
         "a factor must be rows × k with k ≥ 1"
     );
-    let rows = a.len() / k;
-    let stride = SCALARS + k + if gram { k * k } else { 0 };
-    // A read-only pass over the blocks of `blocks`, a window at a time, partials in order.
-    let mut total = vec![0.0; stride];
-    let block_len = ROW_BLOCK * k;
-    let mut partials = vec![0.0; WINDOW.min(rows.div_ceil(ROW_BLOCK)) * stride];
-    for aw in a.chunks(WINDOW * block_len) {
-        let pw = &mut partials[..aw.len().div_ceil(block_len) * stride];
+    // A read-only pass over the blocks of `a`, a window at a time, partials in order.
+    let mut acc = FactorStatsSum::new(k, gram);
+    for aw in a.chunks(FactorStatsSum::WINDOW_ROWS * k) {
+        acc.add_window(aw);
+    }
+    acc.finish()
+}
+
+/// [`factor_stats`] of a factor read a window of rows at a time (W kept on disk,
+/// [`crate::nmf::wfile`]): the windows, of [`FactorStatsSum::WINDOW_ROWS`] rows each but the
+/// last, added in row order give the same bits as [`factor_stats`] of the whole factor.
+#[derive(Debug, Clone)]
+pub struct FactorStatsSum {
+    k: usize,
+    gram: bool,
+    total: Vec<f64>,
+    partials: Vec<f64>,
+}
+
+impl FactorStatsSum {
+    /// Rows of a window: [`ROW_BLOCK`]-row blocks summed in parallel, their partials added in
+    /// order.
+    pub const WINDOW_ROWS: usize = WINDOW * ROW_BLOCK;
+
+    /// An empty sum over rows of `k` values (with the Gram matrix when `gram`).
+    pub fn new(k: usize, gram: bool) -> Self {
+        let stride = SCALARS + k + if gram { k * k } else { 0 };
+        FactorStatsSum {
+            k,
+            gram,
+            total: vec![0.0; stride],
+            partials: Vec::new(),
+        }
+    }
+
+    /// Adds the next rows (row-major, at most [`FactorStatsSum::WINDOW_ROWS`] of them; only
+    /// the last window may be shorter).
+    pub fn add_window(&mut self, aw: &[f64]) {
+        let stride = self.total.len();
+        let block_len = ROW_BLOCK * self.k;
+        let (k, gram) = (self.k, self.gram);
+        let pw_len = aw.len().div_ceil(block_len) * stride;
+        if self.partials.len() < pw_len {
+            self.partials.resize(pw_len, 0.0);
+        }
+        let pw = &mut self.partials[..pw_len];
         pw.fill(0.0);
         aw.par_chunks(block_len)
             .zip(pw.par_chunks_mut(stride))
             .for_each(|(ab, pb)| stats_block(ab, k, pb, gram));
-        add_in_order(&mut total, pw);
+        add_in_order(&mut self.total, pw);
     }
-    split_stats(&total, k, gram).new
+
+    /// The statistics of the rows added.
+    pub fn finish(self) -> FactorStats {
+        split_stats(&self.total, self.k, self.gram).new
+    }
 }
 
 /// tr(A·B) = Σ_ab A_ab·B_ba of two k×k matrices (for symmetric Gram matrices,

@@ -101,6 +101,7 @@ pub mod online;
 pub mod pg;
 pub mod stream;
 pub mod svd;
+pub mod wfile;
 
 use std::borrow::Cow;
 use std::fmt;

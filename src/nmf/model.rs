@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::driver::Run;
 use super::graph::GraphSummary;
-use super::metrics::{mean_sparsity, zero_share};
+use super::metrics::{mean_sparsity, zero_share, ColumnNorms};
 use super::Method;
 
 /// Quality measures of a fit.
@@ -84,6 +84,41 @@ pub(crate) fn assemble(
     init_seconds: f64,
     method: Method,
 ) -> NmfModel {
+    let mut run = run;
+    let w = Array2::from_shape_vec((n, k), std::mem::take(&mut run.w)).expect("n × k values");
+    let w_metrics = (mean_sparsity(&w, Axis(0)), zero_share(&w));
+    assemble_with(run, w, w_metrics, m, k, seconds, init_seconds, method)
+}
+
+/// [`assemble`] for a fit whose W is kept elsewhere (on disk, [`super::wfile`]): the model's W
+/// is 0 × k and W's metrics come from `w_norms`, gathered over its rows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assemble_without_w(
+    run: Run,
+    w_norms: &ColumnNorms,
+    m: usize,
+    k: usize,
+    seconds: f64,
+    init_seconds: f64,
+    method: Method,
+) -> NmfModel {
+    let w = Array2::zeros((0, k));
+    let w_metrics = w_norms.sparsity_and_zeros();
+    assemble_with(run, w, w_metrics, m, k, seconds, init_seconds, method)
+}
+
+/// The model from the run (whose `w` is not used), W and W's (sparsity, share of zeros).
+#[allow(clippy::too_many_arguments)]
+fn assemble_with(
+    run: Run,
+    w: Array2<f64>,
+    (sparsity_w, zeros_w): (f64, f64),
+    m: usize,
+    k: usize,
+    seconds: f64,
+    init_seconds: f64,
+    method: Method,
+) -> NmfModel {
     let ev = run.eval;
     let explained_variance = if ev.x_sq > 0.0 {
         1.0 - ev.resid_sq / ev.x_sq
@@ -92,7 +127,6 @@ pub(crate) fn assemble(
     } else {
         1.0
     };
-    let w = Array2::from_shape_vec((n, k), run.w).expect("n × k values");
     let h = Array2::from_shape_vec((m, k), run.ht)
         .expect("m × k values")
         .reversed_axes()
@@ -103,9 +137,9 @@ pub(crate) fn assemble(
         divergence: ev.divergence,
         reconstruction_error: (2.0 * ev.divergence.max(0.0)).sqrt(),
         explained_variance,
-        sparsity_w: mean_sparsity(&w, Axis(0)),
+        sparsity_w,
         sparsity_h: mean_sparsity(&h, Axis(1)),
-        zeros_w: zero_share(&w),
+        zeros_w,
         zeros_h: zero_share(&h),
         iterations: run.iterations,
         converged: run.converged,

@@ -31,8 +31,12 @@
 //!
 //! Memory: W (n × k; with `--init custom` W0 too), Hᵀ with the statistics of its update
 //! (4 · m × k, and a copy of Hᵀ in the last pass), one batch, the start's sample while the start
-//! is made, and whatever the reader holds (one block); X itself is never held.
+//! is made, and whatever the reader holds (one block); X itself is never held. With
+//! [`fit_streamed_on_disk`] W is kept in an unlinked temporary file ([`WFile`]) and only the
+//! batch at hand is in memory: nothing of the fit then grows with the number of rows (the file
+//! is read and written once per pass, in row order, the same bytes as W in memory).
 
+use std::path::Path;
 use std::time::Instant;
 
 use sprs::CsMat;
@@ -40,10 +44,12 @@ use sprs::CsMat;
 use super::data::{check_entries, check_rank, Sparse};
 use super::driver::{Evaluation, Run};
 use super::init::{check_custom_factors, initialize};
+use super::metrics::ColumnNorms;
 use super::online::{row_block, MiniBatch};
 use super::start::transposed;
+use super::wfile::WFile;
 use super::{model, Init, Loss, Method, NmfError, NmfModel, NmfValidParams};
-use crate::kernels::{eval_at_nonzeros_with, factor_stats, CsrRef, EPSILON};
+use crate::kernels::{eval_at_nonzeros_with, factor_stats, CsrRef, FactorStatsSum, EPSILON};
 use crate::{Error, Result};
 
 /// The rows of the sample a streamed fit starts from (unless `--init custom`), or the batch
@@ -175,6 +181,56 @@ fn copy_rows(a: &ndarray::Array2<f64>, w: &mut [f64]) {
         for (d, s) in dst.iter_mut().zip(src) {
             *d = *s;
         }
+    }
+}
+
+/// Where a streamed fit keeps W (n × k, row-major).
+enum WStore {
+    Memory(Vec<f64>),
+    /// On disk, with a buffer for the rows of the batch at hand.
+    File(WFile, Vec<f64>),
+}
+
+impl WStore {
+    /// Runs `f` on rows `r0..r0 + rows` of W; with `write`, what `f` leaves in them is kept.
+    fn with_rows<T>(
+        &mut self,
+        r0: usize,
+        rows: usize,
+        k: usize,
+        write: bool,
+        f: impl FnOnce(&mut [f64]) -> T,
+    ) -> Result<T> {
+        match self {
+            WStore::Memory(w) => Ok(f(&mut w[r0 * k..(r0 + rows) * k])),
+            WStore::File(file, buf) => {
+                buf.resize(rows * k, 0.0);
+                file.read_rows(r0, buf)?;
+                let out = f(buf);
+                if write {
+                    file.write_rows(r0, buf)?;
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// W's first rows set to the rows of `a` (r × k, any layout).
+    fn set_first_rows(&mut self, a: &ndarray::Array2<f64>) -> Result<()> {
+        match self {
+            WStore::Memory(w) => copy_rows(a, w),
+            WStore::File(file, buf) => {
+                let k = a.ncols().max(1);
+                const ROWS: usize = 4096;
+                for (b, chunk) in a.axis_chunks_iter(ndarray::Axis(0), ROWS).enumerate() {
+                    buf.clear();
+                    buf.extend(chunk.iter().copied());
+                    debug_assert_eq!(buf.len(), chunk.nrows() * k);
+                    file.write_rows(b * ROWS, buf)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -325,6 +381,50 @@ pub fn fit_streamed_with(
     progress: &mut dyn FnMut(StreamProgress),
     last_pass: &mut LastPass<'_>,
 ) -> Result<NmfModel> {
+    let (model, _) = fit(params, rows, start_rows, None, progress, last_pass)?;
+    Ok(model)
+}
+
+/// [`fit_streamed`] with W kept on disk, in an unlinked temporary file in the folder `dir`
+/// ([`WFile`]), instead of in memory: the memory of the fit then does not grow with the rows.
+/// Returns the model, whose W is 0 × k (its metrics are W's all the same), and the file with
+/// the final W; the factors are those of [`fit_streamed`] bit for bit.
+///
+/// Errors: those of [`fit_streamed`], and of making, reading or writing the file.
+pub fn fit_streamed_on_disk(
+    params: &NmfValidParams,
+    rows: &dyn RowBlocks,
+    dir: &Path,
+    progress: &mut dyn FnMut(StreamProgress),
+    last_pass: &mut LastPass<'_>,
+) -> Result<(NmfModel, WFile)> {
+    fit_streamed_on_disk_with(params, rows, START_ROWS, dir, progress, last_pass)
+}
+
+/// [`fit_streamed_on_disk`] starting from a sample of at most `max(start_rows, batch_size)`
+/// rows.
+pub fn fit_streamed_on_disk_with(
+    params: &NmfValidParams,
+    rows: &dyn RowBlocks,
+    start_rows: usize,
+    dir: &Path,
+    progress: &mut dyn FnMut(StreamProgress),
+    last_pass: &mut LastPass<'_>,
+) -> Result<(NmfModel, WFile)> {
+    let (model, file) = fit(params, rows, start_rows, Some(dir), progress, last_pass)?;
+    let file = file.ok_or_else(|| Error::Runtime("internal error: W is not on disk".into()))?;
+    Ok((model, file))
+}
+
+/// The streamed fit, W in memory (`dir` `None`) or in a file in `dir`.
+fn fit(
+    params: &NmfValidParams,
+    rows: &dyn RowBlocks,
+    start_rows: usize,
+    dir: Option<&Path>,
+    progress: &mut dyn FnMut(StreamProgress),
+    last_pass: &mut LastPass<'_>,
+) -> Result<(NmfModel, Option<WFile>)> {
     let started = Instant::now();
     let p = params.params();
     let Method::Online { opts } = params.method() else {
@@ -348,13 +448,16 @@ pub fn fit_streamed_with(
 
     // The start: W (rows 0..have_w) and Hᵀ.
     progress(StreamProgress::Start);
-    let mut w = vec![0.0; n * k];
+    let mut w = match dir {
+        None => WStore::Memory(vec![0.0; n * k]),
+        Some(d) => WStore::File(WFile::zeros_in(d, n, k)?, Vec::new()),
+    };
     let (ht, have_w) = if p.init == Init::Custom {
         let (Some(w0), Some(h0)) = (&p.w0, &p.h0) else {
             return Err(NmfError::Params("--init custom needs --w0 and --h0".into()).into());
         };
         check_custom_factors(n, m, k, w0, h0)?;
-        copy_rows(w0, &mut w);
+        w.set_first_rows(w0)?;
         (transposed(h0), n)
     } else {
         // Evenly spaced rows i·n/S, i < S: a sample of every part of the corpus (the first
@@ -384,7 +487,7 @@ pub fn fit_streamed_with(
         let (w0, h0) = initialize(&xs, k, p.init, p.seed, None, None)?;
         // The whole corpus sampled: its W0 is every row's start, as in memory.
         let have_w = if sample_rows == n {
-            copy_rows(&w0, &mut w);
+            w.set_first_rows(&w0)?;
             n
         } else {
             0
@@ -404,14 +507,15 @@ pub fn fit_streamed_with(
         let mut objective = 0.0;
         let mut done = 0usize;
         for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
-            let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
             reached = reached.max(r0 + xb.nrows);
-            // (With fresh restarts the step solves every batch's W itself.)
-            if r0 >= have_w && epoch == 1 && !opts.fresh_restarts {
-                let fresh = state.solve_w(xb, opts.fresh_restarts_max_iter);
-                wb.copy_from_slice(&fresh);
-            }
-            let report = state.step(xb, wb, true);
+            let report = w.with_rows(r0, xb.nrows, k, true, |wb| {
+                // (With fresh restarts the step solves every batch's W itself.)
+                if r0 >= have_w && epoch == 1 && !opts.fresh_restarts {
+                    let fresh = state.solve_w(xb, opts.fresh_restarts_max_iter);
+                    wb.copy_from_slice(&fresh);
+                }
+                state.step(xb, wb, true)
+            })?;
             objective += report.cost * xb.nrows as f64;
             done += xb.nrows;
             progress(StreamProgress::Batch {
@@ -435,27 +539,42 @@ pub fn fit_streamed_with(
     let (mut logsum, mut cross, mut x_sq, mut x_sum) = (0.0, 0.0, 0.0, 0.0);
     let mut done = 0usize;
     for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
-        let wb = &mut w[r0 * k..(r0 + xb.nrows) * k];
-        if opts.fresh_restarts {
-            let solved = state.solve_w(xb, p.max_iter);
-            wb.copy_from_slice(&solved);
-        } else if r0 >= have_w.max(reached) {
-            // Rows the first epoch did not reach before the stop have no W yet: solved as the
-            // first epoch solves a new batch's.
-            let solved = state.solve_w(xb, opts.fresh_restarts_max_iter);
-            wb.copy_from_slice(&solved);
-        }
-        let (l, c) = eval_at_nonzeros_with(xb, wb, &ht, k, kl);
-        logsum += l;
-        cross += c;
-        x_sq += xb.data.iter().map(|v| v * v).sum::<f64>();
-        x_sum += xb.data.iter().filter(|v| **v > EPSILON).sum::<f64>();
-        last_pass(r0, xb, wb, &ht)?;
+        // Rows the first epoch did not reach before the stop have no W yet: solved as the
+        // first epoch solves a new batch's.
+        let solve = opts.fresh_restarts || r0 >= have_w.max(reached);
+        w.with_rows(r0, xb.nrows, k, solve, |wb| {
+            if opts.fresh_restarts {
+                let solved = state.solve_w(xb, p.max_iter);
+                wb.copy_from_slice(&solved);
+            } else if solve {
+                let solved = state.solve_w(xb, opts.fresh_restarts_max_iter);
+                wb.copy_from_slice(&solved);
+            }
+            let (l, c) = eval_at_nonzeros_with(xb, wb, &ht, k, kl);
+            logsum += l;
+            cross += c;
+            x_sq += xb.data.iter().map(|v| v * v).sum::<f64>();
+            x_sum += xb.data.iter().filter(|v| **v > EPSILON).sum::<f64>();
+            last_pass(r0, xb, wb, &ht)
+        })??;
         done += xb.nrows;
         progress(StreamProgress::Final { rows: done });
         Ok(true)
     })?;
-    let fw = factor_stats(&w, k, true);
+    // W's statistics (and, on disk, its metrics), a window of rows at a time.
+    let mut w_norms = ColumnNorms::new(k);
+    let fw = match &w {
+        WStore::Memory(w) => factor_stats(w, k, true),
+        WStore::File(file, _) => {
+            let mut sum = FactorStatsSum::new(k, true);
+            file.for_each_block(FactorStatsSum::WINDOW_ROWS, &mut |_, v| {
+                sum.add_window(v);
+                w_norms.add_rows(v);
+                Ok(())
+            })?;
+            sum.finish()
+        }
+    };
     let fh = factor_stats(&ht, k, true);
     let eval = Evaluation::of_sums(
         [logsum, cross, x_sq, x_sum],
@@ -470,6 +589,11 @@ pub fn fit_streamed_with(
     if let Some(last) = history.last_mut() {
         *last = loss;
     }
+    let seconds = started.elapsed().as_secs_f64();
+    let (w, file) = match w {
+        WStore::Memory(w) => (w, None),
+        WStore::File(file, _) => (Vec::new(), Some(file)),
+    };
     let run = Run {
         w,
         ht,
@@ -479,16 +603,17 @@ pub fn fit_streamed_with(
         loop_seconds,
         eval,
     };
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(model::assemble(
-        run,
-        n,
-        m,
-        k,
-        seconds,
-        init_seconds,
-        params.method(),
-    ))
+    let method = params.method();
+    Ok(match file {
+        None => (
+            model::assemble(run, n, m, k, seconds, init_seconds, method),
+            None,
+        ),
+        Some(file) => (
+            model::assemble_without_w(run, &w_norms, m, k, seconds, init_seconds, method),
+            Some(file),
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -585,6 +710,100 @@ mod tests {
                 assert_eq!(next, 53);
             }
         }
+    }
+
+    /// W read back from the file of a fit on disk.
+    fn w_of(file: &WFile) -> Array2<f64> {
+        let (n, k) = file.shape();
+        let mut v = vec![0.0; n * k];
+        file.read_rows(0, &mut v).unwrap();
+        Array2::from_shape_vec((n, k), v).unwrap()
+    }
+
+    #[test]
+    fn w_on_disk_gives_the_bits_of_w_in_memory() {
+        let x = sample(80, 15, 3);
+        let dir = tempfile::tempdir().unwrap();
+        // A custom start; a sample start (16 of 80 rows); a stop within the first epoch;
+        // fresh restarts; KL.
+        let mut stop_early = online(3, Loss::Frobenius, 8, false);
+        stop_early.online.as_mut().unwrap().max_no_improvement = Some(1);
+        stop_early.tol = 0.5;
+        let cases = [
+            custom(online(3, Loss::Frobenius, 8, false), &x),
+            online(3, Loss::Frobenius, 8, false),
+            stop_early,
+            online(3, Loss::Frobenius, 8, true),
+            online(2, Loss::Kl, 16, false),
+        ];
+        for (c, p) in cases.into_iter().enumerate() {
+            let p = p.check().unwrap();
+            let blocks = MatrixBlocks::new(&x, 11).unwrap();
+            let mut memory_pass = Vec::new();
+            let memory = fit_streamed_with(&p, &blocks, 16, &mut |_| {}, &mut |r0, _, wb, _| {
+                memory_pass.push((
+                    r0,
+                    bits(&Array2::from_shape_vec((1, wb.len()), wb.to_vec()).unwrap()),
+                ));
+                Ok(())
+            })
+            .unwrap();
+            let mut disk_pass = Vec::new();
+            let (disk, file) = fit_streamed_on_disk_with(
+                &p,
+                &blocks,
+                16,
+                dir.path(),
+                &mut |_| {},
+                &mut |r0, _, wb, _| {
+                    disk_pass.push((
+                        r0,
+                        bits(&Array2::from_shape_vec((1, wb.len()), wb.to_vec()).unwrap()),
+                    ));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(disk.w.dim(), (0, p.params().k), "case {c}");
+            assert_eq!(bits(&w_of(&file)), bits(&memory.w), "case {c}: W");
+            assert_eq!(bits(&disk.h), bits(&memory.h), "case {c}: H");
+            assert_eq!(disk_pass, memory_pass, "case {c}: the last pass's W");
+            assert_eq!(disk.history.len(), memory.history.len());
+            for (a, b) in disk.history.iter().zip(&memory.history) {
+                assert_eq!(a.to_bits(), b.to_bits(), "case {c}: history");
+            }
+            let (a, b) = (&disk.metrics, &memory.metrics);
+            for (what, u, v) in [
+                ("loss", a.loss, b.loss),
+                ("divergence", a.divergence, b.divergence),
+                (
+                    "explained variance",
+                    a.explained_variance,
+                    b.explained_variance,
+                ),
+                ("sparsity of W", a.sparsity_w, b.sparsity_w),
+                ("zeros of W", a.zeros_w, b.zeros_w),
+                ("sparsity of H", a.sparsity_h, b.sparsity_h),
+            ] {
+                assert_eq!(u.to_bits(), v.to_bits(), "case {c}: {what} {u} vs {v}");
+            }
+            assert_eq!(
+                (a.iterations, a.converged),
+                (b.iterations, b.converged),
+                "case {c}"
+            );
+        }
+        // The files were unlinked: nothing is left in the folder.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // A folder that cannot take the file is an error naming it, before any pass.
+        let p = online(3, Loss::Frobenius, 8, false).check().unwrap();
+        let blocks = MatrixBlocks::new(&x, 11).unwrap();
+        let missing = dir.path().join("missing");
+        let e = fit_streamed_on_disk(&p, &blocks, &missing, &mut |_| {}, &mut |_, _, _, _| {
+            panic!("no pass")
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("missing"), "{e}");
     }
 
     #[test]

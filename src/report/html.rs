@@ -832,6 +832,7 @@ pub fn build_view_with(
     // documents
     let has_labels = dtm.documents.iter().any(|d| d.label.is_some());
     let shown = n.min(opts.html_document_rows);
+    let theta = set.doc_weights.block(0..shown)?;
     let rows = (0..shown)
         .map(|i| {
             let doc = &dtm.documents[i];
@@ -846,10 +847,10 @@ pub fn build_view_with(
                     .unwrap_or_default(),
                 color: topic.map(topic_color).unwrap_or_default(),
                 weight: topic
-                    .map(|t| fmt_pct(set.doc_weights[[i, t]]))
+                    .map(|t| fmt_pct(theta[[i, t]]))
                     .unwrap_or_else(|| "–".to_string()),
                 weight_value: topic
-                    .map(|t| format!("{:.6}", set.doc_weights[[i, t]]))
+                    .map(|t| format!("{:.6}", theta[[i, t]]))
                     .unwrap_or_else(|| "0".to_string()),
             }
         })

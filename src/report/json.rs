@@ -126,17 +126,15 @@ impl<'a> DocumentsJson<'a> {
         self.documents.is_empty()
     }
 
-    /// The entry of document `i` (row `i` of X).
+    /// The entry of document `i` (row `i` of X), whose weights θ are `theta` (a row of
+    /// [`TopicSet::doc_weights`]).
     ///
     /// # Panics
     /// If `i` is out of range.
-    pub fn get(&self, i: usize) -> DocumentJson<'a> {
+    pub fn entry(&self, i: usize, theta: ndarray::ArrayView1<f64>) -> DocumentJson<'a> {
         let doc = &self.documents[i];
         let dominant = self.set.dominant[i];
-        let mut weights: Vec<(usize, f64)> = self
-            .set
-            .doc_weights
-            .row(i)
+        let mut weights: Vec<(usize, f64)> = theta
             .iter()
             .enumerate()
             .filter(|&(t, &v)| v >= DOCUMENT_WEIGHT_THRESHOLD || (v > 0.0 && dominant == Some(t)))
@@ -150,11 +148,33 @@ impl<'a> DocumentsJson<'a> {
             weights,
         }
     }
+
+    /// The entries of documents `rows`, in order.
+    ///
+    /// Errors: reading the document weights (kept on disk).
+    pub fn entries(&self, rows: std::ops::Range<usize>) -> Result<Vec<DocumentJson<'a>>> {
+        let theta = self.set.doc_weights.block(rows.clone())?;
+        Ok(rows
+            .clone()
+            .zip(theta.rows())
+            .map(|(i, row)| self.entry(i, row))
+            .collect())
+    }
 }
 
 impl Serialize for DocumentsJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_seq((0..self.len()).map(|i| self.get(i)))
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        let mut first = 0;
+        while first < self.len() {
+            let end = (first + JSON_BLOCK_DOCUMENTS).min(self.len());
+            for e in self.entries(first..end).map_err(S::Error::custom)? {
+                seq.serialize_element(&e)?;
+            }
+            first = end;
+        }
+        seq.end()
     }
 }
 
@@ -892,20 +912,21 @@ pub fn write_topics_json_with(
         let mut b = 0;
         while b < n_blocks {
             let end = (b + super::blocks_in_flight()).min(n_blocks);
-            let parts: Vec<std::result::Result<Vec<u8>, serde_json::Error>> = (b..end)
+            let parts: Vec<Result<Vec<u8>>> = (b..end)
                 .into_par_iter()
                 .map(|b| {
                     let mut buf = Vec::new();
                     let rows = b * JSON_BLOCK_DOCUMENTS..((b + 1) * JSON_BLOCK_DOCUMENTS).min(n);
-                    for i in rows {
+                    let first = rows.start;
+                    for (i, e) in (first..).zip(documents.entries(rows)?) {
                         buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-                        documents.get(i).write_line(&mut buf)?;
+                        e.write_line(&mut buf).map_err(json_error)?;
                     }
                     Ok(buf)
                 })
                 .collect();
             for part in parts {
-                w.write_all(&part.map_err(json_error)?).map_err(io)?;
+                w.write_all(&part?).map_err(io)?;
             }
             b = end;
         }

@@ -18,7 +18,7 @@ use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 use super::numbers::{check_transformed, fmt_weight};
-use crate::topics::{dominant_topic, normalize_rows, TopicSet};
+use crate::topics::{dominant_topic, normalize_rows, DocWeights, TopicSet};
 use crate::vectorize::{Coverage, DocInfo, DocTermMatrix};
 use crate::{Error, Result};
 
@@ -31,13 +31,7 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
 
 /// Writes `doc_topics.csv` atomically.
 pub fn write_doc_topics(path: &Path, dtm: &DocTermMatrix, set: &TopicSet) -> Result<()> {
-    write_doc_weights(
-        path,
-        &dtm.documents,
-        set.doc_weights.view(),
-        &set.dominant,
-        None,
-    )
+    write_doc_weights(path, &dtm.documents, &set.doc_weights, &set.dominant, None)
 }
 
 /// Writes the rows of `transform`: W normalized per row (an all-zero row stays zero with no
@@ -57,7 +51,13 @@ pub fn write_transformed(
     })?;
     let weights = normalize_rows(w);
     let dominant: Vec<Option<usize>> = weights.rows().into_iter().map(dominant_topic).collect();
-    write_doc_weights(path, documents, weights.view(), &dominant, Some(coverage))
+    write_doc_weights(
+        path,
+        documents,
+        &DocWeights::Memory(weights),
+        &dominant,
+        Some(coverage),
+    )
 }
 
 /// Rows of doc_topics.csv formatted per parallel block.
@@ -69,7 +69,7 @@ const CSV_BLOCK_ROWS: usize = 4096;
 fn write_doc_weights(
     path: &Path,
     documents: &[DocInfo],
-    weights: ArrayView2<f64>,
+    weights: &DocWeights,
     dominant: &[Option<usize>],
     coverage: Option<&[Coverage]>,
 ) -> Result<()> {
@@ -92,6 +92,8 @@ fn write_doc_weights(
         w.write_all(&head).map_err(|e| Error::io(path, e))?;
         let format_block = |b: usize| -> Result<Vec<u8>> {
             let rows = b * CSV_BLOCK_ROWS..((b + 1) * CSV_BLOCK_ROWS).min(documents.len());
+            let theta = weights.block(rows.clone())?;
+            let first = rows.start;
             let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * (12 * k + 32)));
             let mut field = String::new();
             let mut floats = ryu::Buffer::new();
@@ -106,7 +108,7 @@ fn write_doc_weights(
                     Some(t) => out.write_field(ints.format(t)).map_err(e)?,
                     None => out.write_field("").map_err(e)?,
                 }
-                for &v in weights.row(i) {
+                for &v in theta.row(i - first) {
                     field.clear();
                     super::numbers::push_weight(&mut field, v, &mut floats);
                     out.write_field(&field).map_err(e)?;

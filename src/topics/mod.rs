@@ -32,6 +32,7 @@ use sprs::CsMat;
 use rayon::prelude::*;
 
 use crate::corpus::{Document, Texts};
+use crate::nmf::wfile::WFile;
 use crate::nmf::NmfModel;
 use crate::vectorize::DocTermMatrix;
 use crate::{Error, Result};
@@ -131,8 +132,9 @@ pub struct Topic {
 pub struct TopicSet {
     /// One entry per topic, in the model's order.
     pub topics: Vec<Topic>,
-    /// θ: W with rows normalized to sum 1 (all-zero rows stay zero), documents × k.
-    pub doc_weights: Array2<f64>,
+    /// θ: W with rows normalized to sum 1 (all-zero rows stay zero), documents × k; in memory,
+    /// or read from W on disk a block of rows at a time.
+    pub doc_weights: DocWeights,
     /// Each document's topic with the largest normalized weight (lowest id on ties), `None`
     /// for an all-zero row.
     pub dominant: Vec<Option<usize>>,
@@ -160,8 +162,8 @@ impl TopicSet {
     ) -> Result<TopicSet> {
         TopicSet::check(dtm, model, opts)?;
         let doc_weights = normalize_rows(model.w.view());
-        let top = top_documents_of_all(model.w.view(), Some(&doc_weights), opts.top_documents);
-        TopicSet::assemble(dtm, model, doc_weights, top, documents, opts)
+        let top = top_candidates(model.w.view(), Some(&doc_weights), opts.top_documents, 0);
+        TopicSet::assemble_in_memory(dtm, model, doc_weights, top, documents, opts)
     }
 
     /// The shapes of `model` against `dtm`, and λ.
@@ -207,36 +209,138 @@ impl TopicSet {
         opts: &TopicOptions,
     ) -> Result<TopicSet> {
         TopicSet::check(dtm, model, opts)?;
-        let top = top_documents_of_all(model.w.view(), None, opts.top_documents);
+        let top = top_candidates(model.w.view(), None, opts.top_documents, 0);
         let k = model.w.ncols();
         let mut doc_weights = std::mem::replace(&mut model.w, Array2::zeros((0, k)));
         normalize_rows_in_place(&mut doc_weights);
-        TopicSet::assemble(dtm, model, doc_weights, top, documents, opts)
+        TopicSet::assemble_in_memory(dtm, model, doc_weights, top, documents, opts)
     }
 
-    /// The rest of [`TopicSet::from_model`] once the document weights and top documents are
-    /// known.
-    fn assemble(
+    /// [`TopicSet::from_model`] for a model whose W is on disk (`model.w` is 0 × k; `w` holds
+    /// it, [`crate::nmf::stream::fit_streamed_on_disk`]): one pass over W's rows gives the
+    /// dominant topics, the prevalences and the top documents, and the document weights stay
+    /// on disk, normalized as they are read ([`DocWeights::Disk`]). The same topic set as from
+    /// W in memory, bit for bit.
+    ///
+    /// Errors: those of [`TopicSet::from_model`] (W's shape is the file's), a NaN or infinite
+    /// value of W (naming its row and document), and reading the file.
+    pub fn from_model_on_disk(
         dtm: &DocTermMatrix,
         model: &NmfModel,
-        doc_weights: Array2<f64>,
-        top: Vec<Vec<usize>>,
+        w: WFile,
         documents: Option<&dyn Texts>,
         opts: &TopicOptions,
     ) -> Result<TopicSet> {
-        let n = dtm.documents.len();
-        let lambda = opts.relevance_lambda;
-        let k = model.h.nrows();
+        let (n, k) = w.shape();
+        if model.w.nrows() != 0 || model.w.ncols() != k {
+            return Err(Error::input(format!(
+                "the model's W is {} × {} where 0 × {k} was expected (W on disk)",
+                model.w.nrows(),
+                model.w.ncols()
+            )));
+        }
+        let shaped = NmfModel {
+            w: Array2::zeros((n, k)),
+            ..NmfModel::default()
+        };
+        TopicSet::check(
+            dtm,
+            &NmfModel {
+                h: model.h.clone(),
+                ..shaped
+            },
+            opts,
+        )?;
+        let keep = opts.top_documents;
+        let mut top: Vec<Vec<Candidate>> = vec![Vec::new(); k];
+        let mut dominant = Vec::with_capacity(n);
+        let mut sums = vec![0.0; k];
+        w.for_each_block(DISK_BLOCK_ROWS, &mut |first, raw| {
+            let raw = ArrayView2::from_shape((raw.len() / k.max(1), k), raw)
+                .map_err(|e| Error::Runtime(format!("internal error: W: {e}")))?;
+            if let Some(((i, t), v)) = raw.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                let d = first + i;
+                return Err(Error::Runtime(format!(
+                    "the fit produced {} value in W[{d}, {t}] (row {d}, document {}, topic                      {t}): no output was written",
+                    if v.is_nan() { "a NaN" } else { "an infinite" },
+                    dtm.documents[d].id
+                )));
+            }
+            for (t, list) in top_candidates(raw, None, keep, first).into_iter().enumerate() {
+                top[t].extend(list);
+                keep_best(&mut top[t], keep);
+            }
+            let mut theta = raw.to_owned();
+            normalize_rows_in_place(&mut theta);
+            for row in theta.rows() {
+                dominant.push(dominant_topic(row));
+                for (s, &v) in sums.iter_mut().zip(row) {
+                    *s += clean_weight(v);
+                }
+            }
+            Ok(())
+        })?;
+        let prevalences = share_of_sums(sums);
+        let doc_weights = DocWeights::Disk(std::sync::Arc::new(w));
+        TopicSet::assemble(
+            dtm,
+            model,
+            doc_weights,
+            dominant,
+            prevalences,
+            top,
+            documents,
+            opts,
+        )
+    }
+
+    /// [`TopicSet::assemble`] with the document weights in memory.
+    fn assemble_in_memory(
+        dtm: &DocTermMatrix,
+        model: &NmfModel,
+        doc_weights: Array2<f64>,
+        top: Vec<Vec<Candidate>>,
+        documents: Option<&dyn Texts>,
+        opts: &TopicOptions,
+    ) -> Result<TopicSet> {
         let dominant: Vec<Option<usize>> = doc_weights
             .rows()
             .into_iter()
             .map(|row| dominant_topic(row))
             .collect();
         let prevalences = prevalence(doc_weights.view());
+        TopicSet::assemble(
+            dtm,
+            model,
+            DocWeights::Memory(doc_weights),
+            dominant,
+            prevalences,
+            top,
+            documents,
+            opts,
+        )
+    }
+
+    /// The rest of [`TopicSet::from_model`] once the document weights, dominant topics,
+    /// prevalences and top documents (with their θ) are known.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        dtm: &DocTermMatrix,
+        model: &NmfModel,
+        doc_weights: DocWeights,
+        dominant: Vec<Option<usize>>,
+        prevalences: Vec<f64>,
+        top: Vec<Vec<Candidate>>,
+        documents: Option<&dyn Texts>,
+        opts: &TopicOptions,
+    ) -> Result<TopicSet> {
+        let n = dtm.documents.len();
+        let lambda = opts.relevance_lambda;
+        let k = model.h.nrows();
         let term_given_topic = normalize_rows(model.h.view());
         let term_share = dtm.term_share();
         // The texts of the top documents only, fetched at once.
-        let mut rows: Vec<usize> = top.iter().flatten().copied().collect();
+        let mut rows: Vec<usize> = top.iter().flatten().map(|c| c.0).collect();
         rows.sort_unstable();
         rows.dedup();
         let fetched: Option<Vec<Document>> = documents
@@ -268,10 +372,10 @@ impl TopicSet {
             let label = topic_label(terms.iter().map(|t| t.term.as_str()));
             let documents = top[t]
                 .iter()
-                .map(|&d| TopicDocument {
+                .map(|&(d, theta, _)| TopicDocument {
                     index: d,
                     id: dtm.documents[d].id.clone(),
-                    weight: doc_weights[[d, t]],
+                    weight: theta,
                     snippet: text_of(d).map(|doc| snippet(&doc.text, SNIPPET_CHARS)),
                     path: text_of(d).and_then(|doc| doc.path.clone()),
                 })
@@ -297,6 +401,88 @@ impl TopicSet {
     /// Number of topics.
     pub fn k(&self) -> usize {
         self.topics.len()
+    }
+}
+
+/// θ, the document weights (W's rows normalized to sum 1, all-zero rows left zero): held in
+/// memory, or W kept on disk ([`WFile`]) with each row normalized as it is read, by the same
+/// operations (the same bits).
+#[derive(Debug, Clone)]
+pub enum DocWeights {
+    /// θ, documents × k.
+    Memory(Array2<f64>),
+    /// W on disk.
+    Disk(std::sync::Arc<WFile>),
+}
+
+impl DocWeights {
+    /// Documents.
+    pub fn nrows(&self) -> usize {
+        match self {
+            DocWeights::Memory(a) => a.nrows(),
+            DocWeights::Disk(w) => w.shape().0,
+        }
+    }
+
+    /// Topics.
+    pub fn ncols(&self) -> usize {
+        match self {
+            DocWeights::Memory(a) => a.ncols(),
+            DocWeights::Disk(w) => w.shape().1,
+        }
+    }
+
+    /// θ of the rows `rows` (a view of the matrix in memory).
+    ///
+    /// Errors: rows beyond the matrix; reading the file.
+    pub fn block(
+        &self,
+        rows: std::ops::Range<usize>,
+    ) -> Result<ndarray::CowArray<'_, f64, ndarray::Ix2>> {
+        if rows.start > rows.end || rows.end > self.nrows() {
+            return Err(Error::Runtime(format!(
+                "internal error: rows {rows:?} of the document weights of {} documents",
+                self.nrows()
+            )));
+        }
+        match self {
+            DocWeights::Memory(a) => Ok(a.slice(ndarray::s![rows, ..]).into()),
+            DocWeights::Disk(w) => {
+                let k = w.shape().1;
+                let mut theta = Array2::zeros((rows.len(), k));
+                if let Some(v) = theta.as_slice_mut() {
+                    w.read_rows(rows.start, v)?;
+                }
+                normalize_rows_in_place(&mut theta);
+                Ok(theta.into())
+            }
+        }
+    }
+
+    /// The first NaN or infinite weight in row order, as (row, topic, value).
+    ///
+    /// Errors: reading the file.
+    pub fn first_non_finite(&self) -> Result<Option<(usize, usize, f64)>> {
+        let find = |first: usize, a: ndarray::ArrayView2<f64>| {
+            a.indexed_iter()
+                .find(|(_, v)| !v.is_finite())
+                .map(|((i, t), &v)| (first + i, t, v))
+        };
+        match self {
+            DocWeights::Memory(a) => Ok(find(0, a.view())),
+            DocWeights::Disk(_) => {
+                let n = self.nrows();
+                let mut first = 0;
+                while first < n {
+                    let end = (first + DISK_BLOCK_ROWS).min(n);
+                    if let Some(f) = find(first, self.block(first..end)?.view()) {
+                        return Ok(Some(f));
+                    }
+                    first = end;
+                }
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -455,30 +641,40 @@ fn top_documents(theta: &Array2<f64>, w: ArrayView2<f64>, t: usize, n: usize) ->
     docs.into_iter().map(|(d, _, _)| d).collect()
 }
 
-/// [`top_documents`] for every topic at once: one pass over the rows of W (in parallel blocks),
-/// each block keeping its best `n` candidates per topic, the candidates merged at the end. The
-/// order is total (θ, raw weight, then row), so the result is [`top_documents`]'s whatever the
-/// blocks. θ is `theta_all` when given, else W's rows normalized a row at a time as
-/// [`normalize_rows`] does (the same bits).
-fn top_documents_of_all(
+/// A top-document candidate: (row, θ(d, t), clean W(d, t)).
+type Candidate = (usize, f64, f64);
+
+/// The order of top documents: larger θ first, then larger raw weight, then row order.
+fn candidate_order(a: &Candidate, b: &Candidate) -> Ordering {
+    b.1.total_cmp(&a.1)
+        .then(b.2.total_cmp(&a.2))
+        .then(a.0.cmp(&b.0))
+}
+
+/// Keeps the `n` first candidates of `list` in [`candidate_order`], sorted.
+fn keep_best(list: &mut Vec<Candidate>, n: usize) {
+    list.sort_unstable_by(candidate_order);
+    list.truncate(n);
+}
+
+/// The `n` top documents of every topic among the rows of `w` (raw W; the first is row
+/// `first` of the whole matrix), with their θ (`theta_all`, when given, is θ of these rows,
+/// else each row is normalized as it is read): for each topic the documents with a positive
+/// θ in [`candidate_order`]. The lists of consecutive row ranges merged with [`keep_best`]
+/// are the lists of the whole.
+fn top_candidates(
     w: ArrayView2<f64>,
     theta_all: Option<&Array2<f64>>,
     n: usize,
-) -> Vec<Vec<usize>> {
+    first: usize,
+) -> Vec<Vec<Candidate>> {
     let k = w.ncols();
     if n == 0 {
         return vec![Vec::new(); k];
     }
-    type Candidate = (usize, f64, f64);
-    let cmp = |a: &Candidate, b: &Candidate| -> Ordering {
-        b.1.total_cmp(&a.1)
-            .then(b.2.total_cmp(&a.2))
-            .then(a.0.cmp(&b.0))
-    };
     let keep = |list: &mut Vec<Candidate>| {
         if list.len() > n {
-            list.sort_unstable_by(cmp);
-            list.truncate(n);
+            keep_best(list, n);
         }
     };
     const ROWS: usize = 4096;
@@ -495,7 +691,7 @@ fn top_documents_of_all(
                 for (t, list) in lists.iter_mut().enumerate() {
                     let v = theta[t];
                     if v > 0.0 {
-                        list.push((d, v, clean_weight(w[[d, t]])));
+                        list.push((first + d, v, clean_weight(w[[d, t]])));
                         if list.len() >= 2 * n {
                             keep(list);
                         }
@@ -512,12 +708,14 @@ fn top_documents_of_all(
                 .iter()
                 .flat_map(|l| l[t].iter().copied())
                 .collect();
-            all.sort_unstable_by(cmp);
-            all.truncate(n);
-            all.into_iter().map(|c| c.0).collect()
+            keep_best(&mut all, n);
+            all
         })
         .collect()
 }
+
+/// Rows of W read at a time from disk ([`TopicSet::from_model_on_disk`]).
+const DISK_BLOCK_ROWS: usize = 65_536;
 
 /// The first `max_chars` characters of `text` with every run of whitespace collapsed to one
 /// space, followed by "…" when the text was longer. Cuts at a character boundary.
@@ -572,8 +770,13 @@ mod tests {
         let w = Array2::from_shape_fn((n, k), |_| f64::from(rng.random_range(0..6u8)) * 0.5);
         let theta = normalize_rows(w.view());
         for top in [0, 1, 3, 10, 50] {
-            let all = top_documents_of_all(w.view(), None, top);
-            assert_eq!(all, top_documents_of_all(w.view(), Some(&theta), top));
+            let ids = |c: Vec<Vec<Candidate>>| -> Vec<Vec<usize>> {
+                c.into_iter()
+                    .map(|l| l.into_iter().map(|c| c.0).collect())
+                    .collect()
+            };
+            let all = ids(top_candidates(w.view(), None, top, 0));
+            assert_eq!(all, ids(top_candidates(w.view(), Some(&theta), top, 0)));
             for t in 0..k {
                 assert_eq!(
                     all[t],
@@ -726,7 +929,7 @@ mod tests {
         assert_eq!(t2.label, "(empty topic)");
         assert!(t2.terms.is_empty() && t2.documents.is_empty());
         assert_eq!(t2.prevalence, 0.0);
-        assert!(set.doc_weights.iter().all(|v| v.is_finite()));
+        assert_eq!(set.doc_weights.first_non_finite().unwrap(), None);
         let map = intertopic_map(set.term_given_topic.view());
         assert!(map.iter().flatten().all(|v| v.is_finite()));
         let total: f64 = set.term_share.iter().sum();
@@ -745,5 +948,64 @@ mod tests {
             ..TopicOptions::default()
         };
         assert!(TopicSet::from_model(&d, &m, None, &opts).is_err());
+    }
+
+    #[test]
+    fn w_on_disk_gives_the_topic_set_of_w_in_memory() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        // More rows than a disk block, ties, empty rows.
+        let (n, m, k) = (DISK_BLOCK_ROWS + 3001, 6, 3);
+        let w = Array2::from_shape_fn((n, k), |(i, _)| {
+            if i % 97 == 0 {
+                0.0
+            } else {
+                f64::from(rng.random_range(0..5u8)) * 0.25
+            }
+        });
+        let h = Array2::from_shape_fn((k, m), |(t, j)| ((t + 2 * j) % 5) as f64 + 0.5);
+        let x = Array2::from_shape_fn((n, m), |(i, j)| ((i + j) % 3) as f64);
+        let words = ["a", "b", "c", "d", "e", "f"];
+        let d = dtm(x, &words);
+        let opts = TopicOptions {
+            top_documents: 7,
+            ..TopicOptions::default()
+        };
+        let memory = TopicSet::from_model(&d, &model(w.clone(), h.clone()), None, &opts).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = WFile::zeros_in(dir.path(), n, k).unwrap();
+        file.write_rows(0, w.as_slice().unwrap()).unwrap();
+        let on_disk = model(Array2::zeros((0, k)), h.clone());
+        let disk = TopicSet::from_model_on_disk(&d, &on_disk, file, None, &opts).unwrap();
+        assert_eq!(disk.topics, memory.topics);
+        assert_eq!(disk.dominant, memory.dominant);
+        assert_eq!(disk.term_given_topic, memory.term_given_topic);
+        assert!(matches!(disk.doc_weights, DocWeights::Disk(_)));
+        for rows in [0..n, 5..9, n - 1..n, 0..0] {
+            let (a, b) = (
+                disk.doc_weights.block(rows.clone()).unwrap(),
+                memory.doc_weights.block(rows.clone()).unwrap(),
+            );
+            assert_eq!(a.dim(), b.dim());
+            assert!(
+                a.iter()
+                    .zip(b.iter())
+                    .all(|(u, v)| u.to_bits() == v.to_bits()),
+                "rows {rows:?}"
+            );
+        }
+        assert!(disk.doc_weights.block(n - 1..n + 1).is_err());
+        assert_eq!(disk.doc_weights.first_non_finite().unwrap(), None);
+
+        // A NaN in W is an error naming the row and the document; so is a W of another shape.
+        let file = WFile::zeros_in(dir.path(), n, k).unwrap();
+        file.write_rows(68_000, &[0.5, f64::NAN, 1.0]).unwrap();
+        let e = TopicSet::from_model_on_disk(&d, &on_disk, file, None, &opts).unwrap_err();
+        assert!(
+            e.to_string().contains("W[68000, 1]") && e.to_string().contains("d68000"),
+            "{e}"
+        );
+        let file = WFile::zeros_in(dir.path(), n - 1, k).unwrap();
+        assert!(TopicSet::from_model_on_disk(&d, &on_disk, file, None, &opts).is_err());
     }
 }
