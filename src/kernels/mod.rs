@@ -48,8 +48,8 @@
 //! AVX2+FMA, AVX, NEON and a portable fallback) and the best version for the running CPU is
 //! chosen once at run time; the binary does not need `-C target-cpu=native`. Inner loops are
 //! written over fixed-size chunks with independent accumulators so that LLVM vectorizes them;
-//! fused multiply-adds are used where the selected target has FMA. For k = 4, 8, …, 32, 40, 48
-//! and 64 the per-row k-vectors are held in registers (specialized loops); other k take generic
+//! fused multiply-adds are used where the selected target has FMA. For k = 4, 8, …, 32, 40, 48,
+//! 52 and 64 the per-row k-vectors are held in registers (specialized loops); other k take generic
 //! loops, about 2.5 times slower per multiply-add, which is why the solvers whose zero columns
 //! stay zero run at the next of these ranks ([`register_rank`], see `nmf`).
 //!

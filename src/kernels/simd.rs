@@ -368,7 +368,7 @@ pub(crate) fn lanes_row_sum<const C: usize, const FMA: bool>(
     s0
 }
 
-/// Calls `$f::<C, FMA>(args…)` when k = 4·C with C ≤ 8, or k = 40, 48 or 64, and evaluates to
+/// Calls `$f::<C, FMA>(args…)` when k = 4·C with C ≤ 8, or k = 40, 48, 52 or 64, and evaluates to
 /// `true`; `false` otherwise (the caller then runs the generic path). The ranks in between are
 /// padded up to one of these by the solvers that allow it ([`register_rank`]).
 macro_rules! by_lanes {
@@ -384,6 +384,7 @@ macro_rules! by_lanes {
             32 => { $f::<8, $fma>($($arg),*); true }
             40 => { $f::<10, $fma>($($arg),*); true }
             48 => { $f::<12, $fma>($($arg),*); true }
+            52 => { $f::<13, $fma>($($arg),*); true }
             64 => { $f::<16, $fma>($($arg),*); true }
             _ => false,
         }
@@ -393,13 +394,14 @@ macro_rules! by_lanes {
 pub(crate) use by_lanes;
 
 /// The smallest rank ≥ `k` whose kernels hold the k-vectors in registers (k rounded up to a
-/// multiple of 4 up to 32, then 40, 48 or 64); `k` itself above 64.
+/// multiple of 4 up to 32, then 40, 48, 52 or 64); `k` itself above 64.
 pub fn register_rank(k: usize) -> usize {
     match k {
         0..=32 => k.div_ceil(4) * 4,
         33..=40 => 40,
         41..=48 => 48,
-        49..=64 => 64,
+        49..=52 => 52,
+        53..=64 => 64,
         _ => k,
     }
 }

@@ -426,10 +426,12 @@ impl Method {
     /// itself.
     pub(crate) fn keeps_zero_columns(&self, kl: bool) -> bool {
         match self {
-            Method::Mu | Method::Hals { .. } | Method::Als { .. } => true,
+            // (Online: the multiplicative updates of W and H from zero columns, new rows'
+            // W started at zero in the padding, `MiniBatch::with_rank`.)
+            Method::Mu | Method::Hals { .. } | Method::Als { .. } | Method::Online { .. } => true,
             // With λ = 0 gnmf's updates are the multiplicative updates for either loss.
             Method::Gnmf { lambda } => !kl || *lambda == 0.0,
-            Method::Online { .. } | Method::Nsnmf { .. } | Method::Pg => false,
+            Method::Nsnmf { .. } | Method::Pg => false,
         }
     }
 

@@ -129,6 +129,9 @@ pub fn row_block<'a>(
 #[derive(Debug, Clone)]
 pub struct MiniBatch {
     k: usize,
+    /// The rank of the factorization: columns `rank..k` of W and H are zero padding (k is a
+    /// rank of the register kernels, [`crate::kernels::register_rank`]), and stay zero.
+    rank: usize,
     kl: bool,
     opts: OnlineOptions,
     /// The penalty weights α_W, α_H and the L1 share (scaled per batch).
@@ -181,6 +184,7 @@ impl MiniBatch {
         let hs = factor_stats(&ht0, k, true);
         MiniBatch {
             k,
+            rank: k,
             kl,
             opts,
             alpha_w,
@@ -198,6 +202,15 @@ impl MiniBatch {
             steps: 0,
             num: Vec::new(),
         }
+    }
+
+    /// The state for a rank-`rank` factorization run at the wider k of `self` (H0's columns
+    /// `rank..k` zero): the padding columns stay zero, and new rows' W starts from
+    /// √(mean(X)/rank) in the first `rank` columns (see [`MiniBatch::solve_w`]), so the factors
+    /// are the rank-`rank` ones, up to the order of floating-point sums.
+    pub(crate) fn with_rank(mut self, rank: usize) -> Self {
+        self.rank = rank.clamp(1, self.k);
+        self
     }
 
     /// Hᵀ (m × k, row-major).
@@ -234,7 +247,11 @@ impl MiniBatch {
     pub fn solve_w(&self, x: CsrRef<'_>, max_iter: usize) -> Vec<f64> {
         let (rows, k) = (x.nrows, self.k);
         let mean = x.data.iter().sum::<f64>() / (rows as f64 * x.ncols as f64).max(1.0);
-        let mut w = vec![(mean / k as f64).sqrt(); rows * k];
+        let start = (mean / self.rank as f64).sqrt();
+        let mut w = vec![0.0; rows * k];
+        for row in w.chunks_exact_mut(k) {
+            row[..self.rank].fill(start);
+        }
         let reg = self.reg(rows, x.ncols);
         let mut prev = w.clone();
         for _ in 0..max_iter {
@@ -593,7 +610,7 @@ pub(crate) struct Online<'a> {
 
 impl<'a> Online<'a> {
     /// The solver at W0 (n × k) and Hᵀ0 (m × k), with α_W, α_H, the L1 share, tol and
-    /// max_iter.
+    /// max_iter, for a factorization of rank `rank` ≤ k (the other columns zero padding).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         pb: Problem<'a>,
@@ -605,9 +622,11 @@ impl<'a> Online<'a> {
         l1_ratio: f64,
         tol: f64,
         max_iter: usize,
+        rank: usize,
     ) -> Self {
         let n = pb.n();
-        let state = MiniBatch::new(ht, pb.k, pb.kl, opts, n, alpha_w, alpha_h, l1_ratio, tol);
+        let state = MiniBatch::new(ht, pb.k, pb.kl, opts, n, alpha_w, alpha_h, l1_ratio, tol)
+            .with_rank(rank);
         Online {
             pb,
             w,

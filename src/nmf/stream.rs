@@ -48,7 +48,9 @@ use super::metrics::ColumnNorms;
 use super::online::{row_block, MiniBatch};
 use super::start::transposed;
 use super::wfile::WFile;
-use super::{model, Init, Loss, Method, NmfError, NmfModel, NmfValidParams};
+use super::{
+    model, pad_columns, unpad_columns, Init, Loss, Method, NmfError, NmfModel, NmfValidParams,
+};
 use crate::kernels::{eval_at_nonzeros_with, factor_stats, CsrRef, FactorStatsSum, EPSILON};
 use crate::{Error, Result};
 
@@ -175,40 +177,44 @@ pub enum StreamProgress {
     },
 }
 
-/// The rows of `a` (r × k, any layout) into the first r·k values of `w`, row-major.
-fn copy_rows(a: &ndarray::Array2<f64>, w: &mut [f64]) {
-    for (dst, src) in w.chunks_exact_mut(a.ncols().max(1)).zip(a.rows()) {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = *s;
-        }
-    }
-}
-
-/// Where a streamed fit keeps W (n × k, row-major).
+/// Where a streamed fit keeps W (n rows, row-major). The solver works on rows of `kp`
+/// columns, the rank k padded to a rank of the register kernels with zero columns
+/// ([`super::pad_columns`]).
 enum WStore {
+    /// n × kp.
     Memory(Vec<f64>),
-    /// On disk, with a buffer for the rows of the batch at hand.
-    File(WFile, Vec<f64>),
+    /// n × k on disk (the document weights' file), with a buffer for the batch at hand
+    /// (rows × kp) and one for its rows as stored (rows × k).
+    File(WFile, Vec<f64>, Vec<f64>),
 }
 
 impl WStore {
-    /// Runs `f` on rows `r0..r0 + rows` of W; with `write`, what `f` leaves in them is kept.
+    /// Runs `f` on rows `r0..r0 + rows` of W (rows × kp); with `write`, what `f` leaves in them
+    /// is kept (the padding columns, which the solver keeps at zero, are not stored on disk).
     fn with_rows<T>(
         &mut self,
         r0: usize,
         rows: usize,
-        k: usize,
+        (k, kp): (usize, usize),
         write: bool,
         f: impl FnOnce(&mut [f64]) -> T,
     ) -> Result<T> {
         match self {
-            WStore::Memory(w) => Ok(f(&mut w[r0 * k..(r0 + rows) * k])),
-            WStore::File(file, buf) => {
-                buf.resize(rows * k, 0.0);
-                file.read_rows(r0, buf)?;
+            WStore::Memory(w) => Ok(f(&mut w[r0 * kp..(r0 + rows) * kp])),
+            WStore::File(file, buf, stored) => {
+                stored.resize(rows * k, 0.0);
+                file.read_rows(r0, stored)?;
+                buf.clear();
+                buf.resize(rows * kp, 0.0);
+                for (o, r) in buf.chunks_exact_mut(kp).zip(stored.chunks_exact(k)) {
+                    o[..k].copy_from_slice(r);
+                }
                 let out = f(buf);
                 if write {
-                    file.write_rows(r0, buf)?;
+                    for (o, r) in stored.chunks_exact_mut(k).zip(buf.chunks_exact(kp)) {
+                        o.copy_from_slice(&r[..k]);
+                    }
+                    file.write_rows(r0, stored)?;
                 }
                 Ok(out)
             }
@@ -216,17 +222,21 @@ impl WStore {
     }
 
     /// W's first rows set to the rows of `a` (r × k, any layout).
-    fn set_first_rows(&mut self, a: &ndarray::Array2<f64>) -> Result<()> {
+    fn set_first_rows(&mut self, a: &ndarray::Array2<f64>, kp: usize) -> Result<()> {
         match self {
-            WStore::Memory(w) => copy_rows(a, w),
-            WStore::File(file, buf) => {
-                let k = a.ncols().max(1);
+            WStore::Memory(w) => {
+                for (dst, src) in w.chunks_exact_mut(kp).zip(a.rows()) {
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d = *s;
+                    }
+                }
+            }
+            WStore::File(file, _, stored) => {
                 const ROWS: usize = 4096;
                 for (b, chunk) in a.axis_chunks_iter(ndarray::Axis(0), ROWS).enumerate() {
-                    buf.clear();
-                    buf.extend(chunk.iter().copied());
-                    debug_assert_eq!(buf.len(), chunk.nrows() * k);
-                    file.write_rows(b * ROWS, buf)?;
+                    stored.clear();
+                    stored.extend(chunk.iter().copied());
+                    file.write_rows(b * ROWS, stored)?;
                 }
             }
         }
@@ -438,6 +448,8 @@ fn fit(
         return Err(NmfError::Data(format!("X is empty ({n} documents × {m} terms)")).into());
     }
     let k = p.k;
+    // The solver runs at the rank of the register kernels (zero columns added).
+    let kp = params.padded_rank();
     check_rank(k, n, m)?;
     crate::memory::check(
         &format!("-k {k}: W and H for {n} documents × {m} terms"),
@@ -449,16 +461,16 @@ fn fit(
     // The start: W (rows 0..have_w) and Hᵀ.
     progress(StreamProgress::Start);
     let mut w = match dir {
-        None => WStore::Memory(vec![0.0; n * k]),
-        Some(d) => WStore::File(WFile::zeros_in(d, n, k)?, Vec::new()),
+        None => WStore::Memory(vec![0.0; n * kp]),
+        Some(d) => WStore::File(WFile::zeros_in(d, n, k)?, Vec::new(), Vec::new()),
     };
     let (ht, have_w) = if p.init == Init::Custom {
         let (Some(w0), Some(h0)) = (&p.w0, &p.h0) else {
             return Err(NmfError::Params("--init custom needs --w0 and --h0".into()).into());
         };
         check_custom_factors(n, m, k, w0, h0)?;
-        w.set_first_rows(w0)?;
-        (transposed(h0), n)
+        w.set_first_rows(w0, kp)?;
+        (pad_columns(transposed(h0), k, kp), n)
     } else {
         // Evenly spaced rows i·n/S, i < S: a sample of every part of the corpus (the first
         // rows of a corpus read folder by folder may hold a single topic).
@@ -487,17 +499,18 @@ fn fit(
         let (w0, h0) = initialize(&xs, k, p.init, p.seed, None, None)?;
         // The whole corpus sampled: its W0 is every row's start, as in memory.
         let have_w = if sample_rows == n {
-            w.set_first_rows(&w0)?;
+            w.set_first_rows(&w0, kp)?;
             n
         } else {
             0
         };
-        (transposed(&h0), have_w)
+        (pad_columns(transposed(&h0), k, kp), have_w)
     };
     let init_seconds = started.elapsed().as_secs_f64();
 
     let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);
-    let mut state = MiniBatch::new(ht, k, kl, opts, n, p.alpha_w, alpha_h, p.l1_ratio, p.tol);
+    let mut state =
+        MiniBatch::new(ht, kp, kl, opts, n, p.alpha_w, alpha_h, p.l1_ratio, p.tol).with_rank(k);
     let mut history = Vec::new();
     let mut converged = false;
     // Rows 0..reached have been through a step.
@@ -508,7 +521,7 @@ fn fit(
         let mut done = 0usize;
         for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
             reached = reached.max(r0 + xb.nrows);
-            let report = w.with_rows(r0, xb.nrows, k, true, |wb| {
+            let report = w.with_rows(r0, xb.nrows, (k, kp), true, |wb| {
                 // (With fresh restarts the step solves every batch's W itself.)
                 if r0 >= have_w && epoch == 1 && !opts.fresh_restarts {
                     let fresh = state.solve_w(xb, opts.fresh_restarts_max_iter);
@@ -536,13 +549,16 @@ fn fit(
 
     // The final pass: W of fresh restarts, the evaluation, the caller's outputs.
     let ht = state.ht().to_vec();
+    // The caller's Hᵀ and batches of W are rank k.
+    let ht_k = unpad_columns(ht.clone(), kp, k);
+    let mut wb_k = Vec::new();
     let (mut logsum, mut cross, mut x_sq, mut x_sum) = (0.0, 0.0, 0.0, 0.0);
     let mut done = 0usize;
     for_each_batch(rows, (n, m), bs, &mut |r0, xb| {
         // Rows the first epoch did not reach before the stop have no W yet: solved as the
         // first epoch solves a new batch's.
         let solve = opts.fresh_restarts || r0 >= have_w.max(reached);
-        w.with_rows(r0, xb.nrows, k, solve, |wb| {
+        w.with_rows(r0, xb.nrows, (k, kp), solve, |wb| {
             if opts.fresh_restarts {
                 let solved = state.solve_w(xb, p.max_iter);
                 wb.copy_from_slice(&solved);
@@ -550,32 +566,40 @@ fn fit(
                 let solved = state.solve_w(xb, opts.fresh_restarts_max_iter);
                 wb.copy_from_slice(&solved);
             }
-            let (l, c) = eval_at_nonzeros_with(xb, wb, &ht, k, kl);
+            let (l, c) = eval_at_nonzeros_with(xb, wb, &ht, kp, kl);
             logsum += l;
             cross += c;
             x_sq += xb.data.iter().map(|v| v * v).sum::<f64>();
             x_sum += xb.data.iter().filter(|v| **v > EPSILON).sum::<f64>();
-            last_pass(r0, xb, wb, &ht)
+            let wb = if kp == k {
+                &wb[..]
+            } else {
+                wb_k.clear();
+                wb_k.extend(wb.chunks_exact(kp).flat_map(|r| &r[..k]));
+                &wb_k[..]
+            };
+            last_pass(r0, xb, wb, &ht_k)
         })??;
         done += xb.nrows;
         progress(StreamProgress::Final { rows: done });
         Ok(true)
     })?;
     // W's statistics (and, on disk, its metrics), a window of rows at a time.
+    // (Those of the padded W, as the in-memory fit takes them.)
     let mut w_norms = ColumnNorms::new(k);
     let fw = match &w {
-        WStore::Memory(w) => factor_stats(w, k, true),
-        WStore::File(file, _) => {
-            let mut sum = FactorStatsSum::new(k, true);
+        WStore::Memory(w) => factor_stats(w, kp, true),
+        WStore::File(file, _, _) => {
+            let mut sum = FactorStatsSum::new(kp, true);
             file.for_each_block(FactorStatsSum::WINDOW_ROWS, &mut |_, v| {
-                sum.add_window(v);
                 w_norms.add_rows(v);
+                sum.add_window(&pad_columns(v.to_vec(), k, kp));
                 Ok(())
             })?;
             sum.finish()
         }
     };
-    let fh = factor_stats(&ht, k, true);
+    let fh = factor_stats(&ht, kp, true);
     let eval = Evaluation::of_sums(
         [logsum, cross, x_sq, x_sum],
         &fw,
@@ -591,12 +615,12 @@ fn fit(
     }
     let seconds = started.elapsed().as_secs_f64();
     let (w, file) = match w {
-        WStore::Memory(w) => (w, None),
-        WStore::File(file, _) => (Vec::new(), Some(file)),
+        WStore::Memory(w) => (unpad_columns(w, kp, k), None),
+        WStore::File(file, _, _) => (Vec::new(), Some(file)),
     };
     let run = Run {
         w,
-        ht,
+        ht: ht_k,
         iterations: history.len(),
         history,
         converged,
