@@ -244,7 +244,10 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         },
     )?;
     let (n, m) = (corpus.len(), vocabulary.terms.len());
-    check_factor_memory(c.recorded.k, n, m)?;
+    // W is held only for W.mtx; otherwise it is on disk (the library checks what it holds).
+    if c.output.save_factors {
+        check_factor_memory(c.recorded.k, n, m)?;
+    }
     let documents = std::mem::take(&mut corpus.documents);
     let streamer = RowStreamer::new(&vocabulary, &text.analyzer);
     let rows = TextRows::new(&streamer, &corpus);

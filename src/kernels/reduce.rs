@@ -264,6 +264,10 @@ impl FactorStatsSum {
     /// Adds the next rows (row-major, at most [`FactorStatsSum::WINDOW_ROWS`] of them; only
     /// the last window may be shorter).
     pub fn add_window(&mut self, aw: &[f64]) {
+        debug_assert!(
+            aw.len().is_multiple_of(self.k) && aw.len() <= Self::WINDOW_ROWS * self.k,
+            "a window of whole rows, at most WINDOW_ROWS of them"
+        );
         let stride = self.total.len();
         let block_len = ROW_BLOCK * self.k;
         let (k, gram) = (self.k, self.gram);

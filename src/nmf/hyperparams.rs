@@ -420,10 +420,10 @@ impl Method {
     /// matching zero row of H at zero whatever the data, so that the method can run at a rank
     /// padded with zero columns: the multiplicative updates, coordinate descent, ALS, and the
     /// Frobenius form of gnmf (multiplicative, its topic normalization leaves a zero topic
-    /// alone; its KL form too when λ = 0, where it is the multiplicative updates). The online
-    /// solver starts new rows of W from a constant that depends on k, nsnmf's smoothing matrix
-    /// mixes all k topics, pg's and gnmf-KL's steps are not multiplicative: they run at k
-    /// itself.
+    /// alone; its KL form too when λ = 0, where it is the multiplicative updates), and the
+    /// online solver (multiplicative updates of W and H; new rows of W start from a constant
+    /// in the rank-k columns only, `MiniBatch::with_rank`). nsnmf's smoothing matrix mixes all
+    /// k topics, pg's and gnmf-KL's steps are not multiplicative: they run at k itself.
     pub(crate) fn keeps_zero_columns(&self, kl: bool) -> bool {
         match self {
             // (Online: the multiplicative updates of W and H from zero columns, new rows'

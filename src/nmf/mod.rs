@@ -543,16 +543,19 @@ pub(crate) fn pad_columns(a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
 }
 
 /// The first k columns of `a` (rows × kp, row-major): the inverse of [`pad_columns`].
-pub(crate) fn unpad_columns(a: Vec<f64>, kp: usize, k: usize) -> Vec<f64> {
+/// Compacted in place (row i moves to i·k, before any row after it is overwritten), so W is
+/// not held twice.
+pub(crate) fn unpad_columns(mut a: Vec<f64>, kp: usize, k: usize) -> Vec<f64> {
     if kp == k {
         return a;
     }
     let rows = a.len() / kp.max(1);
-    let mut out = Vec::with_capacity(rows * k);
-    for r in a.chunks_exact(kp) {
-        out.extend_from_slice(&r[..k]);
+    for i in 0..rows {
+        a.copy_within(i * kp..i * kp + k, i * k);
     }
-    out
+    a.truncate(rows * k);
+    a.shrink_to_fit();
+    a
 }
 
 #[cfg(test)]

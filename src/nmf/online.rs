@@ -243,7 +243,9 @@ impl MiniBatch {
     }
 
     /// W for the rows of `x` with H fixed, from √(mean(X)/k) by multiplicative updates until
-    /// ‖W − W_prev‖/‖W‖ ≤ tol or `max_iter` updates (scikit-learn's `_solve_W`).
+    /// ‖W − W_prev‖/‖W‖ ≤ tol or `max_iter` updates (scikit-learn's `_solve_W`). With a
+    /// padded rank ([`MiniBatch::with_rank`]) k is the factorization's rank and the padding
+    /// columns start (and stay) at zero.
     pub fn solve_w(&self, x: CsrRef<'_>, max_iter: usize) -> Vec<f64> {
         let (rows, k) = (x.nrows, self.k);
         let mean = x.data.iter().sum::<f64>() / (rows as f64 * x.ncols as f64).max(1.0);

@@ -29,12 +29,17 @@
 //! in-memory fit: loss, divergence, ‖X − WH‖²_F via traces) and hands every batch with its W to
 //! the caller, which gathers what its outputs need from X.
 //!
-//! Memory: W (n × k; with `--init custom` W0 too), Hᵀ with the statistics of its update
-//! (4 · m × k, and a copy of Hᵀ in the last pass), one batch, the start's sample while the start
-//! is made, and whatever the reader holds (one block); X itself is never held. With
-//! [`fit_streamed_on_disk`] W is kept in an unlinked temporary file ([`WFile`]) and only the
-//! batch at hand is in memory: nothing of the fit then grows with the number of rows (the file
-//! is read and written once per pass, in row order, the same bytes as W in memory).
+//! The solver runs at the rank of the register kernels, kp ≥ k ([`super::pad_columns`],
+//! [`MiniBatch::with_rank`]: 50 → 52), the padding columns of W and H zero throughout; the
+//! caller sees rank-k factors.
+//!
+//! Memory: W (n × kp; with `--init custom` W0 too), Hᵀ with the statistics of its update
+//! (4 · m × kp, and copies of Hᵀ in the last pass), one batch, the start's sample while the
+//! start is made, and whatever the reader holds (one block); X itself is never held. With
+//! [`fit_streamed_on_disk`] W is kept in an unlinked temporary file ([`WFile`], n × k) and only
+//! the batch at hand is in memory: nothing of the fit then grows with the number of rows,
+//! except a custom W0 given in the parameters (the file is read and written once per pass, in
+//! row order, the same bytes as W in memory).
 
 use std::path::Path;
 use std::time::Instant;
@@ -448,13 +453,21 @@ fn fit(
         return Err(NmfError::Data(format!("X is empty ({n} documents × {m} terms)")).into());
     }
     let k = p.k;
+    check_rank(k, n, m)?;
     // The solver runs at the rank of the register kernels (zero columns added).
     let kp = params.padded_rank();
-    check_rank(k, n, m)?;
-    crate::memory::check(
-        &format!("-k {k}: W and H for {n} documents × {m} terms"),
-        crate::memory::factor_bytes(n, m, k),
-    )?;
+    // What is held: W and Hᵀ with its statistics, or only the latter with W on disk.
+    if dir.is_some() {
+        crate::memory::check(
+            &format!("-k {k}: H and the statistics of its update for {m} terms"),
+            crate::memory::factor_bytes(0, m, kp).saturating_mul(3),
+        )?;
+    } else {
+        crate::memory::check(
+            &format!("-k {k}: W and H for {n} documents × {m} terms"),
+            crate::memory::factor_bytes(n, m, kp),
+        )?;
+    }
     let bs = opts.batch_size.min(n).max(1);
     let kl = p.loss == Loss::Kl;
 

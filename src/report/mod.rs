@@ -62,7 +62,8 @@ pub struct FitExtras<'a> {
     /// The restarts, for a fit that kept the best of several ([`crate::restarts`]).
     pub restarts: Option<&'a RestartSummary>,
     /// The topics, when the caller derived them already: needed when the model no longer holds
-    /// W ([`TopicSet::from_model_taking_w`]); derived from the model when `None`.
+    /// W ([`TopicSet::from_model_taking_w`], [`TopicSet::from_model_on_disk`]); derived from
+    /// the model when `None`.
     pub topics: Option<&'a TopicSet>,
 }
 

@@ -280,7 +280,7 @@ pub fn check_fit(run: &FitRun<'_>, set: &TopicSet) -> Result<()> {
     if let Some(idf) = &run.dtm.idf {
         check_all(idf, |j| format!("the idf of column {j}{}", term(j)))?;
     }
-    if let Some((i, t, v)) = set.doc_weights.first_non_finite()? {
+    if let Some((i, t, v)) = set.doc_weights.first_non_finite() {
         return Err(non_finite(
             || format!("the normalized weight of topic {t} in row {i}{}", doc(i)),
             v,

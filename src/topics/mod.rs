@@ -168,24 +168,32 @@ impl TopicSet {
 
     /// The shapes of `model` against `dtm`, and λ.
     fn check(dtm: &DocTermMatrix, model: &NmfModel, opts: &TopicOptions) -> Result<()> {
+        TopicSet::check_shapes(dtm, model.w.dim(), &model.h, opts)
+    }
+
+    /// [`TopicSet::check`] with W's shape given apart (W on disk).
+    fn check_shapes(
+        dtm: &DocTermMatrix,
+        (w_rows, w_cols): (usize, usize),
+        h: &Array2<f64>,
+        opts: &TopicOptions,
+    ) -> Result<()> {
         let (n, m) = (dtm.documents.len(), dtm.terms.len());
-        if model.w.nrows() != n {
+        if w_rows != n {
             return Err(Error::input(format!(
-                "the model's W has {} rows but there are {n} documents",
-                model.w.nrows()
+                "the model's W has {w_rows} rows but there are {n} documents"
             )));
         }
-        if model.h.ncols() != m {
+        if h.ncols() != m {
             return Err(Error::input(format!(
                 "the model's H has {} columns but there are {m} terms",
-                model.h.ncols()
+                h.ncols()
             )));
         }
-        if model.w.ncols() != model.h.nrows() {
+        if w_cols != h.nrows() {
             return Err(Error::input(format!(
-                "the model's W has {} columns but H has {} rows",
-                model.w.ncols(),
-                model.h.nrows()
+                "the model's W has {w_cols} columns but H has {} rows",
+                h.nrows()
             )));
         }
         let lambda = opts.relevance_lambda;
@@ -239,18 +247,7 @@ impl TopicSet {
                 model.w.ncols()
             )));
         }
-        let shaped = NmfModel {
-            w: Array2::zeros((n, k)),
-            ..NmfModel::default()
-        };
-        TopicSet::check(
-            dtm,
-            &NmfModel {
-                h: model.h.clone(),
-                ..shaped
-            },
-            opts,
-        )?;
+        TopicSet::check_shapes(dtm, (n, k), &model.h, opts)?;
         let keep = opts.top_documents;
         let mut top: Vec<Vec<Candidate>> = vec![Vec::new(); k];
         let mut dominant = Vec::with_capacity(n);
@@ -261,12 +258,16 @@ impl TopicSet {
             if let Some(((i, t), v)) = raw.indexed_iter().find(|(_, v)| !v.is_finite()) {
                 let d = first + i;
                 return Err(Error::Runtime(format!(
-                    "the fit produced {} value in W[{d}, {t}] (row {d}, document {}, topic                      {t}): no output was written",
+                    "the fit produced {} value in W[{d}, {t}] (row {d}, document {}, topic \
+                     {t}): no output was written (are the values of the matrix extreme?)",
                     if v.is_nan() { "a NaN" } else { "an infinite" },
                     dtm.documents[d].id
                 )));
             }
-            for (t, list) in top_candidates(raw, None, keep, first).into_iter().enumerate() {
+            for (t, list) in top_candidates(raw, None, keep, first)
+                .into_iter()
+                .enumerate()
+            {
                 top[t].extend(list);
                 keep_best(&mut top[t], keep);
             }
@@ -459,29 +460,17 @@ impl DocWeights {
         }
     }
 
-    /// The first NaN or infinite weight in row order, as (row, topic, value).
-    ///
-    /// Errors: reading the file.
-    pub fn first_non_finite(&self) -> Result<Option<(usize, usize, f64)>> {
-        let find = |first: usize, a: ndarray::ArrayView2<f64>| {
-            a.indexed_iter()
-                .find(|(_, v)| !v.is_finite())
-                .map(|((i, t), &v)| (first + i, t, v))
-        };
+    /// The first NaN or infinite weight in row order, as (row, topic, value). Weights read
+    /// from disk are always finite: each row is normalized as it is read, non-finite values
+    /// set to 0 ([`TopicSet::from_model_on_disk`] refuses a W that holds any), so the file is
+    /// not read again for this.
+    pub fn first_non_finite(&self) -> Option<(usize, usize, f64)> {
         match self {
-            DocWeights::Memory(a) => Ok(find(0, a.view())),
-            DocWeights::Disk(_) => {
-                let n = self.nrows();
-                let mut first = 0;
-                while first < n {
-                    let end = (first + DISK_BLOCK_ROWS).min(n);
-                    if let Some(f) = find(first, self.block(first..end)?.view()) {
-                        return Ok(Some(f));
-                    }
-                    first = end;
-                }
-                Ok(None)
-            }
+            DocWeights::Memory(a) => a
+                .indexed_iter()
+                .find(|(_, v)| !v.is_finite())
+                .map(|((i, t), &v)| (i, t, v)),
+            DocWeights::Disk(_) => None,
         }
     }
 }
@@ -929,7 +918,7 @@ mod tests {
         assert_eq!(t2.label, "(empty topic)");
         assert!(t2.terms.is_empty() && t2.documents.is_empty());
         assert_eq!(t2.prevalence, 0.0);
-        assert_eq!(set.doc_weights.first_non_finite().unwrap(), None);
+        assert_eq!(set.doc_weights.first_non_finite(), None);
         let map = intertopic_map(set.term_given_topic.view());
         assert!(map.iter().flatten().all(|v| v.is_finite()));
         let total: f64 = set.term_share.iter().sum();
@@ -995,14 +984,15 @@ mod tests {
             );
         }
         assert!(disk.doc_weights.block(n - 1..n + 1).is_err());
-        assert_eq!(disk.doc_weights.first_non_finite().unwrap(), None);
+        assert_eq!(disk.doc_weights.first_non_finite(), None);
 
         // A NaN in W is an error naming the row and the document; so is a W of another shape.
         let file = WFile::zeros_in(dir.path(), n, k).unwrap();
         file.write_rows(68_000, &[0.5, f64::NAN, 1.0]).unwrap();
         let e = TopicSet::from_model_on_disk(&d, &on_disk, file, None, &opts).unwrap_err();
+        let e = e.to_string();
         assert!(
-            e.to_string().contains("W[68000, 1]") && e.to_string().contains("d68000"),
+            e.contains("W[68000, 1] (row 68000, document d68000, topic 1): no output"),
             "{e}"
         );
         let file = WFile::zeros_in(dir.path(), n - 1, k).unwrap();
