@@ -129,6 +129,8 @@ pub fn read_and_vectorize(
     text: &TextInputs,
 ) -> anyhow::Result<(DocTermMatrix, StreamedCorpus)> {
     let (dtm, _, corpus) = read_and_count(ui, text)?.into_matrix()?;
+    // The counted rows are freed: return their memory before the fit allocates its own.
+    nmf_topics::memory::release_freed();
     Ok((dtm, corpus))
 }
 
