@@ -208,7 +208,7 @@ impl MiniBatch {
     /// `rank..k` zero): the padding columns stay zero, and new rows' W starts from
     /// √(mean(X)/rank) in the first `rank` columns (see [`MiniBatch::solve_w`]), so the factors
     /// are the rank-`rank` ones, up to the order of floating-point sums.
-    pub(crate) fn with_rank(mut self, rank: usize) -> Self {
+    pub fn with_rank(mut self, rank: usize) -> Self {
         self.rank = rank.clamp(1, self.k);
         self
     }

@@ -29,9 +29,9 @@
 //! in-memory fit: loss, divergence, ‖X − WH‖²_F via traces) and hands every batch with its W to
 //! the caller, which gathers what its outputs need from X.
 //!
-//! The solver runs at the rank of the register kernels, kp ≥ k ([`super::pad_columns`],
-//! [`MiniBatch::with_rank`]: 50 → 52), the padding columns of W and H zero throughout; the
-//! caller sees rank-k factors.
+//! The solver runs at the rank of the register kernels, kp ≥ k
+//! ([`crate::kernels::register_rank`], [`MiniBatch::with_rank`]: 50 → 52), the padding columns
+//! of W and H zero throughout; the caller sees rank-k factors.
 //!
 //! Memory: W (n × kp; with `--init custom` W0 too), Hᵀ with the statistics of its update
 //! (4 · m × kp, and copies of Hᵀ in the last pass), one batch, the start's sample while the
