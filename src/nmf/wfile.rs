@@ -32,9 +32,11 @@ pub struct WFile {
 }
 
 impl WFile {
-    /// A file of `n` × `k` zeros in the folder `dir` (a sparse file: nothing is written yet).
+    /// A file of `n` × `k` zeros in the folder `dir`, its space allocated at once (on Linux) so
+    /// that a folder without room for it is an error here rather than in the middle of a fit.
     ///
-    /// Errors: the file cannot be made, or `n` × `k` values do not fit in a file size.
+    /// Errors: the file cannot be made or its space allocated (the message names the folder
+    /// and the size), or `n` × `k` values do not fit in a file size.
     pub fn zeros_in(dir: &Path, n: usize, k: usize) -> Result<WFile> {
         let io = |e| Error::io(dir, e);
         let file = tempfile::tempfile_in(dir).map_err(io)?;
@@ -44,6 +46,18 @@ impl WFile {
             .and_then(|b| u64::try_from(b).ok())
             .ok_or_else(|| Error::input(format!("W of {n} × {k} values is too large")))?;
         file.set_len(bytes).map_err(io)?;
+        reserve(&file, bytes).map_err(|e| {
+            Error::io(
+                dir,
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "no room for W of {n} × {k} values ({:.2} GiB) in this folder: {e}",
+                        bytes as f64 / f64::from(1u32 << 30)
+                    ),
+                ),
+            )
+        })?;
         Ok(WFile {
             file: Mutex::new(file),
             dir: dir.to_path_buf(),
@@ -124,6 +138,30 @@ impl WFile {
         }
         Ok(())
     }
+}
+
+/// Allocates the file's `bytes` on disk now (Linux: `posix_fallocate`), so that a folder
+/// without room for W is an error before the fit, not in its middle; elsewhere nothing (the
+/// file stays sparse until written).
+fn reserve(file: &File, bytes: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        let len = libc::off_t::try_from(bytes)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::FileTooLarge))?;
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the descriptor is the open file's for the duration of the call; the call
+        // only allocates the file's blocks.
+        let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+        if r != 0 {
+            return Err(std::io::Error::from_raw_os_error(r));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, bytes);
+    Ok(())
 }
 
 #[cfg(test)]
