@@ -127,6 +127,7 @@ fn a_corpus_of_one_batch_gives_the_outputs_of_the_in_memory_online_fit() {
     assert_eq!(a["topics"], b["topics"]);
     assert_eq!(a["documents"], b["documents"]);
     assert_eq!(a["corpus"], b["corpus"], "nnz of the whole matrix");
+    assert_eq!(a["fit"]["loss_history"], b["fit"]["loss_history"]);
     for m in [
         "loss",
         "explained_variance",

@@ -727,6 +727,16 @@ mod tests {
                     "{loss:?} H, blocks of {block}"
                 );
                 assert_eq!(streamed.iterations, memory.iterations);
+                // Both record each epoch's Σ_b |b|·cost_b, then the evaluated loss.
+                let hist = |m: &NmfModel| -> Vec<u64> {
+                    let h = &m.history[..m.history.len() - 1];
+                    h.iter().map(|v| v.to_bits()).collect()
+                };
+                assert_eq!(
+                    hist(&streamed),
+                    hist(&memory),
+                    "{loss:?} history, blocks of {block}"
+                );
                 let (a, b) = (streamed.metrics.loss, memory.metrics.loss);
                 assert!((a - b).abs() <= 1e-12 * b.abs(), "{loss:?} loss {a} vs {b}");
                 let (a, b) = (
