@@ -205,25 +205,6 @@ impl TopicSet {
         Ok(())
     }
 
-    /// [`TopicSet::from_model`], taking W out of `model` (left 0 × k): W's rows become the
-    /// document weights in place, so the two are never held together (n × k values fewer at
-    /// the peak of writing the outputs). The same topic set, bit for bit.
-    ///
-    /// Errors: those of [`TopicSet::from_model`].
-    pub fn from_model_taking_w(
-        dtm: &DocTermMatrix,
-        model: &mut NmfModel,
-        documents: Option<&dyn Texts>,
-        opts: &TopicOptions,
-    ) -> Result<TopicSet> {
-        TopicSet::check(dtm, model, opts)?;
-        let top = top_candidates(model.w.view(), None, opts.top_documents, 0);
-        let k = model.w.ncols();
-        let mut doc_weights = std::mem::replace(&mut model.w, Array2::zeros((0, k)));
-        normalize_rows_in_place(&mut doc_weights);
-        TopicSet::assemble_in_memory(dtm, model, doc_weights, top, documents, opts)
-    }
-
     /// [`TopicSet::from_model`] for a model whose W is on disk (`model.w` is 0 × k; `w` holds
     /// it, [`crate::nmf::stream::fit_streamed_on_disk`]): one pass over W's rows gives the
     /// dominant topics, the prevalences and the top documents, and the document weights stay
