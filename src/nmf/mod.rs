@@ -536,10 +536,18 @@ pub(crate) fn pad_columns(a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
     }
     let rows = a.len() / k.max(1);
     let mut out = vec![0.0; rows * kp];
-    for (o, r) in out.chunks_exact_mut(kp).zip(a.chunks_exact(k)) {
-        o[..k].copy_from_slice(r);
-    }
+    copy_columns(&a, k, &mut out, kp);
     out
+}
+
+/// The first min(k_src, k_dst) columns of each row of `src` (rows × k_src, row-major) into the
+/// same row of `dst` (rows × k_dst); `dst`'s other columns are left as they are. Pads rows with
+/// the zero columns already in `dst`, or drops a padding.
+pub(crate) fn copy_columns(src: &[f64], k_src: usize, dst: &mut [f64], k_dst: usize) {
+    let k = k_src.min(k_dst);
+    for (o, r) in dst.chunks_exact_mut(k_dst).zip(src.chunks_exact(k_src)) {
+        o[..k].copy_from_slice(&r[..k]);
+    }
 }
 
 /// The first k columns of `a` (rows × kp, row-major): the inverse of [`pad_columns`].

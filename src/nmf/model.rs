@@ -92,7 +92,6 @@ pub(crate) fn assemble(
 
 /// [`assemble`] for a fit whose W is kept elsewhere (on disk, [`super::wfile`]): the model's W
 /// is 0 × k and W's metrics come from `w_norms`, gathered over its rows.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn assemble_without_w(
     run: Run,
     w_norms: &ColumnNorms,

@@ -54,7 +54,8 @@ use super::online::{row_block, MiniBatch};
 use super::start::transposed;
 use super::wfile::WFile;
 use super::{
-    model, pad_columns, unpad_columns, Init, Loss, Method, NmfError, NmfModel, NmfValidParams,
+    copy_columns, model, pad_columns, unpad_columns, Init, Loss, Method, NmfError, NmfModel,
+    NmfValidParams,
 };
 use crate::kernels::{eval_at_nonzeros_with, factor_stats, CsrRef, FactorStatsSum, EPSILON};
 use crate::{Error, Result};
@@ -211,14 +212,10 @@ impl WStore {
                 file.read_rows(r0, stored)?;
                 buf.clear();
                 buf.resize(rows * kp, 0.0);
-                for (o, r) in buf.chunks_exact_mut(kp).zip(stored.chunks_exact(k)) {
-                    o[..k].copy_from_slice(r);
-                }
+                copy_columns(stored, k, buf, kp);
                 let out = f(buf);
                 if write {
-                    for (o, r) in stored.chunks_exact_mut(k).zip(buf.chunks_exact(kp)) {
-                        o.copy_from_slice(&r[..k]);
-                    }
+                    copy_columns(buf, kp, stored, k);
                     file.write_rows(r0, stored)?;
                 }
                 Ok(out)
@@ -587,8 +584,8 @@ fn fit(
             let wb = if kp == k {
                 &wb[..]
             } else {
-                wb_k.clear();
-                wb_k.extend(wb.chunks_exact(kp).flat_map(|r| &r[..k]));
+                wb_k.resize(xb.nrows * k, 0.0);
+                copy_columns(wb, kp, &mut wb_k, k);
                 &wb_k[..]
             };
             last_pass(r0, xb, wb, &ht_k)

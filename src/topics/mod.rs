@@ -254,12 +254,8 @@ impl TopicSet {
             }
             let mut theta = raw.to_owned();
             normalize_rows_in_place(&mut theta);
-            for row in theta.rows() {
-                dominant.push(dominant_topic(row));
-                for (s, &v) in sums.iter_mut().zip(row) {
-                    *s += clean_weight(v);
-                }
-            }
+            dominant.extend(theta.rows().into_iter().map(dominant_topic));
+            add_topic_sums(&mut sums, theta.view());
             Ok(())
         })?;
         let prevalences = share_of_sums(sums);
@@ -431,10 +427,10 @@ impl DocWeights {
             DocWeights::Memory(a) => Ok(a.slice(ndarray::s![rows, ..]).into()),
             DocWeights::Disk(w) => {
                 let k = w.shape().1;
-                let mut theta = Array2::zeros((rows.len(), k));
-                if let Some(v) = theta.as_slice_mut() {
-                    w.read_rows(rows.start, v)?;
-                }
+                let mut raw = vec![0.0; rows.len() * k];
+                w.read_rows(rows.start, &mut raw)?;
+                let mut theta = Array2::from_shape_vec((rows.len(), k), raw)
+                    .map_err(|e| Error::Runtime(format!("internal error: θ: {e}")))?;
                 normalize_rows_in_place(&mut theta);
                 Ok(theta.into())
             }
@@ -535,14 +531,19 @@ pub fn dominant_topic(row: ArrayView1<f64>) -> Option<usize> {
 /// Prevalence of each topic from row-normalized document weights θ:
 /// prevalence(t) = Σ_d θ(d,t) / Σ_d Σ_t' θ(d,t'). All zeros when every row is zero.
 pub fn prevalence(theta: ArrayView2<f64>) -> Vec<f64> {
-    let k = theta.ncols();
-    let mut sums = vec![0.0; k];
+    let mut sums = vec![0.0; theta.ncols()];
+    add_topic_sums(&mut sums, theta);
+    share_of_sums(sums)
+}
+
+/// Adds Σ_d θ(d, t) over the rows of `theta` to `sums`, row by row in order ([`prevalence`]'s
+/// sums; blocks of rows added in order give the whole matrix's bits).
+fn add_topic_sums(sums: &mut [f64], theta: ArrayView2<f64>) {
     for row in theta.rows() {
-        for (t, &v) in row.iter().enumerate() {
-            sums[t] += clean_weight(v);
+        for (s, &v) in sums.iter_mut().zip(row) {
+            *s += clean_weight(v);
         }
     }
-    share_of_sums(sums)
 }
 
 /// Column sums scaled to sum 1 (all zeros when they sum to 0): the term share of
