@@ -664,6 +664,83 @@ fn online_smoothed_cost_decreases_and_the_default_rule_stops() {
     );
 }
 
+/// The batch cost a step reports is scikit-learn's
+/// (D(X_b, W_b·H) + l1_W‖W_b‖₁ + l1_H‖H‖₁ + l2_W‖W_b‖² + l2_H‖H‖²) / |b| for the batch's new W
+/// and the H before the step, whether its cross term comes out of the W update (Frobenius),
+/// a pass over the batch (KL, fresh restarts), here against a dense computation.
+#[test]
+fn online_batch_cost_is_the_objective_of_the_new_w_and_the_old_h() {
+    use nmf_topics::kernels::CsrRef;
+    use nmf_topics::nmf::online::{row_block, MiniBatch};
+    let (x, _) = planted(120, 30, 3, 23);
+    let (n, m) = x.shape();
+    let k = 4;
+    let dense = x.to_dense();
+    let indptr_x = x.indptr().raw_storage().to_vec();
+    let xr = CsrRef::new(n, m, &indptr_x, x.indices(), x.data());
+    for (kl, fresh, alpha) in [
+        (false, false, 0.0),
+        (false, false, 0.3),
+        (false, true, 0.3),
+        (true, false, 0.0),
+        (true, false, 0.3),
+    ] {
+        let opts = OnlineOptions {
+            batch_size: 25,
+            fresh_restarts: fresh,
+            max_no_improvement: None,
+            ..OnlineOptions::default()
+        };
+        let h0 = random_factor(k, m, 0.2, 8);
+        let ht0: Vec<f64> = h0.t().iter().copied().collect();
+        let l1_ratio = 0.4;
+        let mut mb = MiniBatch::new(ht0, k, kl, opts, n, alpha, alpha, l1_ratio, 0.0);
+        let mut w: Vec<f64> = random_factor(n, k, 0.2, 9).iter().copied().collect();
+        let mut indptr = Vec::new();
+        for r0 in (0..n).step_by(25) {
+            let r1 = (r0 + 25).min(n);
+            let ht = mb.ht().to_vec();
+            let xb = row_block(xr, r0, r1, &mut indptr);
+            let rep = mb.step(xb, &mut w[r0 * k..r1 * k], true);
+            let rows = r1 - r0;
+            let (mut div, mut w_l1, mut w_sq, mut h_l1, mut h_sq) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for i in r0..r1 {
+                for j in 0..m {
+                    let wh: f64 = (0..k).map(|l| w[i * k + l] * ht[j * k + l]).sum();
+                    let v = dense[[i, j]];
+                    div += if kl {
+                        let ln = if v > 0.0 { v * (v / wh).ln() } else { 0.0 };
+                        ln - v + wh
+                    } else {
+                        0.5 * (v - wh) * (v - wh)
+                    };
+                }
+            }
+            for &v in &w[r0 * k..r1 * k] {
+                w_l1 += v;
+                w_sq += v * v;
+            }
+            for &v in &ht {
+                h_l1 += v;
+                h_sq += v * v;
+            }
+            let (nf, ns) = (m as f64, rows as f64);
+            let want = (div
+                + nf * alpha * l1_ratio * w_l1
+                + ns * alpha * l1_ratio * h_l1
+                + nf * alpha * (1.0 - l1_ratio) * w_sq
+                + ns * alpha * (1.0 - l1_ratio) * h_sq)
+                / ns;
+            let what = format!("kl={kl} fresh={fresh} alpha={alpha} rows {r0}..{r1}");
+            assert!(
+                (rep.cost - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{what}: cost {} against {want}",
+                rep.cost
+            );
+        }
+    }
+}
+
 #[test]
 fn online_options_are_validated() {
     let bad = |o: OnlineOptions| match NmfParams::new(2).solver(Solver::Online).online(o).check() {

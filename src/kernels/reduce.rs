@@ -46,7 +46,9 @@ pub struct PassStats {
     pub old_l1: f64,
     /// See [`PassStats::old_l1`].
     pub old_sq: f64,
-    /// A solver-specific sum over the rows (coordinate descent: Σ |projected gradient|).
+    /// A solver-specific sum over the rows (coordinate descent: Σ |projected gradient|; the
+    /// Frobenius multiplicative update: Σ_i a_i·(x_i·B) for the **new** factor, or with graph
+    /// terms Tr(WᵀLW) of the old one).
     pub extra: f64,
     /// Statistics of the updated factor (the Gram matrix only when requested).
     pub new: FactorStats,

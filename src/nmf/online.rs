@@ -235,15 +235,24 @@ impl MiniBatch {
         }
     }
 
-    /// One multiplicative update of the batch's W (rows × k) with H fixed; returns its stats.
-    fn update_w(&self, x: CsrRef<'_>, w: &mut [f64], reg: Regularization) -> FactorStats {
+    /// One multiplicative update of the batch's W (rows × k) with H fixed; returns its stats
+    /// and, for the Frobenius loss, the cross term Σ x_ij (w_i·h_j) of the new W, which the
+    /// pass sums as Σ_i w_i·(x_i·Hᵀ) from the numerator rows it computes anyway.
+    fn update_w(
+        &self,
+        x: CsrRef<'_>,
+        w: &mut [f64],
+        reg: Regularization,
+    ) -> (FactorStats, Option<f64>) {
         let k = self.k;
         if self.kl {
             let den: Vec<f64> = self.hs.colsum.iter().map(|s| s + reg.l1_w).collect();
-            mu_kl_rows_in_place(x, w, &self.ht, k, &den, reg.l2_w, false, false, true).new
+            let st = mu_kl_rows_in_place(x, w, &self.ht, k, &den, reg.l2_w, false, false, true);
+            (st.new, None)
         } else {
             let g = &self.hs.gram;
-            mu_frobenius_rows_in_place(x, w, &self.ht, k, g, reg.l1_w, reg.l2_w, true).new
+            let st = mu_frobenius_rows_in_place(x, w, &self.ht, k, g, reg.l1_w, reg.l2_w, true);
+            (st.new, Some(st.extra))
         }
     }
 
@@ -262,7 +271,7 @@ impl MiniBatch {
         let reg = self.reg(rows, x.ncols);
         let mut prev = w.clone();
         for _ in 0..max_iter {
-            self.update_w(x, &mut w, reg);
+            let _ = self.update_w(x, &mut w, reg);
             let (d, nrm) = diff_norms(&w, &prev);
             if self.tol > 0.0 && d <= self.tol * nrm {
                 break;
@@ -279,19 +288,23 @@ impl MiniBatch {
         let (rows, m, k) = (x.nrows, x.ncols, self.k);
         debug_assert_eq!(w.len(), rows * k);
         let reg = self.reg(rows, m);
-        let ws = if self.opts.fresh_restarts {
+        let (ws, new_cross) = if self.opts.fresh_restarts {
             let fresh = self.solve_w(x, self.opts.fresh_restarts_max_iter);
             w.copy_from_slice(&fresh);
-            factor_stats(w, k, true)
+            (factor_stats(w, k, true), None)
         } else {
-            let mut s = self.update_w(x, w, reg);
+            let (mut s, cross) = self.update_w(x, w, reg);
             if s.gram.is_empty() {
                 s = factor_stats(w, k, true);
             }
-            s
+            (s, cross)
         };
-        // The batch cost with the new W and the current H.
-        let (logsum, cross) = eval_at_nonzeros_with(x, w, &self.ht, k, self.kl);
+        // The batch cost with the new W and the current H; the Frobenius cross term comes
+        // from the W update when it ran, else from a pass over the batch.
+        let (logsum, cross) = match new_cross {
+            Some(c) => (0.0, c),
+            None => eval_at_nonzeros_with(x, w, &self.ht, k, self.kl),
+        };
         let div = if self.kl {
             let x_sum: f64 = x.data.iter().filter(|v| **v > EPSILON).sum();
             let dot: f64 = ws
@@ -527,7 +540,8 @@ fn online_h_rows_lanes<const C: usize, const FMA: bool>(
     out: &mut (f64, f64),
 ) {
     let k = 4 * C;
-    let (mut d2, mut n2) = (0.0, 0.0);
+    // Four partial sums each, one per lane, so that no row waits on the previous one's sum.
+    let (mut d2, mut n2) = ([0.0; 4], [0.0; 4]);
     for (((h, av), bv), nv) in hb
         .chunks_exact_mut(k)
         .zip(ab.chunks_exact_mut(k))
@@ -544,13 +558,14 @@ fn online_h_rows_lanes<const C: usize, const FMA: bool>(
                 bv[l] = rho * bv[l] + d;
                 let new = av[l] / bv[l];
                 h[l] = new;
-                d2 += (new - old) * (new - old);
-                n2 += new * new;
+                d2[q] += (new - old) * (new - old);
+                n2[q] += new * new;
             }
         }
     }
     add_block_stats::<FMA>(hb, k, part, true);
-    *out = (d2, n2);
+    let sum4 = |v: [f64; 4]| (v[0] + v[1]) + (v[2] + v[3]);
+    *out = (sum4(d2), sum4(n2));
 }
 
 #[inline(always)]

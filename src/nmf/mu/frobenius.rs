@@ -97,6 +97,9 @@ pub(crate) fn frobenius_rows_lanes<const C: usize, const FMA: bool>(
                 o[4 * c + l] = frobenius_update(ai[c][l], num[c][l], den[c][l], l1, l2);
             }
         }
+        if graph.is_none() {
+            trace += lanes_dot_lanes::<C, FMA>(&lanes_load::<C>(o), &num);
+        }
         lanes_old_stats::<C, FMA>(&ai, part);
     }
     lanes_block_stats::<C, FMA>(out, part, gram);
@@ -277,6 +280,9 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
         for l in 0..k {
             o[l] = frobenius_update(ai[l], num[l], den[l], l1, l2);
         }
+        if graph.is_none() {
+            trace += dot::<FMA>(o, &num);
+        }
         add_old_row::<FMA>(ai, part);
         add_new_row::<FMA>(o, part, gram);
     }
@@ -295,8 +301,10 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
 /// scikit-learn's W update `W ⊙ XHᵀ ⊘ (W·HHᵀ + l1 + l2·W)`; with Xᵀ, A = Ht, B = W, G = WᵀW it
 /// is the H update. The numerator row x_i·B is accumulated in a k-vector and used at once.
 ///
-/// Also returns tr(Aᵀ·X·B) = Σ_i a_i·(x_i·B) for the old A (the Frobenius cross term), ‖A‖₁,
-/// ‖A‖²_F, and the new A's statistics (its Gram matrix when `gram`).
+/// Also returns tr(Aᵀ·X·B) = Σ_i a_i·(x_i·B) for the old A (the Frobenius cross term), the
+/// same sum for the new A in [`PassStats::extra`] (the cross term of the updated factor, which
+/// the online solver's batch cost needs), ‖A‖₁, ‖A‖²_F, and the new A's statistics (its Gram
+/// matrix when `gram`).
 ///
 /// # Panics
 /// If the shapes do not agree.
