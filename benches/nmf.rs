@@ -40,7 +40,7 @@ fn synthetic(n: usize, m: usize, nnz: usize, seed: u64) -> Csr {
         row.sort_unstable();
         row.dedup();
         for &j in &row {
-            indices.push(j);
+            indices.push(j as u32);
             data.push(1.0 - rng.random::<f64>());
         }
         indptr.push(indices.len());
@@ -266,7 +266,7 @@ fn fits(c: &mut Criterion) {
     g.sample_size(10);
     for &(n, m, nnz) in &SIZES[..2] {
         let raw = synthetic(n, m, nnz, 1);
-        let x = sprs::CsMat::new(
+        let x = nmf_topics::matrix::Matrix::new(
             (n, m),
             raw.indptr.clone(),
             raw.indices.clone(),
@@ -351,11 +351,11 @@ fn peer(dir: &str) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
     let (n, m, trip) = read_mtx(&matrix);
-    let mut t = sprs::TriMat::new((n, m));
+    let mut t = nmf_topics::matrix::Triplets::new((n, m));
     for (i, j, v) in trip {
         t.add_triplet(i, j, v);
     }
-    let x: sprs::CsMat<f64> = t.to_csr();
+    let x: nmf_topics::matrix::Matrix = t.to_csr();
     let dense = |p: &str| {
         let (r, c, trip) = read_mtx(&dir.join(p));
         let mut a = ndarray::Array2::zeros((r, c));

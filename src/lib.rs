@@ -20,6 +20,7 @@ pub mod corpus;
 pub mod dist;
 pub mod error;
 pub mod kernels;
+pub mod matrix;
 pub mod memory;
 pub mod mtx;
 pub mod nmf;

@@ -22,9 +22,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Mutex, PoisonError};
 
+use crate::matrix::{Idx, Matrix};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
-use sprs::CsMat;
 
 use crate::{Error, Result};
 
@@ -191,7 +191,7 @@ fn write_csr_rows<W: Write + Send>(
     w: &mut W,
     base: usize,
     indptr: &[usize],
-    indices: &[usize],
+    indices: &[Idx],
     data: &[f64],
 ) -> std::io::Result<Option<f64>> {
     let rows = indptr.len().saturating_sub(1);
@@ -219,7 +219,7 @@ fn write_csr_rows<W: Write + Send>(
             row_prefix.push(b' ');
             for k in indptr[r] - offset..indptr[r + 1] - offset {
                 buf.extend_from_slice(&row_prefix);
-                buf.extend_from_slice(ints.format(indices[k] + 1).as_bytes());
+                buf.extend_from_slice(ints.format(indices[k] as usize + 1).as_bytes());
                 buf.push(b' ');
                 push_f64(buf, data[k], &mut floats)?;
                 buf.push(b'\n');
@@ -250,7 +250,7 @@ fn non_finite(path: &Path, v: f64) -> Error {
 /// Layout: the banner, one `%` comment line, the size line `rows cols nnz`, then one
 /// `i j value` line per stored entry in row order. A CSC matrix is converted to CSR first.
 /// Errors: I/O failures; a NaN or infinite value (a [`Error::Runtime`]).
-pub fn write_coordinate(path: &Path, x: &CsMat<f64>) -> Result<()> {
+pub fn write_coordinate(path: &Path, x: &Matrix) -> Result<()> {
     let csr;
     let x = if x.is_csr() {
         x
@@ -318,7 +318,7 @@ impl CoordinateWriter {
     ///
     /// Errors: more rows or entries than announced, a column out of range
     /// ([`Error::Runtime`]), a NaN or infinite value, I/O failures.
-    pub fn write_rows(&mut self, indptr: &[usize], indices: &[usize], data: &[f64]) -> Result<()> {
+    pub fn write_rows(&mut self, indptr: &[usize], indices: &[Idx], data: &[f64]) -> Result<()> {
         let rows = indptr.len().saturating_sub(1);
         let offset = indptr.first().copied().unwrap_or(0);
         let entries = indptr.last().copied().unwrap_or(0) - offset;
@@ -327,7 +327,7 @@ impl CoordinateWriter {
             || self.nnz_written + entries > self.nnz
             || indices.len() < entries
             || data.len() < entries
-            || indices[..entries].iter().any(|&j| j >= n_cols)
+            || indices[..entries].iter().any(|&j| j as usize >= n_cols)
         {
             return Err(Error::Runtime(format!(
                 "{}: internal error: the rows written do not fit the announced {n_rows} × \
@@ -459,8 +459,8 @@ mod write_tests {
         write_array(&fresh, small.view()).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&fresh).unwrap());
         assert_eq!(read_dense(&p).unwrap(), small);
-        let x: CsMat<f64> =
-            sprs::TriMat::from_triplets((2, 2), vec![0], vec![1], vec![0.5]).to_csr();
+        let x: Matrix =
+            crate::matrix::Triplets::from_triplets((2, 2), vec![0], vec![1], vec![0.5]).to_csr();
         write_coordinate(&p, &x).unwrap();
         assert_eq!(read_sparse(&p).unwrap(), x);
     }
@@ -869,7 +869,7 @@ pub(crate) struct CsrBuilder {
     cols: usize,
     /// `counts[r + 1]`: entries of row r so far.
     counts: Vec<usize>,
-    indices: Vec<usize>,
+    indices: Vec<Idx>,
     data: Vec<f64>,
     /// The row of every entry in file order, once an entry came out of row order.
     row_of: Option<Vec<u32>>,
@@ -908,13 +908,13 @@ impl CsrBuilder {
             None => self.last_row = i,
         }
         self.counts[i as usize + 1] += 1;
-        self.indices.push(j as usize);
+        self.indices.push(j);
         self.data.push(v);
     }
 
     /// The CSR matrix: entries in row order, columns sorted within rows (duplicates summed in
     /// file order), zeros dropped.
-    pub(crate) fn finish(self) -> Result<CsMat<f64>> {
+    pub(crate) fn finish(self) -> Result<Matrix> {
         let CsrBuilder {
             rows,
             cols,
@@ -930,7 +930,7 @@ impl CsrBuilder {
         if let Some(row_of) = row_of {
             // Counting sort by row; stable, so file order is kept within a row.
             let mut next = indptr.clone();
-            let mut sorted_indices = vec![0usize; indices.len()];
+            let mut sorted_indices: Vec<Idx> = vec![0; indices.len()];
             let mut sorted_data = vec![0.0; data.len()];
             for (t, &r) in row_of.iter().enumerate() {
                 let at = &mut next[r as usize];
@@ -945,7 +945,7 @@ impl CsrBuilder {
         // new start is never after its old one).
         let mut written = 0;
         let mut start = 0;
-        let mut scratch: Vec<(usize, f64)> = Vec::new();
+        let mut scratch: Vec<(Idx, f64)> = Vec::new();
         for r in 0..rows {
             let end = indptr[r + 1];
             let clean = indices[start..end].windows(2).all(|p| p[0] < p[1])
@@ -983,7 +983,7 @@ impl CsrBuilder {
         }
         indices.truncate(written);
         data.truncate(written);
-        CsMat::try_new((rows, cols), indptr, indices, data)
+        Matrix::try_new((rows, cols), indptr, indices, data)
             .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building CSR: {e}")))
     }
 }
@@ -1034,7 +1034,7 @@ pub const MAX_EMPTY_LINES: usize = 1 << 24;
 /// Refuses, before anything is allocated, a coordinate matrix whose size line announces far
 /// more rows or columns than its entries can fill (more than [`MAX_EMPTY_LINES`] of them would
 /// be empty: `2147483647 1 0` would zero 16 GiB of row pointers), or whose CSR arrays (8 bytes
-/// per row, 16 per entry the file has room for) need more memory than is available.
+/// per row, 12 per entry the file has room for) need more memory than is available.
 fn check_coordinate_size(path: &Path, pre: &Prelude, capacity: usize) -> Result<()> {
     for (n, what) in [(pre.rows, "rows"), (pre.cols, "columns")] {
         if n > capacity.saturating_add(MAX_EMPTY_LINES) {
@@ -1056,7 +1056,7 @@ fn check_coordinate_size(path: &Path, pre: &Prelude, capacity: usize) -> Result<
     }
     let bytes = (pre.rows as u64 + 1)
         .saturating_mul(8)
-        .saturating_add((capacity as u64).saturating_mul(16));
+        .saturating_add((capacity as u64).saturating_mul(12));
     crate::memory::check(
         &format!(
             "{}: a {} x {} matrix of {} entries",
@@ -1235,7 +1235,7 @@ pub fn read_coordinate_part(path: &Path, part: usize, parts: usize) -> Result<Co
 }
 
 /// Reads the entries of a coordinate file into CSR.
-fn read_coordinate(path: &Path, pre: &Prelude, r: &mut impl Read) -> Result<CsMat<f64>> {
+fn read_coordinate(path: &Path, pre: &Prelude, r: &mut impl Read) -> Result<Matrix> {
     let (rows, cols, nnz) = (pre.rows, pre.cols, pre.nnz);
     let pattern = pre.header.field == Field::Pattern;
     let symmetric = pre.header.symmetric;
@@ -1320,7 +1320,7 @@ fn read_array(path: &Path, pre: &Prelude, r: &mut impl Read) -> Result<Array2<f6
 /// Duplicate coordinate entries are summed, symmetric files are mirrored, zeros are dropped,
 /// columns are sorted within rows. The file is streamed: besides the result, reading holds one
 /// block of text and its parsed entries (entries out of row order cost 4 more bytes each).
-pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
+pub fn read_sparse(path: &Path) -> Result<Matrix> {
     let (pre, mut r) = open(path)?;
     match pre.header.format {
         Format::Coordinate => read_coordinate(path, &pre, &mut r),
@@ -1333,13 +1333,13 @@ pub fn read_sparse(path: &Path) -> Result<CsMat<f64>> {
             for row in a.rows() {
                 for (c, &v) in row.iter().enumerate() {
                     if v != 0.0 {
-                        indices.push(c);
+                        indices.push(c as Idx);
                         data.push(v);
                     }
                 }
                 indptr.push(indices.len());
             }
-            CsMat::try_new(a.dim(), indptr, indices, data)
+            Matrix::try_new(a.dim(), indptr, indices, data)
                 .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building CSR: {e}")))
         }
     }
@@ -1370,7 +1370,7 @@ pub fn read_dense(path: &Path) -> Result<Array2<f64>> {
             })?;
             buf.resize(total, 0.0);
             for (&v, (i, j)) in x.iter() {
-                buf[i * cols + j] = v;
+                buf[i as usize * cols + j as usize] = v;
             }
             Array2::from_shape_vec((rows, cols), buf)
                 .map_err(|e| Error::Runtime(format!("internal error: {e}")))
@@ -1413,7 +1413,7 @@ mod tests {
             5e-324,
             7.0,
         ];
-        let x = CsMat::new(
+        let x = Matrix::new(
             (3, 5),
             vec![0, 3, 3, 7],
             vec![0, 2, 4, 0, 1, 3, 4],
@@ -1428,14 +1428,14 @@ mod tests {
         assert_eq!(y.shape(), (3, 5));
         assert_eq!(y.indptr().raw_storage(), x.indptr().raw_storage());
         assert_eq!(y.indices(), x.indices());
-        let bits = |m: &CsMat<f64>| m.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let bits = |m: &Matrix| m.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&y), bits(&x));
     }
 
     #[test]
     fn empty_matrix_round_trips() {
         let dir = tmp();
-        let x: CsMat<f64> = CsMat::zero((4, 2));
+        let x: Matrix = Matrix::zero((4, 2));
         let p = dir.path().join("z.mtx");
         write_coordinate(&p, &x).unwrap();
         let y = read_sparse(&p).unwrap();
@@ -1447,13 +1447,13 @@ mod tests {
     fn large_coordinate_round_trip_spans_blocks() {
         let dir = tmp();
         let (rows, cols) = (700, 300);
-        let mut tri = sprs::TriMat::new((rows, cols));
+        let mut tri = crate::matrix::Triplets::new((rows, cols));
         for r in 0..rows {
             for c in (r % 7..cols).step_by(3) {
                 tri.add_triplet(r, c, ((1 + r * cols + c) as f64).sqrt() / 7.0);
             }
         }
-        let x: CsMat<f64> = tri.to_csr();
+        let x: Matrix = tri.to_csr();
         assert!(x.nnz() > 2 * BLOCK_VALUES);
         let p = dir.path().join("big.mtx");
         write_coordinate(&p, &x).unwrap();
@@ -1464,13 +1464,13 @@ mod tests {
     #[test]
     fn written_bytes_do_not_depend_on_threads() {
         let dir = tmp();
-        let mut tri = sprs::TriMat::new((900, 200));
+        let mut tri = crate::matrix::Triplets::new((900, 200));
         for r in 0..900 {
             for c in (r % 5..200).step_by(2) {
                 tri.add_triplet(r, c, 1.0 / (1 + r + c) as f64);
             }
         }
-        let x: CsMat<f64> = tri.to_csr();
+        let x: Matrix = tri.to_csr();
         let a = ndarray::Array2::from_shape_fn((700, 90), |(i, j)| (i * j) as f64 / 7.0);
         let mut outputs = Vec::new();
         for threads in [1, 3] {
@@ -1495,7 +1495,7 @@ mod tests {
     #[test]
     fn non_finite_values_are_not_written() {
         let dir = tmp();
-        let x = CsMat::new((1, 1), vec![0, 1], vec![0], vec![f64::NAN]);
+        let x = Matrix::new((1, 1), vec![0, 1], vec![0], vec![f64::NAN]);
         assert!(matches!(
             write_coordinate(&dir.path().join("n.mtx"), &x),
             Err(Error::Runtime(_))
@@ -1727,8 +1727,10 @@ mod tests {
             let text = coordinate_text(rows, cols, list);
             assert!(text.len() > 4 * READ_BLOCK_BYTES);
             let x = read_sparse(&write(&dir, name, &text)).unwrap();
-            let got: BTreeMap<(usize, usize), f64> =
-                x.iter().map(|(&v, (i, j))| ((i, j), v)).collect();
+            let got: BTreeMap<(usize, usize), f64> = x
+                .iter()
+                .map(|(&v, (i, j))| ((i as usize, j as usize), v))
+                .collect();
             assert_eq!(got.len(), expected.len(), "{name}");
             for (key, v) in &expected {
                 let g = got[key];

@@ -16,9 +16,9 @@
 //! ```
 //! use nmf_topics::nmf::NmfParams;
 //! use nmf_topics::restarts::fit_restarts;
-//! use sprs::TriMat;
+//! use nmf_topics::matrix::Triplets;
 //!
-//! let mut t = TriMat::new((6, 4));
+//! let mut t = Triplets::new((6, 4));
 //! for (i, j, v) in [(0, 0, 1.0), (1, 0, 2.0), (2, 1, 1.0), (3, 2, 3.0), (4, 3, 1.0), (5, 2, 1.0)] {
 //!     t.add_triplet(i, j, v);
 //! }
@@ -29,9 +29,9 @@
 //! assert!(fits.runs.iter().all(|r| r.objective >= fits.best.metrics.loss));
 //! ```
 
+use crate::matrix::Matrix;
 use ndarray::Array2;
 use serde::Serialize;
-use sprs::CsMat;
 
 use crate::nmf::{Init, Metrics, NmfModel, NmfParams, NmfValidParams};
 use crate::topics::dominant_topic;
@@ -229,7 +229,7 @@ pub struct RestartSummary {
 ///
 /// Errors: `restarts = 0` ([`Error::Input`] naming `--restarts`); any fit's error.
 pub fn fit_restarts(
-    x: &CsMat<f64>,
+    x: &Matrix,
     params: &NmfValidParams,
     restarts: usize,
     progress: &mut dyn FnMut(usize, usize, f64),
@@ -264,11 +264,11 @@ pub fn fit_restarts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sprs::TriMat;
+    use crate::matrix::Triplets;
 
-    fn planted() -> CsMat<f64> {
+    fn planted() -> Matrix {
         // three blocks of documents over three blocks of terms
-        let mut t = TriMat::new((30, 15));
+        let mut t = Triplets::new((30, 15));
         for i in 0..30 {
             let b = i % 3;
             for j in 0..5 {

@@ -33,14 +33,14 @@ fn penalized() -> impl Iterator<Item = (Solver, Loss)> {
         .into_iter()
         .filter(|(s, _)| !matches!(s, Solver::Gnmf | Solver::Nsnmf))
 }
+use nmf_topics::matrix::{Matrix, Triplets};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sprs::{CsMat, TriMat};
 
 /// A random sparse n×m matrix with about `density` of its entries stored, values in (0, 3].
-fn random_sparse(n: usize, m: usize, density: f64, seed: u64) -> CsMat<f64> {
+fn random_sparse(n: usize, m: usize, density: f64, seed: u64) -> Matrix {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut t = TriMat::new((n, m));
+    let mut t = Triplets::new((n, m));
     for i in 0..n {
         for j in 0..m {
             if rng.random::<f64>() < density {
@@ -62,11 +62,11 @@ fn random_factor(r: usize, c: usize, zeros: f64, seed: u64) -> Array2<f64> {
     })
 }
 
-fn fit(x: &CsMat<f64>, params: NmfParams) -> NmfModel {
+fn fit(x: &Matrix, params: NmfParams) -> NmfModel {
     params.check().unwrap().fit(x, &mut |_, _| {}).unwrap()
 }
 
-fn custom(x: &CsMat<f64>, k: usize, seed: u64) -> NmfParams {
+fn custom(x: &Matrix, k: usize, seed: u64) -> NmfParams {
     let (n, m) = x.shape();
     NmfParams::new(k).custom_init(
         random_factor(n, k, 0.0, seed),
@@ -74,16 +74,16 @@ fn custom(x: &CsMat<f64>, k: usize, seed: u64) -> NmfParams {
     )
 }
 
-fn dense(x: &CsMat<f64>) -> Array2<f64> {
+fn dense(x: &Matrix) -> Array2<f64> {
     x.to_dense()
 }
 
 /// The planted exact rank-k matrix X = W*·H* (factors with about 30% zeros), stored sparse.
-fn planted(n: usize, m: usize, k: usize, seed: u64) -> (CsMat<f64>, Array2<f64>) {
+fn planted(n: usize, m: usize, k: usize, seed: u64) -> (Matrix, Array2<f64>) {
     let w = random_factor(n, k, 0.3, seed);
     let h = random_factor(k, m, 0.3, seed + 1);
     let prod = w.dot(&h);
-    let mut t = TriMat::new((n, m));
+    let mut t = Triplets::new((n, m));
     for ((i, j), &v) in prod.indexed_iter() {
         if v > 0.0 {
             t.add_triplet(i, j, v);
@@ -247,7 +247,7 @@ fn sparse_losses_equal_dense_computations() {
 
 #[test]
 fn zero_rows_and_columns_get_zero_weights() {
-    let mut t = TriMat::new((12, 9));
+    let mut t = Triplets::new((12, 9));
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for i in 0..12 {
         for j in 0..9 {
@@ -256,7 +256,7 @@ fn zero_rows_and_columns_get_zero_weights() {
             }
         }
     }
-    let x: CsMat<f64> = t.to_csr();
+    let x: Matrix = t.to_csr();
     for (solver, loss) in COMBOS {
         let model = fit(&x, custom(&x, 3, 8).solver(solver).loss(loss).max_iter(30));
         for i in [1, 5, 9] {
@@ -272,7 +272,7 @@ fn zero_rows_and_columns_get_zero_weights() {
 
 #[test]
 fn an_all_zero_matrix_gives_zeros_and_no_nan() {
-    let x: CsMat<f64> = TriMat::new((6, 4)).to_csr();
+    let x: Matrix = Triplets::new((6, 4)).to_csr();
     for (solver, loss) in COMBOS {
         let model = fit(
             &x,
@@ -403,7 +403,7 @@ fn csc_input_gives_the_same_factors_as_csr() {
     }
 }
 
-fn data_err(x: &CsMat<f64>) -> String {
+fn data_err(x: &Matrix) -> String {
     match NmfParams::new(2)
         .init(Init::Random)
         .check()
@@ -420,7 +420,7 @@ fn data_err(x: &CsMat<f64>) -> String {
 
 #[test]
 fn a_negative_entry_is_rejected_with_its_position() {
-    let mut t = TriMat::new((5, 8));
+    let mut t = Triplets::new((5, 8));
     t.add_triplet(0, 0, 1.0);
     t.add_triplet(2, 6, -2.5);
     assert_eq!(
@@ -431,17 +431,17 @@ fn a_negative_entry_is_rejected_with_its_position() {
 
 #[test]
 fn a_nan_or_infinite_entry_is_rejected() {
-    let mut t = TriMat::new((5, 8));
+    let mut t = Triplets::new((5, 8));
     t.add_triplet(4, 1, f64::NAN);
     assert!(data_err(&t.to_csr()).starts_with("X has a NaN or infinite entry"));
-    let mut t = TriMat::new((5, 8));
+    let mut t = Triplets::new((5, 8));
     t.add_triplet(1, 1, f64::INFINITY);
     assert!(data_err(&t.to_csr()).contains("at row 2, column 2"));
 }
 
 #[test]
 fn an_empty_matrix_is_rejected() {
-    let x: CsMat<f64> = TriMat::new((0, 8)).to_csr();
+    let x: Matrix = Triplets::new((0, 8)).to_csr();
     assert!(data_err(&x).starts_with("X is empty"));
 }
 
@@ -563,7 +563,7 @@ fn into_fit_moves_custom_factors_and_gives_the_same_bits() {
 
 /// The online solver with options for a small matrix: batches of 16 rows, never stopping on
 /// the smoothed cost.
-fn online(x: &CsMat<f64>, k: usize, seed: u64) -> NmfParams {
+fn online(x: &Matrix, k: usize, seed: u64) -> NmfParams {
     custom(x, k, seed)
         .solver(Solver::Online)
         .online(OnlineOptions {
@@ -803,7 +803,7 @@ fn dense_graph_term(w: &Array2<f64>, g: &DocGraph, lam: f64, kl: bool) -> f64 {
         let (cols, ws) = g.neighbours(i);
         for (&j, &s) in cols.iter().zip(ws) {
             for l in 0..w.ncols() {
-                let (a, b) = (w[[i, l]], w[[j, l]]);
+                let (a, b) = (w[[i, l]], w[[j as usize, l]]);
                 t += if kl {
                     let ln = |v: f64| v.max(f64::MIN_POSITIVE).ln();
                     0.5 * s * (a - b) * (ln(a) - ln(b))
@@ -881,7 +881,7 @@ fn gnmf_pulls_linked_near_duplicates_together() {
     // the vocabulary of different documents; the graph links them (and chains the rest).
     let base = random_sparse(60, 40, 0.15, 71);
     let d = base.to_dense();
-    let mut t = TriMat::new((60, 40));
+    let mut t = Triplets::new((60, 40));
     for ((i, j), &v) in d.indexed_iter() {
         let v = match i {
             1 => {
@@ -899,7 +899,7 @@ fn gnmf_pulls_linked_near_duplicates_together() {
             t.add_triplet(i, j, v);
         }
     }
-    let x: CsMat<f64> = t.to_csr();
+    let x: Matrix = t.to_csr();
     let mut links = vec![(0, 1, 1.0)];
     links.extend((2..59).map(|i| (i, i + 1, 1.0)));
     let g = Arc::new(DocGraph::from_links(60, &links).unwrap());
@@ -989,7 +989,7 @@ fn nsnmf_with_theta_zero_is_kl_mu_up_to_the_normalization_of_the_topics() {
 }
 
 /// The TF-IDF matrix of `corpora/sample` (303 documents, 8 subjects).
-fn sample_matrix() -> CsMat<f64> {
+fn sample_matrix() -> Matrix {
     use nmf_topics::corpus::{self, CorpusOptions};
     use nmf_topics::text::{Analyzer, AnalyzerConfig};
     use nmf_topics::vectorize::{self, VectorizeOptions};
@@ -1061,7 +1061,7 @@ fn nsnmf_theta_outside_the_unit_interval_is_a_usage_error() {
 // Projected gradient (pg)
 
 /// ‖[∇^P_W f, ∇^P_H f]‖_F of ½‖X − WH‖²_F at (W, H), and ‖[∇_W f, ∇_H f]‖_F, densely.
-fn kkt(x: &CsMat<f64>, w: &Array2<f64>, h: &Array2<f64>) -> (f64, f64) {
+fn kkt(x: &Matrix, w: &Array2<f64>, h: &Array2<f64>) -> (f64, f64) {
     let r = w.dot(h) - x.to_dense();
     let gw = r.dot(&h.t());
     let gh = w.t().dot(&r);

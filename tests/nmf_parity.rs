@@ -8,10 +8,10 @@
 //! 1, 10 and 50 iterations.
 
 use ndarray::Array2;
+use nmf_topics::matrix::Triplets;
 use nmf_topics::nmf::online::OnlineOptions;
 use nmf_topics::nmf::{Loss, NmfParams, Solver};
 use serde::Deserialize;
-use sprs::TriMat;
 
 #[derive(Deserialize)]
 struct Fixture {
@@ -65,9 +65,9 @@ fn load(name: &str) -> Fixture {
     serde_json::from_str(&text).expect("fixture parses")
 }
 
-fn matrix(fx: &Fixture) -> sprs::CsMat<f64> {
+fn matrix(fx: &Fixture) -> nmf_topics::matrix::Matrix {
     let [n, m] = fx.shape;
-    let mut t = TriMat::new((n, m));
+    let mut t = Triplets::new((n, m));
     for ((&i, &j), &v) in fx.x_rows.iter().zip(&fx.x_cols).zip(&fx.x_vals) {
         t.add_triplet(i, j, v);
     }

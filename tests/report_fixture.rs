@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use ndarray::Array2;
 use nmf_topics::corpus::Document;
+use nmf_topics::matrix::Triplets;
 use nmf_topics::nmf::{Metrics, NmfModel, NmfParams};
 use nmf_topics::report::FitRun;
 use nmf_topics::text::AnalyzerConfig;
 use nmf_topics::vectorize::{DocInfo, DocTermMatrix, Term, VectorizeOptions};
-use sprs::TriMat;
 
 /// Everything a [`FitRun`] borrows.
 pub struct Fixture {
@@ -112,7 +112,7 @@ pub fn synthetic() -> Fixture {
         path: None,
     });
     let x = w.dot(&h);
-    let mut tri = TriMat::new((13, m));
+    let mut tri = Triplets::new((13, m));
     for ((i, j), &v) in x.indexed_iter() {
         if v > 0.05 {
             tri.add_triplet(i, j, v);
@@ -186,7 +186,7 @@ pub fn large(n: usize, k: usize, m: usize) -> Fixture {
         }
     }
     let mut w = Array2::zeros((n, k));
-    let mut tri = TriMat::new((n, m));
+    let mut tri = Triplets::new((n, m));
     let mut docs = Vec::with_capacity(n);
     for i in 0..n {
         let t = i % k;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use nmf_topics::kernels::CsrRef;
+use nmf_topics::matrix::Matrix;
 use nmf_topics::nmf;
 use nmf_topics::nmf::graph::{self, DocGraph, GraphSpec};
 use nmf_topics::nmf::stream::StreamProgress;
@@ -14,7 +15,6 @@ use nmf_topics::topics::quality::CoOccurrence;
 use nmf_topics::topics::TopicSet;
 use nmf_topics::vectorize::{DocTermMatrix, RowStreamer, StreamedTotals, TextRows, Vocabulary};
 use nmf_topics::Error;
-use sprs::CsMat;
 
 use super::config::{check_factor_memory, FitConfig, FitInput};
 use super::ui::{self, interrupt, Ui};
@@ -298,7 +298,7 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         co.add_documents(xb);
         empty += xb.indptr.windows(2).filter(|p| p[0] == p[1]).count();
         for (&j, &v) in xb.indices.iter().zip(xb.data) {
-            column_sums[j] += v;
+            column_sums[j as usize] += v;
         }
         nnz += xb.nnz();
         Ok(())
@@ -330,7 +330,7 @@ fn run_streamed(c: FitConfig) -> anyhow::Result<()> {
         ));
     }
     let dtm = DocTermMatrix {
-        x: CsMat::zero((n, m)),
+        x: Matrix::zero((n, m)),
         terms: vocabulary.terms.clone(),
         documents,
         idf: vocabulary.idf.clone(),

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::matrix::Matrix;
 use mpi::datatype::{Partition, PartitionMut};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Count;
-use sprs::CsMat;
 
 use super::comm::GridComm;
 use super::layout::{Grid, Layout};
@@ -325,7 +325,7 @@ fn blocks(
     path: &Path,
     layout: &Layout,
     part: CoordinatePart,
-) -> Result<CsMat<f64>> {
+) -> Result<Matrix> {
     let p = world.size() as usize;
     let rank = world.rank() as usize;
     let mut dest = Vec::with_capacity(part.entries.len());

@@ -2,6 +2,7 @@
 //! transpose by counting sort.
 
 use super::simd::PREFETCH_AHEAD;
+pub use crate::matrix::Idx;
 
 /// A borrowed CSR matrix: row `i` has the column indices `indices[indptr[i]..indptr[i+1]]` and
 /// the values `data[indptr[i]..indptr[i+1]]`.
@@ -14,7 +15,7 @@ pub struct CsrRef<'a> {
     /// Row pointers, `nrows + 1` entries, starting at 0.
     pub indptr: &'a [usize],
     /// Column index of each stored entry.
-    pub indices: &'a [usize],
+    pub indices: &'a [Idx],
     /// Value of each stored entry.
     pub data: &'a [f64],
 }
@@ -30,7 +31,7 @@ impl<'a> CsrRef<'a> {
         nrows: usize,
         ncols: usize,
         indptr: &'a [usize],
-        indices: &'a [usize],
+        indices: &'a [Idx],
         data: &'a [f64],
     ) -> Self {
         assert_eq!(
@@ -49,7 +50,7 @@ impl<'a> CsrRef<'a> {
             "CSR: indices and data must have indptr[nrows] = {nnz} entries"
         );
         assert!(
-            indices.iter().all(|&j| j < ncols),
+            indices.iter().all(|&j| (j as usize) < ncols),
             "CSR: a column index is out of range"
         );
         CsrRef {
@@ -68,7 +69,7 @@ impl<'a> CsrRef<'a> {
 
     /// The column indices and values of row `i`.
     #[inline(always)]
-    pub fn row(&self, i: usize) -> (&'a [usize], &'a [f64]) {
+    pub fn row(&self, i: usize) -> (&'a [Idx], &'a [f64]) {
         let (s, e) = (self.indptr[i], self.indptr[i + 1]);
         (&self.indices[s..e], &self.data[s..e])
     }
@@ -76,7 +77,7 @@ impl<'a> CsrRef<'a> {
     /// The column indices of row `i` followed by up to [`PREFETCH_AHEAD`] indices of the next
     /// rows, so that a loop over the row can prefetch across the row's end.
     #[inline(always)]
-    pub(crate) fn row_ahead(&self, i: usize) -> &'a [usize] {
+    pub(crate) fn row_ahead(&self, i: usize) -> &'a [Idx] {
         let (s, e) = (self.indptr[i], self.indptr[i + 1]);
         &self.indices[s..(e + PREFETCH_AHEAD).min(self.indptr[self.nrows])]
     }
@@ -92,7 +93,7 @@ pub struct Csr {
     /// Row pointers (`nrows + 1` entries).
     pub indptr: Vec<usize>,
     /// Column indices.
-    pub indices: Vec<usize>,
+    pub indices: Vec<Idx>,
     /// Values.
     pub data: Vec<f64>,
 }
@@ -116,19 +117,20 @@ pub fn csr_transpose(x: CsrRef<'_>) -> Csr {
     let nnz = x.nnz();
     let mut indptr = vec![0usize; x.ncols + 1];
     for &j in &x.indices[..nnz] {
-        indptr[j + 1] += 1;
+        indptr[j as usize + 1] += 1;
     }
     for j in 0..x.ncols {
         indptr[j + 1] += indptr[j];
     }
     let mut next = indptr.clone();
-    let mut indices = vec![0usize; nnz];
+    let mut indices: Vec<Idx> = vec![0; nnz];
     let mut data = vec![0.0; nnz];
     for i in 0..x.nrows {
         let (cols, vals) = x.row(i);
         for (&j, &v) in cols.iter().zip(vals) {
+            let j = j as usize;
             let p = next[j];
-            indices[p] = i;
+            indices[p] = i as Idx;
             data[p] = v;
             next[j] += 1;
         }

@@ -75,7 +75,7 @@ pub(crate) fn eval_block<'x>(
         let ahead = x.row_ahead(i);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
             prefetch_ahead(ahead, t, b, k);
-            let bj = &b[j * k..(j + 1) * k];
+            let bj = &b[j as usize * k..(j as usize + 1) * k];
             let wh = if fma {
                 dot::<true>(ai, bj)
             } else {
@@ -123,9 +123,9 @@ pub(crate) fn cross_block<'x>(
         let (cols, vals) = x.row(i);
         for (&j, &v) in cols.iter().zip(vals) {
             if fma {
-                axpy::<true>(v, &b[j * k..(j + 1) * k], &mut s);
+                axpy::<true>(v, &b[j as usize * k..(j as usize + 1) * k], &mut s);
             } else {
-                axpy::<false>(v, &b[j * k..(j + 1) * k], &mut s);
+                axpy::<false>(v, &b[j as usize * k..(j as usize + 1) * k], &mut s);
             }
         }
         cross += if fma {

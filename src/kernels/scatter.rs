@@ -21,13 +21,13 @@ pub(crate) fn row_in<'x>(
     x: CsrRef<'x>,
     i: usize,
     cols: &Range<usize>,
-) -> (&'x [usize], &'x [f64], &'x [usize]) {
+) -> (&'x [Idx], &'x [f64], &'x [Idx]) {
     let (idx, vals) = x.row(i);
     if cols.start == 0 && cols.end >= x.ncols {
         return (idx, vals, x.row_ahead(i));
     }
-    let lo = idx.partition_point(|&j| j < cols.start);
-    let hi = lo + idx[lo..].partition_point(|&j| j < cols.end);
+    let lo = idx.partition_point(|&j| (j as usize) < cols.start);
+    let hi = lo + idx[lo..].partition_point(|&j| (j as usize) < cols.end);
     (&idx[lo..hi], &vals[lo..hi], &idx[lo..hi])
 }
 
@@ -65,9 +65,13 @@ pub(crate) fn scatter_block<'x>(
         let (idx, vals, ahead) = row_in(x, row0 + r, &cols);
         for (t, (&j, &v)) in idx.iter().zip(vals).enumerate() {
             if let Some(&jn) = ahead.get(t + PREFETCH_AHEAD) {
-                prefetch_row(buf.as_ptr().wrapping_add(jn.wrapping_sub(base) * k), k);
+                prefetch_row(
+                    buf.as_ptr()
+                        .wrapping_add((jn as usize).wrapping_sub(base) * k),
+                    k,
+                );
             }
-            let j = j - base;
+            let j = j as usize - base;
             let bj = &mut buf[j * k..(j + 1) * k];
             if fma {
                 axpy::<true>(v, ai, bj);
@@ -101,8 +105,8 @@ pub(crate) fn scatter_rows_lanes<const C: usize, const FMA: bool>(
 /// through `ahead` ([`row_in`]).
 #[inline(always)]
 pub(crate) fn lanes_scatter_row<const C: usize, const FMA: bool>(
-    cols: &[usize],
-    ahead: &[usize],
+    cols: &[Idx],
+    ahead: &[Idx],
     v: &[f64],
     a: &Lanes<C>,
     buf: &mut [f64],
@@ -119,8 +123,8 @@ pub(crate) fn lanes_scatter_row<const C: usize, const FMA: bool>(
 /// [`lanes_scatter_row`] with the base applied only when `RANGED`.
 #[inline(always)]
 fn scatter_row_from<const C: usize, const FMA: bool, const RANGED: bool>(
-    cols: &[usize],
-    ahead: &[usize],
+    cols: &[Idx],
+    ahead: &[Idx],
     v: &[f64],
     a: &Lanes<C>,
     buf: &mut [f64],
@@ -133,11 +137,11 @@ fn scatter_row_from<const C: usize, const FMA: bool, const RANGED: bool>(
     let pf = prefetch_targets(ahead, n);
     let np = pf.len();
     for ((&j, &vt), &p) in cols[..np].iter().zip(&v[..np]).zip(pf) {
-        prefetch_lanes(rows, p.wrapping_sub(base));
-        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j - base]);
+        prefetch_lanes(rows, (p as usize).wrapping_sub(base));
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j as usize - base]);
     }
     for (&j, &vt) in cols[np..].iter().zip(&v[np..]) {
-        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j - base]);
+        lanes_add_scaled::<C, FMA>(vt, a, &mut rows[j as usize - base]);
     }
 }
 
@@ -328,7 +332,7 @@ pub(crate) fn block_cuts(x: CsrRef<'_>, k: usize) -> Vec<usize> {
 /// Number of fixed parts the rows of X are cut into by the scatters, for a matrix with
 /// `nnz` stored entries and `m` columns at rank `k`: at least 2 (so two threads share the
 /// work), more for matrices with many entries per column, with the part buffers (`parts·m·k`
-/// values) kept under a quarter of the storage of X (16 bytes per entry); at most 16. Depends
+/// values) kept under 4 bytes per stored entry of X (a third of X's own 12); at most 16. Depends
 /// on the matrix only, never on the thread count, so results do not either.
 pub fn scatter_parts(nnz: usize, m: usize, k: usize) -> usize {
     (nnz / (2 * m * k).max(1)).clamp(2, 16)

@@ -7,6 +7,8 @@
 //! clone with that clone's target features; `FMA` selects fused multiply-adds (only where the
 //! target has them: without hardware FMA, `mul_add` is a slow library call).
 
+pub(crate) use crate::matrix::Idx;
+
 #[inline(always)]
 pub(crate) fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     if FMA {
@@ -98,9 +100,9 @@ pub(crate) fn prefetch_row(base: *const f64, k: usize) {
 
 /// Prefetches the row of `b` for the stored entry `PREFETCH_AHEAD` places after `t`.
 #[inline(always)]
-pub(crate) fn prefetch_ahead(cols: &[usize], t: usize, b: &[f64], k: usize) {
+pub(crate) fn prefetch_ahead(cols: &[Idx], t: usize, b: &[f64], k: usize) {
     if let Some(&jn) = cols.get(t + PREFETCH_AHEAD) {
-        prefetch_row(b.as_ptr().wrapping_add(jn * k), k);
+        prefetch_row(b.as_ptr().wrapping_add(jn as usize * k), k);
     }
 }
 
@@ -227,7 +229,7 @@ pub(crate) fn prefetch_lanes<const C: usize>(rows: &[Lanes<C>], j: usize) {
 /// followed by those of the next rows ([`CsrRef::row_ahead`]); entry `t` prefetches the row
 /// for entry `t + PREFETCH_AHEAD`, which exists for the first `min(n, len)` entries.
 #[inline(always)]
-pub(crate) fn prefetch_targets(ahead: &[usize], n: usize) -> &[usize] {
+pub(crate) fn prefetch_targets(ahead: &[Idx], n: usize) -> &[Idx] {
     let pf = ahead.get(PREFETCH_AHEAD..).unwrap_or(&[]);
     &pf[..pf.len().min(n)]
 }
@@ -236,8 +238,8 @@ pub(crate) fn prefetch_targets(ahead: &[usize], n: usize) -> &[usize] {
 /// the rows of b prefetched ahead through `ahead` ([`CsrRef::row_ahead`]).
 #[inline(always)]
 pub(crate) fn lanes_dots<const C: usize, const FMA: bool>(
-    cols: &[usize],
-    ahead: &[usize],
+    cols: &[Idx],
+    ahead: &[Idx],
     a: &Lanes<C>,
     b: &[f64],
     out: &mut [f64],
@@ -249,11 +251,11 @@ pub(crate) fn lanes_dots<const C: usize, const FMA: bool>(
     let np = pf.len();
     let (head, tail) = out.split_at_mut(np);
     for ((&j, w), &p) in cols[..np].iter().zip(head).zip(pf) {
-        prefetch_lanes(rows, p);
-        *w = lanes_dot_lanes::<C, FMA>(a, &rows[j]);
+        prefetch_lanes(rows, p as usize);
+        *w = lanes_dot_lanes::<C, FMA>(a, &rows[j as usize]);
     }
     for (&j, w) in cols[np..].iter().zip(tail) {
-        *w = lanes_dot_lanes::<C, FMA>(a, &rows[j]);
+        *w = lanes_dot_lanes::<C, FMA>(a, &rows[j as usize]);
     }
 }
 
@@ -324,7 +326,7 @@ pub(crate) fn lanes_vec_mat<const C: usize, const FMA: bool>(a: &Lanes<C>, g: &[
 /// With `prefetch`, entry t prefetches the row of b for entry t + [`PREFETCH_AHEAD`].
 #[inline(always)]
 pub(crate) fn lanes_row_sum<const C: usize, const FMA: bool>(
-    cols: &[usize],
+    cols: &[Idx],
     vals: &[f64],
     b: &[f64],
     prefetch: bool,
@@ -346,19 +348,19 @@ pub(crate) fn lanes_row_sum<const C: usize, const FMA: bool>(
         .zip(vals[..np].chunks_exact(2))
         .zip(pf[..np].chunks_exact(2))
     {
-        prefetch_lanes(rows, pp[0]);
-        prefetch_lanes(rows, pp[1]);
-        lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0]], &mut s0);
-        lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1]], &mut s1);
+        prefetch_lanes(rows, pp[0] as usize);
+        prefetch_lanes(rows, pp[1] as usize);
+        lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0] as usize], &mut s0);
+        lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1] as usize], &mut s1);
     }
     let (ct, vt) = (&cols[np..], &vals[np..]);
     for (jj, vv) in ct.chunks_exact(2).zip(vt.chunks_exact(2)) {
-        lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0]], &mut s0);
-        lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1]], &mut s1);
+        lanes_add_scaled::<C, FMA>(vv[0], &rows[jj[0] as usize], &mut s0);
+        lanes_add_scaled::<C, FMA>(vv[1], &rows[jj[1] as usize], &mut s1);
     }
     if ct.len() % 2 == 1 {
         let last = ct.len() - 1;
-        lanes_add_scaled::<C, FMA>(vt[last], &rows[ct[last]], &mut s0);
+        lanes_add_scaled::<C, FMA>(vt[last], &rows[ct[last] as usize], &mut s0);
     }
     for c in 0..C {
         for l in 0..4 {

@@ -32,7 +32,7 @@ pub(crate) fn csr_dense_block<'x>(
         let ahead = x.row_ahead(row0 + r);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
             prefetch_ahead(ahead, t, b, k);
-            let bj = &b[j * k..(j + 1) * k];
+            let bj = &b[j as usize * k..(j as usize + 1) * k];
             if fma {
                 axpy::<true>(v, bj, o);
             } else {

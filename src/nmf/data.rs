@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::matrix::Matrix;
 use ndarray::Array2;
-use sprs::CsMat;
 
 use super::NmfError;
 use crate::kernels::{csr_transpose, Csr, CsrRef};
@@ -35,7 +35,7 @@ impl<'a> Sparse<'a> {
     /// Borrows X (CSR or CSC, no copy of X itself) after checking that it has at least one row
     /// and one column and that every stored entry is finite and non-negative. Rows and columns
     /// in messages count from 1, as in Matrix Market files.
-    pub(crate) fn new(x: &'a CsMat<f64>) -> Result<Self, NmfError> {
+    pub(crate) fn new(x: &'a Matrix) -> Result<Self, NmfError> {
         let (n, m) = x.shape();
         if n == 0 || m == 0 {
             return Err(NmfError::Data(format!(
@@ -43,6 +43,13 @@ impl<'a> Sparse<'a> {
             )));
         }
         let (outer, inner) = if x.is_csr() { (n, m) } else { (m, n) };
+        if !x.is_csr() && m > crate::matrix::MAX_INNER {
+            // CSC input is transposed to CSR, whose column indices must fit in 32 bits.
+            return Err(NmfError::Data(format!(
+                "X has {m} terms, more than the {} that 32-bit column indices address",
+                crate::matrix::MAX_INNER
+            )));
+        }
         let raw = match x.proper_indptr() {
             Cow::Borrowed(indptr) => {
                 Held::Borrowed(CsrRef::new(outer, inner, indptr, x.indices(), x.data()))
@@ -97,9 +104,9 @@ pub(crate) fn check_entries(raw: CsrRef<'_>, is_csr: bool, first: usize) -> Resu
                 continue;
             }
             let (r, c) = if is_csr {
-                (first + o + 1, i + 1)
+                (first + o + 1, i as usize + 1)
             } else {
-                (i + 1, o + 1)
+                (i as usize + 1, o + 1)
             };
             return Err(NmfError::Data(if v.is_finite() {
                 format!("X has a negative entry ({v}) at row {r}, column {c}")

@@ -752,7 +752,11 @@ mod tests {
             let (mut rr, mut bb) = (0.0, 0.0);
             for i in 0..n {
                 let (cols, ws) = g.neighbours(i);
-                let sx: f64 = cols.iter().zip(ws).map(|(&j, &w)| w * x[j * k + l]).sum();
+                let sx: f64 = cols
+                    .iter()
+                    .zip(ws)
+                    .map(|(&j, &w)| w * x[j as usize * k + l])
+                    .sum();
                 let ax = c[l] * x[i * k + l] + lam * (g.degree()[i] * x[i * k + l] - sx);
                 rr += (ax - b[i * k + l]).powi(2);
                 bb += b[i * k + l].powi(2);
@@ -777,7 +781,7 @@ mod tests {
             for i in 0..n {
                 let (cols, ws) = g.neighbours(i);
                 for (&j, &s) in cols.iter().zip(ws) {
-                    let (a, b) = (w[i * k + l], w[j * k + l]);
+                    let (a, b) = (w[i * k + l], w[j as usize * k + l]);
                     want += 0.5 * s * (a - b).powi(2);
                     want_kl += 0.5 * s * (a - b) * (a.ln() - b.ln());
                 }

@@ -60,6 +60,7 @@ use serde::{Deserialize, Serialize};
 
 use super::NmfError;
 use crate::kernels::CsrRef;
+use crate::matrix::{Idx, Matrix};
 use crate::vectorize::unescape;
 
 /// Documents per block of the k-nearest-neighbour search (a constant power of 2: the result
@@ -219,7 +220,7 @@ pub struct GraphSummary {
 pub struct DocGraph {
     n: usize,
     indptr: Vec<usize>,
-    indices: Vec<usize>,
+    indices: Vec<Idx>,
     weights: Vec<f64>,
     degree: Vec<f64>,
     summary: GraphSummary,
@@ -293,12 +294,12 @@ impl DocGraph {
         }
         let mut next = indptr.clone();
         let nnz = indptr[n];
-        let mut indices = vec![0usize; nnz];
+        let mut indices: Vec<Idx> = vec![0; nnz];
         let mut weights = vec![0.0; nnz];
         for &(i, j, w) in pairs {
             for (a, b) in [(i, j), (j, i)] {
                 let p = next[a];
-                indices[p] = b;
+                indices[p] = b as Idx;
                 weights[p] = w;
                 next[a] += 1;
             }
@@ -350,7 +351,7 @@ impl DocGraph {
     }
 
     /// The linked documents of `i` and the links' weights (columns increasing).
-    pub fn neighbours(&self, i: usize) -> (&[usize], &[f64]) {
+    pub fn neighbours(&self, i: usize) -> (&[Idx], &[f64]) {
         let (s, e) = (self.indptr[i], self.indptr[i + 1]);
         (&self.indices[s..e], &self.weights[s..e])
     }
@@ -380,11 +381,7 @@ impl DocGraph {
 ///
 /// Errors: [`NmfError::Params`], naming `--graph`, for P = 0 or P ≥ n (a document has at most
 /// n − 1 others); [`NmfError::Data`] for an empty X or a negative, NaN or infinite entry.
-pub fn knn_graph(
-    x: &sprs::CsMat<f64>,
-    neighbours: usize,
-    weight: GraphWeight,
-) -> Result<DocGraph, NmfError> {
+pub fn knn_graph(x: &Matrix, neighbours: usize, weight: GraphWeight) -> Result<DocGraph, NmfError> {
     let xs = super::data::Sparse::new(x)?;
     knn_graph_csr(xs.x(), neighbours, weight)
 }
@@ -514,7 +511,7 @@ impl Scan {
         self.offsets.fill(0);
         for i in r0..r1 {
             for &t in x.row(i).0 {
-                self.offsets[t + 1] += 1;
+                self.offsets[t as usize + 1] += 1;
             }
         }
         for t in 0..x.ncols {
@@ -527,6 +524,7 @@ impl Scan {
         for i in r0..r1 {
             let (cols, vals) = x.row(i);
             for (&t, &v) in cols.iter().zip(vals) {
+                let t = t as usize;
                 let q = self.cursor[t];
                 self.post_row[q] = (i - r0) as u32;
                 self.post_val[q] = v;
@@ -549,6 +547,7 @@ impl Scan {
             let mut count = 0;
             let (cols, vals) = x.row(j);
             for (&t, &v) in cols.iter().zip(vals) {
+                let t = t as usize;
                 let (s, e) = (offsets[t], offsets[t + 1]);
                 for (&b, &xb) in post_row[s..e].iter().zip(&post_val[s..e]) {
                     let bi = b as usize & (KNN_BLOCK - 1);
@@ -873,8 +872,13 @@ mod tests {
             let (cols, ws) = g.neighbours(i);
             assert!(cols.windows(2).all(|c| c[0] < c[1]));
             for (&j, &w) in cols.iter().zip(ws) {
+                let j = j as usize;
                 let back = g.neighbours(j);
-                let pos = back.0.iter().position(|&c| c == i).expect("symmetric");
+                let pos = back
+                    .0
+                    .iter()
+                    .position(|&c| c as usize == i)
+                    .expect("symmetric");
                 assert_eq!(back.1[pos].to_bits(), w.to_bits());
                 // j is a neighbour of i or i of j, with weight their cosine.
                 let found = lists[i]
@@ -884,7 +888,7 @@ mod tests {
                 assert_eq!(found.unwrap().1, w);
             }
             for &(j, _) in &lists[i] {
-                assert!(cols.contains(&j));
+                assert!(cols.contains(&(j as u32)));
             }
             let d: f64 = ws.iter().sum();
             assert_eq!(g.degree()[i], d);
@@ -947,8 +951,8 @@ mod tests {
     fn links_are_undirected_summed_and_self_loops_ignored() {
         let g =
             DocGraph::from_links(4, &[(0, 1, 1.0), (1, 0, 2.0), (2, 2, 5.0), (3, 1, 0.5)]).unwrap();
-        assert_eq!(g.neighbours(1), (&[0usize, 3][..], &[3.0, 0.5][..]));
-        assert_eq!(g.neighbours(0), (&[1usize][..], &[3.0][..]));
+        assert_eq!(g.neighbours(1), (&[0u32, 3][..], &[3.0, 0.5][..]));
+        assert_eq!(g.neighbours(0), (&[1u32][..], &[3.0][..]));
         assert_eq!(g.neighbours(2).0.len(), 0);
         assert_eq!(g.degree(), &[3.0, 3.5, 0.0, 0.5]);
         let s = g.summary();
@@ -980,7 +984,7 @@ mod tests {
              a.txt\tnope.txt\t1\nd.txt\td.txt\nb\\tc.txt\ta.txt\t0.5\r\n",
         );
         let (g, warn) = read_links(&p, &ids).unwrap();
-        assert_eq!(g.neighbours(0), (&[1usize, 2][..], &[2.5, 1.0][..]));
+        assert_eq!(g.neighbours(0), (&[1u32, 2][..], &[2.5, 1.0][..]));
         let c = g.summary().links.unwrap();
         assert_eq!(
             (c.lines, c.used, c.skipped, c.self_loops, c.duplicates),

@@ -27,11 +27,11 @@
 //!
 //! X itself must be finite and non-negative.
 
+use crate::matrix::Matrix;
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use sprs::CsMat;
 
 use super::svd::{randomized_svd, TruncatedSvd};
 use super::{Init, NmfError};
@@ -52,7 +52,7 @@ pub fn init_name(init: Init) -> &'static str {
 
 /// Checks that every stored entry of X is finite and non-negative ([`NmfError::Data`] naming the
 /// first offending entry otherwise).
-pub fn check_matrix(x: &CsMat<f64>) -> Result<(), NmfError> {
+pub fn check_matrix(x: &Matrix) -> Result<(), NmfError> {
     if x.data().iter().all(|v| v.is_finite() && *v >= 0.0) {
         return Ok(());
     }
@@ -72,7 +72,7 @@ pub fn check_matrix(x: &CsMat<f64>) -> Result<(), NmfError> {
 }
 
 /// mean(X) = Σ x_ij / (n·m), zeros included; 0 for a matrix without entries.
-pub fn matrix_mean(x: &CsMat<f64>) -> f64 {
+pub fn matrix_mean(x: &Matrix) -> f64 {
     let (n, m) = x.shape();
     if n == 0 || m == 0 {
         return 0.0;
@@ -87,7 +87,7 @@ pub fn matrix_mean(x: &CsMat<f64>) -> f64 {
 /// missing `--w0`/`--h0`; [`NmfError::Data`] for a negative or non-finite X, and for custom
 /// factors of the wrong shape, with NaN/Inf or negative entries, or all zero.
 pub fn initialize(
-    x: &CsMat<f64>,
+    x: &Matrix,
     k: usize,
     init: Init,
     seed: u64,
@@ -122,7 +122,7 @@ pub fn initialize(
 /// The checks [`initialize`] makes for `--init custom`, without copying the factors: k ≥ 1,
 /// X valid, W0 n × k and H0 k × m, finite, non-negative, not all zero.
 pub(crate) fn check_custom(
-    x: &CsMat<f64>,
+    x: &Matrix,
     k: usize,
     w0: &Array2<f64>,
     h0: &Array2<f64>,
@@ -181,7 +181,7 @@ fn check_factor(
 }
 
 /// a = √(mean(X)/k); H = a·|N(0,1)| (k × m) then W = a·|N(0,1)| (n × k).
-fn random_init(x: &CsMat<f64>, k: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
+fn random_init(x: &Matrix, k: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
     let (n, m) = x.shape();
     let avg = (matrix_mean(x) / k as f64).sqrt();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -197,7 +197,7 @@ fn random_init(x: &CsMat<f64>, k: usize, seed: u64) -> (Array2<f64>, Array2<f64>
 
 /// NNDSVD and its variants; see the module documentation.
 fn nndsvd_init(
-    x: &CsMat<f64>,
+    x: &Matrix,
     k: usize,
     init: Init,
     seed: u64,
@@ -241,7 +241,7 @@ fn nndsvd_init(
 /// with fewer than k triplets; [`NmfError::Data`] for an SVD whose shape does not match X, or a
 /// negative or non-finite X.
 pub fn nndsvd_from_svd(
-    x: &CsMat<f64>,
+    x: &Matrix,
     svd: &TruncatedSvd,
     k: usize,
     init: Init,
@@ -348,7 +348,7 @@ fn nndsvd_factors(svd: &TruncatedSvd) -> (Array2<f64>, Array2<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sprs::TriMat;
+    use crate::matrix::Triplets;
 
     #[test]
     fn nndsvd_from_a_precomputed_svd() {
@@ -380,8 +380,8 @@ mod tests {
         assert!(nndsvd_from_svd(&other, &svd, 2, Init::Nndsvd, 0).is_err());
     }
 
-    fn dense_to_csr(d: &Array2<f64>) -> CsMat<f64> {
-        let mut t = TriMat::new(d.dim());
+    fn dense_to_csr(d: &Array2<f64>) -> Matrix {
+        let mut t = Triplets::new(d.dim());
         for ((i, j), &v) in d.indexed_iter() {
             if v != 0.0 {
                 t.add_triplet(i, j, v);
@@ -442,9 +442,9 @@ mod tests {
         }
     }
 
-    fn random_sparse(n: usize, m: usize, density: f64, seed: u64) -> CsMat<f64> {
+    fn random_sparse(n: usize, m: usize, density: f64, seed: u64) -> Matrix {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut t = TriMat::new((n, m));
+        let mut t = Triplets::new((n, m));
         for i in 0..n {
             for j in 0..m {
                 let p: f64 = rand::Rng::random(&mut rng);
@@ -500,7 +500,7 @@ mod tests {
 
     #[test]
     fn zero_matrix_gives_zero_factors_without_nan() {
-        let x: CsMat<f64> = CsMat::zero((6, 4));
+        let x: Matrix = Matrix::zero((6, 4));
         for init in [Init::Random, Init::Nndsvd, Init::Nndsvda, Init::Nndsvdar] {
             let (w, h) = initialize(&x, 3, init, 0, None, None).expect("init");
             assert!(
@@ -633,18 +633,18 @@ mod tests {
             assert!(matches!(&err, NmfError::Params(s) if s.contains("-k")));
         }
 
-        let mut t = TriMat::new((3, 3));
+        let mut t = Triplets::new((3, 3));
         t.add_triplet(0, 0, 1.0);
         t.add_triplet(2, 1, -0.5);
-        let neg: CsMat<f64> = t.to_csr();
+        let neg: Matrix = t.to_csr();
         let err = initialize(&neg, 2, Init::Random, 0, None, None).unwrap_err();
         assert!(
             matches!(&err, NmfError::Data(s) if s.contains("negative") && s.contains("document 2"))
         );
 
-        let mut t = TriMat::new((3, 3));
+        let mut t = Triplets::new((3, 3));
         t.add_triplet(1, 2, f64::NAN);
-        let nan: CsMat<f64> = t.to_csr();
+        let nan: Matrix = t.to_csr();
         assert!(matches!(
             initialize(&nan, 2, Init::Nndsvda, 0, None, None),
             Err(NmfError::Data(_))

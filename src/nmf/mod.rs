@@ -70,9 +70,9 @@
 //! # Example
 //! ```
 //! use nmf_topics::nmf::{Loss, NmfParams};
-//! use sprs::TriMat;
+//! use nmf_topics::matrix::Triplets;
 //!
-//! let mut t = TriMat::new((4, 3));
+//! let mut t = Triplets::new((4, 3));
 //! for (i, j, v) in [(0, 0, 1.0), (1, 0, 2.0), (2, 2, 1.0), (3, 1, 3.0), (3, 2, 1.0)] {
 //!     t.add_triplet(i, j, v);
 //! }
@@ -107,9 +107,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::kernels::register_rank;
+use crate::matrix::Matrix;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
-use sprs::CsMat;
 
 use crate::kernels;
 
@@ -311,7 +311,7 @@ impl NmfValidParams {
     /// (k larger than the number of documents or terms, factors larger than the memory).
     pub fn fit(
         &self,
-        x: &CsMat<f64>,
+        x: &Matrix,
         progress: &mut dyn FnMut(usize, f64),
     ) -> Result<NmfModel, NmfError> {
         self.fit_from(x, None, progress)
@@ -321,7 +321,7 @@ impl NmfValidParams {
     /// into the solver instead of copied (W0 is n × k, as large as W itself).
     pub fn into_fit(
         mut self,
-        x: &CsMat<f64>,
+        x: &Matrix,
         progress: &mut dyn FnMut(usize, f64),
     ) -> Result<NmfModel, NmfError> {
         let w0 = self.params.w0.take();
@@ -392,7 +392,7 @@ impl NmfValidParams {
     /// The fit, with the custom W0 given apart from the parameters when it is owned.
     fn fit_from(
         &self,
-        x: &CsMat<f64>,
+        x: &Matrix,
         owned_w0: Option<Array2<f64>>,
         progress: &mut dyn FnMut(usize, f64),
     ) -> Result<NmfModel, NmfError> {
@@ -465,7 +465,7 @@ impl NmfValidParams {
 ///
 /// Errors: [`NmfError::Data`] when X is invalid or the shapes of X, H and `w0` disagree.
 pub fn transform(
-    x: &CsMat<f64>,
+    x: &Matrix,
     h: &Array2<f64>,
     params: &NmfValidParams,
     w0: Option<Array2<f64>>,
@@ -573,7 +573,7 @@ mod tests {
 
     /// W and Hᵀ after 30 iterations of `method` at rank `k`, run at rank `kp` (zero columns
     /// added, then dropped).
-    fn run_at(x: &CsMat<f64>, valid: &NmfValidParams, k: usize, kp: usize) -> (Vec<f64>, Vec<f64>) {
+    fn run_at(x: &Matrix, valid: &NmfValidParams, k: usize, kp: usize) -> (Vec<f64>, Vec<f64>) {
         let xs = data::Sparse::new(x).unwrap();
         let (n, m) = (xs.nrows(), xs.ncols());
         let (w, ht) = (factor(n, k, 1), factor(m, k, 2));
@@ -593,7 +593,7 @@ mod tests {
     #[test]
     fn padded_online_fits_with_several_batches_and_fresh_restarts_give_the_rank_k_answer() {
         let c = sample(70, 30, 5);
-        let x = CsMat::new((c.nrows, c.ncols), c.indptr, c.indices, c.data);
+        let x = Matrix::new((c.nrows, c.ncols), c.indptr, c.indices, c.data);
         // (With penalties the start of new rows' W matters: the updates are scale-invariant
         // without them.)
         for (loss, fresh, alpha) in [
@@ -628,7 +628,7 @@ mod tests {
     #[test]
     fn padded_ranks_give_the_rank_k_answer() {
         let c = sample(70, 30, 5);
-        let x = CsMat::new((c.nrows, c.ncols), c.indptr, c.indices, c.data);
+        let x = Matrix::new((c.nrows, c.ncols), c.indptr, c.indices, c.data);
         for k in [3, 5, 7, 10] {
             let kp = register_rank(k);
             assert!(kp > k && kp.is_multiple_of(4));

@@ -142,7 +142,7 @@ impl<'a> Pg<'a> {
         // would only approach it).
         let mut used = vec![false; m];
         for &j in x.indices {
-            used[j] = true;
+            used[j as usize] = true;
         }
         for (i, row) in w.chunks_exact_mut(k).enumerate() {
             if x.indptr[i] == x.indptr[i + 1] {

@@ -3,9 +3,9 @@
 
 use std::borrow::Cow;
 
+use crate::matrix::Matrix;
 use nalgebra::DMatrix;
 use ndarray::Array2;
-use sprs::CsMat;
 
 use super::data::Sparse;
 use super::{Init, NmfError, NmfParams};
@@ -18,7 +18,7 @@ pub(crate) type Factor<'p> = Cow<'p, Array2<f64>>;
 /// factors are checked and borrowed from `p`, not copied; `owned_w0`, when given, is the
 /// custom W0 taken out of `p` by the caller (and used instead of `p.w0`).
 pub(crate) fn initial_factors<'p>(
-    x: &CsMat<f64>,
+    x: &Matrix,
     n: usize,
     m: usize,
     p: &'p NmfParams,

@@ -44,7 +44,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use sprs::CsMat;
+use crate::matrix::{Idx, Matrix};
 
 use super::data::{check_entries, check_rank, Sparse};
 use super::driver::{Evaluation, Run};
@@ -80,7 +80,7 @@ pub trait RowBlocks {
     /// matrix once and keeps those rows; a reader that can fetch rows directly does better.
     ///
     /// Errors: a row out of range; those of reading the matrix.
-    fn rows_at(&self, rows: &[usize]) -> Result<CsMat<f64>> {
+    fn rows_at(&self, rows: &[usize]) -> Result<Matrix> {
         let (n, m) = self.shape();
         if rows.windows(2).any(|p| p[0] >= p[1]) {
             return Err(Error::Runtime(
@@ -106,7 +106,7 @@ pub trait RowBlocks {
             }
             Ok(want.peek().is_some())
         })?;
-        CsMat::try_new((kept.rows(), m), kept.indptr, kept.indices, kept.data)
+        Matrix::try_new((kept.rows(), m), kept.indptr, kept.indices, kept.data)
             .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error: the rows kept: {e}")))
     }
 }
@@ -123,7 +123,7 @@ impl<'a> MatrixBlocks<'a> {
     /// `x` (CSR or CSC) in blocks of `rows` rows.
     ///
     /// Errors: an empty X, a negative or non-finite entry ([`NmfError::Data`]), `rows` = 0.
-    pub fn new(x: &'a CsMat<f64>, rows: usize) -> Result<Self> {
+    pub fn new(x: &'a Matrix, rows: usize) -> Result<Self> {
         if rows == 0 {
             return Err(Error::input("a block must hold at least one row"));
         }
@@ -254,7 +254,7 @@ pub type LastPass<'f> = dyn FnMut(usize, CsrRef<'_>, &[f64], &[f64]) -> Result<(
 struct Pending {
     first: usize,
     indptr: Vec<usize>,
-    indices: Vec<usize>,
+    indices: Vec<Idx>,
     data: Vec<f64>,
 }
 
@@ -657,8 +657,8 @@ mod tests {
     use crate::nmf::{NmfParams, Solver};
     use ndarray::Array2;
 
-    fn sample(n: usize, m: usize, seed: u64) -> CsMat<f64> {
-        let mut t = sprs::TriMat::new((n, m));
+    fn sample(n: usize, m: usize, seed: u64) -> Matrix {
+        let mut t = crate::matrix::Triplets::new((n, m));
         let mut s = seed;
         for i in 0..n {
             for j in 0..m {
@@ -687,7 +687,7 @@ mod tests {
         p
     }
 
-    fn custom(mut p: NmfParams, x: &CsMat<f64>) -> NmfParams {
+    fn custom(mut p: NmfParams, x: &Matrix) -> NmfParams {
         let (w0, h0) = initialize(x, p.k, Init::Random, 3, None, None).unwrap();
         p.init = Init::Custom;
         p.w0 = Some(w0);

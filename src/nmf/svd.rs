@@ -27,13 +27,13 @@
 //! are reduced over fixed chunks of rows summed in order. The same seed gives identical bits with
 //! any number of threads.
 
+use crate::matrix::Matrix;
 use nalgebra::DMatrix;
 use ndarray::{Array1, Array2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
-use sprs::CsMat;
 
 use super::NmfError;
 use crate::kernels::{csr_transpose_mul_dense, CsrRef};
@@ -69,14 +69,14 @@ pub fn default_power_iterations(n: usize, m: usize, k: usize) -> usize {
 /// Errors: `k = 0` or `k > min(n, m)` ([`NmfError::Params`]); a non-finite entry or a dense SVD
 /// that does not converge ([`NmfError::Data`]). An X without nonzero values gives s = 0 and unit
 /// vectors for U and V.
-pub fn randomized_svd(x: &CsMat<f64>, k: usize, seed: u64) -> Result<TruncatedSvd, NmfError> {
+pub fn randomized_svd(x: &Matrix, k: usize, seed: u64) -> Result<TruncatedSvd, NmfError> {
     let (n, m) = x.shape();
     randomized_svd_with(x, k, OVERSAMPLES, default_power_iterations(n, m, k), seed)
 }
 
 /// [`randomized_svd`] with an explicit number of oversamples p and power iterations q.
 pub fn randomized_svd_with(
-    x: &CsMat<f64>,
+    x: &Matrix,
     k: usize,
     oversamples: usize,
     power_iterations: usize,
@@ -105,7 +105,7 @@ pub fn randomized_svd_with(
         });
     }
     let csr_copy;
-    let a: &CsMat<f64> = if x.is_csr() {
+    let a: &Matrix = if x.is_csr() {
         x
     } else {
         csr_copy = x.to_csr();
@@ -186,7 +186,7 @@ fn flip_signs(u: &mut Array2<f64>, v: &mut Array2<f64>) {
 
 /// out = A·B for a CSR matrix A (r × t) and a dense row-major B (t × c): row i of the output is
 /// Σ_{(i,j) ∈ nz(A)} a_ij·B[j, :], one writer per row (rayon).
-fn csr_times_dense(a: &CsMat<f64>, b: &Array2<f64>) -> Array2<f64> {
+fn csr_times_dense(a: &Matrix, b: &Array2<f64>) -> Array2<f64> {
     debug_assert!(a.is_csr());
     debug_assert_eq!(a.cols(), b.nrows());
     let c = b.ncols();
@@ -202,7 +202,8 @@ fn csr_times_dense(a: &CsMat<f64>, b: &Array2<f64>) -> Array2<f64> {
         os.par_chunks_mut(c).enumerate().for_each(|(i, row)| {
             for p in indptr.outer_inds_sz(i) {
                 let av = data[p];
-                let brow = &bs[indices[p] * c..(indices[p] + 1) * c];
+                let j = indices[p] as usize;
+                let brow = &bs[j * c..(j + 1) * c];
                 for (o, &bv) in row.iter_mut().zip(brow) {
                     *o += av * bv;
                 }
@@ -358,11 +359,11 @@ fn householder_qr(a: &mut Array2<f64>) -> DMatrix<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sprs::TriMat;
+    use crate::matrix::Triplets;
 
     /// A random sparse n × m matrix of exact rank `rank` (product of sparse non-negative
     /// factors), returned as CSR.
-    pub(crate) fn low_rank(n: usize, m: usize, rank: usize, seed: u64) -> CsMat<f64> {
+    pub(crate) fn low_rank(n: usize, m: usize, rank: usize, seed: u64) -> Matrix {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let a = Array2::from_shape_fn((n, rank), |_| {
             let v: f64 = rand::Rng::random(&mut rng);
@@ -384,8 +385,8 @@ mod tests {
         dense_to_csr(&d)
     }
 
-    pub(crate) fn dense_to_csr(d: &Array2<f64>) -> CsMat<f64> {
-        let mut t = TriMat::new(d.dim());
+    pub(crate) fn dense_to_csr(d: &Array2<f64>) -> Matrix {
+        let mut t = Triplets::new(d.dim());
         for ((i, j), &v) in d.indexed_iter() {
             if v != 0.0 {
                 t.add_triplet(i, j, v);
@@ -502,7 +503,7 @@ mod tests {
 
     #[test]
     fn zero_matrix_and_bad_k() {
-        let x: CsMat<f64> = CsMat::zero((5, 4));
+        let x: Matrix = Matrix::zero((5, 4));
         let svd = randomized_svd(&x, 2, 0).expect("zero");
         assert!(svd.s.iter().all(|&v| v == 0.0));
         assert!(svd.u.iter().all(|v| v.is_finite()));
@@ -517,7 +518,7 @@ mod tests {
     fn timing_debian_size() {
         let (n, m, nnz) = (59_000, 20_000, 2_500_000);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut t = TriMat::with_capacity((n, m), nnz);
+        let mut t = Triplets::with_capacity((n, m), nnz);
         for _ in 0..nnz {
             let i = rand::Rng::random_range(&mut rng, 0..n);
             // skewed term frequencies, as in text
@@ -525,7 +526,7 @@ mod tests {
             let j = ((u * u * u) * m as f64) as usize;
             t.add_triplet(i, j.min(m - 1), rand::Rng::random::<f64>(&mut rng));
         }
-        let x: CsMat<f64> = t.to_csr();
+        let x: Matrix = t.to_csr();
         let cpu = || -> f64 {
             // utime + stime of the process, in clock ticks (Linux)
             let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

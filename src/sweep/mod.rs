@@ -63,8 +63,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::matrix::Matrix;
 use serde::Serialize;
-use sprs::CsMat;
 
 use crate::nmf::init::nndsvd_from_svd;
 use crate::nmf::svd::{randomized_svd, TruncatedSvd};
@@ -234,7 +234,7 @@ impl SweepOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct SweepInput<'a> {
     /// The document-term matrix (documents × terms).
-    pub x: &'a CsMat<f64>,
+    pub x: &'a Matrix,
     /// The analyzed texts as token streams, for the window NPMI (when fitting from text).
     pub streams: Option<&'a TokenStreams>,
     /// One label per document (row order), for the agreement measures.
@@ -652,7 +652,7 @@ pub fn sweep(
 
 /// Runs one fit of the sweep; returns the parameters it recorded (seed, init) and the model.
 fn fit_job(
-    x: &CsMat<f64>,
+    x: &Matrix,
     base: &NmfParams,
     svd: Option<&TruncatedSvd>,
     job: Job,
@@ -682,7 +682,7 @@ fn fit_job(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sprs::TriMat;
+    use crate::matrix::Triplets;
 
     #[test]
     fn ranges_parse_and_validate() {
@@ -777,9 +777,9 @@ mod tests {
         assert_eq!(recommend(&[], 0.02), None);
     }
 
-    fn blocks(n_blocks: usize, docs_per_block: usize, terms_per_block: usize) -> CsMat<f64> {
+    fn blocks(n_blocks: usize, docs_per_block: usize, terms_per_block: usize) -> Matrix {
         let n = n_blocks * docs_per_block;
-        let mut t = TriMat::new((n, n_blocks * terms_per_block));
+        let mut t = Triplets::new((n, n_blocks * terms_per_block));
         for i in 0..n {
             let b = i % n_blocks;
             for j in 0..terms_per_block {

@@ -26,8 +26,8 @@
 use std::cmp::Ordering;
 use std::path::PathBuf;
 
+use crate::matrix::Matrix;
 use ndarray::{Array2, ArrayView1, ArrayView2};
-use sprs::CsMat;
 
 use rayon::prelude::*;
 
@@ -558,17 +558,19 @@ pub fn share_of_sums(mut sums: Vec<f64>) -> Vec<f64> {
 
 /// The corpus term share p(w) = Σ_d X(d,w) / Σ_{d,w'} X(d,w') for the `m` columns of `x`
 /// (CSR or CSC). All zeros when X is all zeros.
-pub fn term_share(x: &CsMat<f64>, m: usize) -> Vec<f64> {
+pub fn term_share(x: &Matrix, m: usize) -> Vec<f64> {
     let mut sums = vec![0.0; m];
     if x.is_csr() {
         // The entries in storage order (row by row), as the iterator gives them.
         for (&v, &col) in x.data().iter().zip(x.indices()) {
+            let col = col as usize;
             if col < m {
                 sums[col] += clean_weight(v);
             }
         }
     } else {
         for (&v, (_, col)) in x.iter() {
+            let col = col as usize;
             if col < m {
                 sums[col] += clean_weight(v);
             }
@@ -759,13 +761,13 @@ mod tests {
     }
 
     use super::*;
+    use crate::matrix::Triplets;
     use crate::nmf::Metrics;
     use crate::vectorize::{DocInfo, Term};
     use ndarray::array;
-    use sprs::TriMat;
 
     fn dtm(x: Array2<f64>, words: &[&str]) -> DocTermMatrix {
-        let mut tri = TriMat::new((x.nrows(), x.ncols()));
+        let mut tri = Triplets::new((x.nrows(), x.ncols()));
         for ((i, j), &v) in x.indexed_iter() {
             if v != 0.0 {
                 tri.add_triplet(i, j, v);

@@ -29,9 +29,9 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::matrix::{Idx, Matrix};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sprs::CsMat;
 
 use crate::atomic::StagedDir;
 use crate::corpus::Document;
@@ -230,7 +230,7 @@ pub use crate::corpus::DocInfo;
 #[derive(Debug, Clone)]
 pub struct DocTermMatrix {
     /// Documents × terms, CSR, non-negative.
-    pub x: CsMat<f64>,
+    pub x: Matrix,
     /// Column descriptions, in column order (sorted by term).
     pub terms: Vec<Term>,
     /// Row descriptions, in row order.
@@ -403,15 +403,15 @@ impl DocTermMatrix {
 
 /// The document frequency of every column of `x`: the number of rows with a stored entry in
 /// it (explicit zeros count as stored; the Matrix Market reader drops them).
-pub fn column_document_frequencies(x: &CsMat<f64>) -> Vec<usize> {
+pub fn column_document_frequencies(x: &Matrix) -> Vec<usize> {
     let mut df = vec![0usize; x.cols()];
     if x.is_csr() {
         for &j in x.indices() {
-            df[j] += 1;
+            df[j as usize] += 1;
         }
     } else {
         for (_, (_, j)) in x.iter() {
-            df[j] += 1;
+            df[j as usize] += 1;
         }
     }
     df
@@ -782,7 +782,7 @@ pub fn idf_value(n_docs: usize, df: usize, smooth: bool) -> f64 {
 /// Weights one row in place: `counts` holds the raw counts of the row's columns `cols`, and
 /// `out` receives the weights (see the module documentation for the formulas).
 fn weigh_row(
-    cols: &[usize],
+    cols: &[Idx],
     counts: &[u32],
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
@@ -797,7 +797,7 @@ fn weigh_row(
             tf = tf.ln() + 1.0;
         }
         if let (Weighting::Tfidf, Some(idf)) = (opts.weighting, idf) {
-            tf *= idf[col];
+            tf *= idf[col as usize];
         }
         *w = tf;
     }
@@ -827,18 +827,18 @@ fn build_matrix(
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
     nnz: Option<usize>,
-) -> Result<CsMat<f64>> {
+) -> Result<Matrix> {
     let n_docs = counts.n_docs;
     let mut indptr = Vec::with_capacity(n_docs + 1);
     indptr.push(0usize);
-    let mut indices: Vec<usize> = Vec::with_capacity(nnz.unwrap_or(0));
+    let mut indices: Vec<Idx> = Vec::with_capacity(nnz.unwrap_or(0));
     let mut data: Vec<f64> = Vec::with_capacity(nnz.unwrap_or(0));
     weigh_groups(
         counts,
         columns,
         idf,
         opts,
-        &mut |lens: Vec<usize>, ind: Vec<usize>, dat: Vec<f64>| {
+        &mut |lens: Vec<usize>, ind: Vec<Idx>, dat: Vec<f64>| {
             for n in lens {
                 indptr.push(indptr[indptr.len() - 1] + n);
             }
@@ -847,7 +847,7 @@ fn build_matrix(
             Ok(())
         },
     )?;
-    CsMat::try_new((n_docs, n_cols), indptr, indices, data)
+    Matrix::try_new((n_docs, n_cols), indptr, indices, data)
         .map_err(|(_, _, _, e)| Error::Runtime(format!("internal error building the matrix: {e}")))
 }
 
@@ -859,7 +859,7 @@ fn weigh_groups(
     columns: &Columns,
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
-    f: &mut dyn FnMut(Vec<usize>, Vec<usize>, Vec<f64>) -> Result<()>,
+    f: &mut dyn FnMut(Vec<usize>, Vec<Idx>, Vec<f64>) -> Result<()>,
 ) -> Result<()> {
     let group = 4 * rayon::current_num_threads().max(1);
     let mut chunks = counts.chunks.into_iter();
@@ -868,7 +868,7 @@ fn weigh_groups(
         if batch.is_empty() {
             return Ok(());
         }
-        let parts: Vec<(Vec<usize>, Vec<usize>, Vec<f64>)> = batch
+        let parts: Vec<(Vec<usize>, Vec<Idx>, Vec<f64>)> = batch
             .into_par_iter()
             .map(|chunk| weigh_chunk(chunk, columns, idf, opts))
             .collect();
@@ -885,9 +885,9 @@ fn weigh_chunk(
     columns: &Columns,
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
-) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
+) -> (Vec<usize>, Vec<Idx>, Vec<f64>) {
     let mut lens = Vec::with_capacity(chunk.row_len.len());
-    let mut ind: Vec<usize> = Vec::with_capacity(chunk.entries.len());
+    let mut ind: Vec<Idx> = Vec::with_capacity(chunk.entries.len());
     let mut cnt: Vec<u32> = Vec::new();
     let mut row_buf: Vec<(usize, u32)> = Vec::new();
     let mut signed: Vec<(usize, i64)> = Vec::new();
@@ -898,7 +898,7 @@ fn weigh_chunk(
         columns.map_row(row, &mut row_buf, &mut signed);
         lens.push(row_buf.len());
         for &(col, c) in &row_buf {
-            ind.push(col);
+            ind.push(col as Idx);
             cnt.push(c);
         }
     }
@@ -952,7 +952,7 @@ pub fn vectorize_with_vocabulary(
     terms: &[Term],
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
-) -> Result<CsMat<f64>> {
+) -> Result<Matrix> {
     transform_matrix(docs, analyzer, terms, idf, opts).map(|(x, _)| x)
 }
 
@@ -964,7 +964,7 @@ pub fn transform_matrix(
     terms: &[Term],
     idf: Option<&[f64]>,
     opts: &VectorizeOptions,
-) -> Result<(CsMat<f64>, Vec<Coverage>)> {
+) -> Result<(Matrix, Vec<Coverage>)> {
     opts.check()?;
     if opts.weighting == Weighting::Tfidf {
         match idf {

@@ -6,8 +6,8 @@
 //! - **One pass, rows kept** ([`vectorize_source`]): each block of documents is analyzed and
 //!   counted as it is read; only the counted rows are kept (8 bytes per distinct term of a
 //!   document), and the matrix is built from them once the vocabulary is known, consuming the
-//!   rows as it goes. Peak memory: the per-thread vocabulary tables, plus the matrix (16 bytes
-//!   per stored entry), plus one block of text (≤ [`crate::corpus::BLOCK_BYTES`]); the size of
+//!   rows as it goes. Peak memory: the per-thread vocabulary tables, plus the matrix (12 bytes
+//!   per stored entry: an f64 value and a u32 column), plus one block of text (≤ [`crate::corpus::BLOCK_BYTES`]); the size of
 //!   the text as a whole does not count. This is what `vectorize`, `fit` and `sweep` use.
 //! - **Two passes, rows streamed** ([`Vocabulary::learn`], then [`RowStreamer`]): the first
 //!   pass counts only document frequencies and totals (memory: the vocabulary); the second
@@ -40,8 +40,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::matrix::{Idx, Matrix};
 use rayon::prelude::*;
-use sprs::CsMat;
 
 use super::count::{short_key, Counter, Counts, ShortKey, WordMap};
 use super::{
@@ -344,7 +344,7 @@ pub struct RowBlock {
     /// Row starts, `rows() + 1` of them, from 0.
     pub indptr: Vec<usize>,
     /// Columns.
-    pub indices: Vec<usize>,
+    pub indices: Vec<Idx>,
     /// Weights.
     pub data: Vec<f64>,
 }
@@ -356,9 +356,9 @@ impl RowBlock {
     }
 
     /// The block as a CSR matrix of `columns` columns.
-    pub fn into_csr(self, columns: usize) -> Result<CsMat<f64>> {
+    pub fn into_csr(self, columns: usize) -> Result<Matrix> {
         let rows = self.rows();
-        CsMat::try_new((rows, columns), self.indptr, self.indices, self.data).map_err(
+        Matrix::try_new((rows, columns), self.indptr, self.indices, self.data).map_err(
             |(_, _, _, e)| Error::Runtime(format!("internal error building a row block: {e}")),
         )
     }
@@ -412,7 +412,7 @@ impl RowBlocks for TextRows<'_> {
     /// The documents at `rows`, fetched from their files a block at a time
     /// ([`Texts::for_each_block_of`]) and analyzed: no pass over the whole corpus, and no more
     /// than one block of their texts held at once.
-    fn rows_at(&self, rows: &[usize]) -> Result<CsMat<f64>> {
+    fn rows_at(&self, rows: &[usize]) -> Result<Matrix> {
         let (mut indptr, mut indices, mut data) = (vec![0usize], Vec::new(), Vec::new());
         self.corpus.for_each_block_of(rows, &mut |_, docs| {
             let block = self.streamer.block(0, docs);
@@ -535,7 +535,7 @@ impl<'a> RowStreamer<'a> {
     /// The rows of `docs`, the documents of rows `first..first + docs.len()`.
     pub fn block(&self, first: usize, docs: &[Document]) -> RowBlock {
         let chunk = docs.len().div_ceil(self.workers.len() * 8).clamp(1, 512);
-        let parts: Vec<(Vec<usize>, Vec<usize>, Vec<f64>)> = docs
+        let parts: Vec<(Vec<usize>, Vec<Idx>, Vec<f64>)> = docs
             .par_chunks(chunk)
             .map(|chunk| self.rows_of(chunk))
             .collect();
@@ -560,13 +560,13 @@ impl<'a> RowStreamer<'a> {
     }
 
     /// Rows of a few documents: entries per row, columns, weights.
-    fn rows_of(&self, docs: &[Document]) -> (Vec<usize>, Vec<usize>, Vec<f64>) {
+    fn rows_of(&self, docs: &[Document]) -> (Vec<usize>, Vec<Idx>, Vec<f64>) {
         let slot = rayon::current_thread_index().unwrap_or(0) % self.workers.len();
         let mut guard = self.workers[slot].lock().unwrap_or_else(|p| p.into_inner());
         let w = &mut *guard;
         let (vocab, analyzer) = (self.vocab, self.analyzer);
         let mut lens = Vec::with_capacity(docs.len());
-        let mut ind: Vec<usize> = Vec::new();
+        let mut ind: Vec<Idx> = Vec::new();
         let mut dat: Vec<f64> = Vec::new();
         let mut cnt: Vec<u32> = Vec::new();
         for doc in docs {
@@ -595,7 +595,7 @@ impl<'a> RowStreamer<'a> {
                 let v = std::mem::take(&mut w.acc[c as usize]);
                 w.listed[c as usize] = false;
                 if v != 0 {
-                    ind.push(c as usize);
+                    ind.push(c as Idx);
                     cnt.push(u32::try_from(v.unsigned_abs()).unwrap_or(u32::MAX));
                 }
             }

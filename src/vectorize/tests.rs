@@ -108,10 +108,10 @@ fn reference(docs: &[Document], opts: &VectorizeOptions) -> (Vec<String>, Vec<Ve
     (vocab.into_iter().map(String::from).collect(), rows)
 }
 
-fn dense(x: &CsMat<f64>) -> Vec<Vec<f64>> {
+fn dense(x: &Matrix) -> Vec<Vec<f64>> {
     let mut out = vec![vec![0.0; x.cols()]; x.rows()];
     for (v, (i, j)) in x.iter() {
-        out[i][j] = *v;
+        out[i as usize][j as usize] = *v;
     }
     out
 }

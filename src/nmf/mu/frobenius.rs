@@ -270,7 +270,7 @@ pub(crate) fn frobenius_rows_inner<const FMA: bool>(
         let ahead = x.row_ahead(i);
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
             prefetch_ahead(ahead, t, b, k);
-            axpy::<FMA>(v, &b[j * k..(j + 1) * k], &mut num);
+            axpy::<FMA>(v, &b[j as usize * k..(j as usize + 1) * k], &mut num);
         }
         cross += dot::<FMA>(ai, &num);
         vec_mat::<FMA>(ai, g, &mut den);

@@ -146,7 +146,7 @@ pub(crate) fn kl_rows_inner<const FMA: bool>(
         ld.clear();
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
             prefetch_ahead(ahead, t, b, k);
-            let bj = &b[j * k..(j + 1) * k];
+            let bj = &b[j as usize * k..(j as usize + 1) * k];
             let wh = dot::<FMA>(ai, bj);
             let whc = if wh < EPSILON { EPSILON } else { wh };
             axpy::<FMA>(v / whc, bj, &mut acc);
@@ -299,9 +299,9 @@ pub(crate) fn kl_scatter_inner<const FMA: bool>(
         let (idx, vals, ahead) = row_in(x, row0 + r, cols);
         for (t, (&j, &v)) in idx.iter().zip(vals).enumerate() {
             prefetch_ahead(ahead, t, b, k);
-            let wh = dot::<FMA>(ai, &b[j * k..(j + 1) * k]);
+            let wh = dot::<FMA>(ai, &b[j as usize * k..(j as usize + 1) * k]);
             let whc = if wh < EPSILON { EPSILON } else { wh };
-            let jb = j - base;
+            let jb = j as usize - base;
             axpy::<FMA>(v / whc, ai, &mut buf[jb * k..(jb + 1) * k]);
         }
     }
@@ -593,7 +593,7 @@ fn kl_w_num_inner<const FMA: bool>(
         ld.clear();
         for (t, (&j, &v)) in cols.iter().zip(vals).enumerate() {
             prefetch_ahead(ahead, t, b, k);
-            let bj = &b[j * k..(j + 1) * k];
+            let bj = &b[j as usize * k..(j as usize + 1) * k];
             let wh = dot::<FMA>(ai, bj);
             let whc = if wh < EPSILON { EPSILON } else { wh };
             axpy::<FMA>(v / whc, bj, o);

@@ -42,10 +42,10 @@
 //! measures*, WSDM 2015 (the sliding window, gensim's pipeline); A. B. Dieng, F. J. R. Ruiz,
 //! D. M. Blei, *Topic modeling in embedding spaces*, TACL 2020 (topic diversity).
 
+use crate::matrix::Matrix;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use sprs::CsMat;
 
 use crate::corpus::{Document, Texts};
 use crate::kernels::CsrRef;
@@ -184,7 +184,7 @@ impl CoOccurrence {
             let (cols, vals) = x.row(i);
             present_words(
                 &self.local,
-                cols.iter().copied().zip(vals.iter().copied()),
+                cols.iter().map(|&c| c as usize).zip(vals.iter().copied()),
                 &mut present,
             );
             self.total += 1;
@@ -205,7 +205,7 @@ impl CoOccurrence {
     /// over fixed blocks of rows (integer counts, so the result does not depend on the threads).
     ///
     /// Errors ([`Error::Input`]): a column index ≥ the number of columns of `x`.
-    pub fn from_documents(x: &CsMat<f64>, words: &[Vec<usize>]) -> Result<Self> {
+    pub fn from_documents(x: &Matrix, words: &[Vec<usize>]) -> Result<Self> {
         let m = x.cols();
         check_columns(words, m)?;
         let csr_copy;
@@ -716,9 +716,9 @@ pub fn coherence_from_counts(co: &CoOccurrence, lists: &[Vec<usize>], top_n: usi
 ///
 /// ```
 /// use nmf_topics::topics::quality::score_word_lists;
-/// use sprs::TriMat;
+/// use nmf_topics::matrix::Triplets;
 /// // three documents over three words; words 0 and 1 always occur together
-/// let mut t = TriMat::new((3, 3));
+/// let mut t = Triplets::new((3, 3));
 /// for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1), (2, 2)] {
 ///     t.add_triplet(i, j, 1.0);
 /// }
@@ -726,7 +726,7 @@ pub fn coherence_from_counts(co: &CoOccurrence, lists: &[Vec<usize>], top_n: usi
 /// assert!((c.npmi[0].unwrap() - 1.0).abs() < 1e-9);
 /// assert!(c.npmi[1].unwrap() < -0.9);
 /// ```
-pub fn score_word_lists(x: &CsMat<f64>, lists: &[Vec<usize>], top_n: usize) -> Result<Coherence> {
+pub fn score_word_lists(x: &Matrix, lists: &[Vec<usize>], top_n: usize) -> Result<Coherence> {
     let cut: Vec<Vec<usize>> = lists
         .iter()
         .map(|l| l[..l.len().min(top_n)].to_vec())
@@ -778,7 +778,7 @@ mod tests {
 
     #[test]
     fn counting_blocks_of_rows_gives_the_whole_matrix_counts() {
-        let mut t = sprs::TriMat::new((9, 6));
+        let mut t = Triplets::new((9, 6));
         for (i, j, v) in [
             (0, 0, 1.0),
             (0, 1, 2.0),
@@ -796,7 +796,7 @@ mod tests {
         ] {
             t.add_triplet(i, j, v);
         }
-        let x: CsMat<f64> = t.to_csr();
+        let x: Matrix = t.to_csr();
         let words = vec![vec![0, 1, 3], vec![3, 5]];
         let whole = CoOccurrence::from_documents(&x, &words).unwrap();
         let mut blocks = CoOccurrence::for_words(6, &words).unwrap();
@@ -817,12 +817,12 @@ mod tests {
         assert!(!blocks.counts_words(&[vec![2]]));
         assert!(CoOccurrence::for_words(6, &[vec![6]]).is_err());
     }
+    use crate::matrix::Triplets;
     use ndarray::array;
-    use sprs::TriMat;
 
     /// Binary matrix with the given documents (lists of columns).
-    fn binary(docs: &[&[usize]], m: usize) -> CsMat<f64> {
-        let mut t = TriMat::new((docs.len(), m));
+    fn binary(docs: &[&[usize]], m: usize) -> Matrix {
+        let mut t = Triplets::new((docs.len(), m));
         for (i, d) in docs.iter().enumerate() {
             for &j in *d {
                 t.add_triplet(i, j, 0.5);

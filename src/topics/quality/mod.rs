@@ -21,9 +21,9 @@ pub mod agreement;
 pub mod coherence;
 pub mod stability;
 
+use crate::matrix::Matrix;
 use ndarray::ArrayView2;
 use serde::Serialize;
-use sprs::CsMat;
 
 pub use agreement::{
     adjusted_rand_index, entropy, label_agreement, normalized_mutual_information, purity,
@@ -100,7 +100,7 @@ pub struct FitQuality {
 ///
 /// Errors ([`crate::Error::Input`]): `h` with a number of columns other than `x`'s; a window of 0.
 pub fn evaluate(
-    x: &CsMat<f64>,
+    x: &Matrix,
     h: ArrayView2<'_, f64>,
     dominant: &[Option<usize>],
     labels: Option<&[Option<&str>]>,
@@ -206,13 +206,13 @@ fn scored(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matrix::Triplets;
     use ndarray::array;
-    use sprs::TriMat;
 
     #[test]
     fn evaluate_a_small_fit() {
         // documents 0-1 about words {0, 1}, documents 2-3 about {2, 3}
-        let mut t = TriMat::new((4, 4));
+        let mut t = Triplets::new((4, 4));
         for (i, j) in [
             (0, 0),
             (0, 1),
