@@ -24,7 +24,7 @@
 //! Parallelism and determinism: the sparse product X·B and the dense row-wise products run
 //! row-parallel with rayon, one writer per output row; Xᵀ·B is scattered from the rows of X into
 //! fixed parts summed in order (no transposed copy of X, see [`crate::kernels`]); Gram matrices
-//! are reduced over fixed chunks of rows summed in order. The same seed gives identical bits with
+//! are reduced over fixed blocks of rows summed in order. The same seed gives identical bits with
 //! any number of threads.
 
 use crate::matrix::Matrix;
@@ -36,7 +36,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::NmfError;
-use crate::kernels::{csr_transpose_mul_dense, CsrRef};
+use crate::kernels::{csr_mul_dense, csr_transpose_mul_dense, factor_stats, CsrRef};
 
 /// Number of oversampling columns p of the range finder (scikit-learn's `n_oversamples`).
 pub const OVERSAMPLES: usize = 10;
@@ -131,13 +131,16 @@ pub fn randomized_svd_with(
     for v in omega.iter_mut() {
         *v = StandardNormal.sample(&mut rng);
     }
+    // One n × c buffer for every X·Ω.
+    let mut y = Array2::<f64>::zeros((n, c));
     for _ in 0..power_iterations {
-        let mut y = csr_times_dense(a, &omega);
+        x_times_into(xr, &omega, &mut y);
         normalize_power_step(&mut y);
         omega = csr_t_times_dense(xr, &y, &mut parts);
         normalize_power_step(&mut omega);
     }
-    let mut q = csr_times_dense(a, &omega);
+    x_times_into(xr, &omega, &mut y);
+    let mut q = y;
     orthonormalize(&mut q);
     // Bᵀ = Xᵀ·Q = Q₂·R
     let mut q2 = csr_t_times_dense(xr, &q, &mut parts);
@@ -184,32 +187,31 @@ fn flip_signs(u: &mut Array2<f64>, v: &mut Array2<f64>) {
     }
 }
 
-/// out = A·B for a CSR matrix A (r × t) and a dense row-major B (t × c): row i of the output is
-/// Σ_{(i,j) ∈ nz(A)} a_ij·B[j, :], one writer per row (rayon).
+/// out = X·B for a CSR X (r × t) and a dense row-major B (t × c), overwriting `out` (r × c):
+/// row i of the output is Σ_{(i,j) ∈ nz(X)} x_ij·B[j, :], by the kernels' row product
+/// ([`csr_mul_dense`]: one writer per row, compiled for the running CPU, the row summed in
+/// registers at the ranks of [`crate::kernels::register_rank`]).
+fn x_times_into(x: CsrRef<'_>, b: &Array2<f64>, out: &mut Array2<f64>) {
+    debug_assert_eq!(x.ncols, b.nrows());
+    debug_assert_eq!(out.dim(), (x.nrows, b.ncols()));
+    let c = b.ncols();
+    if c == 0 {
+        return;
+    }
+    let b = b.as_standard_layout();
+    if let (Some(bs), Some(os)) = (b.as_slice(), out.as_slice_mut()) {
+        csr_mul_dense(x, bs, c, os);
+    }
+}
+
+/// [`x_times_into`] for a CSR [`Matrix`], into a new array.
+#[cfg(test)]
 fn csr_times_dense(a: &Matrix, b: &Array2<f64>) -> Array2<f64> {
     debug_assert!(a.is_csr());
-    debug_assert_eq!(a.cols(), b.nrows());
-    let c = b.ncols();
-    let b = b.as_standard_layout();
-    let bs = b.as_slice().unwrap_or(&[]);
-    let mut out = Array2::<f64>::zeros((a.rows(), c));
-    if c == 0 {
-        return out;
-    }
-    let indptr = a.indptr();
-    let (indices, data) = (a.indices(), a.data());
-    if let Some(os) = out.as_slice_mut() {
-        os.par_chunks_mut(c).enumerate().for_each(|(i, row)| {
-            for p in indptr.outer_inds_sz(i) {
-                let av = data[p];
-                let j = indices[p] as usize;
-                let brow = &bs[j * c..(j + 1) * c];
-                for (o, &bv) in row.iter_mut().zip(brow) {
-                    *o += av * bv;
-                }
-            }
-        });
-    }
+    let indptr = a.proper_indptr();
+    let xr = CsrRef::new(a.rows(), a.cols(), &indptr, a.indices(), a.data());
+    let mut out = Array2::<f64>::zeros((a.rows(), b.ncols()));
+    x_times_into(xr, b, &mut out);
     out
 }
 
@@ -258,40 +260,14 @@ fn dense_times_small(a: &Array2<f64>, mm: &DMatrix<f64>) -> Array2<f64> {
     out
 }
 
-/// Rows per chunk of the Gram reduction (fixed, so the sum order does not depend on threads).
-const GRAM_CHUNK: usize = 2048;
-
-/// G = AᵀA (c × c, row-major) of a dense row-major A (r × c), reduced over fixed chunks of rows
-/// summed in order.
+/// G = AᵀA (c × c, row-major, symmetric) of a dense row-major A (r × c), by the kernels' factor
+/// statistics ([`factor_stats`]: fixed blocks of rows summed in order).
 fn gram(a: &[f64], c: usize) -> Vec<f64> {
-    let partials: Vec<Vec<f64>> = a
-        .par_chunks(GRAM_CHUNK * c)
-        .map(|chunk| {
-            let mut g = vec![0.0; c * c];
-            for row in chunk.chunks_exact(c) {
-                for (l, &rl) in row.iter().enumerate() {
-                    let gl = &mut g[l * c..(l + 1) * c];
-                    for (gv, &rj) in gl[l..].iter_mut().zip(&row[l..]) {
-                        *gv += rl * rj;
-                    }
-                }
-            }
-            g
-        })
-        .collect();
-    let mut g = vec![0.0; c * c];
-    for p in &partials {
-        for (gv, pv) in g.iter_mut().zip(p) {
-            *gv += pv;
-        }
-    }
-    for l in 0..c {
-        for j in 0..l {
-            g[l * c + j] = g[j * c + l];
-        }
-    }
-    g
+    factor_stats(a, c, true).gram
 }
+
+/// Rows of a dense factor per parallel task of the row products.
+const ROWS_PER_TASK: usize = 256;
 
 /// One CholeskyQR step: returns R (upper triangular, c × c) with A = A_new·R and replaces A by
 /// A·R⁻¹, or `None` (A untouched) when the Gram matrix is not safely positive definite.
@@ -306,17 +282,25 @@ fn cholesky_qr_step(a: &mut Array2<f64>) -> Option<DMatrix<f64>> {
     if !(max > 0.0 && min > 1e-6 * max && min.is_finite()) {
         return None;
     }
-    // row-major R for the row solves y·R = a_i
-    let rs: Vec<f64> = (0..c * c).map(|p| r[(p / c, p % c)]).collect();
-    a.as_slice_mut()?.par_chunks_mut(c).for_each(|row| {
-        for j in 0..c {
-            let mut v = row[j];
-            for l in 0..j {
-                v -= row[l] * rs[l * c + j];
+    // Each row a_i becomes a_i·R⁻¹ = Σ_l a_il·(row l of R⁻¹), R⁻¹ upper triangular (its rows
+    // start at the diagonal): a product that vectorizes, where the row-by-row triangular solve
+    // is a chain of dependent sums. R is well conditioned here (the diagonal check above).
+    let rinv = r.clone().try_inverse()?;
+    let ri: Vec<f64> = (0..c * c).map(|p| rinv[(p / c, p % c)]).collect();
+    a.as_slice_mut()?
+        .par_chunks_mut(ROWS_PER_TASK * c)
+        .for_each(|rows| {
+            let mut out = vec![0.0; c];
+            for row in rows.chunks_exact_mut(c) {
+                out.fill(0.0);
+                for (l, &v) in row.iter().enumerate() {
+                    for (o, &m) in out[l..].iter_mut().zip(&ri[l * c + l..(l + 1) * c]) {
+                        *o += v * m;
+                    }
+                }
+                row.copy_from_slice(&out);
             }
-            row[j] = v / rs[j * c + j];
-        }
-    });
+        });
     Some(r)
 }
 
@@ -324,14 +308,15 @@ fn cholesky_qr_step(a: &mut Array2<f64>) -> Option<DMatrix<f64>> {
 /// the same space) and returns R (c × c) with A_old = Q·R. CholeskyQR2, or Householder QR
 /// (nalgebra) when A is rank-deficient or ill-conditioned.
 fn orthonormalize(a: &mut Array2<f64>) -> DMatrix<f64> {
-    let backup = a.clone();
-    if let Some(r1) = cholesky_qr_step(a) {
-        if let Some(r2) = cholesky_qr_step(a) {
-            return r2 * r1;
-        }
+    // A step that refuses leaves A untouched, so no copy of A is kept.
+    let Some(r1) = cholesky_qr_step(a) else {
+        return householder_qr(a);
+    };
+    match cholesky_qr_step(a) {
+        Some(r2) => r2 * r1,
+        // A is Q₁ with A_old = Q₁·R₁; Q₁ = Q·R' gives A_old = Q·(R'·R₁).
+        None => householder_qr(a) * r1,
     }
-    *a = backup;
-    householder_qr(a)
 }
 
 /// Normalization between power iterations: one CholeskyQR step (orthogonal to about κ(A)²·ε,
