@@ -11,8 +11,8 @@ use crate::{Error, Result};
 
 /// Hands the memory freed so far back to the system, where the allocator keeps it for later
 /// allocations otherwise: glibc's `malloc_trim(0)` on Linux, nothing elsewhere. Worth calling
-/// once after a phase that freed many blocks (the counted rows of the vectorizer once the
-/// matrix is built from them: 0.2 GiB kept at 400k documents without it).
+/// after a phase that freed many blocks (the counted rows of the vectorizer as the matrix is
+/// built from them, a group of chunks at a time: 0.2 GiB kept at 400k documents without it).
 pub fn release_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns unused pages of the allocator's heaps to the system; it

@@ -25,7 +25,7 @@
 //! - Scatters (Xᵀ·A: a sum over the rows of X into row j of an m × k output, without a
 //!   transposed copy of X) cut the rows of X into a fixed number of **parts** that depends on
 //!   the matrix only ([`scatter_parts`]: at least 2, at most 16, about equal numbers of stored
-//!   entries, the part buffers kept under 4 bytes per stored entry of X). Each part sums its rows
+//!   entries, the part buffers kept under about 1 byte per stored entry of X). Each part sums its rows
 //!   in order into its own m × k buffer; the buffers are added in part order. The parts fix the
 //!   order of every sum, so they fix the bits. To give every core work when there are more
 //!   threads than parts, each part is further split into **column ranges**

@@ -332,10 +332,12 @@ pub(crate) fn block_cuts(x: CsrRef<'_>, k: usize) -> Vec<usize> {
 /// Number of fixed parts the rows of X are cut into by the scatters, for a matrix with
 /// `nnz` stored entries and `m` columns at rank `k`: at least 2 (so two threads share the
 /// work), more for matrices with many entries per column, with the part buffers (`parts·m·k`
-/// values) kept under 4 bytes per stored entry of X (a third of X's own 12); at most 16. Depends
-/// on the matrix only, never on the thread count, so results do not either.
+/// values of 8 bytes) kept under about 1 byte per stored entry of X (a twelfth of X's own
+/// 12); at most 16. More threads than parts split each part by columns instead
+/// ([`column_splits`]), which costs no memory. Depends on the matrix only, never on the
+/// thread count, so results do not either.
 pub fn scatter_parts(nnz: usize, m: usize, k: usize) -> usize {
-    (nnz / (2 * m * k).max(1)).clamp(2, 16)
+    (nnz / (8 * m * k).max(1)).clamp(2, 16)
 }
 
 /// out ← out + Σ_p rest_p, block-parallel, the buffers added in order (deterministic).

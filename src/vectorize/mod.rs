@@ -875,6 +875,9 @@ fn weigh_groups(
         for (lens, ind, dat) in parts {
             f(lens, ind, dat)?;
         }
+        // The group's counted rows are freed: hand them back to the system now, so that the
+        // peak is the matrix plus the rows not yet weighted, not plus the rows already freed.
+        crate::memory::release_freed();
     }
 }
 

@@ -509,10 +509,11 @@ mod tests {
 
     #[test]
     fn fused_kl_pass_matches_the_row_pass_and_the_dense_numerator() {
-        // (260, 19, 4) has more parts than blocks (some parts are empty), (3, 50, 4) a
-        // single block, k = 7 takes the generic loops, k = 20 the register path.
-        assert!(scatter_parts(sample(260, 19, 21).view().nnz(), 19, 4) > 2);
+        // (260, 19, 1) has more parts than blocks (some parts are empty), (3, 50, 4) a
+        // single block, k = 1 and 7 take the generic loops, k = 20 the register path.
+        assert!(scatter_parts(sample(260, 19, 21).view().nnz(), 19, 1) > 3);
         for (n, m, k) in [
+            (260, 19, 1),
             (260, 19, 4),
             (260, 19, 7),
             (300, 41, 20),
