@@ -203,7 +203,7 @@ fn nndsvd_init(
     seed: u64,
 ) -> Result<(Array2<f64>, Array2<f64>), NmfError> {
     let svd = randomized_svd(x, k, seed)?;
-    let (mut w, mut h) = nndsvd_factors(&svd);
+    let (mut w, mut h) = nndsvd_factors(svd);
     match init {
         Init::Nndsvda => {
             let mean = matrix_mean(x);
@@ -276,7 +276,7 @@ pub fn nndsvd_from_svd(
         s: svd.s.slice(ndarray::s![..k]).to_owned(),
         vt: svd.vt.slice(ndarray::s![..k, ..]).to_owned(),
     };
-    let (mut w, mut h) = nndsvd_factors(&head);
+    let (mut w, mut h) = nndsvd_factors(head);
     let mean = matrix_mean(x);
     match init {
         Init::Nndsvda => {
@@ -301,20 +301,22 @@ pub fn nndsvd_from_svd(
     Ok((w, h))
 }
 
-/// Plain NNDSVD factors (entries below [`NNDSVD_EPS`] zeroed) from a truncated SVD.
-fn nndsvd_factors(svd: &TruncatedSvd) -> (Array2<f64>, Array2<f64>) {
-    let (n, k) = svd.u.dim();
-    let m = svd.vt.ncols();
-    let mut w = Array2::<f64>::zeros((n, k));
+/// Plain NNDSVD factors (entries below [`NNDSVD_EPS`] zeroed) from a truncated SVD. W is built
+/// in U's own storage (column j of W from column j of U alone), so that the two are not held at
+/// once.
+fn nndsvd_factors(svd: TruncatedSvd) -> (Array2<f64>, Array2<f64>) {
+    let TruncatedSvd { u, s, vt } = svd;
+    let k = u.ncols();
+    let m = vt.ncols();
+    let mut w = u;
     let mut h = Array2::<f64>::zeros((k, m));
-    let s0 = svd.s[0].max(0.0).sqrt();
-    w.column_mut(0)
-        .assign(&svd.u.column(0).mapv(|v| s0 * v.abs()));
-    h.row_mut(0).assign(&svd.vt.row(0).mapv(|v| s0 * v.abs()));
+    let s0 = s[0].max(0.0).sqrt();
+    w.column_mut(0).mapv_inplace(|v| s0 * v.abs());
+    h.row_mut(0).assign(&vt.row(0).mapv(|v| s0 * v.abs()));
     let norm = |it: &mut dyn Iterator<Item = f64>| it.map(|v| v * v).sum::<f64>().sqrt();
     for j in 1..k {
-        let u = svd.u.column(j);
-        let v = svd.vt.row(j);
+        let u = w.column(j);
+        let v = vt.row(j);
         let up = norm(&mut u.iter().map(|&a| a.max(0.0)));
         let un = norm(&mut u.iter().map(|&a| (-a).max(0.0)));
         let vp = norm(&mut v.iter().map(|&a| a.max(0.0)));
@@ -327,12 +329,13 @@ fn nndsvd_factors(svd: &TruncatedSvd) -> (Array2<f64>, Array2<f64>) {
             (-1.0, mn, un, vn)
         };
         if sigma <= 0.0 {
-            continue; // σ = 0: scikit-learn would produce 0/0; leave zeros
+            // σ = 0: scikit-learn would produce 0/0; leave zeros
+            w.column_mut(j).fill(0.0);
+            continue;
         }
-        let lambda = (svd.s[j].max(0.0) * sigma).sqrt();
-        for (o, &a) in w.column_mut(j).iter_mut().zip(u.iter()) {
-            *o = lambda * (sign * a).max(0.0) / un_;
-        }
+        let lambda = (s[j].max(0.0) * sigma).sqrt();
+        w.column_mut(j)
+            .mapv_inplace(|a| lambda * (sign * a).max(0.0) / un_);
         for (o, &a) in h.row_mut(j).iter_mut().zip(v.iter()) {
             *o = lambda * (sign * a).max(0.0) / vn_;
         }
@@ -461,14 +464,14 @@ mod tests {
     fn nndsvd_does_not_depend_on_the_signs_of_singular_pairs() {
         let x = random_sparse(50, 40, 0.15, 8);
         let svd = randomized_svd(&x, 5, 0).expect("svd");
-        let (w, h) = nndsvd_factors(&svd);
+        let (w, h) = nndsvd_factors(svd.clone());
         let mut flipped = svd.clone();
         for j in [0, 2, 3] {
             flipped.u.column_mut(j).mapv_inplace(|a| -a);
             flipped.vt.row_mut(j).mapv_inplace(|a| -a);
         }
         assert_ne!(flipped, svd);
-        assert_eq!(nndsvd_factors(&flipped), (w, h));
+        assert_eq!(nndsvd_factors(flipped), (w, h));
     }
 
     #[test]

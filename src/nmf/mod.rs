@@ -530,14 +530,19 @@ pub fn transform(
 /// G_ll = 0 and is held at 0), and adds nothing to X·Hᵀ, the Gram matrices or the objective;
 /// so these solvers run at the rank of the register kernels ([`register_rank`]: 10 → 12,
 /// 25 → 28, 35 → 40) and give the rank-k answer, up to the order of floating-point sums.
-pub(crate) fn pad_columns(a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
-    if kp == k {
+pub(crate) fn pad_columns(mut a: Vec<f64>, k: usize, kp: usize) -> Vec<f64> {
+    if kp <= k {
         return a;
     }
     let rows = a.len() / k.max(1);
-    let mut out = vec![0.0; rows * kp];
-    copy_columns(&a, k, &mut out, kp);
-    out
+    // Widened in place (the factor is not held twice): row i moves from i·k to i·kp, the last
+    // row first (no row's new place starts before its old one), and its padding is zeroed.
+    a.resize(rows * kp, 0.0);
+    for i in (0..rows).rev() {
+        a.copy_within(i * k..(i + 1) * k, i * kp);
+        a[i * kp + k..(i + 1) * kp].fill(0.0);
+    }
+    a
 }
 
 /// The first min(k_src, k_dst) columns of each row of `src` (rows × k_src, row-major) into the

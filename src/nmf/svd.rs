@@ -157,7 +157,7 @@ pub fn randomized_svd_with(
     // U = Q·Ṽ[:, :k], V = Q₂·Ũ[:, :k]
     let vr_k = vrt.rows(0, k).transpose();
     let ur_k = ur.columns(0, k).into_owned();
-    let mut u = dense_times_small(&q, &vr_k);
+    let mut u = times_small_in_place(q, &vr_k);
     let mut v = dense_times_small(&q2, &ur_k);
     let s = Array1::from_iter(svd.singular_values.iter().take(k).copied());
     flip_signs(&mut u, &mut v);
@@ -230,6 +230,42 @@ fn csr_t_times_dense(x: CsrRef<'_>, b: &Array2<f64>, parts: &mut Vec<f64>) -> Ar
         csr_transpose_mul_dense(x, bs, c, os, parts);
     }
     out
+}
+
+/// A·M for a dense row-major A (r × t) and a small nalgebra M (t × c, c ≤ t), written over A's
+/// own storage (each row's product into its first c entries, then the rows compacted and the
+/// storage shortened), so that A and the product are not held at once. The same values, bit for
+/// bit, as [`dense_times_small`].
+fn times_small_in_place(a: Array2<f64>, mm: &DMatrix<f64>) -> Array2<f64> {
+    let (t, c) = mm.shape();
+    let rows = a.nrows();
+    debug_assert!(a.ncols() == t && c <= t);
+    if c == 0 || t == 0 {
+        return Array2::zeros((rows, c));
+    }
+    let ms: Vec<f64> = (0..t)
+        .flat_map(|l| (0..c).map(move |j| (l, j)))
+        .map(|(l, j)| mm[(l, j)])
+        .collect();
+    let mut v = crate::nmf::start::row_major(std::borrow::Cow::Owned(a));
+    v.par_chunks_mut(ROWS_PER_TASK * t).for_each(|block| {
+        let mut orow = vec![0.0; c];
+        for arow in block.chunks_exact_mut(t) {
+            orow.fill(0.0);
+            for (l, &av) in arow.iter().enumerate() {
+                for (o, &mv) in orow.iter_mut().zip(&ms[l * c..(l + 1) * c]) {
+                    *o += av * mv;
+                }
+            }
+            arow[..c].copy_from_slice(&orow);
+        }
+    });
+    for i in 1..rows {
+        v.copy_within(i * t..i * t + c, i * c);
+    }
+    v.truncate(rows * c);
+    v.shrink_to_fit();
+    Array2::from_shape_vec((rows, c), v).expect("rows × c values")
 }
 
 /// out = A·M for a dense row-major A (r × t) and a small nalgebra M (t × c), row-parallel.
