@@ -176,11 +176,24 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
-    let (model, summary) = fitted?;
+    let (mut model, summary) = fitted?;
 
+    let documents = corpus.as_ref().map(|c| c as &dyn nmf_topics::corpus::Texts);
+    // Unless W.mtx is written from it, W's rows become the document weights in place, so that
+    // W and the weights are not held together while the outputs are written.
+    let topics = if c.output.save_factors {
+        None
+    } else {
+        Some(TopicSet::from_model_taking_w(
+            &dtm,
+            &mut model,
+            documents,
+            &c.output.topic_options(),
+        )?)
+    };
     let run = FitRun {
         dtm: &dtm,
-        documents: corpus.as_ref().map(|c| c as &dyn nmf_topics::corpus::Texts),
+        documents,
         model: &model,
         params: &c.recorded,
         inputs: &inputs,
@@ -190,7 +203,7 @@ pub fn run(c: FitConfig) -> anyhow::Result<()> {
     let extras = FitExtras {
         quality: None,
         restarts: summary.as_ref(),
-        topics: None,
+        topics: topics.as_ref(),
     };
     write_outputs(&ui, &c.out, &c.output, &run, &extras)
 }

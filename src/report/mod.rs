@@ -61,8 +61,9 @@ pub struct FitExtras<'a> {
     pub quality: Option<&'a FitQuality>,
     /// The restarts, for a fit that kept the best of several ([`crate::restarts`]).
     pub restarts: Option<&'a RestartSummary>,
-    /// The topics, when the caller derived them already: needed when the model does not hold
-    /// W ([`TopicSet::from_model_on_disk`]); derived from the model when `None`.
+    /// The topics, when the caller derived them already: needed when the model no longer holds
+    /// W ([`TopicSet::from_model_taking_w`], [`TopicSet::from_model_on_disk`]); derived from
+    /// the model when `None`.
     pub topics: Option<&'a TopicSet>,
 }
 

@@ -205,6 +205,29 @@ impl TopicSet {
         Ok(())
     }
 
+    /// [`TopicSet::from_model`], taking W out of `model` (left 0 × k): W's rows become the
+    /// document weights in place, so the two are never held together (n × k values fewer at
+    /// the peak of writing the outputs). The same topic set, bit for bit.
+    ///
+    /// Errors: those of [`TopicSet::from_model`], and a NaN or infinite value in W, named by
+    /// its row and document (the normalized weights would turn it into zeros).
+    pub fn from_model_taking_w(
+        dtm: &DocTermMatrix,
+        model: &mut NmfModel,
+        documents: Option<&dyn Texts>,
+        opts: &TopicOptions,
+    ) -> Result<TopicSet> {
+        TopicSet::check(dtm, model, opts)?;
+        if let Some(((i, t), v)) = model.w.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(non_finite_w(dtm, i, t, *v));
+        }
+        let top = top_candidates(model.w.view(), None, opts.top_documents, 0);
+        let k = model.w.ncols();
+        let mut doc_weights = std::mem::replace(&mut model.w, Array2::zeros((0, k)));
+        normalize_rows_in_place(&mut doc_weights);
+        TopicSet::assemble_in_memory(dtm, model, doc_weights, top, documents, opts)
+    }
+
     /// [`TopicSet::from_model`] for a model whose W is on disk (`model.w` is 0 × k; `w` holds
     /// it, [`crate::nmf::stream::fit_streamed_on_disk`]): one pass over W's rows gives the
     /// dominant topics, the prevalences and the top documents, and the document weights stay
@@ -237,13 +260,7 @@ impl TopicSet {
             let raw = ArrayView2::from_shape((raw.len() / k.max(1), k), raw)
                 .map_err(|e| Error::Runtime(format!("internal error: W: {e}")))?;
             if let Some(((i, t), v)) = raw.indexed_iter().find(|(_, v)| !v.is_finite()) {
-                let d = first + i;
-                return Err(Error::Runtime(format!(
-                    "the fit produced {} value in W[{d}, {t}] (row {d}, document {}, topic \
-                     {t}): no output was written (are the values of the matrix extreme?)",
-                    if v.is_nan() { "a NaN" } else { "an infinite" },
-                    dtm.documents[d].id
-                )));
+                return Err(non_finite_w(dtm, first + i, t, *v));
             }
             for (t, list) in top_candidates(raw, None, keep, first)
                 .into_iter()
@@ -450,6 +467,16 @@ impl DocWeights {
             DocWeights::Disk(_) => None,
         }
     }
+}
+
+/// The error for a NaN or infinite value `v` in W's row `i`, topic `t`, naming the document.
+fn non_finite_w(dtm: &DocTermMatrix, i: usize, t: usize, v: f64) -> Error {
+    Error::Runtime(format!(
+        "the fit produced {} value in W[{i}, {t}] (row {i}, document {}, topic {t}): no output \
+         was written (are the values of the matrix extreme?)",
+        if v.is_nan() { "a NaN" } else { "an infinite" },
+        dtm.documents.get(i).map_or("?", |d| d.id.as_str())
+    ))
 }
 
 /// `x` when finite, otherwise 0 (a guard for values that come from outside this module).
@@ -921,6 +948,51 @@ mod tests {
             ..TopicOptions::default()
         };
         assert!(TopicSet::from_model(&d, &m, None, &opts).is_err());
+    }
+
+    #[test]
+    fn taking_w_gives_the_topic_set_of_w_in_memory() {
+        let (n, m, k) = (300, 5, 3);
+        let w = Array2::from_shape_fn((n, k), |(i, t)| {
+            if i % 31 == 0 {
+                0.0
+            } else {
+                ((i * 7 + t * 3) % 11) as f64 * 0.125
+            }
+        });
+        let h = Array2::from_shape_fn((k, m), |(t, j)| ((t + 2 * j) % 5) as f64 + 0.5);
+        let x = Array2::from_shape_fn((n, m), |(i, j)| ((i + j) % 3) as f64);
+        let d = dtm(x, &["a", "b", "c", "d", "e"]);
+        let opts = TopicOptions {
+            top_documents: 4,
+            ..TopicOptions::default()
+        };
+        let memory = TopicSet::from_model(&d, &model(w.clone(), h.clone()), None, &opts).unwrap();
+        let mut taken = model(w.clone(), h.clone());
+        let set = TopicSet::from_model_taking_w(&d, &mut taken, None, &opts).unwrap();
+        assert_eq!(taken.w.dim(), (0, k));
+        assert_eq!(set.topics, memory.topics);
+        assert_eq!(set.dominant, memory.dominant);
+        let bits = |s: &TopicSet| {
+            s.doc_weights
+                .block(0..n)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&set), bits(&memory));
+        // A NaN in W, which the normalized weights would turn into zeros, is an error.
+        let mut bad = w;
+        bad[[7, 2]] = f64::NAN;
+        let mut nan = model(bad, h);
+        let e = TopicSet::from_model_taking_w(&d, &mut nan, None, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a NaN value in W[7, 2] (row 7, document d7, topic 2)"),
+            "{e}"
+        );
     }
 
     #[test]
