@@ -218,15 +218,17 @@ impl CoOccurrence {
         let base = Self::empty(m, words);
         let n = x.rows();
         const BLOCK: usize = 4096;
-        let blocks: Vec<CoOccurrence> = (0..n.div_ceil(BLOCK))
+        let empty = || CoOccurrence {
+            total: 0,
+            local: Vec::new(),
+            counts: vec![0; base.counts.len()],
+            pairs: vec![0; base.pairs.len()],
+        };
+        // One table per thread, the blocks folded into it (integer counts: any grouping gives
+        // the same result), instead of one table per block held until all are merged.
+        let summed = (0..n.div_ceil(BLOCK))
             .into_par_iter()
-            .map(|b| {
-                let mut part = CoOccurrence {
-                    total: 0,
-                    local: Vec::new(),
-                    counts: vec![0; base.counts.len()],
-                    pairs: vec![0; base.pairs.len()],
-                };
+            .fold(empty, |mut part, b| {
                 let mut present: Vec<u32> = Vec::new();
                 for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
                     present.clear();
@@ -238,10 +240,13 @@ impl CoOccurrence {
                 }
                 part
             })
-            .collect();
+            .reduce_with(|mut a, b| {
+                a.merge(&b);
+                a
+            });
         let mut out = base;
-        for part in &blocks {
-            out.merge(part);
+        if let Some(part) = summed {
+            out.merge(&part);
         }
         Ok(out)
     }
