@@ -132,7 +132,7 @@ pub fn synthetic() -> Fixture {
             .iter()
             .map(|d| DocInfo {
                 id: d.id.clone(),
-                label: d.label.clone(),
+                label: d.label.as_deref().map(Into::into),
             })
             .collect(),
         idf: Some((0..m).map(|j| 1.0 + j as f64 / 10.0).collect()),
@@ -218,7 +218,7 @@ pub fn large(n: usize, k: usize, m: usize) -> Fixture {
             .iter()
             .map(|d| DocInfo {
                 id: d.id.clone(),
-                label: d.label.clone(),
+                label: d.label.as_deref().map(Into::into),
             })
             .collect(),
         idf: None,

@@ -33,7 +33,7 @@ pub fn run(c: TransformConfig) -> anyhow::Result<()> {
         .iter()
         .map(|d| DocInfo {
             id: d.id.clone(),
-            label: d.label.clone(),
+            label: d.label.as_deref().map(Into::into),
         })
         .collect();
 

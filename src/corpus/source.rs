@@ -72,8 +72,9 @@ impl Default for Limits {
 pub struct DocInfo {
     /// Document id.
     pub id: String,
-    /// Document label, if any.
-    pub label: Option<String>,
+    /// Document label, if any. Shared by the documents of a pass with the same label (a corpus
+    /// has few distinct labels: one allocation each instead of one per document).
+    pub label: Option<std::sync::Arc<str>>,
 }
 
 /// Where a document can be read again: the input (its index among the inputs) and the file's
@@ -179,6 +180,8 @@ struct Scan<'s, 'f> {
     corpus: Corpus,
     /// Ids and labels as read, and locators (first pass only).
     infos: Vec<DocInfo>,
+    /// The distinct labels read so far, shared by the documents' [`DocInfo`]s.
+    labels: std::collections::HashSet<std::sync::Arc<str>>,
     locators: Vec<Locator>,
     block: BlockBuilder<'f>,
     source: &'s Source,
@@ -208,9 +211,17 @@ impl Scan<'_, '_> {
             if doc.text.trim().is_empty() {
                 self.corpus.empty += 1;
             }
+            let label = doc.label.as_deref().map(|l| match self.labels.get(l) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let shared: std::sync::Arc<str> = l.into();
+                    self.labels.insert(shared.clone());
+                    shared
+                }
+            });
             self.infos.push(DocInfo {
                 id: doc.id.clone(),
-                label: doc.label.clone(),
+                label,
             });
             self.locators.push(at);
         }
@@ -314,6 +325,7 @@ impl Source {
             pass,
             corpus: Corpus::default(),
             infos: Vec::new(),
+            labels: Default::default(),
             locators: Vec::new(),
             block: BlockBuilder {
                 limits: self.limits,
@@ -982,7 +994,7 @@ impl StreamedCorpus {
         };
         if let Some(info) = info {
             doc.id.clone_from(&info.id);
-            doc.label.clone_from(&info.label);
+            doc.label = info.label.as_deref().map(str::to_owned);
         }
         Ok(doc)
     }

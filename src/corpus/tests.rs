@@ -858,3 +858,37 @@ fn blocks_on_most_pages_of_a_folder_are_removed() {
     let corpus = load_paths(&[small.path()]).unwrap();
     assert!(corpus.documents[0].text.contains("Shared footer line"));
 }
+
+#[test]
+fn a_streamed_pass_shares_one_label_per_distinct_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("d.jsonl");
+    fs::write(
+        &file,
+        "{\"text\": \"a\", \"l\": \"x\"}\n{\"text\": \"b\", \"l\": \"y\"}\n\
+         {\"text\": \"c\", \"l\": \"x\"}\n{\"text\": \"d\"}\n",
+    )
+    .unwrap();
+    let opts = CorpusOptions {
+        label_field: Some("l".into()),
+        ..CorpusOptions::default()
+    };
+    let streamed = Source::open(&[file], &opts)
+        .unwrap()
+        .scan(|_, _| Ok(()))
+        .unwrap();
+    let docs = &streamed.documents;
+    let label = |i: usize| docs[i].label.clone();
+    assert_eq!(label(0).as_deref(), Some("x"));
+    assert_eq!(label(1).as_deref(), Some("y"));
+    assert_eq!(label(3), None);
+    // Documents with the same label hold one shared string.
+    assert!(std::sync::Arc::ptr_eq(
+        &label(0).unwrap(),
+        &label(2).unwrap()
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        &label(0).unwrap(),
+        &label(1).unwrap()
+    ));
+}

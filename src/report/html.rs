@@ -840,7 +840,7 @@ pub fn build_view_with(
             DocRow {
                 row: i,
                 id: doc.id.clone(),
-                label: doc.label.clone().unwrap_or_default(),
+                label: doc.label.as_deref().unwrap_or_default().to_owned(),
                 topic,
                 topic_label: topic
                     .map(|t| set.topics[t].label.clone())

@@ -460,7 +460,7 @@ pub fn vectorize(
         .par_iter()
         .map(|d| DocInfo {
             id: d.id.clone(),
-            label: d.label.clone(),
+            label: d.label.as_deref().map(Into::into),
         })
         .collect();
     from_counts(counts, documents, opts)

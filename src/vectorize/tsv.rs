@@ -179,7 +179,7 @@ pub fn read_documents_tsv(path: &Path) -> Result<Vec<DocInfo>> {
         let label = std::mem::take(&mut f[1]);
         Ok(DocInfo {
             id: std::mem::take(&mut f[0]),
-            label: (!label.is_empty()).then_some(label),
+            label: (!label.is_empty()).then(|| label.into()),
         })
     })
 }
