@@ -158,7 +158,7 @@ pub fn randomized_svd_with(
     let vr_k = vrt.rows(0, k).transpose();
     let ur_k = ur.columns(0, k).into_owned();
     let mut u = times_small_in_place(q, &vr_k);
-    let mut v = dense_times_small(&q2, &ur_k);
+    let mut v = times_small_in_place(q2, &ur_k);
     let s = Array1::from_iter(svd.singular_values.iter().take(k).copied());
     flip_signs(&mut u, &mut v);
     Ok(TruncatedSvd {
@@ -234,8 +234,8 @@ fn csr_t_times_dense(x: CsrRef<'_>, b: &Array2<f64>, parts: &mut Vec<f64>) -> Ar
 
 /// A·M for a dense row-major A (r × t) and a small nalgebra M (t × c, c ≤ t), written over A's
 /// own storage (each row's product into its first c entries, then the rows compacted and the
-/// storage shortened), so that A and the product are not held at once. The same values, bit for
-/// bit, as [`dense_times_small`].
+/// storage shortened), so that A and the product are not held at once. Row-parallel; each
+/// output entry is summed over l in order.
 fn times_small_in_place(a: Array2<f64>, mm: &DMatrix<f64>) -> Array2<f64> {
     let (t, c) = mm.shape();
     let rows = a.nrows();
@@ -266,34 +266,6 @@ fn times_small_in_place(a: Array2<f64>, mm: &DMatrix<f64>) -> Array2<f64> {
     v.truncate(rows * c);
     v.shrink_to_fit();
     Array2::from_shape_vec((rows, c), v).expect("rows × c values")
-}
-
-/// out = A·M for a dense row-major A (r × t) and a small nalgebra M (t × c), row-parallel.
-fn dense_times_small(a: &Array2<f64>, mm: &DMatrix<f64>) -> Array2<f64> {
-    let (t, c) = mm.shape();
-    debug_assert_eq!(a.ncols(), t);
-    // row-major copy of M
-    let ms: Vec<f64> = (0..t)
-        .flat_map(|l| (0..c).map(move |j| (l, j)))
-        .map(|(l, j)| mm[(l, j)])
-        .collect();
-    let mut out = Array2::<f64>::zeros((a.nrows(), c));
-    if c == 0 || t == 0 {
-        return out;
-    }
-    let a = a.as_standard_layout();
-    if let (Some(as_), Some(os)) = (a.as_slice(), out.as_slice_mut()) {
-        os.par_chunks_mut(c)
-            .zip(as_.par_chunks(t))
-            .for_each(|(orow, arow)| {
-                for (l, &av) in arow.iter().enumerate() {
-                    for (o, &mv) in orow.iter_mut().zip(&ms[l * c..(l + 1) * c]) {
-                        *o += av * mv;
-                    }
-                }
-            });
-    }
-    out
 }
 
 /// G = AᵀA (c × c, row-major, symmetric) of a dense row-major A (r × c), by the kernels' factor
